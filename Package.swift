@@ -1,0 +1,57 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+// Strict settings for every Swift target (see STYLE.md).
+let strictSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+]
+
+let package = Package(
+    name: "swift-audit-log",
+    products: [
+        .library(name: "AuditLog", targets: ["AuditLog"]),
+        .library(name: "AuditLogSampleData", targets: ["AuditLogSampleData"]),
+        .executable(name: "auditlog", targets: ["auditlog"]),
+    ],
+    dependencies: [
+        // Used by the command-line tool only; the AuditLog library depends on no Swift package.
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0")
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CLZ4",
+            pkgConfig: "liblz4",
+            providers: [.apt(["liblz4-dev"])]
+        ),
+        .systemLibrary(
+            name: "CCrypto",
+            pkgConfig: "libcrypto",
+            providers: [.apt(["libssl-dev"])]
+        ),
+        .target(
+            name: "AuditLog",
+            dependencies: ["CLZ4", "CCrypto"],
+            swiftSettings: strictSettings
+        ),
+        .target(
+            name: "AuditLogSampleData",
+            dependencies: ["AuditLog"],
+            swiftSettings: strictSettings
+        ),
+        .executableTarget(
+            name: "auditlog",
+            dependencies: [
+                "AuditLog",
+                "AuditLogSampleData",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "AuditLogTests",
+            dependencies: ["AuditLog", "AuditLogSampleData"],
+            swiftSettings: strictSettings
+        ),
+    ]
+)

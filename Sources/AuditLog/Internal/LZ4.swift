@@ -1,0 +1,32 @@
+import CLZ4
+
+/// LZ4 block compression (liblz4, acceleration 1). Blocks are compressed whole, never records one by one:
+/// a single ~480-byte record hardly compresses (BRIEF, facts).
+enum LZ4 {
+    /// The largest compressed size of `count` input bytes.
+    static func compressBound(_ count: Int) -> Int {
+        Int(LZ4_compressBound(Int32(count)))
+    }
+
+    /// Compresses `source` into `destination`; returns the compressed length, or nil if it does not fit.
+    static func compress(_ source: UnsafeRawBufferPointer, into destination: UnsafeMutableRawBufferPointer) -> Int? {
+        guard source.count > 0 else { return 0 }
+        let n = LZ4_compress_default(
+            source.baseAddress!.assumingMemoryBound(to: CChar.self),
+            destination.baseAddress!.assumingMemoryBound(to: CChar.self),
+            Int32(source.count), Int32(destination.count))
+        return n > 0 ? Int(n) : nil
+    }
+
+    /// Decompresses `source` into `destination`, which must be exactly the original size.
+    /// Returns false when the input is not a valid LZ4 block of that size; never reads or writes out of bounds.
+    static func decompress(_ source: UnsafeRawBufferPointer, into destination: UnsafeMutableRawBufferPointer) -> Bool {
+        if destination.count == 0 { return source.count == 0 }
+        guard source.count > 0 else { return false }
+        let n = LZ4_decompress_safe(
+            source.baseAddress!.assumingMemoryBound(to: CChar.self),
+            destination.baseAddress!.assumingMemoryBound(to: CChar.self),
+            Int32(source.count), Int32(destination.count))
+        return n == Int32(destination.count)
+    }
+}

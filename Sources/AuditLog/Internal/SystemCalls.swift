@@ -1,0 +1,207 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+// Every system call of the library goes through this file, with the EINTR retry in one place.
+
+@inline(__always)
+func retryOnInterrupt<T: FixedWidthInteger>(_ body: () -> T) -> T {
+    while true {
+        let result = body()
+        if result == -1 && errno == EINTR { continue }
+        return result
+    }
+}
+
+func ioError(_ message: String, path: String, errno code: Int32 = errno) -> AuditLogError {
+    AuditLogError(.io, message, path: path, errno: code)
+}
+
+/// An owned file descriptor, closed when the last reference goes away.
+final class FileDescriptor: @unchecked Sendable {
+    let rawValue: Int32
+    let path: String
+
+    private init(rawValue: Int32, path: String) {
+        self.rawValue = rawValue
+        self.path = path
+    }
+
+    deinit { _ = close(rawValue) }
+
+    /// Opens an existing file read-only. Refuses symbolic links.
+    static func openForReading(_ path: String) throws(AuditLogError) -> FileDescriptor {
+        let fd = retryOnInterrupt { open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW) }
+        guard fd >= 0 else {
+            let code = errno
+            if code == ENOENT { throw AuditLogError(.notFound, "no such file", path: path, errno: code) }
+            throw ioError("cannot open for reading", path: path, errno: code)
+        }
+        return FileDescriptor(rawValue: fd, path: path)
+    }
+
+    /// Opens a file for reading and writing, creating it owner-only (0600) when `create` is set.
+    static func openForWriting(_ path: String, create: Bool, exclusive: Bool = false) throws(AuditLogError)
+        -> FileDescriptor
+    {
+        var flags = O_RDWR | O_CLOEXEC | O_NOFOLLOW
+        if create { flags |= O_CREAT }
+        if exclusive { flags |= O_EXCL }
+        let fd = retryOnInterrupt { open(path, flags, S_IRUSR | S_IWUSR) }
+        guard fd >= 0 else { throw ioError("cannot open for writing", path: path) }
+        return FileDescriptor(rawValue: fd, path: path)
+    }
+
+    /// Opens a directory so that it can be fsynced or locked.
+    static func openDirectory(_ path: String) throws(AuditLogError) -> FileDescriptor {
+        let fd = retryOnInterrupt { open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW) }
+        guard fd >= 0 else {
+            let code = errno
+            if code == ENOENT { throw AuditLogError(.notFound, "no such directory", path: path, errno: code) }
+            throw ioError("cannot open directory", path: path, errno: code)
+        }
+        return FileDescriptor(rawValue: fd, path: path)
+    }
+
+    /// The file's size in bytes. The corresponding C function is `fstat`.
+    func size() throws(AuditLogError) -> Int64 {
+        var info = stat()
+        guard fstat(rawValue, &info) == 0 else { throw ioError("cannot stat", path: path) }
+        return Int64(info.st_size)
+    }
+
+    /// Reads up to `count` bytes at `offset`; returns fewer only at end of file.
+    func read(into buffer: UnsafeMutableRawBufferPointer, at offset: Int64) throws(AuditLogError) -> Int {
+        var done = 0
+        while done < buffer.count {
+            let n = retryOnInterrupt {
+                pread(rawValue, buffer.baseAddress! + done, buffer.count - done, off_t(offset) + off_t(done))
+            }
+            if n < 0 { throw AuditLogError(.io, "read failed", path: path, offset: offset + Int64(done), errno: errno) }
+            if n == 0 { break }
+            done += n
+        }
+        return done
+    }
+
+    /// Reads exactly `count` bytes at `offset` into a new array, or fewer at end of file.
+    func read(count: Int, at offset: Int64) throws(AuditLogError) -> [UInt8] {
+        var bytes = [UInt8](repeating: 0, count: count)
+        let n = try bytes.withUnsafeMutableBytes { buffer in
+            Result { () throws(AuditLogError) in try read(into: buffer, at: offset) }
+        }.get()
+        if n < count { bytes.removeLast(count - n) }
+        return bytes
+    }
+
+    /// Writes all of `bytes` at `offset`. The corresponding C function is `pwrite`.
+    func write(_ bytes: UnsafeRawBufferPointer, at offset: Int64) throws(AuditLogError) {
+        var done = 0
+        while done < bytes.count {
+            let n = retryOnInterrupt {
+                pwrite(rawValue, bytes.baseAddress! + done, bytes.count - done, off_t(offset) + off_t(done))
+            }
+            if n < 0 {
+                throw AuditLogError(.io, "write failed", path: path, offset: offset + Int64(done), errno: errno)
+            }
+            done += n
+        }
+    }
+
+    func write(_ bytes: [UInt8], at offset: Int64) throws(AuditLogError) {
+        try bytes.withUnsafeBytes { buffer in
+            Result { () throws(AuditLogError) in try write(buffer, at: offset) }
+        }.get()
+    }
+
+    /// Flushes the file's data (and the metadata needed to read it) to stable storage.
+    func synchronizeData() throws(AuditLogError) {
+        guard retryOnInterrupt({ fdatasync(rawValue) }) == 0 else { throw ioError("fdatasync failed", path: path) }
+    }
+
+    /// Flushes data and all metadata; used for directories.
+    func synchronize() throws(AuditLogError) {
+        guard retryOnInterrupt({ fsync(rawValue) }) == 0 else { throw ioError("fsync failed", path: path) }
+    }
+
+    func truncate(to length: Int64) throws(AuditLogError) {
+        guard retryOnInterrupt({ ftruncate(rawValue, off_t(length)) }) == 0 else {
+            throw AuditLogError(.io, "truncate failed", path: path, offset: length, errno: errno)
+        }
+    }
+
+    /// Takes an exclusive advisory lock without waiting; returns false when another holder has it.
+    func tryLockExclusive() throws(AuditLogError) -> Bool {
+        if retryOnInterrupt({ flock(rawValue, LOCK_EX | LOCK_NB) }) == 0 { return true }
+        if errno == EWOULDBLOCK { return false }
+        throw ioError("flock failed", path: path)
+    }
+}
+
+/// Directory and path operations.
+enum FileSystem {
+    /// Whether `path` exists (without following a final symbolic link).
+    static func exists(_ path: String) -> Bool {
+        var info = stat()
+        return lstat(path, &info) == 0
+    }
+
+    static func isDirectory(_ path: String) -> Bool {
+        var info = stat()
+        return lstat(path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFDIR
+    }
+
+    /// Creates an owner-only (0700) directory; succeeds if it already is a directory.
+    static func createDirectory(_ path: String) throws(AuditLogError) {
+        if mkdir(path, S_IRWXU) == 0 { return }
+        let code = errno
+        if code == EEXIST && isDirectory(path) { return }
+        throw ioError("cannot create directory", path: path, errno: code)
+    }
+
+    /// The names in a directory, without `.` and `..`.
+    static func contents(of path: String) throws(AuditLogError) -> [String] {
+        guard let dir = opendir(path) else {
+            let code = errno
+            if code == ENOENT { throw AuditLogError(.notFound, "no such directory", path: path, errno: code) }
+            throw ioError("cannot list directory", path: path, errno: code)
+        }
+        defer { closedir(dir) }
+        var names: [String] = []
+        while let entry = readdir(dir) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                String(cString: raw.baseAddress!.assumingMemoryBound(to: CChar.self))
+            }
+            if name != "." && name != ".." { names.append(name) }
+        }
+        return names
+    }
+
+    static func rename(_ from: String, to: String) throws(AuditLogError) {
+        guard Glibc.rename(from, to) == 0 else { throw ioError("cannot rename to \(to)", path: from) }
+    }
+
+    static func remove(_ path: String) throws(AuditLogError) {
+        guard unlink(path) == 0 || errno == ENOENT else { throw ioError("cannot remove", path: path) }
+    }
+
+    /// Size of a regular file, or nil if it does not exist.
+    static func fileSize(_ path: String) -> Int64? {
+        var info = stat()
+        guard lstat(path, &info) == 0 else { return nil }
+        return Int64(info.st_size)
+    }
+
+    /// Whether `path` is a regular file (not a symbolic link or anything else).
+    static func isRegularFile(_ path: String) -> Bool {
+        var info = stat()
+        return lstat(path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFREG
+    }
+}
+
+/// Wall-clock time in milliseconds since the Unix epoch.
+func currentTimeMilliseconds() -> Int64 {
+    var now = timespec()
+    clock_gettime(CLOCK_REALTIME, &now)
+    return Int64(now.tv_sec) * 1000 + Int64(now.tv_nsec) / 1_000_000
+}

@@ -1,0 +1,84 @@
+/// A SHA-256 digest: a Merkle leaf hash, interior node hash or root. Stored inline, without allocation.
+public struct SHA256Hash: Hashable, Sendable, CustomStringConvertible {
+    var storage: (UInt64, UInt64, UInt64, UInt64)
+
+    static let zero = SHA256Hash(storage: (0, 0, 0, 0))
+
+    init(storage: (UInt64, UInt64, UInt64, UInt64)) {
+        self.storage = storage
+    }
+
+    /// The digest of exactly 32 bytes, or nil for any other length.
+    public init?(bytes: some Collection<UInt8>) {
+        guard bytes.count == 32 else { return nil }
+        var hash = SHA256Hash.zero
+        withUnsafeMutableBytes(of: &hash.storage) { raw in
+            for (i, byte) in bytes.enumerated() { raw[i] = byte }
+        }
+        self = hash
+    }
+
+    init(_ raw: UnsafeRawBufferPointer) {
+        var hash = SHA256Hash.zero
+        withUnsafeMutableBytes(of: &hash.storage) { $0.copyMemory(from: UnsafeRawBufferPointer(rebasing: raw[0..<32])) }
+        self = hash
+    }
+
+    /// Parses 64 hexadecimal digits (either case).
+    public init?(hex: some StringProtocol) {
+        let utf8 = Array(hex.utf8)
+        guard utf8.count == 64 else { return nil }
+        var bytes = [UInt8](repeating: 0, count: 32)
+        for i in 0..<32 {
+            guard let high = hexValue(utf8[2 * i]), let low = hexValue(utf8[2 * i + 1]) else { return nil }
+            bytes[i] = high << 4 | low
+        }
+        self.init(bytes: bytes)
+    }
+
+    /// The 32 bytes of the digest.
+    public var bytes: [UInt8] { withUnsafeBytes { Array($0) } }
+
+    /// Lowercase hexadecimal, 64 characters.
+    public var hex: String {
+        withUnsafeBytes { raw in
+            String(unsafeUninitializedCapacity: 64) { out in
+                for (i, byte) in raw.enumerated() {
+                    out[2 * i] = hexDigits[Int(byte >> 4)]
+                    out[2 * i + 1] = hexDigits[Int(byte & 0xF)]
+                }
+                return 64
+            }
+        }
+    }
+
+    public var description: String { hex }
+
+    public func withUnsafeBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        try Swift.withUnsafeBytes(of: storage, body)
+    }
+
+    public static func == (a: SHA256Hash, b: SHA256Hash) -> Bool {
+        a.storage.0 == b.storage.0 && a.storage.1 == b.storage.1 && a.storage.2 == b.storage.2
+            && a.storage.3 == b.storage.3
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(storage.0)
+        hasher.combine(storage.1)
+        hasher.combine(storage.2)
+        hasher.combine(storage.3)
+    }
+}
+
+let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
+
+@inline(__always)
+func hexValue(_ c: UInt8) -> UInt8? {
+    switch c {
+    case UInt8(ascii: "0")...UInt8(ascii: "9"): return c - UInt8(ascii: "0")
+    case UInt8(ascii: "a")...UInt8(ascii: "f"): return c - UInt8(ascii: "a") + 10
+    case UInt8(ascii: "A")...UInt8(ascii: "F"): return c - UInt8(ascii: "A") + 10
+    default: return nil
+    }
+}

@@ -1,0 +1,40 @@
+/// The segment the writer appends to, and what it has written so far.
+struct ActiveSegment {
+    var fd: FileDescriptor
+    var baseSeq: UInt64
+    /// Bytes of the file that hold valid header, blocks (and nothing else).
+    var size: Int64
+    var blockCount: UInt32 = 0
+    var minTimestamp = Int64.max
+    var maxTimestamp = Int64.min
+
+    mutating func recordBlock(_ header: BlockHeader) {
+        blockCount += 1
+        minTimestamp = min(minTimestamp, header.minTimestamp)
+        maxTimestamp = max(maxTimestamp, header.maxTimestamp)
+    }
+
+    /// Creates a new segment file: written under a temporary name, fsynced, renamed into place, and the directory
+    /// fsynced, so a segment file either exists with a complete header or not at all.
+    static func create(
+        directory: String, directoryFD: FileDescriptor, baseSeq: UInt64, frontier: MerkleFrontier
+    ) throws(AuditLogError) -> ActiveSegment {
+        let name = LogFiles.segmentName(baseSeq: baseSeq)
+        let path = LogFiles.path(directory, name)
+        let temporary = path + LogFiles.temporarySuffix
+        guard !FileSystem.exists(path) else {
+            throw AuditLogError(.corrupt, "segment already exists; refusing to overwrite it", path: path)
+        }
+        try FileSystem.remove(temporary)
+        let header = SegmentHeader(baseSeq: baseSeq, createdAt: currentTimeMilliseconds(), frontier: frontier).encode()
+        do {
+            let fd = try FileDescriptor.openForWriting(temporary, create: true, exclusive: true)
+            try fd.write(header, at: 0)
+            try fd.synchronizeData()
+        }
+        try FileSystem.rename(temporary, to: path)
+        try directoryFD.synchronize()
+        let fd = try FileDescriptor.openForWriting(path, create: false)
+        return ActiveSegment(fd: fd, baseSeq: baseSeq, size: Int64(header.count))
+    }
+}

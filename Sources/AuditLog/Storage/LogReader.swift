@@ -1,0 +1,167 @@
+/// Reads the events of a log directory in seq order, in this process or another, while a writer appends.
+///
+/// A reader sees only complete blocks whose checksums match: a block still being written looks like the end
+/// of the log. It takes no lock and never writes. Opened from ``AuditLog/events(from:)`` it stops at the tree
+/// size acknowledged when it was created; opened on a directory it reads up to whatever is there.
+///
+/// ```swift
+/// let reader = try LogReader(directory: path)
+/// while let stored = try reader.next() { … }
+/// ```
+public final class LogReader {
+    public let directory: String
+    private let bound: UInt64?
+    private let hasher: MerkleHasher
+    private var segments: [(baseSeq: UInt64, path: String)] = []
+    private var segmentIndex = 0
+    private var file: SegmentFile?
+    private var fileSize: Int64 = 0
+    private var offset: Int64 = 0
+    /// Seq of the next block's first record.
+    private var expectedSeq: UInt64 = 0
+    private var startSeq: UInt64 = 0
+    private var blockBuffer: [UInt8] = []
+    private var payload: [UInt8] = []
+    private var decoded: [StoredEvent] = []
+    private var decodedIndex = 0
+
+    /// Opens a reader on a log directory, positioned at its first event.
+    public convenience init(directory: String) throws(AuditLogError) {
+        try self.init(directory: directory, upTo: nil)
+        try seek(to: 0)
+    }
+
+    init(directory: String, upTo bound: UInt64?) throws(AuditLogError) {
+        guard FileSystem.isDirectory(directory) else {
+            throw AuditLogError(.notFound, "no log directory here", path: directory)
+        }
+        self.directory = directory
+        self.bound = bound
+        hasher = try MerkleHasher()
+    }
+
+    /// Positions the reader so that ``next()`` returns the event with sequence number `seq` (or the first after
+    /// it that exists).
+    public func seek(to seq: UInt64) throws(AuditLogError) {
+        segments = try LogFiles.segments(in: directory)
+        decoded.removeAll(keepingCapacity: true)
+        decodedIndex = 0
+        startSeq = seq
+        segmentIndex = max(0, (segments.lastIndex { $0.baseSeq <= seq }) ?? 0)
+        file = nil
+        if !segments.isEmpty { try openSegment(at: segmentIndex) }
+    }
+
+    private func openSegment(at index: Int) throws(AuditLogError) {
+        let entry = segments[index]
+        let segment = try SegmentFile.open(path: entry.path, baseSeq: entry.baseSeq)
+        file = segment
+        segmentIndex = index
+        fileSize = try segment.fd.size()
+        offset = Int64(segment.headerSize)
+        expectedSeq = segment.header.baseSeq
+    }
+
+    private func corrupt(_ message: String, at offset: Int64? = nil) -> AuditLogError {
+        AuditLogError(.corrupt, message, path: file?.path, offset: offset ?? self.offset)
+    }
+
+    /// The next event, or nil at the end of what is committed now.
+    /// - Throws: ``AuditLogError/Code/corrupt`` if stored data fails its checks.
+    public func next() throws(AuditLogError) -> StoredEvent? {
+        while true {
+            while decodedIndex < decoded.count {
+                let event = decoded[decodedIndex]
+                decodedIndex += 1
+                if event.seq < startSeq { continue }
+                if let bound, event.seq >= bound { return nil }
+                return event
+            }
+            if let bound, expectedSeq >= bound { return nil }
+            guard let file else {
+                // An empty directory so far: look again, a writer may have created the first segment.
+                segments = try LogFiles.segments(in: directory)
+                if segments.isEmpty { return nil }
+                try openSegment(at: 0)
+                continue
+            }
+            switch try file.entry(at: offset, fileSize: fileSize) {
+            case .block(let header):
+                guard header.firstSeq == expectedSeq else {
+                    throw corrupt("block starts at seq \(header.firstSeq), expected \(expectedSeq)")
+                }
+                if header.endSeq > startSeq {
+                    if let reason = try file.readBlock(header, at: offset, into: &blockBuffer) {
+                        if try isCommittedTail() { return nil }
+                        throw corrupt(reason)
+                    }
+                    try decodeBlock(header)
+                }
+                offset += Int64(header.totalLength)
+                expectedSeq = header.endSeq
+            case .footer(let footer):
+                guard footer.endSeq == expectedSeq else {
+                    throw corrupt("segment footer says it ends at seq \(footer.endSeq), blocks end at \(expectedSeq)")
+                }
+                if segmentIndex + 1 >= segments.count { segments = try LogFiles.segments(in: directory) }
+                guard segmentIndex + 1 < segments.count else { return nil }  // the writer is starting the next one
+                guard segments[segmentIndex + 1].baseSeq == expectedSeq else {
+                    throw AuditLogError(
+                        .corrupt,
+                        "the segment holding seq \(expectedSeq) is missing (next segment starts at "
+                            + "\(segments[segmentIndex + 1].baseSeq))", path: directory)
+                }
+                try openSegment(at: segmentIndex + 1)
+            case .end:
+                let size = try file.fd.size()
+                if size > fileSize {
+                    fileSize = size
+                    continue
+                }
+                if let bound, expectedSeq < bound {
+                    throw corrupt("the log ends at seq \(expectedSeq) but \(bound) events were acknowledged")
+                }
+                return nil
+            case .invalid(let reason):
+                let size = try file.fd.size()
+                if size > fileSize {
+                    fileSize = size
+                    continue
+                }
+                if try isCommittedTail() { return nil }
+                throw corrupt(reason)
+            }
+        }
+    }
+
+    /// Whether an invalid entry at `offset` is just the end of what the writer has committed so far: it is in
+    /// the last segment and no acknowledged seq lies beyond it.
+    private func isCommittedTail() throws(AuditLogError) -> Bool {
+        if let bound, expectedSeq < bound { return false }
+        segments = try LogFiles.segments(in: directory)
+        return segmentIndex == segments.count - 1
+    }
+
+    private func decodeBlock(_ header: BlockHeader) throws(AuditLogError) {
+        decoded.removeAll(keepingCapacity: true)
+        decodedIndex = 0
+        let blockOffset = offset
+        do throws(DecodeFailure) {
+            try blockBuffer.withUnsafeBytes { raw in
+                Result { () throws(DecodeFailure) in try BlockDecoder.payload(of: raw, header, into: &payload) }
+            }.get()
+            try payload.withUnsafeBytes { raw in
+                Result { () throws(DecodeFailure) in
+                    try BlockDecoder.forEachRecord(in: raw, header) { (seq, record) throws(DecodeFailure) in
+                        guard seq >= startSeq else { return }
+                        let leaf = hasher.leafHash(record)
+                        let (_, event) = try RecordCodec.decode(record)
+                        decoded.append(StoredEvent(seq: seq, leafHash: leaf, event: event))
+                    }
+                }
+            }.get()
+        } catch {
+            throw corrupt("block at seq \(header.firstSeq): \(error.reason)", at: blockOffset)
+        }
+    }
+}

@@ -1,0 +1,263 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The single writer of a log directory: group commit, segment roll, durability.
+///
+/// Group commit: each `append` encodes its records on the caller's thread, then under the lock takes sequence
+/// numbers and queues them. If no commit is running, the caller becomes the leader: it takes every queued batch,
+/// builds blocks, writes them with one `pwrite` and (with `.sync`) one `fdatasync`, then wakes everyone whose
+/// records it made durable. Callers that arrive meanwhile queue up for the next leader, so concurrent appends
+/// share writes and fsyncs. A failed write or fsync stops the writer for good: nothing is acknowledged after it.
+final class LogWriter: @unchecked Sendable {
+    // @unchecked: fields below `lock` are guarded by it; fields marked "leader" are touched only by the one
+    // thread that holds `leaderActive`, which is handed over under `lock`.
+
+    let directory: String
+    let options: AuditLog.Options
+    let report: RecoveryReport
+    private let directoryFD: FileDescriptor
+    private let lockFile: FileDescriptor
+
+    private let lock = ConditionLock()
+    private var nextSeq: UInt64
+    private var acknowledged: LogState
+    private var pending: [PendingBatch] = []
+    private var leaderActive = false
+    private var failure: AuditLogError?
+    private var closed = false
+    private var unsyncedFile: FileDescriptor?
+    private var flusher: BackgroundThread?
+    private var stopFlusher = false
+
+    // Leader state.
+    private var segment: ActiveSegment
+    private var frontier: MerkleFrontier
+    private var root: SHA256Hash
+    private let hasher: MerkleHasher
+    private var builder: BlockBuilder
+    private var writeBuffer: [UInt8] = []
+
+    struct PendingBatch {
+        /// Length-prefixed records, seq fields still zero.
+        var records: [UInt8]
+        /// Offsets of each record's length prefix in `records`.
+        var offsets: [Int]
+        var firstSeq: UInt64
+    }
+
+    init(directory: String, options: AuditLog.Options) throws(AuditLogError) {
+        self.directory = directory
+        self.options = options
+        if !FileSystem.isDirectory(directory) {
+            guard options.createIfMissing else {
+                throw AuditLogError(.notFound, "no log directory here (pass createIfMissing to create one)", path: directory)
+            }
+            try FileSystem.createDirectory(directory)
+        }
+        directoryFD = try FileDescriptor.openDirectory(directory)
+        let lockPath = LogFiles.path(directory, LogFiles.lockName)
+        lockFile = try FileDescriptor.openForWriting(lockPath, create: true)
+        guard try lockFile.tryLockExclusive() else {
+            let holder = (try? lockFile.read(count: 32, at: 0)).map { String(decoding: $0, as: UTF8.self) } ?? ""
+            let pid = holder.split(separator: "\n").first.map { " (process \($0))" } ?? ""
+            throw AuditLogError(
+                .locked,
+                "another writer\(pid) has this log open; a log has one writer at a time. Readers need no lock: "
+                    + "use LogReader or `auditlog export`", path: directory)
+        }
+        try lockFile.truncate(to: 0)
+        try lockFile.write(Array("\(getpid())\n".utf8), at: 0)
+
+        hasher = try MerkleHasher()
+        let state = try Recovery.recover(directory: directory, directoryFD: directoryFD, hasher: hasher)
+        segment = state.segment
+        frontier = state.frontier
+        root = state.root
+        report = state.report
+        nextSeq = state.frontier.size
+        acknowledged = LogState(treeSize: state.frontier.size, root: state.root)
+        builder = BlockBuilder(maxBlockBytes: options.maxBlockBytes)
+
+        if case .interval(let milliseconds) = options.durability {
+            flusher = try BackgroundThread { [unowned self] in self.flushPeriodically(milliseconds: milliseconds) }
+        }
+    }
+
+    deinit {
+        if flusher != nil { try? close() }
+    }
+
+    var state: LogState { lock.withLock { acknowledged } }
+
+    // MARK: Append
+
+    func append(_ events: [AuditEvent]) throws(AuditLogError) -> Range<UInt64> {
+        var batch = PendingBatch(records: [], offsets: [], firstSeq: 0)
+        batch.offsets.reserveCapacity(events.count)
+        var salts = [UInt8](repeating: 0, count: events.count * RecordCodec.saltSize)
+        try salts.withUnsafeMutableBytes { buffer in Result { () throws(AuditLogError) in try SecureRandom.fill(buffer) } }
+            .get()
+        var record: [UInt8] = []
+        for (i, event) in events.enumerated() {
+            do throws(AuditLogError) {
+                try event.validate(limits: options.limits)
+            } catch {
+                throw events.count > 1 ? error.prefixed("event \(i) of the batch: ") : error
+            }
+            record.removeAll(keepingCapacity: true)
+            salts.withUnsafeBytes { raw in
+                let salt = UnsafeRawBufferPointer(rebasing: raw[i * RecordCodec.saltSize..<(i + 1) * RecordCodec.saltSize])
+                RecordCodec.encode(event, seq: 0, salt: salt, into: &record)
+            }
+            guard record.count <= options.limits.maxEventBytes else {
+                throw AuditLogError(
+                    .invalidEvent,
+                    "event \(i) encodes to \(record.count) bytes, over the limit of \(options.limits.maxEventBytes)")
+            }
+            batch.offsets.append(batch.records.count)
+            batch.records.appendVarint(UInt64(record.count))
+            batch.records.append(contentsOf: record)
+        }
+
+        lock.lock()
+        defer { lock.unlock() }
+        if let failure { throw failure }
+        if closed { throw AuditLogError(.closed, "the log is closed", path: directory) }
+        batch.firstSeq = nextSeq
+        let range = nextSeq..<nextSeq + UInt64(events.count)
+        guard !events.isEmpty else { return range }
+        nextSeq = range.upperBound
+        pending.append(batch)
+
+        while true {
+            if acknowledged.treeSize >= range.upperBound { return range }
+            if let failure { throw failure }
+            if leaderActive {
+                lock.wait()
+                continue
+            }
+            leaderActive = true
+            let work = pending
+            pending = []
+            lock.unlock()
+            let result = Result { () throws(AuditLogError) in try commit(work) }
+            lock.lock()
+            leaderActive = false
+            switch result {
+            case .success(let state):
+                acknowledged = state
+            case .failure(let error):
+                failure = AuditLogError(
+                    .writerFailed,
+                    "the log stopped accepting appends after a failed write or sync (\(error)); nothing after the "
+                        + "last acknowledged event was acknowledged. Close and reopen the log to recover",
+                    path: error.path, errno: error.errno)
+            }
+            lock.broadcast()
+        }
+    }
+
+    /// Writes `batches` as blocks with one write and, for `.sync`, one fdatasync. Leader only.
+    private func commit(_ batches: [PendingBatch]) throws(AuditLogError) -> LogState {
+        if segment.size >= Int64(options.maxSegmentBytes) && segment.blockCount > 0 { try rollSegment() }
+        writeBuffer.removeAll(keepingCapacity: true)
+        var startsCommit = true
+        var headers: [BlockHeader] = []
+        for batch in batches {
+            batch.records.withUnsafeBytes { raw in
+                for (i, offset) in batch.offsets.enumerated() {
+                    let end = i + 1 < batch.offsets.count ? batch.offsets[i + 1] : raw.count
+                    let bytes = UnsafeRawBufferPointer(rebasing: raw[offset..<end])
+                    var r = ByteReader(bytes)
+                    _ = try? r.readVarint("record length")  // written by `append` just above; cannot fail
+                    let leaf = builder.add(
+                        lengthPrefixedRecord: bytes, recordOffset: r.position, seq: batch.firstSeq + UInt64(i),
+                        hasher: hasher)
+                    frontier.append(leaf, using: hasher)
+                    if builder.isFull {
+                        root = frontier.root(using: hasher)
+                        headers.append(
+                            builder.finishBlock(frontier: frontier, root: root, startsCommit: startsCommit, into: &writeBuffer))
+                        startsCommit = false
+                    }
+                }
+            }
+        }
+        if !builder.isEmpty {
+            root = frontier.root(using: hasher)
+            headers.append(builder.finishBlock(frontier: frontier, root: root, startsCommit: startsCommit, into: &writeBuffer))
+        }
+        try segment.fd.write(writeBuffer, at: segment.size)
+        segment.size += Int64(writeBuffer.count)
+        for header in headers { segment.recordBlock(header) }
+        switch options.durability {
+        case .sync:
+            try segment.fd.synchronizeData()
+        case .interval:
+            lock.withLock { unsyncedFile = segment.fd }
+        case .none:
+            break
+        }
+        return LogState(treeSize: frontier.size, root: root)
+    }
+
+    /// Seals the active segment with a footer and starts the next one. Leader only.
+    private func rollSegment() throws(AuditLogError) {
+        let footer = SegmentFooter(
+            blockCount: segment.blockCount, endSeq: frontier.size, minTimestamp: segment.minTimestamp,
+            maxTimestamp: segment.maxTimestamp, root: root)
+        try segment.fd.write(footer.encode(), at: segment.size)
+        try segment.fd.synchronizeData()
+        segment = try ActiveSegment.create(
+            directory: directory, directoryFD: directoryFD, baseSeq: frontier.size, frontier: frontier)
+        lock.withLock { unsyncedFile = nil }
+    }
+
+    // MARK: Sync and close
+
+    private func flushPeriodically(milliseconds: Int) {
+        lock.lock()
+        defer { lock.unlock() }
+        while !stopFlusher {
+            lock.wait(milliseconds: milliseconds)
+            guard let file = unsyncedFile else { continue }
+            unsyncedFile = nil
+            lock.unlock()
+            let result = Result { () throws(AuditLogError) in try file.synchronizeData() }
+            lock.lock()
+            if case .failure(let error) = result, failure == nil {
+                failure = AuditLogError(
+                    .writerFailed, "the log stopped accepting appends after a failed sync (\(error)); reopen it",
+                    path: error.path, errno: error.errno)
+                lock.broadcast()
+            }
+        }
+    }
+
+    /// Waits for queued appends, syncs, and releases the directory lock.
+    func close() throws(AuditLogError) {
+        lock.lock()
+        closed = true
+        while leaderActive || !pending.isEmpty {
+            lock.wait()
+        }
+        stopFlusher = true
+        lock.broadcast()
+        let thread = flusher
+        flusher = nil
+        let failure = self.failure
+        lock.unlock()
+        thread?.join()
+        if let failure { throw failure }
+        try segment.fd.synchronizeData()
+    }
+}
+
+extension AuditLogError {
+    func prefixed(_ prefix: String) -> AuditLogError {
+        var copy = self
+        copy.message = prefix + message
+        return copy
+    }
+}

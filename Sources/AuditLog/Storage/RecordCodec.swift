@@ -1,0 +1,176 @@
+/// The canonical binary record of one event: the bytes that are a Merkle leaf (FORMAT.md, "Record").
+///
+/// Canonical: an event has exactly one encoding. Fields are in a fixed order, optional fields are flagged in a
+/// presence bitmap, varints are minimal, JSON values are in canonical text; the decoder refuses anything else.
+enum RecordCodec {
+    static let version: UInt8 = 1
+    /// Byte offset of the little-endian u64 `seq` inside a record; the writer fills it in at commit.
+    static let seqOffset = 5
+    /// Byte offset of the little-endian i64 timestamp.
+    static let timestampOffset = 13
+    static let saltSize = 16
+    static let fixedSize = 37
+
+    private enum Presence {
+        static let actorName: UInt16 = 1 << 0
+        static let actorRoles: UInt16 = 1 << 1
+        static let actorAuthMethod: UInt16 = 1 << 2
+        static let resourceName: UInt16 = 1 << 3
+        static let org: UInt16 = 1 << 4
+        static let orgName: UInt16 = 1 << 5
+        static let project: UInt16 = 1 << 6
+        static let projectName: UInt16 = 1 << 7
+        static let source: UInt16 = 1 << 8
+        static let ip: UInt16 = 1 << 9
+        static let userAgent: UInt16 = 1 << 10
+        static let before: UInt16 = 1 << 11
+        static let after: UInt16 = 1 << 12
+        static let metadata: UInt16 = 1 << 13
+        static let all: UInt16 = (1 << 14) - 1
+    }
+
+    private static let actorTypes: [AuditEvent.Actor.Kind] = [.user, .apiKey, .service, .system]
+
+    private static func code(of kind: AuditEvent.Actor.Kind) -> UInt8 {
+        switch kind {
+        case .user: 0
+        case .apiKey: 1
+        case .service: 2
+        case .system: 3
+        }
+    }
+
+    /// Appends the record of `event` to `out`.
+    static func encode(_ event: AuditEvent, seq: UInt64, salt: UnsafeRawBufferPointer, into out: inout [UInt8]) {
+        var presence: UInt16 = 0
+        if event.actor.name != nil { presence |= Presence.actorName }
+        if event.actor.roles != nil { presence |= Presence.actorRoles }
+        if event.actor.authMethod != nil { presence |= Presence.actorAuthMethod }
+        if event.resource.name != nil { presence |= Presence.resourceName }
+        if let org = event.org {
+            presence |= Presence.org
+            if org.name != nil { presence |= Presence.orgName }
+        }
+        if let project = event.project {
+            presence |= Presence.project
+            if project.name != nil { presence |= Presence.projectName }
+        }
+        if event.source != nil { presence |= Presence.source }
+        if event.ip != nil { presence |= Presence.ip }
+        if event.userAgent != nil { presence |= Presence.userAgent }
+        if event.before != nil { presence |= Presence.before }
+        if event.after != nil { presence |= Presence.after }
+        if event.metadata != nil { presence |= Presence.metadata }
+
+        out.append(version)
+        out.append(0)  // flags, reserved
+        out.append(code(of: event.actor.type))
+        out.appendLittleEndian(presence)
+        out.appendLittleEndian(seq)
+        out.appendLittleEndian(event.timestamp)
+        out.append(contentsOf: salt)
+
+        func optional(_ value: String?) {
+            if let value { out.appendLengthPrefixed(value) }
+        }
+        out.appendLengthPrefixed(event.id)
+        out.appendLengthPrefixed(event.actor.id)
+        optional(event.actor.name)
+        if let roles = event.actor.roles {
+            out.appendVarint(UInt64(roles.count))
+            for role in roles { out.appendLengthPrefixed(role) }
+        }
+        optional(event.actor.authMethod)
+        out.appendLengthPrefixed(event.action)
+        out.appendLengthPrefixed(event.resource.type)
+        out.appendLengthPrefixed(event.resource.id)
+        optional(event.resource.name)
+        optional(event.org?.id)
+        optional(event.org?.name)
+        optional(event.project?.id)
+        optional(event.project?.name)
+        optional(event.source)
+        optional(event.ip)
+        optional(event.userAgent)
+        optional(event.before?.text)
+        optional(event.after?.text)
+        optional(event.metadata?.text)
+    }
+
+    /// Reads the seq of a record without decoding it.
+    static func seq(of record: UnsafeRawBufferPointer) -> UInt64 {
+        UInt64(littleEndian: record.loadUnaligned(fromByteOffset: seqOffset, as: UInt64.self))
+    }
+
+    static func timestamp(of record: UnsafeRawBufferPointer) -> Int64 {
+        Int64(littleEndian: record.loadUnaligned(fromByteOffset: timestampOffset, as: Int64.self))
+    }
+
+    /// Decodes a whole record; every byte must be used.
+    static func decode(_ record: UnsafeRawBufferPointer) throws(DecodeFailure) -> (seq: UInt64, event: AuditEvent) {
+        var r = ByteReader(record)
+        let version = try r.readByte("record version")
+        guard version == Self.version else {
+            throw DecodeFailure(reason: "record version \(version) is not supported (this library reads 1)", offset: 0)
+        }
+        let flags = try r.readByte("record flags")
+        guard flags == 0 else { throw DecodeFailure(reason: "unknown record flags \(flags)", offset: 1) }
+        let typeCode = try r.readByte("actor type")
+        guard Int(typeCode) < actorTypes.count else {
+            throw DecodeFailure(reason: "unknown actor type code \(typeCode)", offset: 2)
+        }
+        let presence = try r.readLittleEndian(UInt16.self, "presence bits")
+        guard presence & ~Presence.all == 0,
+            presence & Presence.orgName == 0 || presence & Presence.org != 0,
+            presence & Presence.projectName == 0 || presence & Presence.project != 0
+        else { throw DecodeFailure(reason: "invalid presence bits \(presence)", offset: 3) }
+        let seq = try r.readLittleEndian(UInt64.self, "seq")
+        let timestamp = try r.readLittleEndian(Int64.self, "timestamp")
+        _ = try r.readBytes(saltSize, "salt")
+
+        func optional(_ bit: UInt16, _ what: StaticString) throws(DecodeFailure) -> String? {
+            presence & bit != 0 ? try r.readString(what) : nil
+        }
+        let id = try r.readString("id")
+        let actorID = try r.readString("actor.id")
+        let actorName = try optional(Presence.actorName, "actor.name")
+        var roles: [String]?
+        if presence & Presence.actorRoles != 0 {
+            let count = try r.readVarint("role count")
+            guard count <= UInt64(r.remaining) else { throw DecodeFailure(reason: "role count too large", offset: r.position) }
+            var list: [String] = []
+            list.reserveCapacity(Int(count))
+            for _ in 0..<count { list.append(try r.readString("role")) }
+            roles = list
+        }
+        let authMethod = try optional(Presence.actorAuthMethod, "actor.authMethod")
+        let action = try r.readString("action")
+        let resourceType = try r.readString("resource.type")
+        let resourceID = try r.readString("resource.id")
+        let resourceName = try optional(Presence.resourceName, "resource.name")
+        let orgID = try optional(Presence.org, "org.id")
+        let orgName = try optional(Presence.orgName, "org.name")
+        let projectID = try optional(Presence.project, "project.id")
+        let projectName = try optional(Presence.projectName, "project.name")
+        let source = try optional(Presence.source, "source")
+        let ip = try optional(Presence.ip, "ip")
+        let userAgent = try optional(Presence.userAgent, "userAgent")
+        let before = try optional(Presence.before, "before")
+        let after = try optional(Presence.after, "after")
+        let metadata = try optional(Presence.metadata, "metadata")
+        guard r.isAtEnd else { throw DecodeFailure(reason: "trailing bytes after record", offset: r.position) }
+
+        let event = AuditEvent(
+            id: id, timestamp: timestamp,
+            actor: AuditEvent.Actor(
+                type: actorTypes[Int(typeCode)], id: actorID, name: actorName, roles: roles, authMethod: authMethod),
+            action: action,
+            resource: AuditEvent.Resource(type: resourceType, id: resourceID, name: resourceName),
+            org: orgID.map { AuditEvent.Reference(id: $0, name: orgName) },
+            project: projectID.map { AuditEvent.Reference(id: $0, name: projectName) },
+            source: source, ip: ip, userAgent: userAgent,
+            before: before.map(JSONText.init(canonical:)), after: after.map(JSONText.init(canonical:)),
+            metadata: metadata.map(JSONText.init(canonical:)))
+        return (seq, event)
+    }
+}

@@ -1,0 +1,141 @@
+/// What opening a log found and repaired.
+public struct RecoveryReport: Sendable, Equatable {
+    /// The segment whose torn tail was cut off, if any.
+    public var truncatedSegment: String?
+    /// How many bytes were cut (bytes of unacknowledged, incomplete writes).
+    public var truncatedBytes: Int64 = 0
+    /// Why the tail was not valid.
+    public var reason: String?
+    /// Temporary files left by an interrupted segment creation, removed.
+    public var removedTemporaryFiles: [String] = []
+
+    /// Whether open changed anything.
+    public var repaired: Bool { truncatedBytes > 0 || !removedTemporaryFiles.isEmpty }
+}
+
+/// The writer's state after recovery: where to append and the Merkle state there.
+struct RecoveredState {
+    var segment: ActiveSegment
+    var frontier: MerkleFrontier
+    var root: SHA256Hash
+    var report: RecoveryReport
+}
+
+/// Opening a log for writing (FORMAT.md, "Recovery"). Only the last segment is read, so open time depends on
+/// the segment size, not on the size of the log.
+enum Recovery {
+    static func recover(directory: String, directoryFD: FileDescriptor, hasher: MerkleHasher) throws(AuditLogError)
+        -> RecoveredState
+    {
+        var report = RecoveryReport()
+        for name in try FileSystem.contents(of: directory) where name.hasSuffix(LogFiles.temporarySuffix) {
+            try FileSystem.remove(LogFiles.path(directory, name))
+            report.removedTemporaryFiles.append(name)
+        }
+        guard let last = try LogFiles.segments(in: directory).last else {
+            let segment = try ActiveSegment.create(
+                directory: directory, directoryFD: directoryFD, baseSeq: 0, frontier: MerkleFrontier())
+            return RecoveredState(segment: segment, frontier: MerkleFrontier(), root: hasher.emptyRoot(), report: report)
+        }
+
+        let fd = try FileDescriptor.openForWriting(last.path, create: false)
+        let file = try SegmentFile.open(path: last.path, baseSeq: last.baseSeq, fd: fd)
+        let fileSize = try fd.size()
+        var segment = ActiveSegment(fd: fd, baseSeq: last.baseSeq, size: Int64(file.headerSize))
+        var frontier = file.header.frontier
+        var root = frontier.root(using: hasher)
+        var buffer: [UInt8] = []
+        var sealed = false
+
+        scan: while true {
+            let offset = segment.size
+            var problem: String
+            switch try file.entry(at: offset, fileSize: fileSize) {
+            case .end:
+                break scan
+            case .footer(let footer):
+                guard footer.endSeq == frontier.size, footer.blockCount == segment.blockCount, footer.root == root else {
+                    problem = "segment footer does not match the blocks before it"
+                    break
+                }
+                segment.size += Int64(SegmentFooter.size)
+                sealed = true
+                if segment.size == fileSize { break scan }
+                problem = "bytes after the segment footer"
+            case .block(let header):
+                guard header.firstSeq == frontier.size else {
+                    problem = "block starts at seq \(header.firstSeq), expected \(frontier.size)"
+                    break
+                }
+                if let reason = try file.readBlock(header, at: offset, into: &buffer) {
+                    problem = reason
+                    break
+                }
+                guard let next = buffer.withUnsafeBytes({ BlockDecoder.frontier(of: $0, header) }) else {
+                    problem = "block frontier does not match its size"
+                    break
+                }
+                frontier = next
+                root = header.root
+                segment.recordBlock(header)
+                segment.size += Int64(header.totalLength)
+                continue scan
+            case .invalid(let reason):
+                problem = reason
+            }
+            // Everything from `cut` on is not a valid continuation of the log (`cut` is past the footer of a
+            // sealed segment, else the offset of the bad entry).
+            let cut = segment.size
+            try refuseIfAcknowledgedDataFollows(file, from: cut, fileSize: fileSize, expectedSeq: frontier.size, problem)
+            try fd.truncate(to: cut)
+            try fd.synchronizeData()
+            report.truncatedSegment = last.path
+            report.truncatedBytes = fileSize - cut
+            report.reason = problem
+            break scan
+        }
+        // A stored root is only trusted after recomputing it from the stored frontier.
+        guard frontier.root(using: hasher) == root else {
+            throw AuditLogError(.corrupt, "the last block's root does not match its frontier", path: last.path)
+        }
+        if sealed {
+            segment = try ActiveSegment.create(
+                directory: directory, directoryFD: directoryFD, baseSeq: frontier.size, frontier: frontier)
+        }
+        return RecoveredState(segment: segment, frontier: frontier, root: root, report: report)
+    }
+
+    /// A torn write only ever damages the last group commit. If a valid block that starts a later commit lies
+    /// past the damage, the damaged bytes were acknowledged, and truncating would lose them: refuse instead.
+    private static func refuseIfAcknowledgedDataFollows(
+        _ file: SegmentFile, from offset: Int64, fileSize: Int64, expectedSeq: UInt64, _ problem: String
+    ) throws(AuditLogError) {
+        let chunkSize = 1 << 20
+        var position = offset + 1
+        while position + Int64(BlockHeader.size) <= fileSize {
+            let chunk = try file.fd.read(count: chunkSize + BlockHeader.size, at: position)
+            let found = chunk.withUnsafeBytes { raw -> Bool in
+                var i = 0
+                while i + BlockHeader.size <= raw.count {
+                    if raw[i] == BlockHeader.magic[0],
+                        let header = try? BlockHeader.decode(UnsafeRawBufferPointer(rebasing: raw[i..<i + BlockHeader.size])),
+                        header.startsCommit, header.firstSeq > expectedSeq
+                    {
+                        return true
+                    }
+                    i += 1
+                }
+                return false
+            }
+            if found {
+                throw AuditLogError(
+                    .corrupt,
+                    "the segment is damaged (\(problem)) before data of a later commit, so this is not a torn "
+                        + "write and truncating would lose acknowledged events; run `auditlog verify` on it and "
+                        + "restore the file from a copy",
+                    path: file.path, offset: offset)
+            }
+            position += Int64(chunkSize)
+        }
+    }
+}

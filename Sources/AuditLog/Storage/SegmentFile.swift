@@ -1,0 +1,150 @@
+/// What a segment holds at a given offset.
+enum SegmentEntry {
+    /// A block whose header checks out (its payload is checked when read).
+    case block(BlockHeader)
+    /// The footer that seals the segment.
+    case footer(SegmentFooter)
+    /// Exactly the end of the file.
+    case end
+    /// Bytes that are not a valid block or footer: a torn write, garbage, or damage.
+    case invalid(String)
+}
+
+/// A segment file opened for reading. Uses `pread`, never `mmap`, so that a writer truncating a torn tail
+/// cannot fault a reader (BRIEF, practical notes).
+final class SegmentFile {
+    let fd: FileDescriptor
+    let header: SegmentHeader
+    let headerSize: Int
+    var path: String { fd.path }
+
+    private init(fd: FileDescriptor, header: SegmentHeader, headerSize: Int) {
+        self.fd = fd
+        self.header = header
+        self.headerSize = headerSize
+    }
+
+    /// Opens a segment and checks its header; the base seq must match the file name.
+    static func open(path: String, baseSeq: UInt64, fd existing: FileDescriptor? = nil) throws(AuditLogError)
+        -> SegmentFile
+    {
+        let fd = if let existing { existing } else { try FileDescriptor.openForReading(path) }
+        let bytes = try fd.read(count: SegmentHeader.maxSize, at: 0)
+        let header: SegmentHeader
+        do throws(DecodeFailure) {
+            header = try bytes.withUnsafeBytes { raw in
+                Result { () throws(DecodeFailure) in try SegmentHeader.decode(raw) }
+            }.get()
+        } catch {
+            let code: AuditLogError.Code = error.reason.contains("version") ? .unsupportedFormat : .corrupt
+            throw AuditLogError(code, "bad segment header: \(error.reason)", path: path, offset: Int64(error.offset))
+        }
+        guard header.baseSeq == baseSeq else {
+            throw AuditLogError(
+                .corrupt, "segment header says base seq \(header.baseSeq) but the file name says \(baseSeq)", path: path,
+                offset: 16)
+        }
+        return SegmentFile(fd: fd, header: header, headerSize: header.encodedSize)
+    }
+
+    /// Reads what starts at `offset`: a block header, the footer, the end of the file, or invalid bytes.
+    func entry(at offset: Int64, fileSize: Int64) throws(AuditLogError) -> SegmentEntry {
+        if offset == fileSize { return .end }
+        let bytes = try fd.read(count: BlockHeader.size, at: offset)
+        return bytes.withUnsafeBytes { raw -> SegmentEntry in
+            if SegmentFooter.hasMagic(raw) {
+                guard raw.count >= SegmentFooter.size else { return .invalid("truncated segment footer") }
+                do throws(DecodeFailure) {
+                    return .footer(try SegmentFooter.decode(raw))
+                } catch {
+                    return .invalid(error.reason)
+                }
+            }
+            do throws(DecodeFailure) {
+                let header = try BlockHeader.decode(raw)
+                guard offset + Int64(header.totalLength) <= fileSize else {
+                    return .invalid("block extends past the end of the file (torn write)")
+                }
+                return .block(header)
+            } catch {
+                return .invalid(error.reason)
+            }
+        }
+    }
+
+    /// Reads a whole block into `buffer` and checks its trailing checksum. Returns the failure reason, or nil.
+    func readBlock(_ header: BlockHeader, at offset: Int64, into buffer: inout [UInt8]) throws(AuditLogError) -> String?
+    {
+        let length = header.totalLength
+        if buffer.count < length { buffer = [UInt8](repeating: 0, count: length) }
+        let n = try buffer.withUnsafeMutableBytes { raw in
+            Result { () throws(AuditLogError) in
+                try fd.read(into: UnsafeMutableRawBufferPointer(rebasing: raw[0..<length]), at: offset)
+            }
+        }.get()
+        guard n == length else { return "block is truncated" }
+        return buffer.withUnsafeBytes { raw in
+            let body = length - BlockHeader.trailerSize
+            let stored = UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: body, as: UInt32.self))
+            return CRC32C.checksum(UnsafeRawBufferPointer(rebasing: raw[0..<body])) == stored
+                ? nil : "block checksum mismatch"
+        }
+    }
+}
+
+/// Reads the parts of a block whose checksum has been checked (FORMAT.md, "Block").
+enum BlockDecoder {
+    /// The frontier stored after the header.
+    static func frontier(of block: UnsafeRawBufferPointer, _ header: BlockHeader) -> MerkleFrontier? {
+        var hashes: [SHA256Hash] = []
+        for i in 0..<Int(header.frontierCount) {
+            let start = BlockHeader.size + 32 * i
+            hashes.append(SHA256Hash(UnsafeRawBufferPointer(rebasing: block[start..<start + 32])))
+        }
+        return MerkleFrontier(size: header.endSeq, hashes: hashes)
+    }
+
+    /// Decompresses the payload into `payload` (resized to the uncompressed length).
+    static func payload(of block: UnsafeRawBufferPointer, _ header: BlockHeader, into payload: inout [UInt8])
+        throws(DecodeFailure)
+    {
+        let start = BlockHeader.size + 32 * Int(header.frontierCount)
+        let stored = UnsafeRawBufferPointer(rebasing: block[start..<start + Int(header.storedLength)])
+        let count = Int(header.uncompressedLength)
+        if payload.count != count { payload = [UInt8](repeating: 0, count: count) }
+        switch header.compression {
+        case .none:
+            payload.withUnsafeMutableBytes { $0.copyMemory(from: stored) }
+        case .lz4:
+            let ok = payload.withUnsafeMutableBytes { LZ4.decompress(stored, into: $0) }
+            guard ok else { throw DecodeFailure(reason: "LZ4 payload does not decompress", offset: start) }
+        }
+    }
+
+    /// Calls `body` with each record of a decompressed payload and its seq, checking that the records are
+    /// exactly `header.recordCount`, numbered from `header.firstSeq` on.
+    static func forEachRecord(
+        in payload: UnsafeRawBufferPointer, _ header: BlockHeader,
+        _ body: (UInt64, UnsafeRawBufferPointer) throws(DecodeFailure) -> Void
+    ) throws(DecodeFailure) {
+        var r = ByteReader(payload)
+        var seq = header.firstSeq
+        while !r.isAtEnd {
+            let start = r.position
+            let length = try r.readVarint("record length")
+            guard length >= UInt64(RecordCodec.fixedSize), length <= UInt64(r.remaining) else {
+                throw DecodeFailure(reason: "bad record length \(length)", offset: start)
+            }
+            let record = try r.readBytes(Int(length), "record")
+            guard seq < header.endSeq else { throw DecodeFailure(reason: "more records than the header says", offset: start) }
+            guard RecordCodec.seq(of: record) == seq else {
+                throw DecodeFailure(reason: "record seq \(RecordCodec.seq(of: record)) where \(seq) was expected", offset: start)
+            }
+            try body(seq, record)
+            seq += 1
+        }
+        guard seq == header.endSeq else {
+            throw DecodeFailure(reason: "block has \(seq - header.firstSeq) records, header says \(header.recordCount)", offset: r.position)
+        }
+    }
+}

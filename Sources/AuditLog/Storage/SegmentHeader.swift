@@ -1,0 +1,93 @@
+/// The header at the start of every segment file (FORMAT.md, "Segment header"): format version, base seq and
+/// the Merkle frontier of everything before the segment, so a segment can be checked on its own.
+struct SegmentHeader: Equatable {
+    /// "AUDITSEG"
+    static let magic: [UInt8] = Array("AUDITSEG".utf8)
+    static let formatVersion: UInt16 = 1
+    static let fixedSize = 36
+
+    var baseSeq: UInt64
+    var createdAt: Int64
+    var frontier: MerkleFrontier
+
+    var encodedSize: Int { Self.fixedSize + 32 * frontier.hashes.count }
+
+    func encode() -> [UInt8] {
+        var out: [UInt8] = []
+        out.append(contentsOf: Self.magic)
+        out.appendLittleEndian(Self.formatVersion)
+        out.appendLittleEndian(UInt16(Self.fixedSize))
+        out.appendLittleEndian(baseSeq)
+        out.appendLittleEndian(createdAt)
+        out.appendLittleEndian(UInt32(frontier.hashes.count))
+        for hash in frontier.hashes { hash.withUnsafeBytes { out.append(contentsOf: $0) } }
+        out.appendLittleEndian(CRC32C.checksum(out))
+        return out
+    }
+
+    /// Decodes a header from the first bytes of a segment file (`bytes` may be longer than the header).
+    static func decode(_ bytes: UnsafeRawBufferPointer) throws(DecodeFailure) -> SegmentHeader {
+        var r = ByteReader(bytes)
+        let magic = try r.readBytes(8, "segment magic")
+        guard magic.elementsEqual(Self.magic) else {
+            throw DecodeFailure(reason: "not a segment file (bad magic)", offset: 0)
+        }
+        let version = try r.readLittleEndian(UInt16.self, "format version")
+        guard version == formatVersion else {
+            throw DecodeFailure(
+                reason: "segment format version \(version) is not supported (this library reads \(formatVersion))",
+                offset: 8)
+        }
+        let fixed = try r.readLittleEndian(UInt16.self, "header size")
+        guard fixed == UInt16(fixedSize) else { throw DecodeFailure(reason: "unexpected header size \(fixed)", offset: 10) }
+        let baseSeq = try r.readLittleEndian(UInt64.self, "base seq")
+        let createdAt = try r.readLittleEndian(Int64.self, "created at")
+        let count = try r.readLittleEndian(UInt32.self, "frontier count")
+        guard Int(count) == baseSeq.nonzeroBitCount else {
+            throw DecodeFailure(reason: "frontier count \(count) does not match base seq \(baseSeq)", offset: 28)
+        }
+        var hashes: [SHA256Hash] = []
+        for _ in 0..<count { hashes.append(SHA256Hash(try r.readBytes(32, "frontier hash"))) }
+        let end = r.position
+        let storedCRC = try r.readLittleEndian(UInt32.self, "header checksum")
+        guard CRC32C.checksum(UnsafeRawBufferPointer(rebasing: bytes[0..<end])) == storedCRC else {
+            throw DecodeFailure(reason: "segment header checksum mismatch", offset: end)
+        }
+        return SegmentHeader(baseSeq: baseSeq, createdAt: createdAt, frontier: MerkleFrontier(size: baseSeq, hashes: hashes)!)
+    }
+
+    /// The largest possible header: 64 frontier hashes.
+    static let maxSize = fixedSize + 32 * 64
+}
+
+/// Names of the files in a log directory (FORMAT.md, "Directory layout").
+enum LogFiles {
+    static let segmentExtension = ".seg"
+    static let temporarySuffix = ".tmp"
+    static let lockName = "LOCK"
+
+    /// `00000000000000000000.seg`: the base seq in 20 decimal digits.
+    static func segmentName(baseSeq: UInt64) -> String {
+        let digits = String(baseSeq)
+        return String(repeating: "0", count: 20 - digits.count) + digits + segmentExtension
+    }
+
+    /// The base seq of a segment file name, or nil for any other name.
+    static func baseSeq(ofSegmentNamed name: String) -> UInt64? {
+        guard name.utf8.count == 24, name.hasSuffix(segmentExtension) else { return nil }
+        let digits = name.prefix(20)
+        guard digits.utf8.allSatisfy({ $0 >= 48 && $0 <= 57 }) else { return nil }
+        return UInt64(digits)
+    }
+
+    static func path(_ directory: String, _ name: String) -> String {
+        directory.hasSuffix("/") ? directory + name : directory + "/" + name
+    }
+
+    /// The segments of a directory, sorted by base seq.
+    static func segments(in directory: String) throws(AuditLogError) -> [(baseSeq: UInt64, path: String)] {
+        try FileSystem.contents(of: directory)
+            .compactMap { name in baseSeq(ofSegmentNamed: name).map { ($0, path(directory, name)) } }
+            .sorted { $0.0 < $1.0 }
+    }
+}

@@ -1,0 +1,162 @@
+import ArgumentParser
+import AuditLog
+import AuditLogSampleData
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+struct DemoCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "demo",
+        abstract: "Generate realistic sample events, ingest them, read them back, export them, show stats.",
+        discussion: """
+            Writes into DIR: events.jsonl (the generated input), log/ (the audit log) and export.jsonl. \
+            Every step prints what it did and how fast, then the commands to explore the log yourself.
+            """
+    )
+
+    @Option(name: .long, help: ArgumentHelp("Working directory for the demo.", valueName: "dir"))
+    var dir: String = "demo-log"
+
+    @Option(help: "How many events to generate.")
+    var events: Int = 50_000
+
+    @Flag(help: "Delete DIR first if it already exists.")
+    var replace = false
+
+    func validate() throws {
+        guard events > 0 else { throw ValidationError("--events must be positive") }
+    }
+
+    func run() throws {
+        if access(dir, F_OK) == 0 {
+            guard replace else {
+                throw fail(
+                    AuditLogError(.invalidArgument, "\(dir) already exists", path: dir),
+                    hint: "pass --replace to delete it and start over, or choose another --dir")
+            }
+            try removeTree(dir)
+        }
+        guard mkdir(dir, S_IRWXU) == 0 else {
+            throw fail(AuditLogError(.io, "cannot create the demo directory", path: dir, errno: errno))
+        }
+        let inputPath = dir + "/events.jsonl"
+        let logPath = dir + "/log"
+        let exportPath = dir + "/export.jsonl"
+
+        // 1. Generate.
+        Console.print("1. generate   \(Console.grouped(events)) realistic audit events → \(inputPath)")
+        var generator = SampleEventGenerator(seed: 2026)
+        let sample = generator.events(events)
+        try reportingErrors { () throws(AuditLogError) in
+            let out = try OutputFile(path: inputPath)
+            for event in sample {
+                try out.append { buffer in
+                    event.appendJSON(to: &buffer)
+                    buffer.append(0x0A)
+                }
+            }
+            try out.finish()
+        }
+        let inputBytes = Int64(sample.reduce(0) { $0 + $1.jsonString.utf8.count + 1 })
+        Console.print("   \(Console.bytes(inputBytes)), \(inputBytes / Int64(events)) bytes per event on average")
+        Console.print("   e.g. \(abbreviated(sample[0].jsonString))")
+
+        // 2. Ingest through the same path as `auditlog ingest`.
+        let log = try reportingErrors { () throws(AuditLogError) in try AuditLog(directory: logPath) }
+        let fd = open(inputPath, O_RDONLY | O_CLOEXEC)
+        let summary = try Ingester(log: log, limits: EventLimits(), skipInvalid: false, progress: .none).run(fd: fd)
+        close(fd)
+        let state = log.state
+        try reportingErrors { () throws(AuditLogError) in try log.close() }
+        if let error = summary.storageError ?? summary.stoppedAt?.error { throw fail(error) }
+        Console.print(
+            "2. ingest     \(Console.grouped(summary.stored)) events into \(logPath) with durability sync in "
+                + "\(Console.fixed(summary.seconds, 2)) s (\(Console.grouped(Int(Double(summary.stored) / summary.seconds))) events/s)")
+        Console.print("   tree size \(Console.grouped(state.treeSize)), Merkle root \(state.root.hex)")
+
+        // 3. Read back and compare with the input.
+        var mismatches = 0
+        var readCount = 0
+        try reportingErrors { () throws(AuditLogError) in
+            let reader = try LogReader(directory: logPath)
+            while let stored = try reader.next() {
+                if stored.seq != UInt64(readCount) || stored.event != sample[readCount] { mismatches += 1 }
+                readCount += 1
+            }
+        }
+        guard readCount == events, mismatches == 0 else {
+            throw fail(AuditLogError(.corrupt, "read back \(readCount) events, \(mismatches) differ from the input"))
+        }
+        Console.print("3. read back  \(Console.grouped(readCount)) events in seq order; every field equals the input")
+
+        // 4. Export.
+        let started = monotonicSeconds()
+        let exported = try reportingErrors { () throws(AuditLogError) in
+            let out = try OutputFile(path: exportPath)
+            let n = try Exporter.exportJSONLines(directory: logPath, to: out, showProgress: false)
+            try out.finish()
+            return (n, out.bytesWritten)
+        }
+        let seconds = monotonicSeconds() - started
+        Console.print(
+            "4. export     \(Console.grouped(exported.0)) events → \(exportPath) (\(Console.bytes(exported.1)), "
+                + "\(Console.fixed(Double(exported.1) / 1e6 / max(seconds, 1e-9), 1)) MB/s)")
+        Console.print("   first line: \(abbreviated(firstLine(of: exportPath)))")
+
+        // 5. Stats.
+        let stats = try reportingErrors { () throws(AuditLogError) in try AuditLog.statistics(directory: logPath) }
+        Console.print(
+            "5. stats      \(stats.segmentCount) segment(s), \(Console.grouped(stats.blockCount)) blocks, "
+                + "\(Console.bytes(stats.bytesOnDisk)) on disk = "
+                + "\(Console.fixed(Double(stats.bytesOnDisk) / Double(inputBytes), 3)) bytes per input byte, "
+                + "LZ4 ratio \(Console.fixed(stats.compressionRatio, 2))x")
+        Console.print()
+        Console.print("Try next:")
+        Console.print("  .build/release/auditlog stats --dir \(logPath)")
+        Console.print("  .build/release/auditlog export --dir \(logPath) | head -n 3")
+        Console.print("  .build/release/auditlog ingest --dir \(logPath) \(inputPath)   # appends them again")
+    }
+
+    private func abbreviated(_ text: String, _ limit: Int = 150) -> String {
+        text.count <= limit ? text : String(text.prefix(limit)) + "…"
+    }
+
+    private func firstLine(of path: String) -> String {
+        guard let file = fopen(path, "r") else { return "" }
+        defer { fclose(file) }
+        var line: UnsafeMutablePointer<CChar>?
+        var capacity = 0
+        defer { free(line) }
+        guard getline(&line, &capacity, file) > 0, let line else { return "" }
+        return String(cString: line).trimmingSuffix("\n")
+    }
+
+    private func removeTree(_ path: String) throws {
+        guard let dir = opendir(path) else {
+            throw fail(AuditLogError(.io, "cannot open the demo directory to replace it", path: path, errno: errno))
+        }
+        while let entry = readdir(dir) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(cString: $0.baseAddress!.assumingMemoryBound(to: CChar.self)) }
+            if name == "." || name == ".." { continue }
+            let child = path + "/" + name
+            var info = stat()
+            if lstat(child, &info) == 0 && (info.st_mode & S_IFMT) == S_IFDIR {
+                try removeTree(child)
+            } else {
+                unlink(child)
+            }
+        }
+        closedir(dir)
+        guard rmdir(path) == 0 else {
+            throw fail(AuditLogError(.io, "cannot remove the demo directory", path: path, errno: errno))
+        }
+    }
+}
+
+extension String {
+    fileprivate func trimmingSuffix(_ suffix: String) -> String {
+        hasSuffix(suffix) ? String(dropLast(suffix.count)) : self
+    }
+}

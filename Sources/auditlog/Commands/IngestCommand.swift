@@ -1,0 +1,124 @@
+import ArgumentParser
+import AuditLog
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+struct IngestCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "ingest",
+        abstract: "Append events from a JSON Lines file or standard input.",
+        discussion: """
+            Each line is one event object (see README, "The event"). Lines are appended in order and get \
+            consecutive sequence numbers.
+
+            On an invalid line ingest stops, names the line, field and reason, and exits 65. Every event before \
+            that line is stored and durable, and the message says how many; continue with \
+            `tail -n +LINE FILE | auditlog ingest --dir DIR` once the line is fixed. With --skip-invalid, bad \
+            lines are reported and skipped instead.
+
+            Examples:
+              auditlog ingest --dir audit events.jsonl
+              producer | auditlog ingest --dir audit --durability interval:100
+              auditlog ingest --dir audit big.jsonl --progress json 2> progress.log
+            """
+    )
+
+    @Option(name: .long, help: ArgumentHelp("The log directory (created if missing).", valueName: "dir"))
+    var dir: String
+
+    @Argument(help: ArgumentHelp("JSON Lines file to read; - or nothing reads standard input.", valueName: "file"))
+    var file: String = "-"
+
+    @Option(
+        help: ArgumentHelp(
+            "When an append is acknowledged: sync (every commit fdatasynced), interval:MS (synced within MS "
+                + "milliseconds), none (left to the OS).", valueName: "mode"))
+    var durability: DurabilityArgument = DurabilityArgument(argument: "sync")!
+
+    @Option(
+        name: .customLong("segment-size"),
+        help: ArgumentHelp("Seal a segment and start a new one past this size, e.g. 64MiB.", valueName: "size"))
+    var segmentSize: ByteSize = ByteSize(argument: "64MiB")!
+
+    @Option(help: ArgumentHelp("Largest accepted event (JSON line), e.g. 1MiB.", valueName: "size"))
+    var maxEventSize: ByteSize = ByteSize(argument: "1MiB")!
+
+    @Flag(help: "Report invalid lines on stderr and skip them instead of stopping.")
+    var skipInvalid = false
+
+    @Option(
+        help: ArgumentHelp(
+            "Progress reporting: json prints {\"durableEvents\": N} on stderr after each group commit. "
+                + "On a terminal a progress bar is shown by default.", valueName: "format"))
+    var progress: ProgressFormat?
+
+    enum ProgressFormat: String, ExpressibleByArgument {
+        case json
+    }
+
+    func run() throws {
+        var options = AuditLog.Options(durability: durability.value)
+        options.maxSegmentBytes = segmentSize.bytes
+        options.limits.maxEventBytes = maxEventSize.bytes
+        let log = try reportingErrors { () throws(AuditLogError) in try AuditLog(directory: dir, options: options) }
+        if log.recoveryReport.repaired {
+            let report = log.recoveryReport
+            Console.error(
+                "recovered: cut \(report.truncatedBytes) bytes of incomplete writes from the end of the log"
+                    + (report.reason.map { " (\($0))" } ?? ""))
+        }
+
+        let fd: Int32
+        var totalBytes: Int64?
+        if file == "-" {
+            fd = 0
+        } else {
+            fd = open(file, O_RDONLY | O_CLOEXEC)
+            guard fd >= 0 else {
+                throw fail(AuditLogError(.io, "cannot open input", path: file, errno: errno))
+            }
+            var info = stat()
+            if fstat(fd, &info) == 0 && (info.st_mode & S_IFMT) == S_IFREG { totalBytes = Int64(info.st_size) }
+        }
+        defer { if fd != 0 { close(fd) } }
+
+        let mode: Ingester.Progress =
+            progress == .json ? .json : Console.stderrIsTerminal ? .bar(totalBytes: totalBytes) : .none
+        let ingester = Ingester(log: log, limits: options.limits, skipInvalid: skipInvalid, progress: mode)
+        let summary: Ingester.Summary
+        do {
+            summary = try ingester.run(fd: fd)
+        } catch {
+            try? log.close()
+            throw fail(AuditLogError(.io, "\(error)", path: file == "-" ? "standard input" : file))
+        }
+        let closeError: AuditLogError? = {
+            do throws(AuditLogError) { try log.close() } catch { return error }
+            return nil
+        }()
+
+        let source = file == "-" ? "-" : file
+        if let storage = summary.storageError ?? closeError {
+            throw fail(
+                storage,
+                hint: "stored \(Console.grouped(summary.stored)) events (input lines 1–\(summary.lastStoredLine)); "
+                    + "later lines were not acknowledged.")
+        }
+        if let (line, error) = summary.stoppedAt {
+            throw fail(
+                error,
+                hint: "stored \(Console.grouped(summary.stored)) events from the lines before line \(line); they are "
+                    + "durable. Nothing from line \(line) on was stored.\nFix or remove that line, then continue "
+                    + "with: tail -n +\(line) \(source) | auditlog ingest --dir \(dir)")
+        }
+        let mb = Double(summary.bytesRead) / 1e6
+        Console.error(
+            "stored \(Console.grouped(summary.stored)) events"
+                + (summary.skipped > 0 ? ", skipped \(Console.grouped(summary.skipped)) invalid lines" : "")
+                + " in \(Console.fixed(summary.seconds, 2)) s "
+                + "(\(Console.grouped(Int(Double(summary.stored) / max(summary.seconds, 1e-9)))) events/s, "
+                + "\(Console.fixed(mb / max(summary.seconds, 1e-9), 1)) MB/s)")
+    }
+}

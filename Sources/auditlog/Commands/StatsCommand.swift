@@ -1,0 +1,43 @@
+import ArgumentParser
+import AuditLog
+
+struct StatsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "stats",
+        abstract: "Show events, segments, size on disk, compression, time span, tree size and root.",
+        discussion: "Reads block headers only; safe while a writer appends."
+    )
+
+    @Option(name: .long, help: ArgumentHelp("The log directory.", valueName: "dir"))
+    var dir: String
+
+    @Flag(help: "Print one JSON object instead of text.")
+    var json = false
+
+    func run() throws {
+        let stats = try reportingErrors { () throws(AuditLogError) in try AuditLog.statistics(directory: dir) }
+        let oldest = stats.oldestTimestamp.map { Timestamp.format(milliseconds: $0) }
+        let newest = stats.newestTimestamp.map { Timestamp.format(milliseconds: $0) }
+        if json {
+            func quoted(_ s: String?) -> String { s.map { "\"\($0)\"" } ?? "null" }
+            Console.print(
+                "{\"events\":\(stats.eventCount),\"segments\":\(stats.segmentCount),\"blocks\":\(stats.blockCount),"
+                    + "\"bytesOnDisk\":\(stats.bytesOnDisk),\"recordBytes\":\(stats.recordBytes),"
+                    + "\"storedRecordBytes\":\(stats.storedPayloadBytes),"
+                    + "\"compressionRatio\":\(Console.fixed(stats.compressionRatio, 3)),"
+                    + "\"oldestTimestamp\":\(quoted(oldest)),\"newestTimestamp\":\(quoted(newest)),"
+                    + "\"treeSize\":\(stats.state.treeSize),\"root\":\"\(stats.state.root.hex)\"}")
+            return
+        }
+        Console.print("events             \(Console.grouped(stats.eventCount))")
+        Console.print("segments           \(stats.segmentCount) (\(Console.grouped(stats.blockCount)) blocks)")
+        Console.print("bytes on disk      \(Console.bytes(stats.bytesOnDisk))")
+        Console.print(
+            "compression        \(Console.fixed(stats.compressionRatio, 2))x "
+                + "(\(Console.bytes(stats.recordBytes)) of records in \(Console.bytes(stats.storedPayloadBytes)))")
+        Console.print("oldest event       \(oldest ?? "-")")
+        Console.print("newest event       \(newest ?? "-")")
+        Console.print("tree size          \(Console.grouped(stats.state.treeSize))")
+        Console.print("root               \(stats.state.root.hex)")
+    }
+}

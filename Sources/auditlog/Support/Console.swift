@@ -1,0 +1,104 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Terminal output helpers.
+enum Console {
+    static func error(_ line: String) {
+        writeAll(2, Array((line + "\n").utf8))
+    }
+
+    static func print(_ line: String = "") {
+        writeAll(1, Array((line + "\n").utf8))
+    }
+
+    static var stderrIsTerminal: Bool { isatty(2) == 1 }
+
+    /// Writes every byte, retrying on EINTR; returns false if the write failed (EPIPE, ENOSPC, …).
+    @discardableResult
+    static func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer) -> Bool {
+        var done = 0
+        while done < bytes.count {
+            let n = write(fd, bytes.baseAddress! + done, bytes.count - done)
+            if n < 0 {
+                if errno == EINTR { continue }
+                return false
+            }
+            done += n
+        }
+        return true
+    }
+
+    @discardableResult
+    static func writeAll(_ fd: Int32, _ bytes: [UInt8]) -> Bool {
+        bytes.withUnsafeBytes { writeAll(fd, $0) }
+    }
+
+    /// `1234567` as `1,234,567`.
+    static func grouped(_ value: some BinaryInteger) -> String {
+        let digits = Array(String(value))
+        var out = ""
+        for (i, c) in digits.enumerated() {
+            if i > 0 && (digits.count - i) % 3 == 0 && digits[i - 1] != "-" { out.append(",") }
+            out.append(c)
+        }
+        return out
+    }
+
+    /// A byte count as `12.3 MiB`.
+    static func bytes(_ value: Int64) -> String {
+        let units = ["B", "KiB", "MiB", "GiB", "TiB"]
+        var v = Double(value)
+        var unit = 0
+        while v >= 1024 && unit < units.count - 1 {
+            v /= 1024
+            unit += 1
+        }
+        return unit == 0 ? "\(value) B" : "\(fixed(v, 1)) \(units[unit])"
+    }
+
+    /// `value` with `decimals` digits after the point.
+    static func fixed(_ value: Double, _ decimals: Int) -> String {
+        var scale = 1.0
+        for _ in 0..<decimals { scale *= 10 }
+        let scaled = (abs(value) * scale).rounded()
+        let whole = Int64(scaled / scale)
+        let sign = value < 0 && scaled > 0 ? "-" : ""
+        if decimals == 0 { return sign + String(whole) }
+        let fraction = String(Int64(scaled.truncatingRemainder(dividingBy: scale)))
+        return "\(sign)\(whole).\(String(repeating: "0", count: decimals - fraction.count))\(fraction)"
+    }
+}
+
+/// Monotonic seconds, for rates and durations.
+func monotonicSeconds() -> Double {
+    var now = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &now)
+    return Double(now.tv_sec) + Double(now.tv_nsec) / 1e9
+}
+
+/// A one-line progress display on stderr, redrawn at most ten times a second.
+final class ProgressLine {
+    private var lastDraw = 0.0
+    private var drawn = false
+
+    func update(_ text: @autoclosure () -> String) {
+        let now = monotonicSeconds()
+        guard now - lastDraw >= 0.1 else { return }
+        lastDraw = now
+        drawn = true
+        Console.writeAll(2, Array("\r\u{1B}[2K\(text())".utf8))
+    }
+
+    func finish() {
+        if drawn { Console.writeAll(2, Array("\r\u{1B}[2K".utf8)) }
+    }
+
+    /// `[#####-----]  42%`
+    static func bar(_ fraction: Double, width: Int = 24) -> String {
+        let f = min(1, max(0, fraction))
+        let filled = Int(f * Double(width))
+        return "[" + String(repeating: "#", count: filled) + String(repeating: "-", count: width - filled) + "] "
+            + "\(Int(f * 100))%"
+    }
+}

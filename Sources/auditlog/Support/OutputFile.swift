@@ -1,0 +1,78 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import AuditLog
+
+/// Buffered output to stdout or to a file. A file is written as `NAME.partial` (owner-only, since audit
+/// data is personal data) and renamed into place only when complete, so a failed export leaves no
+/// half-file under the final name.
+final class OutputFile {
+    private let fd: Int32
+    private let finalPath: String?
+    /// The partial file, until it is renamed into place.
+    private var partialPath: String?
+    private(set) var buffer: [UInt8] = []
+    private(set) var bytesWritten: Int64 = 0
+    private let flushThreshold = 1 << 20
+
+    /// Standard output.
+    init() {
+        fd = 1
+        finalPath = nil
+        partialPath = nil
+        buffer.reserveCapacity(flushThreshold + 65536)
+    }
+
+    /// A new file at `path` (`-` means standard output).
+    init(path: String) throws(AuditLogError) {
+        guard path != "-" else {
+            fd = 1
+            finalPath = nil
+            partialPath = nil
+            return
+        }
+        let partial = path + ".partial"
+        let fd = open(partial, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, S_IRUSR | S_IWUSR)
+        guard fd >= 0 else { throw AuditLogError(.io, "cannot create output file", path: partial, errno: errno) }
+        self.fd = fd
+        finalPath = path
+        partialPath = partial
+        buffer.reserveCapacity(flushThreshold + 65536)
+    }
+
+    deinit {
+        // Still set only when `finish` was not reached: remove the incomplete file.
+        if let partialPath {
+            close(fd)
+            unlink(partialPath)
+        }
+    }
+
+    /// Appends through `body`, flushing when the buffer is large.
+    @inline(__always)
+    func append(_ body: (inout [UInt8]) -> Void) throws(AuditLogError) {
+        body(&buffer)
+        if buffer.count >= flushThreshold { try flush() }
+    }
+
+    func flush() throws(AuditLogError) {
+        guard !buffer.isEmpty else { return }
+        guard Console.writeAll(fd, buffer) else {
+            throw AuditLogError(.io, "cannot write output", path: partialPath ?? "standard output", errno: errno)
+        }
+        bytesWritten += Int64(buffer.count)
+        buffer.removeAll(keepingCapacity: true)
+    }
+
+    /// Flushes, syncs and moves a file output into place.
+    func finish() throws(AuditLogError) {
+        try flush()
+        guard let partialPath, let finalPath else { return }
+        guard fsync(fd) == 0 else { throw AuditLogError(.io, "cannot sync output", path: partialPath, errno: errno) }
+        guard rename(partialPath, finalPath) == 0 else {
+            throw AuditLogError(.io, "cannot rename output into place", path: finalPath, errno: errno)
+        }
+        close(fd)
+        self.partialPath = nil
+    }
+}
