@@ -49,7 +49,7 @@ private struct Parser {
         do {
             return try body(&scanner)
         } catch {
-            throw invalid(field, "invalid JSON at byte \(error.offset): \(error.reason)")
+            throw invalid(field?.isEmpty == false ? field : nil, "invalid JSON at byte \(error.offset): \(error.reason)")
         }
     }
 

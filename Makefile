@@ -1,0 +1,24 @@
+# swift-audit-log: `make demo` and `make test` work on a fresh Debian machine with only the Swift toolchain.
+SWIFT ?= swift
+
+.PHONY: deps build demo test clean
+
+## Install liblz4-dev, libssl-dev and pkg-config if they are missing.
+deps:
+	@bash scripts/install-deps.sh
+
+## Release build of the auditlog tool.
+build: deps
+	$(SWIFT) build -c release --product auditlog
+
+## Generate sample events, ingest, read back, export, show stats (into ./demo-log).
+demo: build
+	.build/release/auditlog demo --dir demo-log --replace
+
+## Unit, recovery and multi-process tests.
+test: deps
+	$(SWIFT) build --build-tests
+	$(SWIFT) test --skip-build
+
+clean:
+	rm -rf .build demo-log

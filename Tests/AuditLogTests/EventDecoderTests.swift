@@ -1,0 +1,257 @@
+import Foundation
+import Testing
+
+@testable import AuditLog
+
+@Suite("JSON event decoding")
+struct EventDecoderTests {
+    let decoder = EventDecoder()
+
+    static let fullEvent = #"""
+        {"id":"evt-1","timestamp":"2026-11-22T03:13:33.123Z","actor":{"type":"api_key","id":"pk-1","name":"CI key","roles":["ADMIN","BILLING"],"authMethod":"api_key"},"action":"pipeline.run.triggered","resource":{"type":"pipeline_run","id":"run_9","name":"nightly"},"org":{"id":"org_1","name":"Acme"},"project":{"id":"p_2","name":"chatbot"},"source":"api","ip":"2001:db8::7","userAgent":"curl/8.5.0","before":{"a":[1,2.50,{"b":null}],"big":12345678901234567890123,"e":1E+3},"after":"just a string","metadata":{"endpoint":"/api/runs","method":"POST"}}
+        """#
+
+    @Test func everyFieldIsDecoded() throws {
+        let event = try decoder.decode(Self.fullEvent)
+        #expect(event.id == "evt-1")
+        #expect(event.timestamp == 1_795_317_213_123)
+        #expect(event.actor == AuditEvent.Actor(type: .apiKey, id: "pk-1", name: "CI key", roles: ["ADMIN", "BILLING"], authMethod: "api_key"))
+        #expect(event.action == "pipeline.run.triggered")
+        #expect(event.resource == AuditEvent.Resource(type: "pipeline_run", id: "run_9", name: "nightly"))
+        #expect(event.org == AuditEvent.Reference(id: "org_1", name: "Acme"))
+        #expect(event.project == AuditEvent.Reference(id: "p_2", name: "chatbot"))
+        #expect(event.source == "api")
+        #expect(event.ip == "2001:db8::7")
+        #expect(event.userAgent == "curl/8.5.0")
+        // Numbers are kept exactly as written: no precision is lost, 2.50 stays 2.50.
+        #expect(event.before?.text == #"{"a":[1,2.50,{"b":null}],"big":12345678901234567890123,"e":1E+3}"#)
+        #expect(event.after?.text == #""just a string""#)
+        #expect(event.metadata?.text == #"{"endpoint":"/api/runs","method":"POST"}"#)
+    }
+
+    @Test func writingAndDecodingAgainGivesTheSameEvent() throws {
+        let event = try decoder.decode(Self.fullEvent)
+        #expect(try decoder.decode(event.jsonString) == event)
+        for sample in sampleEvents(500) {
+            #expect(try decoder.decode(sample.jsonString) == sample)
+        }
+    }
+
+    @Test func exportFieldsSeqAndLeafHashAreAcceptedAndIgnored() throws {
+        let event = try decoder.decode(Self.fullEvent)
+        let stored = StoredEvent(seq: 42, leafHash: SHA256Hash(hex: String(repeating: "ab", count: 32))!, event: event)
+        #expect(stored.jsonString.contains(#""seq":42,"leafHash":"abab"#))
+        #expect(try decoder.decode(stored.jsonString) == event)
+    }
+
+    @Test func nestedJSONIsCanonical() throws {
+        let a = try decoder.decode(#"{"actor":{"type":"user","id":"u"},"action":"x","resource":{"type":"t","id":"1"},"before": { "k" : "\u0041\/\n\u00e9" , "l" : [ 1 , true ] } }"#)
+        #expect(a.before?.text == "{\"k\":\"A/\\né\",\"l\":[1,true]}")
+        #expect(try JSONText(#" [ "\ud83d\ude00" ] "#).text == "[\"😀\"]")
+        #expect(try JSONText("\"\\u0001\"").text == "\"\\u0001\"")
+    }
+
+    @Test func nullMeansAbsentExceptInBeforeAndAfter() throws {
+        let event = try decoder.decode(#"{"id":"a","actor":{"type":"user","id":"u","name":null,"roles":null},"action":"x","resource":{"type":"t","id":"1","name":null},"org":null,"source":null,"ip":null,"before":null,"metadata":null}"#)
+        #expect(event.actor.name == nil && event.actor.roles == nil && event.org == nil && event.source == nil)
+        #expect(event.ip == nil && event.metadata == nil && event.resource.name == nil)
+        #expect(event.before?.text == "null")
+        #expect(event.jsonString.contains(#""before":null"#))
+    }
+
+    @Test func missingIdAndTimestampAreGenerated() throws {
+        let before = Int64(Date().timeIntervalSince1970 * 1000)
+        let event = try decoder.decode(#"{"actor":{"type":"system","id":"cron"},"action":"x","resource":{"type":"t","id":"1"}}"#)
+        let after = Int64(Date().timeIntervalSince1970 * 1000)
+        #expect((before...after).contains(event.timestamp))
+        #expect(event.id.count == 36)
+        let parts = event.id.split(separator: "-")
+        #expect(parts.count == 5 && parts[2].hasPrefix("7"))
+    }
+
+    static let minimal = #""actor":{"type":"user","id":"u"},"action":"x","resource":{"type":"t","id":"1""#
+
+    @Test(arguments: [
+        // (input, exact description)
+        (#"{"actor":{"type":"robot","id":"u"},"action":"x","resource":{"type":"t","id":"1"}}"#,
+         #"field "actor.type": expected one of user, api_key, service, system"#),
+        (#"{"action":"x","resource":{"type":"t","id":"1"}}"#, #"field "actor": missing (required)"#),
+        (#"{"actor":{"type":"user"},"action":"x","resource":{"type":"t","id":"1"}}"#, #"field "actor.id": missing (required)"#),
+        (#"{"actor":{"type":"user","id":"u"},"action":5,"resource":{"type":"t","id":"1"}}"#,
+         #"field "action": expected a string, found a number"#),
+        (#"{"actor":{"type":"user","id":"u"},"action":"x","resource":{"type":"t","id":""}}"#, #"field "resource.id": must not be empty"#),
+        (#"{"actor":{"type":"user","id":"u","roles":["a",3]},"action":"x","resource":{"type":"t","id":"1"}}"#,
+         #"field "actor.roles[1]": expected a string, found a number"#),
+        (#"{\#(minimal)},"ip":"300.1.2.3"}"#, #"field "ip": "300.1.2.3" is not an IPv4 or IPv6 address"#),
+        (#"{\#(minimal)},"ip":"01.1.2.3"}"#, #"field "ip": "01.1.2.3" is not an IPv4 or IPv6 address"#),
+        (#"{\#(minimal)},"ip":"1::2::3"}"#, #"field "ip": "1::2::3" is not an IPv4 or IPv6 address"#),
+        (#"{\#(minimal)},"ip":"1:2:3:4:5:6:7:8:9"}"#, #"field "ip": "1:2:3:4:5:6:7:8:9" is not an IPv4 or IPv6 address"#),
+        (#"{\#(minimal)},"timestamp":"2026-02-30T00:00:00Z"}"#,
+         #"field "timestamp": "2026-02-30T00:00:00Z" is not an RFC 3339 date-time such as 2026-11-22T03:13:33.123Z"#),
+        (#"{\#(minimal)},"timestamp":-1}"#,
+         #"field "timestamp": -1 ms is outside the accepted range 1970-01-01T00:00:00.000Z to 9999-12-31T23:59:59.999Z"#),
+        (#"{\#(minimal)},"timestamp":1.5}"#, #"field "timestamp": expected whole milliseconds since the epoch"#),
+        (#"{\#(minimal)},"colour":"red"}"#, #"field "colour": unknown field; put custom data in "metadata""#),
+        (#"{\#(minimal)},"action":"y"}"#, #"field "action": appears twice"#),
+        (#"{\#(minimal)},"metadata":[1]}"#, #"field "metadata": expected an object, found an array"#),
+        (#"{\#(minimal)},"before":{"a":1,"a":2}}"#, #"field "before": invalid JSON at byte 96: duplicate key "a""#),
+        (#"{\#(minimal)},"before":"\ud800"}"#, #"field "before": invalid JSON at byte 96: unpaired UTF-16 surrogate in \u escape"#),
+        (#"{\#(minimal)},"before":[1,]}"#, #"field "before": invalid JSON at byte 92: expected a value, found ']'"#),
+        (#"{\#(minimal)},"before":01}"#, #"field "before": invalid JSON at byte 90: invalid number (leading zero)"#),
+        (#"{\#(minimal)}} trailing"#, #"unexpected data after the event object at byte 81"#),
+        (#"[1,2]"#, #"expected a JSON object, found an array"#),
+        (#"{\#(minimal)}"#, #"invalid JSON at byte 79: expected ',' or '}', found end of input"#),
+        ("", "expected a JSON object, found end of input"),
+    ])
+    func badInputIsRefusedWithFieldAndReason(input: String, expected: String) {
+        #expect(throws: AuditLogError.self) { try decoder.decode(input) }
+        do {
+            _ = try decoder.decode(input)
+        } catch {
+            #expect(error.code == .invalidEvent)
+            #expect(error.description == expected)
+        }
+    }
+
+    @Test func invalidUTF8IsRefused() {
+        var bytes = Array(#"{"actor":{"type":"user","id":"u"},"action":"x"#.utf8)
+        bytes += [0xC3, 0x28]  // invalid two-byte sequence
+        bytes += Array(#"","resource":{"type":"t","id":"1"}}"#.utf8)
+        do {
+            _ = try bytes.withUnsafeBytes { try decoder.decode($0) }
+            Issue.record("invalid UTF-8 was accepted")
+        } catch let error as AuditLogError {
+            #expect(error.description == #"field "action": invalid JSON at byte 44: string is not valid UTF-8"#)
+        } catch {
+            Issue.record("unexpected error \(error)")
+        }
+    }
+
+    @Test func limitsAreEnforcedWithTheFieldNamed() {
+        var limits = EventLimits()
+        limits.maxEventBytes = 200
+        limits.maxNestingDepth = 3
+        let decoder = EventDecoder(limits: limits)
+        let longID = String(repeating: "x", count: 129)
+        #expect(throws: AuditLogError.self) { try self.decoder.decode(#"{"id":"\#(longID)",\#(Self.minimal)}}"#) }
+        do {
+            _ = try self.decoder.decode(#"{"id":"\#(longID)",\#(Self.minimal)}}"#)
+        } catch {
+            #expect(error.description == #"field "id": is 129 bytes, over the limit of 128"#)
+        }
+        do {
+            _ = try decoder.decode(#"{\#(Self.minimal)},"before":[[[[1]]]]}"#)
+            Issue.record("deep nesting accepted")
+        } catch {
+            #expect(error.description.contains("nesting deeper than 3 levels"))
+        }
+        let big = #"{\#(Self.minimal)},"userAgent":"\#(String(repeating: "a", count: 300))"}"#
+        do {
+            _ = try decoder.decode(big)
+            Issue.record("oversize event accepted")
+        } catch {
+            #expect(error.description == "event is \(big.utf8.count) bytes, over the limit of 200 bytes")
+        }
+    }
+
+    @Test(arguments: ["::1", "::", "2001:db8::1", "::ffff:192.0.2.1", "fe80::1:2:3:4", "1:2:3:4:5:6:7:8", "0.0.0.0",
+                      "255.255.255.255", "1::", "a:b:c:d:e:f:0:1", "64:ff9b::10.0.0.1"])
+    func validAddressesAreAccepted(ip: String) {
+        #expect(IPAddress.isValid(ip))
+    }
+
+    @Test(arguments: ["", "1.2.3", "1.2.3.4.5", "256.0.0.1", ":::", "1:2:3:4:5:6:7:8::", "12345::", "::g", "1.2.3.4:80",
+                      "fe80::1%eth0", " 1.2.3.4", "1:2:3:4:5:6:7::8:9"])
+    func invalidAddressesAreRefused(ip: String) {
+        #expect(!IPAddress.isValid(ip))
+    }
+}
+
+@Suite("Timestamps")
+struct TimestampTests {
+    @Test func parsesRFC3339Forms() {
+        #expect(Timestamp.parse("2026-11-22T03:13:33.123Z") == 1_795_317_213_123)
+        #expect(Timestamp.parse("2026-11-22T05:13:33.123+02:00") == 1_795_317_213_123)
+        #expect(Timestamp.parse("2026-11-22t03:13:33.1z") == 1_795_317_213_100)
+        #expect(Timestamp.parse("2026-11-22T03:13:33.123999Z") == 1_795_317_213_123)  // truncated to ms
+        #expect(Timestamp.parse("2026-11-22T03:13:33Z") == 1_795_317_213_000)
+        #expect(Timestamp.parse("1970-01-01T00:00:00Z") == 0)
+        #expect(Timestamp.parse("2024-02-29T00:00:00Z") != nil)
+        #expect(Timestamp.parse("2023-02-29T00:00:00Z") == nil)
+        #expect(Timestamp.parse("2026-11-22T03:13:33") == nil)
+        #expect(Timestamp.parse("2026-11-22T24:00:00Z") == nil)
+        #expect(Timestamp.parse("2026-11-22T03:13:60Z") == nil)
+        #expect(Timestamp.parse("2026-11-22") == nil)
+        #expect(Timestamp.parse("2026-11-22T03:13:33.Z") == nil)
+    }
+
+    @Test func formatAndParseAreInverse() {
+        var rng = SystemRandomNumberGenerator()
+        for _ in 0..<2000 {
+            let ms = Int64.random(in: 0...253_402_300_799_999, using: &rng)
+            let text = Timestamp.format(milliseconds: ms)
+            #expect(text.count == 24)
+            #expect(Timestamp.parse(text) == ms, "\(text)")
+        }
+        #expect(Timestamp.format(milliseconds: 253_402_300_799_999) == "9999-12-31T23:59:59.999Z")
+        #expect(Timestamp.format(milliseconds: 951_782_400_000) == "2000-02-29T00:00:00.000Z")
+    }
+
+    @Test func parsesCalendarDates() {
+        #expect(Timestamp.parseDate("2026-11-22") == 1_795_305_600_000)
+        #expect(Timestamp.parseDate("2026-13-01") == nil)
+    }
+}
+
+@Suite("Record encoding")
+struct RecordCodecTests {
+    func encode(_ event: AuditEvent, seq: UInt64 = 7, salt: [UInt8] = Array(repeating: 9, count: 16)) -> [UInt8] {
+        var out: [UInt8] = []
+        salt.withUnsafeBytes { RecordCodec.encode(event, seq: seq, salt: $0, into: &out) }
+        return out
+    }
+
+    @Test func everyFieldRoundTripsThroughTheBinaryRecord() throws {
+        let full = try EventDecoder().decode(EventDecoderTests.fullEvent)
+        var events = [full, AuditEvent(id: "m", timestamp: 0, actor: .init(type: .system, id: "s"), action: "a", resource: .init(type: "t", id: "i"))]
+        var partial = full
+        partial.org = AuditEvent.Reference(id: "o")
+        partial.project = nil
+        partial.actor.roles = []
+        events.append(partial)
+        events += sampleEvents(300)
+        for (i, event) in events.enumerated() {
+            let bytes = encode(event, seq: UInt64(i))
+            let decoded = try bytes.withUnsafeBytes { try RecordCodec.decode($0) }
+            #expect(decoded.seq == UInt64(i))
+            #expect(decoded.event == event)
+        }
+    }
+
+    @Test func encodingIsCanonical() throws {
+        let a = try EventDecoder().decode(#"{"id":"1","timestamp":5,"actor":{"type":"user","id":"u"},"action":"x","resource":{"type":"t","id":"1"},"before":{ "a" : "\u0041" }}"#)
+        let b = try EventDecoder().decode(#"{"before":{"a":"A"},"resource":{"id":"1","type":"t"},"action":"x","actor":{"id":"u","type":"user"},"timestamp":"1970-01-01T00:00:00.005Z","id":"1"}"#)
+        #expect(a == b)
+        #expect(encode(a) == encode(b))
+    }
+
+    @Test func decoderRefusesAnythingButTheCanonicalForm() throws {
+        let event = sampleEvents(1)[0]
+        let bytes = encode(event)
+        var trailing = bytes
+        trailing.append(0)
+        #expect(throws: DecodeFailure.self) { try trailing.withUnsafeBytes { _ = try RecordCodec.decode($0) } }
+        var flags = bytes
+        flags[1] = 1
+        #expect(throws: DecodeFailure.self) { try flags.withUnsafeBytes { _ = try RecordCodec.decode($0) } }
+        var version = bytes
+        version[0] = 2
+        #expect(throws: DecodeFailure.self) { try version.withUnsafeBytes { _ = try RecordCodec.decode($0) } }
+        var presence = bytes
+        presence[4] |= 0x80  // bit 15: undefined
+        #expect(throws: DecodeFailure.self) { try presence.withUnsafeBytes { _ = try RecordCodec.decode($0) } }
+        for cut in [0, 10, 36, bytes.count - 1] {
+            #expect(throws: DecodeFailure.self) { try bytes[..<cut].withUnsafeBytes { _ = try RecordCodec.decode($0) } }
+        }
+    }
+}

@@ -1,0 +1,116 @@
+import Testing
+
+@testable import AuditLog
+
+@Suite("RFC 6962 Merkle tree")
+struct MerkleTests {
+    @Test func frontierRootsMatchEveryPublishedVector() throws {
+        let v = try vectors("rfc6962.json")
+        let leaves = (v["leafInputsHex"] as! [String]).map(hexBytes)
+        let roots = v["roots"] as! [[String: Any]]
+        let hasher = try MerkleHasher()
+        #expect(roots.count == 9)
+        for entry in roots {
+            let size = entry["treeSize"] as! Int
+            var frontier = MerkleFrontier()
+            for leaf in leaves.prefix(size) { frontier.append(hasher.leafHash(leaf), using: hasher) }
+            #expect(frontier.root(using: hasher).hex == entry["root"] as! String, "tree size \(size)")
+        }
+    }
+
+    @Test func leafHashesMatchInclusionVectors() throws {
+        let v = try vectors("rfc6962.json")
+        let leaves = (v["leafInputsHex"] as! [String]).map(hexBytes)
+        let hasher = try MerkleHasher()
+        let cases = v["inclusion"] as! [[String: Any]]
+        #expect(!cases.isEmpty)
+        for entry in cases {
+            let index = entry["leafIndex"] as! Int
+            #expect(hasher.leafHash(leaves[index]).hex == entry["leafHash"] as! String)
+        }
+    }
+
+    @Test func frontierAgreesWithTheRecursiveDefinitionForManySizes() throws {
+        let hasher = try MerkleHasher()
+        var leaves: [SHA256Hash] = []
+        var frontier = MerkleFrontier()
+        for i in 0..<300 {
+            #expect(frontier.root(using: hasher) == referenceRoot(leaves[...], hasher), "size \(i)")
+            #expect(frontier.hashes.count == i.nonzeroBitCount)
+            let leaf = hasher.leafHash(Array(String(i).utf8))
+            leaves.append(leaf)
+            frontier.append(leaf, using: hasher)
+        }
+    }
+
+    @Test func frontierRejectsHashCountsThatDoNotMatchTheSize() {
+        #expect(MerkleFrontier(size: 3, hashes: [.zero]) == nil)
+        #expect(MerkleFrontier(size: 3, hashes: [.zero, .zero]) != nil)
+    }
+
+    @Test func hashHexRoundTrips() throws {
+        let text = "6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d"
+        let hash = try #require(SHA256Hash(hex: text))
+        #expect(hash.hex == text)
+        #expect(SHA256Hash(hex: "6e34") == nil)
+        #expect(SHA256Hash(hex: String(repeating: "g", count: 64)) == nil)
+    }
+}
+
+@Suite("Checksums and primitives")
+struct PrimitiveTests {
+    @Test func crc32cMatchesTheStandardCheckValue() {
+        #expect(CRC32C.checksum(Array("123456789".utf8)) == 0xE306_9283)
+        #expect(CRC32C.checksum([]) == 0)
+        // 32 zero bytes (RFC 3720 B.4).
+        #expect(CRC32C.checksum([UInt8](repeating: 0, count: 32)) == 0x8A91_36AA)
+    }
+
+    @Test func crc32cCanContinueAcrossChunks() {
+        let data = (0..<1000).map { UInt8(truncatingIfNeeded: $0 &* 7) }
+        let whole = CRC32C.checksum(data)
+        let first = data[..<333].withUnsafeBytes { CRC32C.checksum($0) }
+        let both = data[333...].withUnsafeBytes { CRC32C.checksum($0, continuing: first) }
+        #expect(both == whole)
+    }
+
+    @Test func sha256OfAbcMatchesFIPS180() throws {
+        let hasher = try SHA256Hasher()
+        let digest = Array("abc".utf8).withUnsafeBytes { hasher.hash($0) }
+        #expect(digest.hex == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+    }
+
+    @Test func lz4RoundTripsAndRefusesGarbage() {
+        let input = Array(String(repeating: "audit event payload ", count: 200).utf8)
+        var compressed = [UInt8](repeating: 0, count: LZ4.compressBound(input.count))
+        let n = input.withUnsafeBytes { src in compressed.withUnsafeMutableBytes { LZ4.compress(src, into: $0) } }
+        let count = try! #require(n)
+        #expect(count < input.count / 5)
+        var output = [UInt8](repeating: 0, count: input.count)
+        let ok = compressed[..<count].withUnsafeBytes { src in output.withUnsafeMutableBytes { LZ4.decompress(src, into: $0) } }
+        #expect(ok && output == input)
+        let garbage: [UInt8] = [0xFF, 0xFF, 0xFF, 0xFF, 0x00]
+        let bad = garbage.withUnsafeBytes { src in output.withUnsafeMutableBytes { LZ4.decompress(src, into: $0) } }
+        #expect(!bad)
+    }
+
+    @Test func varintsAreMinimalAndRoundTrip() throws {
+        for value: UInt64 in [0, 1, 127, 128, 300, 16383, 16384, UInt64(UInt32.max), .max] {
+            var bytes: [UInt8] = []
+            bytes.appendVarint(value)
+            #expect(bytes.count == varintSize(value))
+            let decoded = try bytes.withUnsafeBytes { raw in
+                var r = ByteReader(raw)
+                return try r.readVarint("value")
+            }
+            #expect(decoded == value)
+        }
+        // 0x80 0x00 encodes 0 in two bytes: refused.
+        #expect(throws: DecodeFailure.self) {
+            try [UInt8]([0x80, 0x00]).withUnsafeBytes { raw in
+                var r = ByteReader(raw)
+                _ = try r.readVarint("value")
+            }
+        }
+    }
+}
