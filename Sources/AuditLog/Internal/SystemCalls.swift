@@ -136,6 +136,11 @@ final class FileDescriptor: @unchecked Sendable {
         if errno == EWOULDBLOCK { return false }
         throw ioError("flock failed", path: path)
     }
+
+    /// Releases a lock taken with ``tryLockExclusive()``.
+    func unlock() {
+        _ = retryOnInterrupt { flock(rawValue, LOCK_UN) }
+    }
 }
 
 /// Directory and path operations.

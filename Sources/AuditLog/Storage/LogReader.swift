@@ -135,11 +135,12 @@ public final class LogReader {
     }
 
     /// Whether an invalid entry at `offset` is just the end of what the writer has committed so far: it is in
-    /// the last segment and no acknowledged seq lies beyond it.
+    /// the last segment, no acknowledged seq lies beyond it, and no later commit follows it.
     private func isCommittedTail() throws(AuditLogError) -> Bool {
         if let bound, expectedSeq < bound { return false }
         segments = try LogFiles.segments(in: directory)
-        return segmentIndex == segments.count - 1
+        guard segmentIndex == segments.count - 1, let file else { return false }
+        return try !file.containsCommit(after: offset, fileSize: try file.fd.size(), laterThan: expectedSeq)
     }
 
     private func decodeBlock(_ header: BlockHeader) throws(AuditLogError) {

@@ -29,6 +29,8 @@ final class LogWriter: @unchecked Sendable {
     private var unsyncedFile: FileDescriptor?
     private var flusher: BackgroundThread?
     private var stopFlusher = false
+    /// Whether `close` has released the directory lock.
+    private var released = false
 
     // Leader state.
     private var segment: ActiveSegment
@@ -85,7 +87,7 @@ final class LogWriter: @unchecked Sendable {
     }
 
     deinit {
-        if flusher != nil { try? close() }
+        try? close()
     }
 
     var state: LogState { lock.withLock { acknowledged } }
@@ -238,6 +240,10 @@ final class LogWriter: @unchecked Sendable {
     /// Waits for queued appends, syncs, and releases the directory lock.
     func close() throws(AuditLogError) {
         lock.lock()
+        if closed && flusher == nil && released {
+            lock.unlock()
+            return
+        }
         closed = true
         while leaderActive || !pending.isEmpty {
             lock.wait()
@@ -249,6 +255,10 @@ final class LogWriter: @unchecked Sendable {
         let failure = self.failure
         lock.unlock()
         thread?.join()
+        defer {
+            lockFile.unlock()
+            lock.withLock { released = true }
+        }
         if let failure { throw failure }
         try segment.fd.synchronizeData()
     }

@@ -110,32 +110,12 @@ enum Recovery {
     private static func refuseIfAcknowledgedDataFollows(
         _ file: SegmentFile, from offset: Int64, fileSize: Int64, expectedSeq: UInt64, _ problem: String
     ) throws(AuditLogError) {
-        let chunkSize = 1 << 20
-        var position = offset + 1
-        while position + Int64(BlockHeader.size) <= fileSize {
-            let chunk = try file.fd.read(count: chunkSize + BlockHeader.size, at: position)
-            let found = chunk.withUnsafeBytes { raw -> Bool in
-                var i = 0
-                while i + BlockHeader.size <= raw.count {
-                    if raw[i] == BlockHeader.magic[0],
-                        let header = try? BlockHeader.decode(UnsafeRawBufferPointer(rebasing: raw[i..<i + BlockHeader.size])),
-                        header.startsCommit, header.firstSeq > expectedSeq
-                    {
-                        return true
-                    }
-                    i += 1
-                }
-                return false
-            }
-            if found {
-                throw AuditLogError(
-                    .corrupt,
-                    "the segment is damaged (\(problem)) before data of a later commit, so this is not a torn "
-                        + "write and truncating would lose acknowledged events; run `auditlog verify` on it and "
-                        + "restore the file from a copy",
-                    path: file.path, offset: offset)
-            }
-            position += Int64(chunkSize)
-        }
+        guard try file.containsCommit(after: offset, fileSize: fileSize, laterThan: expectedSeq) else { return }
+        throw AuditLogError(
+            .corrupt,
+            "the segment is damaged (\(problem)) before data of a later commit, so this is not a torn write and "
+                + "truncating would lose acknowledged events; run `auditlog verify` on it and restore the file "
+                + "from a copy",
+            path: file.path, offset: offset)
     }
 }

@@ -92,6 +92,36 @@ final class SegmentFile {
     }
 }
 
+extension SegmentFile {
+    /// Whether a valid block that starts a group commit, for records after `seq`, lies past `offset`.
+    ///
+    /// A crash can only tear the last commit, so bad bytes followed by such a block are damage to acknowledged
+    /// data, not a torn tail (FORMAT.md, "Recovery").
+    func containsCommit(after offset: Int64, fileSize: Int64, laterThan seq: UInt64) throws(AuditLogError) -> Bool {
+        let chunkSize = 1 << 20
+        var position = offset + 1
+        while position + Int64(BlockHeader.size) <= fileSize {
+            let chunk = try fd.read(count: chunkSize + BlockHeader.size, at: position)
+            let found = chunk.withUnsafeBytes { raw -> Bool in
+                var i = 0
+                while i + BlockHeader.size <= raw.count {
+                    if raw[i] == BlockHeader.magic[0],
+                        let header = try? BlockHeader.decode(UnsafeRawBufferPointer(rebasing: raw[i..<i + BlockHeader.size])),
+                        header.startsCommit, header.firstSeq > seq
+                    {
+                        return true
+                    }
+                    i += 1
+                }
+                return false
+            }
+            if found { return true }
+            position += Int64(chunkSize)
+        }
+        return false
+    }
+}
+
 /// Reads the parts of a block whose checksum has been checked (FORMAT.md, "Block").
 enum BlockDecoder {
     /// The frontier stored after the header.

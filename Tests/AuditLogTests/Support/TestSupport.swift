@@ -5,7 +5,7 @@ import Testing
 import AuditLogSampleData
 
 /// A fresh directory for one test, removed when the test ends.
-final class TemporaryDirectory {
+final class TemporaryDirectory: Sendable {
     let path: String
 
     init() throws {

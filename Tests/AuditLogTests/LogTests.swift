@@ -1,0 +1,195 @@
+import Foundation
+import Synchronization
+import Testing
+
+@testable import AuditLog
+
+@Suite("Appending and reading")
+struct LogTests {
+    @Test func appendedEventsReadBackWithDenseSeqsAndTheRootOfTheirLeaves() throws {
+        let dir = try TemporaryDirectory()
+        let events = sampleEvents(700)
+        let log = try AuditLog(directory: dir.path, options: smallOptions())
+        var next = 0
+        for size in [1, 5, 50, 144, 200, 300] {
+            let range = try log.append(Array(events[next..<next + size]))
+            #expect(range == UInt64(next)..<UInt64(next + size))
+            next += size
+        }
+        let state = log.state
+        try log.close()
+
+        let stored = try readAll(dir.path)
+        #expect(stored.map(\.seq) == (0..<700).map(UInt64.init))
+        #expect(stored.map(\.event) == events)
+        let hasher = try MerkleHasher()
+        #expect(state.treeSize == 700)
+        #expect(state.root == referenceRoot(stored.map(\.leafHash)[...], hasher))
+        let stats = try AuditLog.statistics(directory: dir.path)
+        #expect(stats.eventCount == 700 && stats.state == state)
+        #expect(stats.segmentCount >= 3, "small segments roll")
+        #expect(stats.compressionRatio > 1.5)
+    }
+
+    @Test func reopeningContinuesSeqsAndTheTree() throws {
+        let dir = try TemporaryDirectory()
+        let events = sampleEvents(400)
+        for round in 0..<4 {
+            let log = try AuditLog(directory: dir.path, options: smallOptions())
+            #expect(log.state.treeSize == UInt64(round * 100))
+            let range = try log.append(Array(events[round * 100..<(round + 1) * 100]))
+            #expect(range.lowerBound == UInt64(round * 100))
+            try log.close()
+        }
+        let stored = try readAll(dir.path)
+        #expect(stored.map(\.event) == events)
+        let root = try AuditLog.statistics(directory: dir.path).state.root
+        #expect(root == referenceRoot(stored.map(\.leafHash)[...], try MerkleHasher()))
+    }
+
+    @Test func readerCanStartAtAnySeq() throws {
+        let dir = try TemporaryDirectory()
+        let events = sampleEvents(300)
+        let log = try AuditLog(directory: dir.path, options: smallOptions())
+        try log.append(events)
+        for start in [0, 1, 57, 150, 299, 300, 1000] {
+            let reader = try log.events(from: UInt64(start))
+            var seqs: [UInt64] = []
+            while let stored = try reader.next() {
+                #expect(stored.event == events[Int(stored.seq)])
+                seqs.append(stored.seq)
+            }
+            #expect(seqs == (min(start, 300)..<300).map(UInt64.init))
+        }
+        try log.close()
+    }
+
+    @Test func concurrentAppendsGetDenseSeqsAndLoseNothing() throws {
+        let dir = try TemporaryDirectory()
+        let log = try AuditLog(directory: dir.path, options: smallOptions())
+        let threads = 8
+        let perThread = 150
+        let assigned = Mutex<[UInt64: String]>([:])
+        DispatchQueue.concurrentPerform(iterations: threads) { t in
+            var generator = sampleEvents(perThread, seed: UInt64(100 + t)).makeIterator()
+            var i = 0
+            while i < perThread {
+                let n = min(1 + i % 3, perThread - i)
+                var batch: [AuditEvent] = []
+                for _ in 0..<n { batch.append(generator.next()!) }
+                let range = try! log.append(batch)
+                assigned.withLock { map in
+                    for (seq, event) in zip(range, batch) {
+                        #expect(map[seq] == nil)
+                        map[seq] = event.id
+                    }
+                }
+                i += n
+            }
+        }
+        try log.close()
+        let stored = try readAll(dir.path)
+        let map = assigned.withLock { $0 }
+        #expect(stored.count == threads * perThread)
+        #expect(Set(map.keys) == Set((0..<UInt64(threads * perThread))))
+        for event in stored { #expect(map[event.seq] == event.event.id) }
+    }
+
+    @Test func aSecondWriterIsRefusedUntilTheFirstCloses() throws {
+        let dir = try TemporaryDirectory()
+        let first = try AuditLog(directory: dir.path)
+        #expect {
+            _ = try AuditLog(directory: dir.path)
+        } throws: { error in
+            let e = error as! AuditLogError
+            return e.code == .locked && e.description.contains("another writer (process \(getpid()))")
+        }
+        try first.close()
+        let second = try AuditLog(directory: dir.path)
+        try second.close()
+    }
+
+    @Test func filesAreOwnerOnly() throws {
+        let dir = try TemporaryDirectory()
+        let path = dir.file("log")
+        let log = try AuditLog(directory: path, options: smallOptions())
+        for event in sampleEvents(200) { try log.append(event) }
+        try log.close()
+        let manager = FileManager.default
+        let dirMode = try manager.attributesOfItem(atPath: path)[.posixPermissions] as! Int
+        #expect(dirMode == 0o700)
+        let names = try manager.contentsOfDirectory(atPath: path)
+        #expect(names.count > 2)
+        for name in names {
+            let mode = try manager.attributesOfItem(atPath: path + "/" + name)[.posixPermissions] as! Int
+            #expect(mode == 0o600, "\(name)")
+        }
+    }
+
+    @Test func anInvalidEventInABatchAppendsNothing() throws {
+        let dir = try TemporaryDirectory()
+        let log = try AuditLog(directory: dir.path)
+        var events = sampleEvents(3)
+        events[1].ip = "999.1.1.1"
+        #expect {
+            try log.append(events)
+        } throws: { error in
+            (error as! AuditLogError).description == #"field "ip": event 1 of the batch: "999.1.1.1" is not an IPv4 or IPv6 address"#
+        }
+        #expect(log.state.treeSize == 0)
+        #expect(try log.append(events[0]) == 0)
+        try log.close()
+        #expect(try readAll(dir.path).map(\.event) == [events[0]])
+    }
+
+    @Test func appendAfterCloseIsRefused() throws {
+        let dir = try TemporaryDirectory()
+        let log = try AuditLog(directory: dir.path)
+        try log.close()
+        #expect { try log.append(sampleEvents(1)) } throws: { ($0 as! AuditLogError).code == .closed }
+    }
+
+    @Test(arguments: [AuditLog.Durability.sync, .interval(milliseconds: 5), .none])
+    func everyDurabilityModeStoresEverything(durability: AuditLog.Durability) throws {
+        let dir = try TemporaryDirectory()
+        let events = sampleEvents(300)
+        let log = try AuditLog(directory: dir.path, options: smallOptions(durability: durability))
+        for chunk in stride(from: 0, to: 300, by: 30) { try log.append(Array(events[chunk..<chunk + 30])) }
+        if case .interval = durability { usleep(20_000) }  // let the flusher run at least once
+        try log.close()
+        #expect(try readAll(dir.path).map(\.event) == events)
+    }
+
+    @Test func aReaderSeesACommittedPrefixWhileTheWriterAppends() throws {
+        let dir = try TemporaryDirectory()
+        let events = sampleEvents(600)
+        let log = try AuditLog(directory: dir.path, options: smallOptions(durability: .none))
+        let done = Atomic<Bool>(false)
+        let reads = Atomic<Int>(0)
+        let thread = Thread {
+            while !done.load(ordering: .acquiring) {
+                let stored = try! readAll(dir.path)
+                for (i, s) in stored.enumerated() {
+                    #expect(s.seq == UInt64(i))
+                    #expect(s.event == events[i])
+                }
+                reads.add(1, ordering: .relaxed)
+            }
+        }
+        thread.start()
+        for chunk in stride(from: 0, to: 600, by: 6) { try log.append(Array(events[chunk..<chunk + 6])) }
+        while reads.load(ordering: .relaxed) < 3 { usleep(1000) }
+        done.store(true, ordering: .releasing)
+        try log.close()
+        #expect(try readAll(dir.path).count == 600)
+    }
+
+    @Test func optionsOutOfRangeAreRefused() throws {
+        let dir = try TemporaryDirectory()
+        var options = AuditLog.Options()
+        options.maxSegmentBytes = 10
+        #expect { _ = try AuditLog(directory: dir.path, options: options) } throws: {
+            ($0 as! AuditLogError).code == .invalidArgument
+        }
+    }
+}
