@@ -15,8 +15,9 @@ build: deps
 demo: build
 	.build/release/auditlog demo --dir demo-log --replace
 
-## Unit, recovery and multi-process tests.
+## Unit, recovery and multi-process tests (the tests run the built auditlog tool, so build it first).
 test: deps
+	$(SWIFT) build
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 

@@ -38,8 +38,9 @@ private struct Parser {
 
     typealias SyntaxError = JSONScanner.SyntaxError
 
+    /// An error about `field` (nil or empty: about the event as a whole).
     private func invalid(_ field: String?, _ message: String) -> AuditLogError {
-        AuditLogError(.invalidEvent, message, field: field)
+        AuditLogError(.invalidEvent, message, field: field?.isEmpty == false ? field : nil)
     }
 
     /// Runs `body`, turning a JSON syntax error into an error that names `field`.
@@ -49,7 +50,7 @@ private struct Parser {
         do {
             return try body(&scanner)
         } catch {
-            throw invalid(field?.isEmpty == false ? field : nil, "invalid JSON at byte \(error.offset): \(error.reason)")
+            throw invalid(field, "invalid JSON at byte \(error.offset): \(error.reason)")
         }
     }
 
