@@ -114,3 +114,31 @@ struct PrimitiveTests {
         }
     }
 }
+
+@Suite("UTF-8 validation")
+struct UTF8Tests {
+    @Test func agreesWithTheStandardLibraryOnEdgeCases() {
+        let cases: [[UInt8]] = [
+            [], [0x41], [0xC2, 0x80], [0xC1, 0xBF], [0xE0, 0x9F, 0x80], [0xE0, 0xA0, 0x80], [0xED, 0x9F, 0xBF],
+            [0xED, 0xA0, 0x80], [0xEF, 0xBF, 0xBF], [0xF0, 0x8F, 0xBF, 0xBF], [0xF0, 0x90, 0x80, 0x80],
+            [0xF4, 0x8F, 0xBF, 0xBF], [0xF4, 0x90, 0x80, 0x80], [0xF5, 0x80, 0x80, 0x80], [0x80], [0xC3],
+            [0xE2, 0x82], Array("héllo wörld, 😀 emoji and ascii padding".utf8),
+        ]
+        for bytes in cases {
+            let expected = String(validating: bytes, as: Unicode.UTF8.self) != nil
+            #expect(bytes.withUnsafeBytes { UTF8Validator.isValid($0) } == expected, "\(bytes)")
+        }
+    }
+
+    @Test func agreesWithTheStandardLibraryOnRandomBytes() {
+        var rng = SystemRandomNumberGenerator()
+        for _ in 0..<20_000 {
+            let count = Int.random(in: 0...12, using: &rng)
+            let bytes = (0..<count).map { _ in
+                Bool.random(using: &rng) ? UInt8.random(in: 0x80...0xF5, using: &rng) : UInt8.random(in: 0...0x7F, using: &rng)
+            }
+            let expected = String(validating: bytes, as: Unicode.UTF8.self) != nil
+            #expect(bytes.withUnsafeBytes { UTF8Validator.isValid($0) } == expected, "\(bytes)")
+        }
+    }
+}

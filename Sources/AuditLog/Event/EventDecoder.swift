@@ -32,6 +32,41 @@ public struct EventDecoder: Sendable {
     }
 }
 
+/// The members an object may have, matched as raw bytes, with their dotted paths for error messages.
+private struct ObjectKeys: Sendable {
+    let names: [[UInt8]]
+    let paths: [String]
+    /// Said after "unknown field" to list what is allowed.
+    let hint: String
+    let prefix: String
+
+    init(_ prefix: String, _ names: [String], hint: String) {
+        self.prefix = prefix
+        self.names = names.map { Array($0.utf8) }
+        paths = names.map { prefix.isEmpty ? $0 : "\(prefix).\($0)" }
+        self.hint = hint
+    }
+
+    @inline(__always)
+    func index(of key: UnsafeRawBufferPointer) -> Int? {
+        for (i, name) in names.enumerated() where name.count == key.count {
+            if name.withUnsafeBytes({ memcmp($0.baseAddress!, key.baseAddress!, key.count) == 0 }) { return i }
+        }
+        return nil
+    }
+
+    static let event = ObjectKeys(
+        "",
+        ["id", "timestamp", "actor", "action", "resource", "org", "project", "source", "ip", "userAgent", "before",
+         "after", "metadata", "seq", "leafHash"],
+        hint: "; put custom data in \"metadata\"")
+    static let actor = ObjectKeys(
+        "actor", ["type", "id", "name", "roles", "authMethod"], hint: " (an actor has type, id, name, roles, authMethod)")
+    static let resource = ObjectKeys("resource", ["type", "id", "name"], hint: " (a resource has type, id, name)")
+    static let org = ObjectKeys("org", ["id", "name"], hint: " (an org has id and name)")
+    static let project = ObjectKeys("project", ["id", "name"], hint: " (a project has id and name)")
+}
+
 private struct Parser {
     var scanner: JSONScanner
     let limits: EventLimits
@@ -44,6 +79,7 @@ private struct Parser {
     }
 
     /// Runs `body`, turning a JSON syntax error into an error that names `field`.
+    @inline(__always)
     private mutating func within<T>(_ field: String?, _ body: (inout JSONScanner) throws(SyntaxError) -> T)
         throws(AuditLogError) -> T
     {
@@ -58,38 +94,49 @@ private struct Parser {
         invalid(field, "expected \(expected), found \(scanner.found())")
     }
 
+    @inline(__always)
     mutating func string(_ field: String) throws(AuditLogError) -> String {
         guard scanner.peek() == UInt8(ascii: "\"") else { throw typeMismatch(field, "a string") }
         return try within(field) { (s) throws(SyntaxError) in try s.readString() }
     }
 
+    @inline(__always)
+    mutating func isNull(_ field: String) throws(AuditLogError) -> Bool {
+        try within(field) { (s) throws(SyntaxError) in try s.consumeNull() }
+    }
+
     mutating func optionalString(_ field: String) throws(AuditLogError) -> String? {
-        if try within(field, { (s) throws(SyntaxError) in try s.consumeNull() }) { return nil }
+        if try isNull(field) { return nil }
         return try string(field)
     }
 
-    /// Iterates the members of an object, calling `body` with each key; `body` must consume the value.
-    mutating func object(_ field: String, _ body: (inout Parser, String, String) throws(AuditLogError) -> Void)
+    /// Iterates the members of an object, calling `body` with the index of each key in `keys`; `body` must
+    /// consume the value. Unknown and repeated keys are refused.
+    @inline(__always)
+    mutating func object(_ field: String, _ keys: ObjectKeys, _ body: (inout Parser, Int) throws(AuditLogError) -> Void)
         throws(AuditLogError)
     {
         guard scanner.peek() == UInt8(ascii: "{") else { throw typeMismatch(field, "an object") }
         scanner.position += 1
         if scanner.consume(UInt8(ascii: "}")) { return }
-        var seen: [String] = []
+        var seen: UInt32 = 0
         while true {
             guard scanner.peek() == UInt8(ascii: "\"") else {
                 throw invalid(field, "invalid JSON at byte \(scanner.position): expected a key, found \(scanner.found())")
             }
-            let key = try within(field) { (s) throws(SyntaxError) in try s.readString() }
-            let path = field.isEmpty ? key : "\(field).\(key)"
-            if seen.contains(key) { throw invalid(path, "appears twice") }
-            seen.append(key)
-            try within(path) { (s) throws(SyntaxError) in try s.expect(UInt8(ascii: ":"), "':'") }
-            try body(&self, key, path)
-            if scanner.consume(UInt8(ascii: ",")) { continue }
-            try within(field.isEmpty ? nil : field) { (s) throws(SyntaxError) in
-                try s.expect(UInt8(ascii: "}"), "',' or '}'")
+            let match = try within(field) { (s) throws(SyntaxError) in
+                try s.readKey { raw in (keys.index(of: raw), raw.count <= 256 ? UTF8Validator.string(raw) : nil) }
             }
+            guard let index = match.0 else {
+                let name = match.1 ?? "?"
+                throw invalid(keys.prefix.isEmpty ? name : "\(keys.prefix).\(name)", "unknown field\(keys.hint)")
+            }
+            if seen & (1 << index) != 0 { throw invalid(keys.paths[index], "appears twice") }
+            seen |= 1 << index
+            try within(keys.paths[index]) { (s) throws(SyntaxError) in try s.expect(UInt8(ascii: ":"), "':'") }
+            try body(&self, index)
+            if scanner.consume(UInt8(ascii: ",")) { continue }
+            try within(field) { (s) throws(SyntaxError) in try s.expect(UInt8(ascii: "}"), "',' or '}'") }
             return
         }
     }
@@ -100,18 +147,14 @@ private struct Parser {
         return JSONText(canonical: String(decoding: out, as: UTF8.self))
     }
 
-    mutating func reference(_ field: String) throws(AuditLogError) -> AuditEvent.Reference? {
-        if try within(field, { (s) throws(SyntaxError) in try s.consumeNull() }) { return nil }
+    mutating func reference(_ keys: ObjectKeys) throws(AuditLogError) -> AuditEvent.Reference? {
+        if try isNull(keys.prefix) { return nil }
         var id: String?
         var name: String?
-        try object(field) { (p, key, path) throws(AuditLogError) in
-            switch key {
-            case "id": id = try p.string(path)
-            case "name": name = try p.optionalString(path)
-            default: throw p.invalid(path, "unknown field (an \(field) has id and name)")
-            }
+        try object(keys.prefix, keys) { (p, key) throws(AuditLogError) in
+            if key == 0 { id = try p.string(keys.paths[0]) } else { name = try p.optionalString(keys.paths[1]) }
         }
-        guard let id else { throw invalid("\(field).id", "missing (required)") }
+        guard let id else { throw invalid(keys.paths[0], "missing (required)") }
         return AuditEvent.Reference(id: id, name: name)
     }
 
@@ -133,29 +176,29 @@ private struct Parser {
         guard scanner.peek() == UInt8(ascii: "{") else {
             throw invalid(nil, "expected a JSON object, found \(scanner.found())")
         }
-        try object("") { (p, key, path) throws(AuditLogError) in
+        let keys = ObjectKeys.event
+        try object("", keys) { (p, key) throws(AuditLogError) in
+            let path = keys.paths[key]
             switch key {
-            case "id": id = try p.string(path)
-            case "timestamp": timestamp = try p.timestamp(path)
-            case "actor": actor = try p.actor(path)
-            case "action": action = try p.string(path)
-            case "resource": resource = try p.resource(path)
-            case "org": org = try p.reference(path)
-            case "project": project = try p.reference(path)
-            case "source": source = try p.optionalString(path)
-            case "ip": ip = try p.optionalString(path)
-            case "userAgent": userAgent = try p.optionalString(path)
-            case "before": before = try p.canonical(path)
-            case "after": after = try p.canonical(path)
-            case "metadata":
-                if try p.within(path, { (s) throws(SyntaxError) in try s.consumeNull() }) { break }
+            case 0: id = try p.string(path)
+            case 1: timestamp = try p.timestamp(path)
+            case 2: actor = try p.actor()
+            case 3: action = try p.string(path)
+            case 4: resource = try p.resource()
+            case 5: org = try p.reference(.org)
+            case 6: project = try p.reference(.project)
+            case 7: source = try p.optionalString(path)
+            case 8: ip = try p.optionalString(path)
+            case 9: userAgent = try p.optionalString(path)
+            case 10: before = try p.canonical(path)
+            case 11: after = try p.canonical(path)
+            case 12:
+                if try p.isNull(path) { break }
                 guard p.scanner.peek() == UInt8(ascii: "{") else { throw p.typeMismatch(path, "an object") }
                 metadata = try p.canonical(path)
-            case "seq", "leafHash":
-                // Written by `export`; the log assigns its own.
-                _ = try p.canonical(path)
             default:
-                throw p.invalid(path, "unknown field; put custom data in \"metadata\"")
+                // `seq` and `leafHash`, written by `export`: the log assigns its own.
+                _ = try p.canonical(path)
             }
         }
         if scanner.peek() != nil {
@@ -173,7 +216,7 @@ private struct Parser {
     mutating func timestamp(_ field: String) throws(AuditLogError) -> Int64? {
         switch scanner.peek() ?? 0 {
         case UInt8(ascii: "n"):
-            _ = try within(field) { (s) throws(SyntaxError) in try s.consumeNull() }
+            _ = try isNull(field)
             return nil
         case UInt8(ascii: "\""):
             let text = try string(field)
@@ -191,61 +234,66 @@ private struct Parser {
         }
     }
 
-    mutating func actor(_ field: String) throws(AuditLogError) -> AuditEvent.Actor {
+    mutating func actor() throws(AuditLogError) -> AuditEvent.Actor {
+        let keys = ObjectKeys.actor
         var type: AuditEvent.Actor.Kind?
         var id: String?
         var name: String?
         var roles: [String]?
         var authMethod: String?
-        try object(field) { (p, key, path) throws(AuditLogError) in
+        try object("actor", keys) { (p, key) throws(AuditLogError) in
+            let path = keys.paths[key]
             switch key {
-            case "type":
+            case 0:
                 let text = try p.string(path)
                 guard let kind = AuditEvent.Actor.Kind(rawValue: text) else {
                     throw p.invalid(path, "expected one of user, api_key, service, system")
                 }
                 type = kind
-            case "id": id = try p.string(path)
-            case "name": name = try p.optionalString(path)
-            case "authMethod": authMethod = try p.optionalString(path)
-            case "roles":
-                if try p.within(path, { (s) throws(SyntaxError) in try s.consumeNull() }) { break }
-                guard p.scanner.peek() == UInt8(ascii: "[") else { throw p.typeMismatch(path, "an array of strings") }
-                p.scanner.position += 1
-                var list: [String] = []
-                if !p.scanner.consume(UInt8(ascii: "]")) {
-                    repeat {
-                        guard list.count < p.limits.maxRoles else {
-                            throw p.invalid(path, "more than \(p.limits.maxRoles) roles")
-                        }
-                        list.append(try p.string("\(path)[\(list.count)]"))
-                    } while p.scanner.consume(UInt8(ascii: ","))
-                    try p.within(path) { (s) throws(SyntaxError) in try s.expect(UInt8(ascii: "]"), "',' or ']'") }
-                }
-                roles = list
-            default:
-                throw p.invalid(path, "unknown field (an actor has type, id, name, roles, authMethod)")
+            case 1: id = try p.string(path)
+            case 2: name = try p.optionalString(path)
+            case 3: roles = try p.roles(path)
+            default: authMethod = try p.optionalString(path)
             }
         }
-        guard let type else { throw invalid("\(field).type", "missing (required)") }
-        guard let id else { throw invalid("\(field).id", "missing (required)") }
+        guard let type else { throw invalid(keys.paths[0], "missing (required)") }
+        guard let id else { throw invalid(keys.paths[1], "missing (required)") }
         return AuditEvent.Actor(type: type, id: id, name: name, roles: roles, authMethod: authMethod)
     }
 
-    mutating func resource(_ field: String) throws(AuditLogError) -> AuditEvent.Resource {
+    mutating func roles(_ path: String) throws(AuditLogError) -> [String]? {
+        if try isNull(path) { return nil }
+        guard scanner.peek() == UInt8(ascii: "[") else { throw typeMismatch(path, "an array of strings") }
+        scanner.position += 1
+        var list: [String] = []
+        if scanner.consume(UInt8(ascii: "]")) { return list }
+        repeat {
+            guard list.count < limits.maxRoles else { throw invalid(path, "more than \(limits.maxRoles) roles") }
+            guard scanner.peek() == UInt8(ascii: "\"") else { throw typeMismatch("\(path)[\(list.count)]", "a string") }
+            list.append(try within(path) { (s) throws(SyntaxError) in try s.readString() })
+        } while scanner.consume(UInt8(ascii: ","))
+        try within(path) { (s) throws(SyntaxError) in try s.expect(UInt8(ascii: "]"), "',' or ']'") }
+        return list
+    }
+
+    mutating func resource() throws(AuditLogError) -> AuditEvent.Resource {
+        let keys = ObjectKeys.resource
         var type: String?
         var id: String?
         var name: String?
-        try object(field) { (p, key, path) throws(AuditLogError) in
+        try object("resource", keys) { (p, key) throws(AuditLogError) in
             switch key {
-            case "type": type = try p.string(path)
-            case "id": id = try p.string(path)
-            case "name": name = try p.optionalString(path)
-            default: throw p.invalid(path, "unknown field (a resource has type, id, name)")
+            case 0: type = try p.string(keys.paths[0])
+            case 1: id = try p.string(keys.paths[1])
+            default: name = try p.optionalString(keys.paths[2])
             }
         }
-        guard let type else { throw invalid("\(field).type", "missing (required)") }
-        guard let id else { throw invalid("\(field).id", "missing (required)") }
+        guard let type else { throw invalid(keys.paths[0], "missing (required)") }
+        guard let id else { throw invalid(keys.paths[1], "missing (required)") }
         return AuditEvent.Resource(type: type, id: id, name: name)
     }
 }
+
+#if canImport(Glibc)
+import Glibc
+#endif

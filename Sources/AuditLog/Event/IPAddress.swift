@@ -1,23 +1,35 @@
 /// Syntax checks for the `ip` field. The text is stored as given, so it round-trips exactly.
 enum IPAddress {
     static func isValid(_ text: String) -> Bool {
-        text.contains(":") ? isValidIPv6(Array(text.utf8)[...]) : isValidIPv4(Array(text.utf8)[...])
+        var copy = text
+        return copy.withUTF8 { utf8 in
+            utf8.contains(UInt8(ascii: ":")) ? isValidIPv6(utf8[...]) : isValidIPv4(utf8[...])
+        }
     }
 
     /// Dotted quad, four decimal parts 0–255 without leading zeros.
-    static func isValidIPv4(_ s: ArraySlice<UInt8>) -> Bool {
-        let parts = s.split(separator: UInt8(ascii: "."), omittingEmptySubsequences: false)
-        guard parts.count == 4 else { return false }
-        for part in parts {
-            guard (1...3).contains(part.count), part.allSatisfy({ $0 >= 48 && $0 <= 57 }) else { return false }
-            if part.count > 1 && part.first == UInt8(ascii: "0") { return false }
-            guard part.reduce(0, { $0 * 10 + Int($1 - 48) }) <= 255 else { return false }
+    static func isValidIPv4(_ s: Slice<UnsafeBufferPointer<UInt8>>) -> Bool {
+        var parts = 0
+        var i = s.startIndex
+        while parts < 4 {
+            let start = i
+            var value = 0
+            while i < s.endIndex && s[i] >= UInt8(ascii: "0") && s[i] <= UInt8(ascii: "9") && i - start < 3 {
+                value = value * 10 + Int(s[i] - UInt8(ascii: "0"))
+                i += 1
+            }
+            let digits = i - start
+            guard digits > 0, value <= 255, digits == 1 || s[start] != UInt8(ascii: "0") else { return false }
+            parts += 1
+            if parts == 4 { break }
+            guard i < s.endIndex && s[i] == UInt8(ascii: ".") else { return false }
+            i += 1
         }
-        return true
+        return i == s.endIndex
     }
 
     /// RFC 4291 text form: eight groups of 1–4 hex digits, at most one `::`, optionally ending in an IPv4 quad.
-    static func isValidIPv6(_ s: ArraySlice<UInt8>) -> Bool {
+    static func isValidIPv6(_ s: Slice<UnsafeBufferPointer<UInt8>>) -> Bool {
         guard s.count >= 2, s.count <= 45 else { return false }
         var groups = 0
         var sawDoubleColon = false
@@ -35,7 +47,6 @@ enum IPAddress {
                 // An embedded IPv4 address must be the last 32 bits.
                 guard isValidIPv4(s[i...]) else { return false }
                 groups += 2
-                i = s.endIndex
                 break
             }
             guard (1...4).contains(j - i) else { return false }

@@ -93,7 +93,7 @@ struct JSONScanner {
             if c == UInt8(ascii: "\"") {
                 let slice = UnsafeRawBufferPointer(rebasing: bytes[start..<position])
                 position += 1
-                guard let string = String(validating: slice, as: UTF8.self) else {
+                guard let string = UTF8Validator.string(slice) else {
                     throw SyntaxError(reason: "string is not valid UTF-8", offset: start)
                 }
                 return string
@@ -105,10 +105,28 @@ struct JSONScanner {
         position = start
         var decoded: [UInt8] = []
         try readStringSlow(into: &decoded)
-        guard let string = String(validating: decoded, as: UTF8.self) else {
+        guard let string = decoded.withUnsafeBytes({ UTF8Validator.string($0) }) else {
             throw SyntaxError(reason: "string is not valid UTF-8", offset: start)
         }
         return string
+    }
+
+    /// Reads an object key and passes its UTF-8 bytes to `body` without creating a string when the key has no
+    /// escapes (the usual case). The caller has checked that a `"` comes next.
+    mutating func readKey<T>(_ body: (UnsafeRawBufferPointer) -> T) throws(SyntaxError) -> T {
+        let start = position + 1
+        var i = start
+        while i < bytes.count {
+            let c = bytes[i]
+            if c == UInt8(ascii: "\"") {
+                position = i + 1
+                return body(UnsafeRawBufferPointer(rebasing: bytes[start..<i]))
+            }
+            if c == UInt8(ascii: "\\") || c < 0x20 || c >= 0x80 { break }
+            i += 1
+        }
+        var key = try readString()
+        return key.withUTF8 { body(UnsafeRawBufferPointer($0)) }
     }
 
     /// Decodes string content after the opening quote (escapes resolved) into `out`, consuming the closing quote.
@@ -307,7 +325,7 @@ struct JSONScanner {
             let c = bytes[position]
             if c == UInt8(ascii: "\"") {
                 let slice = UnsafeRawBufferPointer(rebasing: bytes[start..<position])
-                guard String(validating: slice, as: UTF8.self) != nil else {
+                guard UTF8Validator.isValid(slice) else {
                     throw SyntaxError(reason: "string is not valid UTF-8", offset: start)
                 }
                 out.append(UInt8(ascii: "\""))
@@ -323,7 +341,7 @@ struct JSONScanner {
         position = start
         var decoded: [UInt8] = []
         try readStringSlow(into: &decoded)
-        guard let string = String(validating: decoded, as: UTF8.self) else {
+        guard let string = decoded.withUnsafeBytes({ UTF8Validator.string($0) }) else {
             throw SyntaxError(reason: "string is not valid UTF-8", offset: start)
         }
         JSONScanner.appendQuoted(string, to: &out)

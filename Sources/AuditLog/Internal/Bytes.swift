@@ -124,7 +124,7 @@ struct ByteReader {
         let length = try readVarint(what)
         guard length <= UInt64(remaining) else { throw DecodeFailure(reason: "truncated \(what)", offset: start) }
         let bytes = try readBytes(Int(length), what)
-        guard let string = String(validating: bytes, as: UTF8.self) else {
+        guard let string = UTF8Validator.string(bytes) else {
             throw DecodeFailure(reason: "\(what) is not valid UTF-8", offset: start)
         }
         return string
