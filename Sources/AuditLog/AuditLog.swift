@@ -25,8 +25,9 @@ public final class AuditLog: Sendable {
     public struct Options: Sendable {
         public var durability: Durability = .sync
         /// A segment is sealed, and a new one started, at the first commit after it reaches this size.
-        /// Default 64 MiB. Recovery reads at most one segment, so this bounds open time.
-        public var maxSegmentBytes: Int = 64 << 20
+        /// Default 32 MiB. Opening checks the whole active segment (about 1.2 ms per MiB), so this bounds open
+        /// time; retention drops whole segments, so it is also the granularity of retention.
+        public var maxSegmentBytes: Int = 32 << 20
         /// A block is closed when its uncompressed records reach this size. Default 64 KiB.
         public var maxBlockBytes: Int = 64 << 10
         public var limits = EventLimits()

@@ -39,8 +39,8 @@ struct IngestCommand: ParsableCommand {
 
     @Option(
         name: .customLong("segment-size"),
-        help: ArgumentHelp("Seal a segment and start a new one past this size, e.g. 64MiB.", valueName: "size"))
-    var segmentSize: ByteSize = ByteSize(argument: "64MiB")!
+        help: ArgumentHelp("Seal a segment and start a new one past this size, e.g. 32MiB.", valueName: "size"))
+    var segmentSize: ByteSize = ByteSize(argument: "32MiB")!
 
     @Option(help: ArgumentHelp("Largest accepted event (JSON line), e.g. 1MiB.", valueName: "size"))
     var maxEventSize: ByteSize = ByteSize(argument: "1MiB")!
