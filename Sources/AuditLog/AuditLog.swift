@@ -61,6 +61,12 @@ public final class AuditLog: Sendable {
         writer = try LogWriter(directory: directory, options: options)
     }
 
+    /// A log dropped without ``close()`` is closed here: queued appends finish, the file is synced and the
+    /// directory lock released. Errors are lost; call ``close()`` to see them.
+    deinit {
+        try? writer.close()
+    }
+
     /// Appends events, assigning them consecutive sequence numbers, and returns once they are acknowledged
     /// (see ``Durability``). Either every event of the call is stored or, on error, none is acknowledged.
     /// - Returns: The sequence numbers assigned, in order.

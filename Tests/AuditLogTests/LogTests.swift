@@ -184,6 +184,29 @@ struct LogTests {
         #expect(try readAll(dir.path).count == 600)
     }
 
+    @Test func aLogDroppedWithoutCloseReleasesItsLockAndKeepsItsEvents() throws {
+        let dir = try TemporaryDirectory()
+        let events = sampleEvents(50)
+        for durability in [AuditLog.Durability.interval(milliseconds: 1000), .sync] {
+            do {
+                let log = try AuditLog(directory: dir.path, options: smallOptions(durability: durability))
+                try log.append(events)
+            }
+            // The lock is free again, and everything appended is there.
+            let reopened = try AuditLog(directory: dir.path)
+            try reopened.close()
+        }
+        #expect(try readAll(dir.path).map(\.event) == events + events)
+    }
+
+    @Test func parentDirectoryNamesAreFound() {
+        #expect(FileSystem.parent(of: "/var/lib/audit") == "/var/lib")
+        #expect(FileSystem.parent(of: "/var/lib/audit/") == "/var/lib")
+        #expect(FileSystem.parent(of: "/audit") == "/")
+        #expect(FileSystem.parent(of: "audit") == ".")
+        #expect(FileSystem.parent(of: "a/b") == "a")
+    }
+
     @Test func optionsOutOfRangeAreRefused() throws {
         let dir = try TemporaryDirectory()
         var options = AuditLog.Options()

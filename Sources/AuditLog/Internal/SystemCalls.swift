@@ -190,6 +190,14 @@ enum FileSystem {
         guard unlink(path) == 0 || errno == ENOENT else { throw ioError("cannot remove", path: path) }
     }
 
+    /// The directory that contains `path` (`.` for a bare name).
+    static func parent(of path: String) -> String {
+        var trimmed = Substring(path)
+        while trimmed.count > 1 && trimmed.hasSuffix("/") { trimmed = trimmed.dropLast() }
+        guard let slash = trimmed.lastIndex(of: "/") else { return "." }
+        return slash == trimmed.startIndex ? "/" : String(trimmed[..<slash])
+    }
+
     /// Size of a regular file, or nil if it does not exist.
     static func fileSize(_ path: String) -> Int64? {
         var info = stat()

@@ -56,6 +56,7 @@ final class LogWriter: @unchecked Sendable {
                 throw AuditLogError(.notFound, "no log directory here (pass createIfMissing to create one)", path: directory)
             }
             try FileSystem.createDirectory(directory)
+            try FileDescriptor.openDirectory(FileSystem.parent(of: directory)).synchronize()
         }
         directoryFD = try FileDescriptor.openDirectory(directory)
         let lockPath = LogFiles.path(directory, LogFiles.lockName)
@@ -82,12 +83,9 @@ final class LogWriter: @unchecked Sendable {
         builder = BlockBuilder(maxBlockBytes: options.maxBlockBytes)
 
         if case .interval(let milliseconds) = options.durability {
-            flusher = try BackgroundThread { [unowned self] in self.flushPeriodically(milliseconds: milliseconds) }
+            // The thread holds the writer until `close` stops it; `AuditLog.deinit` calls `close`.
+            flusher = try BackgroundThread { self.flushPeriodically(milliseconds: milliseconds) }
         }
-    }
-
-    deinit {
-        try? close()
     }
 
     var state: LogState { lock.withLock { acknowledged } }
