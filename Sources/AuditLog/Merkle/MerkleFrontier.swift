@@ -23,11 +23,24 @@ public struct MerkleFrontier: Equatable, Sendable {
     }
 
     mutating func append(_ leaf: SHA256Hash, using hasher: MerkleHasher) {
+        var ignored: [(level: Int, hash: SHA256Hash)] = []
+        append(leaf, using: hasher, completing: &ignored, fromLevel: 64)
+    }
+
+    /// Appends a leaf, and adds to `completed` the root of every perfect subtree of `2^level` leaves
+    /// (`level ≥ fromLevel`) that this leaf completes: the entries of the level files (FORMAT.md).
+    mutating func append(
+        _ leaf: SHA256Hash, using hasher: MerkleHasher, completing completed: inout [(level: Int, hash: SHA256Hash)],
+        fromLevel: Int
+    ) {
         var node = leaf
         var bits = size
+        var level = 0
         while bits & 1 == 1 {
             node = hasher.nodeHash(hashes.removeLast(), node)
             bits >>= 1
+            level += 1
+            if level >= fromLevel { completed.append((level, node)) }
         }
         hashes.append(node)
         size += 1

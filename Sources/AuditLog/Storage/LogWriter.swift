@@ -39,6 +39,8 @@ final class LogWriter: @unchecked Sendable {
     private let hasher: MerkleHasher
     private var builder: BlockBuilder
     private var writeBuffer: [UInt8] = []
+    let levels: MerkleLevelFiles
+    private var completedSubtrees: [(level: Int, hash: SHA256Hash)] = []
 
     struct PendingBatch {
         /// Length-prefixed records, seq fields still zero.
@@ -81,6 +83,7 @@ final class LogWriter: @unchecked Sendable {
         nextSeq = state.frontier.size
         acknowledged = LogState(treeSize: state.frontier.size, root: state.root)
         builder = BlockBuilder(maxBlockBytes: options.maxBlockBytes)
+        levels = try MerkleLevelFiles(directory: directory, treeSize: state.frontier.size, hasher: hasher)
 
         if case .interval(let milliseconds) = options.durability {
             // The thread holds the writer until `close` stops it; `AuditLog.deinit` calls `close`.
@@ -174,7 +177,8 @@ final class LogWriter: @unchecked Sendable {
                     let leaf = builder.add(
                         lengthPrefixedRecord: bytes, recordOffset: r.position, seq: batch.firstSeq + UInt64(i),
                         hasher: hasher)
-                    frontier.append(leaf, using: hasher)
+                    frontier.append(
+                        leaf, using: hasher, completing: &completedSubtrees, fromLevel: MerkleLevelFiles.firstLevel)
                     if builder.isFull {
                         root = frontier.root(using: hasher)
                         headers.append(
@@ -199,6 +203,8 @@ final class LogWriter: @unchecked Sendable {
         case .none:
             break
         }
+        levels.append(completedSubtrees)
+        completedSubtrees.removeAll(keepingCapacity: true)
         return LogState(treeSize: frontier.size, root: root)
     }
 

@@ -1,0 +1,103 @@
+/// The level files: derived data that let proofs use O(log n) stored hashes instead of rehashing the log
+/// (FORMAT.md, "Merkle level files").
+///
+/// `merkle-LL.hashes` holds, for one level ℓ ≥ ``firstLevel``, the roots of the perfect subtrees of 2^ℓ leaves
+/// in order: entry i covers leaves `[i·2^ℓ, (i+1)·2^ℓ)`. The writer appends to them after each commit without
+/// syncing them; opening the log repairs them from the records. Verification never reads them.
+final class MerkleLevelFiles {
+    static let firstLevel = 8
+
+    static func name(level: Int) -> String {
+        "merkle-" + (level < 10 ? "0" : "") + String(level) + ".hashes"
+    }
+
+    private let directory: String
+    private var files: [FileDescriptor?] = Array(repeating: nil, count: 64)
+    private var counts: [UInt64] = Array(repeating: 0, count: 64)
+    /// Set after a failed write: the files are no longer maintained this session and are repaired on next open.
+    private(set) var broken = false
+
+    /// Opens the level files for appending and brings them to `treeSize`: extra entries (after recovery cut the
+    /// log) are dropped, missing ones (lost in a crash, or deleted) are recomputed from the records.
+    init(directory: String, treeSize: UInt64, hasher: MerkleHasher) throws(AuditLogError) {
+        self.directory = directory
+        var level = Self.firstLevel
+        while level < 64 && treeSize >> UInt64(level) > 0 {
+            let expected = treeSize >> UInt64(level)
+            let fd = try FileDescriptor.openForWriting(LogFiles.path(directory, Self.name(level: level)), create: true)
+            let bytes = try fd.size()
+            let present = UInt64(bytes) / 32
+            if present > expected || bytes % 32 != 0 { try fd.truncate(to: Int64(min(present, expected) * 32)) }
+            files[level] = fd
+            counts[level] = min(present, expected)
+            if counts[level] < expected { try rebuild(level: level, to: expected, hasher: hasher) }
+            level += 1
+        }
+        // Levels above the tree's height may hold stale entries from before a recovery cut: drop them.
+        while level < 64 {
+            let path = LogFiles.path(directory, Self.name(level: level))
+            if FileSystem.exists(path) { try FileSystem.remove(path) }
+            level += 1
+        }
+    }
+
+    private func rebuild(level: Int, to expected: UInt64, hasher: MerkleHasher) throws(AuditLogError) {
+        var entries: [UInt8] = []
+        if level == Self.firstLevel {
+            let width = UInt64(1) << UInt64(level)
+            var frontier = MerkleFrontier()
+            var group: UInt64 = counts[level]
+            try RecordScan.forEach(in: directory, range: group * width..<expected * width) { (_, record) throws(AuditLogError) in
+                frontier.append(hasher.leafHash(record), using: hasher)
+                if frontier.size == width {
+                    frontier.hashes[0].withUnsafeBytes { entries.append(contentsOf: $0) }
+                    frontier = MerkleFrontier()
+                    group += 1
+                }
+            }
+        } else {
+            for index in counts[level]..<expected {
+                guard let left = hash(level: level - 1, index: 2 * index), let right = hash(level: level - 1, index: 2 * index + 1)
+                else { throw AuditLogError(.corrupt, "cannot rebuild Merkle level \(level)", path: directory) }
+                hasher.nodeHash(left, right).withUnsafeBytes { entries.append(contentsOf: $0) }
+            }
+        }
+        try files[level]!.write(entries, at: Int64(counts[level] * 32))
+        counts[level] = expected
+    }
+
+    /// Appends the subtree roots completed by a commit, in order.
+    func append(_ completed: [(level: Int, hash: SHA256Hash)]) {
+        guard !broken else { return }
+        do throws(AuditLogError) {
+            for (level, hash) in completed {
+                if files[level] == nil {
+                    files[level] = try FileDescriptor.openForWriting(
+                        LogFiles.path(directory, Self.name(level: level)), create: true)
+                }
+                try hash.withUnsafeBytes { raw in
+                    Result { () throws(AuditLogError) in try files[level]!.write(raw, at: Int64(counts[level] * 32)) }
+                }.get()
+                counts[level] += 1
+            }
+        } catch {
+            broken = true
+        }
+    }
+
+    /// The stored root of perfect subtree `index` at `level`, if the writer's files hold it.
+    func hash(level: Int, index: UInt64) -> SHA256Hash? {
+        guard level < 64, index < counts[level], let fd = files[level] else { return nil }
+        guard let bytes = try? fd.read(count: 32, at: Int64(index * 32)), bytes.count == 32 else { return nil }
+        return SHA256Hash(bytes: bytes)
+    }
+
+    /// Reads a stored subtree root from a log directory without opening it for writing (nil if not there yet).
+    static func read(directory: String, level: Int, index: UInt64) -> SHA256Hash? {
+        guard level >= firstLevel,
+            let fd = try? FileDescriptor.openForReading(LogFiles.path(directory, name(level: level))),
+            let bytes = try? fd.read(count: 32, at: Int64(index * 32)), bytes.count == 32
+        else { return nil }
+        return SHA256Hash(bytes: bytes)
+    }
+}

@@ -1,0 +1,248 @@
+import Foundation
+import Testing
+
+@testable import AuditLog
+
+/// An RFC 9162 verifier written from the recursive definitions (PATH and SUBPROOF), independent of the
+/// iterative algorithms the library uses.
+enum IndependentVerifier {
+    static func split(_ n: UInt64) -> UInt64 {
+        var k: UInt64 = 1
+        while k * 2 < n { k *= 2 }
+        return k
+    }
+
+    static func inclusionRoot(index m: UInt64, size n: UInt64, leaf: SHA256Hash, proof: inout [SHA256Hash], _ h: MerkleHasher) -> SHA256Hash? {
+        if n == 1 { return leaf }
+        guard let sibling = proof.popLast() else { return nil }
+        let k = split(n)
+        if m < k {
+            guard let left = inclusionRoot(index: m, size: k, leaf: leaf, proof: &proof, h) else { return nil }
+            return h.nodeHash(left, sibling)
+        }
+        guard let right = inclusionRoot(index: m - k, size: n - k, leaf: leaf, proof: &proof, h) else { return nil }
+        return h.nodeHash(sibling, right)
+    }
+
+    static func verifyInclusion(_ p: InclusionProof) throws -> Bool {
+        let h = try MerkleHasher()
+        guard p.leafIndex < p.treeSize else { return false }
+        var proof = p.proof
+        guard let root = inclusionRoot(index: p.leafIndex, size: p.treeSize, leaf: p.leafHash, proof: &proof, h) else { return false }
+        return proof.isEmpty && root == p.root
+    }
+
+    /// Returns (old root, new root) rebuilt from the proof.
+    static func consistencyRoots(_ m: UInt64, _ n: UInt64, _ complete: Bool, _ oldRoot: SHA256Hash, _ proof: inout [SHA256Hash], _ h: MerkleHasher) -> (SHA256Hash, SHA256Hash)? {
+        if m == n {
+            if complete { return (oldRoot, oldRoot) }
+            guard let node = proof.popLast() else { return nil }
+            return (node, node)
+        }
+        guard let sibling = proof.popLast() else { return nil }
+        let k = split(n)
+        if m <= k {
+            guard let (old, new) = consistencyRoots(m, k, complete, oldRoot, &proof, h) else { return nil }
+            return (old, h.nodeHash(new, sibling))
+        }
+        guard let (old, new) = consistencyRoots(m - k, n - k, false, oldRoot, &proof, h) else { return nil }
+        return (h.nodeHash(sibling, old), h.nodeHash(sibling, new))
+    }
+
+    static func verifyConsistency(_ p: ConsistencyProof) throws -> Bool {
+        let h = try MerkleHasher()
+        if p.size1 == p.size2 { return p.proof.isEmpty && p.root1 == p.root2 }
+        if p.size1 == 0 { return p.proof.isEmpty }
+        var proof = p.proof
+        guard let (old, new) = consistencyRoots(p.size1, p.size2, true, p.root1, &proof, h) else { return false }
+        return proof.isEmpty && old == p.root1 && new == p.root2
+    }
+}
+
+@Suite("Inclusion and consistency proofs")
+struct ProofTests {
+    /// Proofs over the vector leaves, built with the library's range decomposition.
+    func vectorProofs() throws -> (leaves: [SHA256Hash], hasher: MerkleHasher) {
+        let v = try vectors("rfc6962.json")
+        let hasher = try MerkleHasher()
+        return ((v["leafInputsHex"] as! [String]).map { hasher.leafHash(hexBytes($0)) }, hasher)
+    }
+
+    func root(_ range: Range<UInt64>, _ leaves: [SHA256Hash], _ hasher: MerkleHasher) -> SHA256Hash {
+        referenceRoot(leaves[Int(range.lowerBound)..<Int(range.upperBound)], hasher)
+    }
+
+    @Test func inclusionProofsMatchEveryVector() throws {
+        let (leaves, hasher) = try vectorProofs()
+        let cases = try vectors("rfc6962.json")["inclusion"] as! [[String: Any]]
+        #expect(cases.count > 20)
+        for c in cases {
+            let index = UInt64(c["leafIndex"] as! Int)
+            let size = UInt64(c["treeSize"] as! Int)
+            let path = MerkleRanges.inclusionPath(index: index, size: size).map { root($0, leaves, hasher).hex }
+            #expect(path == c["proof"] as! [String], "leaf \(index) of \(size)")
+            let proof = InclusionProof(
+                leafIndex: index, treeSize: size, leafHash: SHA256Hash(hex: c["leafHash"] as! String)!,
+                proof: (c["proof"] as! [String]).map { SHA256Hash(hex: $0)! }, root: SHA256Hash(hex: c["root"] as! String)!, entry: [])
+            #expect(proof.isValid())
+            #expect(try IndependentVerifier.verifyInclusion(proof))
+        }
+    }
+
+    @Test func consistencyProofsMatchEveryVector() throws {
+        let (leaves, hasher) = try vectorProofs()
+        let cases = try vectors("rfc6962.json")["consistency"] as! [[String: Any]]
+        #expect(cases.count > 20)
+        for c in cases {
+            let size1 = UInt64(c["size1"] as! Int)
+            let size2 = UInt64(c["size2"] as! Int)
+            let path = MerkleRanges.consistencyPath(old: size1, new: size2).map { root($0, leaves, hasher).hex }
+            #expect(path == c["proof"] as! [String], "\(size1) -> \(size2)")
+            let proof = ConsistencyProof(
+                size1: size1, size2: size2, root1: SHA256Hash(hex: c["root1"] as! String)!,
+                root2: SHA256Hash(hex: c["root2"] as! String)!, proof: (c["proof"] as! [String]).map { SHA256Hash(hex: $0)! })
+            #expect(proof.isValid())
+            #expect(try IndependentVerifier.verifyConsistency(proof))
+        }
+    }
+
+    @Test func proofsFromALogVerifyForRandomSeqsAndSizes() throws {
+        let dir = try TemporaryDirectory()
+        let log = try AuditLog(directory: dir.path, options: smallOptions(durability: .none))
+        let events = sampleEvents(2500)
+        for chunk in stride(from: 0, to: 2500, by: 100) { try log.append(Array(events[chunk..<chunk + 100])) }
+        let leaves = try readAll(dir.path).map(\.leafHash)
+        let hasher = try MerkleHasher()
+        var rng = SystemRandomNumberGenerator()
+        for trial in 0..<60 {
+            let size = trial == 0 ? 2500 : UInt64.random(in: 1...2500, using: &rng)
+            let seq = UInt64.random(in: 0..<size, using: &rng)
+            // In-process (the writer's level files) and from the directory alone (another process).
+            for proof in [try log.inclusionProof(seq: seq, treeSize: size), try AuditLog.inclusionProof(directory: dir.path, seq: seq, treeSize: size)] {
+                #expect(proof.root == referenceRoot(leaves[..<Int(size)], hasher))
+                #expect(proof.leafHash == leaves[Int(seq)])
+                #expect(hasher.leafHash(proof.entry) == proof.leafHash)
+                #expect(try IndependentVerifier.verifyInclusion(proof), "seq \(seq) of \(size)")
+                #expect(proof.isValid())
+                #expect(proof.proof.count <= 64 - Int(size).leadingZeroBitCount + 1)
+            }
+            let old = UInt64.random(in: 0...size, using: &rng)
+            let consistency = try log.consistencyProof(from: old, to: size)
+            #expect(consistency.root1 == referenceRoot(leaves[..<Int(old)], hasher))
+            #expect(try IndependentVerifier.verifyConsistency(consistency), "\(old) -> \(size)")
+            #expect(consistency.isValid())
+        }
+        // A proof that does not match fails both verifiers.
+        var bad = try log.inclusionProof(seq: 7)
+        bad.leafIndex = 8
+        #expect(!bad.isValid())
+        #expect(try !IndependentVerifier.verifyInclusion(bad))
+        try log.close()
+    }
+
+    @Test func levelFilesAreRebuiltWhenMissingAndCutWithTheLog() throws {
+        let dir = try TemporaryDirectory()
+        var log: AuditLog? = try AuditLog(directory: dir.path, options: smallOptions(durability: .none))
+        for chunk in sampleEvents(1200).chunked(100) { try log!.append(chunk) }
+        try log!.close()
+        log = nil
+        let names = try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.hasPrefix("merkle-") }.sorted()
+        #expect(names == ["merkle-08.hashes", "merkle-09.hashes", "merkle-10.hashes"])
+        let original = try names.map { try Data(contentsOf: URL(fileURLWithPath: dir.file($0))) }
+        #expect(original.map(\.count) == [4 * 32, 2 * 32, 1 * 32])
+        for name in names { try FileManager.default.removeItem(atPath: dir.file(name)) }
+        try AuditLog(directory: dir.path).close()
+        #expect(try names.map { try Data(contentsOf: URL(fileURLWithPath: dir.file($0))) } == original)
+        // Stored hashes that are wrong are detected and not used.
+        try Data(repeating: 0xAB, count: 4 * 32).write(to: URL(fileURLWithPath: dir.file("merkle-08.hashes")))
+        let proof = try AuditLog.inclusionProof(directory: dir.path, seq: 3)
+        #expect(try IndependentVerifier.verifyInclusion(proof))
+        #expect(proof.root == (try AuditLog.statistics(directory: dir.path)).state.root)
+    }
+
+    @Test func proofRequestsOutsideTheLogAreRefused() throws {
+        let dir = try TemporaryDirectory()
+        let log = try AuditLog(directory: dir.path)
+        try log.append(sampleEvents(10))
+        #expect { _ = try log.inclusionProof(seq: 10) } throws: { ($0 as! AuditLogError).code == .invalidArgument }
+        #expect { _ = try log.inclusionProof(seq: 1, treeSize: 11) } throws: { ($0 as! AuditLogError).code == .invalidArgument }
+        #expect { _ = try log.consistencyProof(from: 5, to: 4) } throws: { ($0 as! AuditLogError).code == .invalidArgument }
+        try log.close()
+    }
+}
+
+@Suite("Signed notes and checkpoints")
+struct SignedNoteTests {
+    @Test func thePublishedSignedNoteVerifies() throws {
+        let v = try vectors("signed-note.json")
+        let key = try NoteVerifierKey(v["verifierKey"] as! String)
+        #expect(key.name == v["keyName"] as! String)
+        #expect(hexString(key.keyID) == v["keyIdHex"] as! String)
+        #expect(hexString(key.publicKey) == v["publicKeyHex"] as! String)
+        #expect(key.description == v["verifierKey"] as! String)
+        let note = try SignedNote(v["signedNote"] as! String)
+        #expect(note.text == v["noteText"] as! String)
+        #expect(note.isSigned(by: key))
+        // Any change to the text breaks the signature.
+        var tampered = note
+        tampered.text = "This is an example message!\n"
+        #expect(!tampered.isSigned(by: key))
+    }
+
+    @Test func signedCheckpointsRoundTripAndOnlyTheirKeyVerifiesThem() throws {
+        let signer = try NoteSigner.generate(name: "audit.example.com/log")
+        let other = try NoteSigner.generate(name: "audit.example.com/log")
+        let checkpoint = Checkpoint(origin: "audit.example.com/log", treeSize: 12345, root: SHA256Hash(hex: String(repeating: "5a", count: 32))!)
+        let signed = try signer.sign(checkpoint.text)
+        #expect(signed.hasPrefix("audit.example.com/log\n12345\nWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlo=\n\n— audit.example.com/log "))
+        let note = try SignedNote(signed)
+        #expect(try Checkpoint(text: note.text) == checkpoint)
+        #expect(note.isSigned(by: signer.verifierKey))
+        #expect(!note.isSigned(by: other.verifierKey))
+        // Keys survive their text forms.
+        let reparsed = try NoteSigner(signer.privateKeyText)
+        #expect(reparsed.verifierKey == signer.verifierKey)
+        #expect(try NoteVerifierKey(signer.verifierKey.description) == signer.verifierKey)
+        #expect(try SignedNote(try reparsed.sign(checkpoint.text)).isSigned(by: signer.verifierKey))
+    }
+
+    @Test func keysWhoseBase64HoldsPlusSignsParse() throws {
+        // '+' separates the vkey fields and also occurs in base64: generate until a key has one.
+        var seen = 0
+        for _ in 0..<400 where seen < 5 {
+            let signer = try NoteSigner.generate(name: "log")
+            guard signer.verifierKey.description.dropFirst(13).contains("+") || signer.privateKeyText.dropFirst(25).contains("+") else { continue }
+            seen += 1
+            #expect(try NoteVerifierKey(signer.verifierKey.description) == signer.verifierKey)
+            #expect(try NoteSigner(signer.privateKeyText).verifierKey == signer.verifierKey)
+        }
+        #expect(seen == 5)
+    }
+
+    @Test func malformedKeysAndNotesAreRefused() {
+        for text in ["", "name+12345678", "name+zzzzzzzz+AekyeRrm56hApGFkyQR4ZCbV54Id2LKaANYcrnKv3U2k", "example.com/foo+530d903b+AekyeRrm56hApGFkyQR4ZCbV54Id2LKaANYcrnKv3U2k"] {
+            #expect(throws: AuditLogError.self) { _ = try NoteVerifierKey(text) }
+        }
+        for text in ["no signatures\n", "text\n\nnot a signature\n", "text\n\n— name !!!\n"] {
+            #expect(throws: AuditLogError.self) { _ = try SignedNote(text) }
+        }
+        #expect(throws: AuditLogError.self) { _ = try Checkpoint(text: "origin\n01\nAAAA\n") }
+    }
+
+    @Test func base64RoundTripsAndIsStrict() {
+        for n in 0..<40 {
+            let bytes = (0..<n).map { UInt8(truncatingIfNeeded: $0 &* 37 &+ 11) }
+            #expect(Base64.decode(Base64.encode(bytes)) == bytes)
+        }
+        #expect(Base64.encode(Array("foobar".utf8)) == "Zm9vYmFy")
+        #expect(Base64.decode("Zm9=") == nil)
+        #expect(Base64.decode("Zm9") == nil)
+        #expect(Base64.decode("Z!==") == nil)
+    }
+}
+
+extension Array {
+    func chunked(_ size: Int) -> [[Element]] {
+        stride(from: 0, to: count, by: size).map { Array(self[$0..<Swift.min($0 + size, count)]) }
+    }
+}
