@@ -33,6 +33,11 @@ public final class AuditLog: Sendable {
         public var limits = EventLimits()
         /// Create the directory when it does not exist. Default true.
         public var createIfMissing = true
+        /// When set, the writer signs a C2SP checkpoint of the log into the log directory
+        /// (`<tree size>.checkpoint`) at every segment seal and at close, once the data it covers is synced.
+        public var checkpointSigner: NoteSigner?
+        /// With a signer, also sign a checkpoint after a commit when this many seconds have passed since the last.
+        public var checkpointIntervalSeconds: Int?
 
         public init(durability: Durability = .sync) {
             self.durability = durability

@@ -15,9 +15,33 @@ struct AuditLogCommand: ParsableCommand {
               auditlog ingest --dir audit events.jsonl             # append JSON Lines events
               auditlog export --dir audit --output events.jsonl    # every event, with seq and leafHash
               auditlog stats --dir audit                           # size, counts, Merkle root
+              auditlog verify audit --key auditor.vkey             # offline integrity check
 
-            Exit status: 0 success, 64 usage error, 65 invalid input, 74 I/O or storage error, 75 log locked.
+            Exit status: 0 success, 64 usage error, 65 invalid input, 74 I/O or storage error, 75 log locked; \
+            verify and verify-proof: 0 valid, 1 invalid, 2 usage or I/O error.
             """,
-        subcommands: [IngestCommand.self, ExportCommand.self, StatsCommand.self, DemoCommand.self]
+        subcommands: [
+            IngestCommand.self, ExportCommand.self, StatsCommand.self, VerifyCommand.self, KeygenCommand.self,
+            CheckpointCommand.self, ProveCommand.self, ConsistencyCommand.self, VerifyProofCommand.self,
+            DemoCommand.self,
+        ]
     )
+
+    /// `verify` and `verify-proof` promise exit status 2 for usage errors (1 means "invalid log or proof");
+    /// every other command keeps ArgumentParser's 64.
+    static func main() {
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch {
+            let code = exitCode(for: error)
+            let verifying = ["verify", "verify-proof"].contains(CommandLine.arguments.dropFirst().first ?? "")
+            if verifying && code == .validationFailure {
+                let message = fullMessage(for: error)
+                if !message.isEmpty { Console.error(message) }
+                Self.exit(withError: ExitCode(2))
+            }
+            Self.exit(withError: error)
+        }
+    }
 }

@@ -41,6 +41,8 @@ final class LogWriter: @unchecked Sendable {
     private var writeBuffer: [UInt8] = []
     let levels: MerkleLevelFiles
     private var completedSubtrees: [(level: Int, hash: SHA256Hash)] = []
+    private var checkpointedSize: UInt64?
+    private var checkpointedAt = monotonicNanoseconds()
 
     struct PendingBatch {
         /// Length-prefixed records, seq fields still zero.
@@ -205,6 +207,12 @@ final class LogWriter: @unchecked Sendable {
         }
         levels.append(completedSubtrees)
         completedSubtrees.removeAll(keepingCapacity: true)
+        if let interval = options.checkpointIntervalSeconds,
+            monotonicNanoseconds() - checkpointedAt >= UInt64(interval) * 1_000_000_000
+        {
+            if options.durability != .sync { try segment.fd.synchronizeData() }
+            try signCheckpoint()
+        }
         return LogState(treeSize: frontier.size, root: root)
     }
 
@@ -215,9 +223,29 @@ final class LogWriter: @unchecked Sendable {
             maxTimestamp: segment.maxTimestamp, root: root)
         try segment.fd.write(footer.encode(), at: segment.size)
         try segment.fd.synchronizeData()
+        try signCheckpoint()
         segment = try ActiveSegment.create(
             directory: directory, directoryFD: directoryFD, baseSeq: frontier.size, frontier: frontier)
         lock.withLock { unsyncedFile = nil }
+    }
+
+    /// Signs a checkpoint of the synced tree into the log directory (written aside, fsynced, renamed).
+    /// Leader only (or `close`, once no leader can run).
+    private func signCheckpoint() throws(AuditLogError) {
+        checkpointedAt = monotonicNanoseconds()
+        guard let signer = options.checkpointSigner, frontier.size > 0, checkpointedSize != frontier.size else { return }
+        let note = try signer.sign(Checkpoint(origin: signer.name, treeSize: frontier.size, root: root).text)
+        let path = LogFiles.path(directory, LogFiles.checkpointName(treeSize: frontier.size))
+        let temporary = path + LogFiles.temporarySuffix
+        try FileSystem.remove(temporary)
+        do {
+            let fd = try FileDescriptor.openForWriting(temporary, create: true, exclusive: true)
+            try fd.write(Array(note.utf8), at: 0)
+            try fd.synchronizeData()
+        }
+        try FileSystem.rename(temporary, to: path)
+        try directoryFD.synchronize()
+        checkpointedSize = frontier.size
     }
 
     // MARK: Sync and close
@@ -265,6 +293,7 @@ final class LogWriter: @unchecked Sendable {
         }
         if let failure { throw failure }
         try segment.fd.synchronizeData()
+        try signCheckpoint()
     }
 }
 

@@ -65,6 +65,13 @@ enum LogFiles {
     static let segmentExtension = ".seg"
     static let temporarySuffix = ".tmp"
     static let lockName = "LOCK"
+    static let checkpointExtension = ".checkpoint"
+
+    /// `00000000000000001000.checkpoint`: a signed checkpoint of the tree of that size.
+    static func checkpointName(treeSize: UInt64) -> String {
+        let digits = String(treeSize)
+        return String(repeating: "0", count: 20 - digits.count) + digits + checkpointExtension
+    }
 
     /// `00000000000000000000.seg`: the base seq in 20 decimal digits.
     static func segmentName(baseSeq: UInt64) -> String {

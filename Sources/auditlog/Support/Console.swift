@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import Foundation
 
 /// Terminal output helpers.
 enum Console {
@@ -101,4 +102,20 @@ final class ProgressLine {
         return "[" + String(repeating: "#", count: filled) + String(repeating: "-", count: width - filled) + "] "
             + "\(Int(f * 100))%"
     }
+}
+
+/// A progress line fed from several threads (`(done, total)` updates).
+final class SharedProgress: @unchecked Sendable {
+    // @unchecked: `line` is only touched under `lock`.
+    private let lock = NSLock()
+    private let line = ProgressLine()
+    private let label: String
+
+    init(label: String) { self.label = label }
+
+    func update(_ done: Int64, _ total: Int64) {
+        lock.withLock { line.update(ProgressLine.bar(Double(done) / Double(max(1, total))) + "  " + label) }
+    }
+
+    func finish() { lock.withLock { line.finish() } }
 }

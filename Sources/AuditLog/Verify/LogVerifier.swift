@@ -1,0 +1,392 @@
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+extension AuditLog {
+    /// Verifies a log directory offline, read-only, without trusting anything derived: every block checksum,
+    /// every leaf hash, every stored root and frontier, segment continuity, and the checkpoints found in the log
+    /// and given here (signatures with `key`, and that the log contains each checkpoint's tree).
+    ///
+    /// Segments are checked independently from the frontier in their header, `jobs` at a time.
+    /// - Parameters:
+    ///   - checkpoints: Signed checkpoint notes the auditor holds, as (name, text) pairs.
+    ///   - key: The verifier key checkpoints must be signed by; without it signatures are not checked.
+    ///   - progress: Called with (bytes verified, total bytes) from worker threads.
+    /// - Returns: The report; integrity problems are in ``VerificationReport/problems``.
+    /// - Throws: only when the directory cannot be read at all.
+    public static func verify(
+        directory: String, checkpoints: [(name: String, text: String)] = [], key: NoteVerifierKey? = nil,
+        jobs: Int = 1, progress: (@Sendable (Int64, Int64) -> Void)? = nil
+    ) throws(AuditLogError) -> VerificationReport {
+        let started = monotonicNanoseconds()
+        guard FileSystem.isDirectory(directory) else {
+            throw AuditLogError(.notFound, "no log directory here", path: directory)
+        }
+        var report = VerificationReport(directory: directory)
+        let segments = try LogFiles.segments(in: directory)
+
+        // Checkpoints: from the log directory and from the auditor.
+        var notes = checkpoints
+        for name in try FileSystem.contents(of: directory).sorted() where name.hasSuffix(LogFiles.checkpointExtension) {
+            let path = LogFiles.path(directory, name)
+            guard let fd = try? FileDescriptor.openForReading(path), let bytes = try? fd.read(count: 64 << 10, at: 0) else {
+                throw AuditLogError(.io, "cannot read checkpoint", path: path)
+            }
+            notes.append((name, String(decoding: bytes, as: UTF8.self)))
+        }
+        var sizes: Set<UInt64> = []
+        var parsed: [(String, Checkpoint?, VerificationReport.CheckpointResult.Signature, String?)] = []
+        for (name, text) in notes {
+            do throws(AuditLogError) {
+                let note = try SignedNote(text)
+                let checkpoint = try Checkpoint(text: note.text)
+                var signature = VerificationReport.CheckpointResult.Signature.notChecked
+                var problem: String?
+                if let key {
+                    signature = note.isSigned(by: key) ? .valid : .invalid
+                    if signature == .invalid {
+                        let signers = note.signatures.map { "\($0.name)+\(hexString($0.keyID))" }.joined(separator: ", ")
+                        problem = note.signatures.contains(where: { $0.name == key.name && $0.keyID == key.keyID })
+                            ? "the signature by \(key.name) does not verify (forged or altered)"
+                            : "not signed by \(key.name)+\(hexString(key.keyID)); signed by \(signers)"
+                    } else if checkpoint.origin != key.name {
+                        signature = .invalid
+                        problem = "checkpoint origin \(checkpoint.origin) is not the key's name \(key.name)"
+                    }
+                }
+                sizes.insert(checkpoint.treeSize)
+                parsed.append((name, checkpoint, signature, problem))
+            } catch {
+                parsed.append((name, nil, .invalid, "unreadable checkpoint: \(error.message)"))
+            }
+        }
+
+        // Segments, in parallel.
+        let totalBytes = segments.reduce(Int64(0)) { $0 + (FileSystem.fileSize($1.path) ?? 0) }
+        let checkpointSizes = sizes.sorted()
+        let work = SegmentWork(segments: segments, checkpointSizes: checkpointSizes, totalBytes: totalBytes, progress: progress)
+        let jobs = max(1, min(jobs, segments.count))
+        report.jobs = jobs
+        var threads: [BackgroundThread] = []
+        for _ in 1..<max(1, jobs) { threads.append(try BackgroundThread { work.run() }) }
+        work.run()
+        for thread in threads { thread.join() }
+        let results = work.results.withLock { $0 }
+
+        // Continuity between segments, then totals.
+        let hasher = try MerkleHasher()
+        var rootsAtSizes: [UInt64: SHA256Hash] = [0: hasher.emptyRoot()]
+        var previous: SegmentCheck?
+        var chainIntact = true
+        for (index, entry) in segments.enumerated() {
+            guard let check = results[index] else { continue }
+            let name = fileName(entry.path)
+            report.segments.append(check.result)
+            report.recordBytes += check.result.recordBytes
+            report.problems += check.problems
+            if !check.problems.isEmpty { chainIntact = false }
+            if index == 0 && check.headerBase != nil && check.headerBase! > 0 {
+                report.problems.append(.init(
+                    kind: .missingSegment, file: name, offset: 0, length: nil, seq: 0,
+                    message: "seq 0..<\(check.headerBase!) missing: the log's first segment(s) are gone"))
+                chainIntact = false
+            }
+            if let previous {
+                if !previous.result.sealed && previous.problems.isEmpty {
+                    report.problems.append(.init(
+                        kind: .truncated, file: previous.result.file, offset: previous.result.bytes, length: nil,
+                        seq: previous.result.endSeq,
+                        message: "segment ends without a footer but is followed by another: the file was cut short"))
+                    chainIntact = false
+                }
+                if previous.problems.isEmpty, let base = check.headerBase, check.nameMatchesHeader {
+                    if base > previous.result.endSeq {
+                        report.problems.append(.init(
+                            kind: .missingSegment, file: name, offset: 0, length: nil, seq: previous.result.endSeq,
+                            message: "seq \(previous.result.endSeq)..<\(base) missing: a segment between "
+                                + "\(previous.result.file) and \(name) is gone"))
+                        chainIntact = false
+                    } else if base < previous.result.endSeq {
+                        report.problems.append(.init(
+                            kind: .reordered, file: name, offset: 0, length: nil, seq: base,
+                            message: "segment starts at seq \(base), inside the previous segment (which ends at \(previous.result.endSeq))"))
+                        chainIntact = false
+                    } else if check.headerFrontier != previous.finalFrontier {
+                        report.problems.append(.init(
+                            kind: .modified, file: name, offset: 0, length: Int64(check.headerSize), seq: base,
+                            message: "segment header frontier does not continue the previous segment's tree"))
+                        chainIntact = false
+                    }
+                }
+            }
+            if chainIntact {
+                for (size, root) in check.roots { rootsAtSizes[size] = root }
+                if let frontier = check.headerFrontier, rootsAtSizes[frontier.size] == nil {
+                    rootsAtSizes[frontier.size] = frontier.root(using: hasher)
+                }
+                report.treeSize = check.result.endSeq
+                report.root = check.finalFrontier?.root(using: hasher)
+            }
+            previous = check
+        }
+        if segments.isEmpty { report.root = hasher.emptyRoot() }
+
+        // Checkpoints against the recomputed tree.
+        for (name, checkpoint, signature, problem) in parsed {
+            var result = VerificationReport.CheckpointResult(source: name, checkpoint: checkpoint, signature: signature, consistent: nil)
+            if let problem {
+                report.problems.append(.init(kind: .badSignature, file: name, offset: nil, length: nil, seq: checkpoint?.treeSize, message: problem))
+            }
+            if let checkpoint {
+                if checkpoint.treeSize > report.treeSize && chainIntact {
+                    result.consistent = false
+                    report.problems.append(.init(
+                        kind: .truncated, file: name, offset: nil, length: nil, seq: report.treeSize,
+                        message: "the log has \(report.treeSize) events but checkpoint \(name) commits to "
+                            + "\(checkpoint.treeSize): it was truncated or rolled back"))
+                } else if let root = rootsAtSizes[checkpoint.treeSize] {
+                    result.consistent = root == checkpoint.root
+                    if root != checkpoint.root {
+                        report.problems.append(.init(
+                            kind: .inconsistentWithCheckpoint, file: name, offset: nil, length: nil, seq: checkpoint.treeSize,
+                            message: "the log's root at tree size \(checkpoint.treeSize) is \(root.hex), the checkpoint "
+                                + "says \(checkpoint.root.hex): the log was rewritten"))
+                    }
+                }
+            }
+            report.checkpoints.append(result)
+        }
+        report.seconds = Double(monotonicNanoseconds() - started) / 1e9
+        return report
+    }
+
+    private static func fileName(_ path: String) -> String {
+        path.split(separator: "/").last.map(String.init) ?? path
+    }
+}
+
+/// The outcome of checking one segment on its own.
+struct SegmentCheck {
+    var result: VerificationReport.SegmentResult
+    var problems: [VerificationReport.Problem] = []
+    var headerBase: UInt64?
+    var headerSize = 0
+    var nameMatchesHeader = true
+    var headerFrontier: MerkleFrontier?
+    /// The frontier after the last verified record.
+    var finalFrontier: MerkleFrontier?
+    /// Roots at the checkpoint sizes this segment covers.
+    var roots: [UInt64: SHA256Hash] = [:]
+}
+
+/// Hands segments to verification threads and collects their results.
+private final class SegmentWork: Sendable {
+    let segments: [(baseSeq: UInt64, path: String)]
+    let checkpointSizes: [UInt64]
+    let totalBytes: Int64
+    let progress: (@Sendable (Int64, Int64) -> Void)?
+    let next = Atomic<Int>(0)
+    let done = Atomic<Int64>(0)
+    let results: Mutex<[SegmentCheck?]>
+
+    init(segments: [(baseSeq: UInt64, path: String)], checkpointSizes: [UInt64], totalBytes: Int64,
+         progress: (@Sendable (Int64, Int64) -> Void)?) {
+        self.segments = segments
+        self.checkpointSizes = checkpointSizes
+        self.totalBytes = totalBytes
+        self.progress = progress
+        results = Mutex(Array(repeating: nil, count: segments.count))
+    }
+
+    func run() {
+        guard let hasher = try? MerkleHasher() else { return }
+        while true {
+            let index = next.wrappingAdd(1, ordering: .relaxed).oldValue
+            guard index < segments.count else { return }
+            let entry = segments[index]
+            let check = SegmentVerifier.check(
+                path: entry.path, nameBase: entry.baseSeq, isLast: index == segments.count - 1,
+                checkpointSizes: checkpointSizes, hasher: hasher) { bytes in
+                    let total = self.done.wrappingAdd(bytes, ordering: .relaxed).newValue
+                    self.progress?(total, self.totalBytes)
+                }
+            results.withLock { $0[index] = check }
+        }
+    }
+}
+
+/// Checks one segment from its header frontier: every block, record, leaf hash, root and frontier.
+enum SegmentVerifier {
+    static func check(
+        path: String, nameBase: UInt64, isLast: Bool, checkpointSizes: [UInt64], hasher: MerkleHasher,
+        progress: (Int64) -> Void
+    ) -> SegmentCheck {
+        let name = path.split(separator: "/").last.map(String.init) ?? path
+        var check = SegmentCheck(result: .init(
+            file: name, baseSeq: nameBase, endSeq: nameBase, bytes: FileSystem.fileSize(path) ?? 0, recordBytes: 0,
+            sealed: false, incompleteTailBytes: 0, isValid: false))
+        func problem(_ kind: VerificationReport.ProblemKind, _ offset: Int64, _ length: Int64?, _ seq: UInt64?, _ message: String) {
+            check.problems.append(.init(kind: kind, file: name, offset: offset, length: length, seq: seq, message: message))
+        }
+        let file: SegmentFile
+        do throws(AuditLogError) {
+            let fd = try FileDescriptor.openForReading(path)
+            // Check the header against its own base first, so that a swapped file is told apart from damage.
+            let bytes = try fd.read(count: SegmentHeader.maxSize, at: 0)
+            let header = try bytes.withUnsafeBytes { raw in
+                Result { () throws(DecodeFailure) in try SegmentHeader.decode(raw) }
+            }.mapError { AuditLogError(.corrupt, $0.reason, offset: Int64($0.offset)) }.get()
+            file = try SegmentFile.open(path: path, baseSeq: header.baseSeq, fd: fd)
+        } catch {
+            problem(error.code == .io ? .truncated : .modified, error.offset ?? 0, nil, nameBase,
+                    "segment header is damaged: \(error.message)")
+            return check
+        }
+        let header = file.header
+        check.headerBase = header.baseSeq
+        check.headerSize = file.headerSize
+        check.headerFrontier = header.frontier
+        check.result.baseSeq = header.baseSeq
+        check.result.endSeq = header.baseSeq
+        if header.baseSeq != nameBase {
+            check.nameMatchesHeader = false
+            problem(.reordered, 16, 8, header.baseSeq,
+                    "the file is named for seq \(nameBase) but holds the segment starting at seq \(header.baseSeq): "
+                        + "segment files were swapped or renamed")
+            return check
+        }
+        guard let fileSize = try? file.fd.size() else {
+            problem(.modified, 0, nil, nameBase, "cannot read the segment")
+            return check
+        }
+        var frontier = header.frontier
+        var offset = Int64(file.headerSize)
+        var block: [UInt8] = []
+        var payload: [UInt8] = []
+        var nextCheckpoint = checkpointSizes.firstIndex { $0 > frontier.size } ?? checkpointSizes.count
+        var blockCount: UInt32 = 0
+        var root = frontier.root(using: hasher)
+        progress(offset)
+        walk()
+        check.result.endSeq = frontier.size
+        check.finalFrontier = check.problems.isEmpty ? frontier : nil
+        check.result.isValid = check.problems.isEmpty
+        return check
+
+        /// Checks every entry from the header on, stopping at the end, the footer or the first problem.
+        func walk() {
+        while true {
+            let entry: SegmentEntry
+            do throws(AuditLogError) { entry = try file.entry(at: offset, fileSize: fileSize) } catch {
+                problem(.modified, offset, nil, frontier.size, "cannot read: \(error)")
+                return
+            }
+            switch entry {
+            case .end:
+                return
+            case .footer(let footer):
+                guard footer.endSeq == frontier.size, footer.blockCount == blockCount, footer.root == root else {
+                    problem(.modified, offset, Int64(SegmentFooter.size), frontier.size,
+                            "segment footer does not match the blocks before it (end seq \(footer.endSeq), "
+                                + "\(footer.blockCount) blocks; found \(frontier.size), \(blockCount))")
+                    return
+                }
+                check.result.sealed = true
+                progress(Int64(SegmentFooter.size))
+                if offset + Int64(SegmentFooter.size) != fileSize {
+                    problem(.modified, offset + Int64(SegmentFooter.size), fileSize - offset - Int64(SegmentFooter.size),
+                            frontier.size, "bytes after the segment footer")
+                }
+                return
+            case .invalid(let reason):
+                classifyBadEntry(reason, at: offset, fileSize: fileSize)
+                return
+            case .block(let blockHeader):
+                let length = Int64(blockHeader.totalLength)
+                guard blockHeader.firstSeq == frontier.size else {
+                    let missing = blockHeader.firstSeq > frontier.size
+                    problem(.modified, offset, length, frontier.size,
+                            missing ? "seq \(frontier.size)..<\(blockHeader.firstSeq) missing: blocks were removed"
+                                : "block repeats seq \(blockHeader.firstSeq) (expected \(frontier.size)): blocks were duplicated or moved")
+                    return
+                }
+                let failure: String?
+                do throws(AuditLogError) {
+                    failure = try file.readBlock(blockHeader, at: offset, into: &block)
+                } catch {
+                    failure = "block cannot be read: \(error)"
+                }
+                if let failure {
+                    classifyBadEntry(failure, at: offset, fileSize: fileSize, length: length)
+                    return
+                }
+                var recordBytes = 0
+                var bad: String?
+                do throws(DecodeFailure) {
+                    try block.withUnsafeBytes { raw in
+                        Result { () throws(DecodeFailure) in try BlockDecoder.payload(of: raw, blockHeader, into: &payload) }
+                    }.get()
+                    try payload.withUnsafeBytes { raw in
+                        Result { () throws(DecodeFailure) in
+                            try BlockDecoder.forEachRecord(in: raw, blockHeader) { (_, record) throws(DecodeFailure) in
+                                guard record[0] == RecordCodec.version else {
+                                    throw DecodeFailure(reason: "record version \(record[0]) is unknown", offset: 0)
+                                }
+                                recordBytes += record.count
+                                frontier.append(hasher.leafHash(record), using: hasher)
+                                if nextCheckpoint < checkpointSizes.count && checkpointSizes[nextCheckpoint] == frontier.size {
+                                    check.roots[frontier.size] = frontier.root(using: hasher)
+                                    nextCheckpoint += 1
+                                }
+                            }
+                        }
+                    }.get()
+                } catch {
+                    bad = error.reason
+                }
+                if let bad {
+                    problem(.modified, offset, length, blockHeader.firstSeq, "block records cannot be decoded: \(bad)")
+                    return
+                }
+                root = frontier.root(using: hasher)
+                let stored = block.withUnsafeBytes { BlockDecoder.frontier(of: $0, blockHeader) }
+                guard root == blockHeader.root, stored == frontier else {
+                    problem(.modified, offset, length, blockHeader.firstSeq,
+                            "the records up to seq \(blockHeader.endSeq) do not hash to the root stored in this "
+                                + "block: a record in it or before it (since the segment header) was changed, removed "
+                                + "or added")
+                    return
+                }
+                check.result.recordBytes += Int64(recordBytes)
+                blockCount += 1
+                offset += length
+                progress(length)
+            }
+        }
+        }
+
+        /// A bad entry at the end of the active segment with nothing committed after it is a torn write
+        /// (reported, not a failure); anywhere else it is damage.
+        func classifyBadEntry(_ reason: String, at offset: Int64, fileSize: Int64, length: Int64? = nil) {
+            let laterCommit = (try? file.containsCommit(after: offset, fileSize: fileSize, laterThan: frontier.size)) ?? true
+            if isLast && !laterCommit {
+                check.result.incompleteTailBytes = fileSize - offset
+                return
+            }
+            if !isLast && !laterCommit && reason.contains("past the end") {
+                problem(.truncated, offset, fileSize - offset, frontier.size,
+                        "the segment is cut short at byte \(offset) (\(reason))")
+                return
+            }
+            problem(.modified, offset, length ?? (fileSize - offset), frontier.size, reason)
+        }
+    }
+}
+
+func monotonicNanoseconds() -> UInt64 {
+    var now = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &now)
+    return UInt64(now.tv_sec) * 1_000_000_000 + UInt64(now.tv_nsec)
+}

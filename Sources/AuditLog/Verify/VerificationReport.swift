@@ -1,0 +1,70 @@
+/// What `verify` found: valid, or each problem with its class and location.
+public struct VerificationReport: Sendable {
+    /// The classes of integrity problems (BRIEF, "Verification and proofs").
+    public enum ProblemKind: String, Sendable, CaseIterable {
+        /// Bytes were changed: a checksum, leaf hash, stored root or frontier does not match.
+        case modified
+        /// A whole segment is gone: the seqs it held are missing between two segments, or before the first.
+        case missingSegment = "missing_segment"
+        /// The log ends before data that was committed: a sealed segment cut short, or fewer events than a
+        /// checkpoint commits to (truncated or rolled back).
+        case truncated
+        /// A segment holds seqs that belong elsewhere (files swapped or renamed).
+        case reordered
+        /// A checkpoint is not signed by the given key.
+        case badSignature = "bad_signature"
+        /// The log's root at a checkpoint's tree size differs from the checkpoint's root.
+        case inconsistentWithCheckpoint = "inconsistent_with_checkpoint"
+    }
+
+    public struct Problem: Sendable, Equatable {
+        public var kind: ProblemKind
+        /// File name within the log directory (or the checkpoint file given).
+        public var file: String?
+        /// First bad byte, and how many bytes the bad entry spans.
+        public var offset: Int64?
+        public var length: Int64?
+        /// The first seq affected.
+        public var seq: UInt64?
+        public var message: String
+    }
+
+    public struct SegmentResult: Sendable, Equatable {
+        public var file: String
+        public var baseSeq: UInt64
+        /// Seq after the last verified record.
+        public var endSeq: UInt64
+        public var bytes: Int64
+        public var recordBytes: Int64
+        public var sealed: Bool
+        /// Bytes of an incomplete write at the end of the active segment (a crash; cut on the next open).
+        public var incompleteTailBytes: Int64
+        public var isValid: Bool
+    }
+
+    public struct CheckpointResult: Sendable, Equatable {
+        public enum Signature: String, Sendable { case valid, invalid, notChecked = "not_checked" }
+        /// Where the checkpoint came from: a file in the log directory or given by the auditor.
+        public var source: String
+        public var checkpoint: Checkpoint?
+        public var signature: Signature
+        /// Whether the log contains the checkpoint's tree with the same root (nil if not checkable).
+        public var consistent: Bool?
+    }
+
+    public var directory: String
+    public var segments: [SegmentResult] = []
+    public var checkpoints: [CheckpointResult] = []
+    public var problems: [Problem] = []
+    /// Tree size and root recomputed from the records (up to the first problem).
+    public var treeSize: UInt64 = 0
+    public var root: SHA256Hash?
+    public var recordBytes: Int64 = 0
+    public var seconds: Double = 0
+    public var jobs = 1
+
+    public var isValid: Bool { problems.isEmpty }
+
+    /// Events in the verified segments.
+    public var eventCount: UInt64 { segments.reduce(0) { $0 + ($1.endSeq - $1.baseSeq) } }
+}

@@ -1,0 +1,154 @@
+import ArgumentParser
+import AuditLog
+import Foundation
+
+struct VerifyCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "verify",
+        abstract: "Check a log offline: checksums, leaf hashes, stored roots, segment continuity, checkpoints.",
+        discussion: """
+            Read-only: works on a copy, on read-only media, and while a writer appends. Nothing derived is \
+            trusted: every record is rehashed and every stored root and frontier recomputed. Checkpoints found in \
+            the log directory and given with --checkpoint are checked: their signature (with --key) and that the \
+            log holds their tree, with the same root.
+
+            Problems are classified: modified, missing_segment, truncated, reordered, bad_signature, \
+            inconsistent_with_checkpoint, each with the file, byte offset and seq where it starts. An incomplete \
+            write at the very end of the log (a crash) is reported but is not a failure.
+
+            Exit status: 0 valid, 1 integrity failure, 2 usage or I/O error.
+
+            Examples:
+              auditlog verify ./audit-copy --key auditor.vkey
+              auditlog verify ./audit-copy --checkpoint yesterday.checkpoint --key 'audit.example.com+1a2b3c4d+AX…'
+              auditlog verify ./audit-copy --json > report.json
+            """
+    )
+
+    @Argument(help: ArgumentHelp("The log directory.", valueName: "dir"))
+    var directory: String?
+
+    @Option(name: .long, help: ArgumentHelp("The log directory (same as the argument).", valueName: "dir"))
+    var dir: String?
+
+    @Option(name: .customLong("checkpoint"), help: ArgumentHelp("A signed checkpoint file to check the log against (repeatable).", valueName: "file"))
+    var checkpoints: [String] = []
+
+    @Option(help: ArgumentHelp("Verifier key (file or vkey text) that checkpoints must be signed by.", valueName: "vkey"))
+    var key: String?
+
+    @Flag(help: "Print the report as one JSON object.")
+    var json = false
+
+    @Option(help: "Segments verified in parallel (default: the number of cores).")
+    var jobs: Int = ProcessInfo.processInfo.activeProcessorCount
+
+    func validate() throws {
+        guard (directory ?? dir) != nil else { throw ValidationError("give the log directory: auditlog verify DIR") }
+        guard directory == nil || dir == nil || directory == dir else { throw ValidationError("give the directory once") }
+        guard jobs >= 1 else { throw ValidationError("--jobs must be at least 1") }
+    }
+
+    func run() throws {
+        let path = (directory ?? dir)!
+        let report: VerificationReport
+        do throws(AuditLogError) {
+            let verifierKey = try key.map { (text) throws(AuditLogError) in try KeyArguments.verifierKey(text) }
+            var given: [(name: String, text: String)] = []
+            for file in checkpoints { given.append((file, try KeyArguments.contents(of: file))) }
+            let reporter = Console.stderrIsTerminal && !json ? SharedProgress(label: "verifying") : nil
+            report = try AuditLog.verify(
+                directory: path, checkpoints: given, key: verifierKey, jobs: jobs, progress: reporter?.update)
+            reporter?.finish()
+        } catch {
+            Console.error("error: \(error)")
+            throw ExitCode(2)
+        }
+        if json {
+            Console.print(VerifyReportFormat.json(report))
+        } else {
+            Console.print(VerifyReportFormat.text(report, keyGiven: key != nil))
+        }
+        if !report.isValid { throw ExitCode(1) }
+    }
+}
+
+enum VerifyReportFormat {
+    static func text(_ r: VerificationReport, keyGiven: Bool) -> String {
+        var lines: [String] = []
+        let bytes = r.segments.reduce(Int64(0)) { $0 + $1.bytes }
+        lines.append("Verifying \(r.directory): \(r.segments.count) segment(s), \(Console.bytes(bytes)), \(r.jobs) job(s)")
+        let bad = Dictionary(grouping: r.problems.filter { $0.file?.hasSuffix(".seg") == true }, by: { $0.file! })
+        for s in r.segments {
+            let range = "seq \(Console.grouped(s.baseSeq))..<\(Console.grouped(s.endSeq))"
+            if let problem = bad[s.file]?.first {
+                lines.append("  FAILED  \(s.file)  \(problem.kind.rawValue) at byte \(problem.offset.map { Console.grouped($0) } ?? "?")")
+            } else {
+                var state = s.sealed ? "sealed" : "active"
+                if s.incompleteTailBytes > 0 {
+                    state += ", \(s.incompleteTailBytes) bytes of an incomplete write at the end (cut on the next open)"
+                }
+                lines.append("  ok      \(s.file)  \(range)  (\(state))")
+            }
+        }
+        if !r.checkpoints.isEmpty {
+            lines.append("Checkpoints" + (keyGiven ? ":" : " (signatures NOT checked: pass --key):"))
+            for c in r.checkpoints {
+                let size = c.checkpoint.map { "tree size \(Console.grouped($0.treeSize))" } ?? "unreadable"
+                let consistent = c.consistent.map { $0 ? "matches the log" : "does NOT match the log" } ?? "not checkable"
+                let ok = c.signature != .invalid && c.consistent != false
+                lines.append("  \(ok ? "ok    " : "FAILED")  \(c.source)  \(size), signature \(c.signature.rawValue.replacingOccurrences(of: "_", with: " ")), \(consistent)")
+            }
+        }
+        if r.isValid {
+            lines.append("VALID: \(Console.grouped(r.treeSize)) events, every record, root and checkpoint checked")
+        } else {
+            lines.append("INVALID: \(r.problems.count) problem(s)")
+            for p in r.problems {
+                var place: [String] = []
+                if let file = p.file { place.append(file) }
+                if let offset = p.offset {
+                    place.append(p.length.map { "bytes \(offset)..<\(offset + $0)" } ?? "byte \(offset)")
+                }
+                if let seq = p.seq { place.append("seq \(seq)") }
+                lines.append("  \(p.kind.rawValue): \(place.joined(separator: ", ")): \(p.message)")
+            }
+        }
+        if let root = r.root { lines.append("tree size \(r.treeSize), root \(root.hex)") }
+        let mb = Double(r.recordBytes) / 1e6
+        lines.append(
+            "hashed \(Console.bytes(r.recordBytes)) of records in \(Console.fixed(r.seconds, 2)) s "
+                + "(\(Console.fixed(mb / max(r.seconds, 1e-9), 1)) MB/s, "
+                + "\(Console.grouped(Int(Double(r.eventCount) / max(r.seconds, 1e-9)))) events/s)")
+        return lines.joined(separator: "\n")
+    }
+
+    static func json(_ r: VerificationReport) -> String {
+        let object: [String: Any] = [
+            "valid": r.isValid, "directory": r.directory, "treeSize": r.treeSize, "root": r.root?.hex ?? NSNull(),
+            "events": r.eventCount, "recordBytes": r.recordBytes, "seconds": r.seconds, "jobs": r.jobs,
+            "segments": r.segments.map {
+                [
+                    "file": $0.file, "baseSeq": $0.baseSeq, "endSeq": $0.endSeq, "bytes": $0.bytes,
+                    "recordBytes": $0.recordBytes, "sealed": $0.sealed, "incompleteTailBytes": $0.incompleteTailBytes,
+                    "valid": $0.isValid,
+                ] as [String: Any]
+            },
+            "problems": r.problems.map {
+                [
+                    "kind": $0.kind.rawValue, "file": $0.file ?? NSNull(), "offset": $0.offset ?? NSNull(),
+                    "length": $0.length ?? NSNull(), "seq": $0.seq ?? NSNull(), "message": $0.message,
+                ] as [String: Any]
+            },
+            "checkpoints": r.checkpoints.map {
+                [
+                    "source": $0.source, "origin": $0.checkpoint?.origin ?? NSNull(),
+                    "treeSize": $0.checkpoint?.treeSize ?? NSNull(), "root": $0.checkpoint?.root.hex ?? NSNull(),
+                    "signature": $0.signature.rawValue, "consistent": $0.consistent ?? NSNull(),
+                ] as [String: Any]
+            },
+        ]
+        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data("{}".utf8)
+        return String(decoding: data, as: UTF8.self)
+    }
+}
