@@ -64,7 +64,7 @@ struct VerifyTests {
         try block.withUnsafeBytes { try BlockDecoder.payload(of: $0, original.header, into: &payload) }
         var records: [[UInt8]] = []
         try payload.withUnsafeBytes { raw in
-            try BlockDecoder.forEachRecord(in: raw, original.header) { _, record in records.append(Array(record)) }
+            try BlockDecoder.forEachRecord(in: UnsafeRawBufferPointer(rebasing: raw[0..<Int(original.header.uncompressedLength)]), original.header) { _, record in records.append(Array(record)) }
         }
         records = transform(records)
         var newPayload: [UInt8] = []

@@ -153,7 +153,7 @@ public final class LogReader {
             }.get()
             try payload.withUnsafeBytes { raw in
                 Result { () throws(DecodeFailure) in
-                    try BlockDecoder.forEachRecord(in: raw, header) { (seq, record) throws(DecodeFailure) in
+                    try BlockDecoder.forEachRecord(in: UnsafeRawBufferPointer(rebasing: raw[0..<Int(header.uncompressedLength)]), header) { (seq, record) throws(DecodeFailure) in
                         guard seq >= startSeq else { return }
                         let leaf = hasher.leafHash(record)
                         let (_, event) = try RecordCodec.decode(record)

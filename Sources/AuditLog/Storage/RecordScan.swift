@@ -40,7 +40,7 @@ enum RecordScan {
                         do throws(DecodeFailure) {
                             try payload.withUnsafeBytes { raw in
                                 Result { () throws(DecodeFailure) in
-                                    try BlockDecoder.forEachRecord(in: raw, header) { (seq, record) throws(DecodeFailure) in
+                                    try BlockDecoder.forEachRecord(in: UnsafeRawBufferPointer(rebasing: raw[0..<Int(header.uncompressedLength)]), header) { (seq, record) throws(DecodeFailure) in
                                         guard failure == nil, seq >= next, seq < range.upperBound else { return }
                                         do throws(AuditLogError) { try body(seq, record) } catch { failure = error }
                                     }

@@ -330,7 +330,7 @@ enum SegmentVerifier {
                     }.get()
                     try payload.withUnsafeBytes { raw in
                         Result { () throws(DecodeFailure) in
-                            try BlockDecoder.forEachRecord(in: raw, blockHeader) { (_, record) throws(DecodeFailure) in
+                            try BlockDecoder.forEachRecord(in: UnsafeRawBufferPointer(rebasing: raw[0..<Int(blockHeader.uncompressedLength)]), blockHeader) { (_, record) throws(DecodeFailure) in
                                 guard record[0] == RecordCodec.version else {
                                     throw DecodeFailure(reason: "record version \(record[0]) is unknown", offset: 0)
                                 }
