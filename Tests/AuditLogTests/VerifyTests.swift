@@ -284,6 +284,24 @@ struct VerifyTests {
         #expect(unkeyed.isValid && unkeyed.checkpoints.allSatisfy { $0.signature == .notChecked })
     }
 
+    @Test func theWriterSignsCheckpointsPeriodicallyAndAtClose() throws {
+        let dir = try TemporaryDirectory()
+        let signer = try NoteSigner.generate(name: "audit.test/periodic")
+        var options = AuditLog.Options(durability: .none)
+        options.checkpointSigner = signer
+        options.checkpointIntervalSeconds = 0  // after every commit
+        let log = try AuditLog(directory: dir.path, options: options)
+        for chunk in sampleEvents(30).chunked(10) { try log.append(chunk) }
+        try log.close()
+        let names = try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.hasSuffix(".checkpoint") }.sorted()
+        #expect(names == ["00000000000000000010.checkpoint", "00000000000000000020.checkpoint", "00000000000000000030.checkpoint"])
+        let note = try SignedNote(try String(contentsOfFile: dir.file(names[2]), encoding: .utf8))
+        #expect(note.isSigned(by: signer.verifierKey))
+        #expect(try Checkpoint(text: note.text).root == (try AuditLog.currentState(directory: dir.path)).root)
+        let report = try AuditLog.verify(directory: dir.path, key: signer.verifierKey)
+        #expect(report.isValid && report.checkpoints.count == 3)
+    }
+
     @Test func verifyCommandExitsZeroOneTwoAndPrintsJSON() throws {
         let log = try SignedLog()
         let dir = try log.copy()
