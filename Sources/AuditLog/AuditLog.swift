@@ -45,6 +45,7 @@ public final class AuditLog: Sendable {
     }
 
     let writer: LogWriter
+    let queryEngine = SharedQueryEngine()
 
     /// The log directory.
     public var directory: String { writer.directory }

@@ -13,6 +13,8 @@ struct AuditLogCommand: ParsableCommand {
             Quick start:
               auditlog demo --dir demo-log                         # sample data, end to end
               auditlog ingest --dir audit events.jsonl             # append JSON Lines events
+              auditlog query --dir audit --actor user_42           # newest first, one page
+              auditlog show --dir audit 1832                       # one event and its before/after diff
               auditlog export --dir audit --output events.jsonl    # every event, with seq and leafHash
               auditlog stats --dir audit                           # size, counts, Merkle root
               auditlog verify audit --key auditor.vkey             # offline integrity check
@@ -21,7 +23,8 @@ struct AuditLogCommand: ParsableCommand {
             verify and verify-proof: 0 valid, 1 invalid, 2 usage or I/O error.
             """,
         subcommands: [
-            IngestCommand.self, ExportCommand.self, StatsCommand.self, VerifyCommand.self, KeygenCommand.self,
+            IngestCommand.self, QueryCommand.self, ShowCommand.self, ExportCommand.self, StatsCommand.self,
+            VerifyCommand.self, KeygenCommand.self,
             CheckpointCommand.self, ProveCommand.self, ConsistencyCommand.self, VerifyProofCommand.self,
             DemoCommand.self,
         ]

@@ -43,6 +43,12 @@ final class LogWriter: @unchecked Sendable {
     private var completedSubtrees: [(level: Int, hash: SHA256Hash)] = []
     private var checkpointedSize: UInt64?
     private var checkpointedAt = monotonicNanoseconds()
+    /// The active segment's block index file, and (actor hash, seq) of its records for the actor index at seal.
+    private var blockIndexFile: FileDescriptor?
+    private var blockIndexSize: Int64 = 0
+    private var actorPairs: [(hash: UInt64, seq: UInt64)] = []
+    private var blockActorHashes: [UInt64] = []
+    private var indexBuffer: [UInt8] = []
 
     struct PendingBatch {
         /// Length-prefixed records, seq fields still zero.
@@ -86,6 +92,10 @@ final class LogWriter: @unchecked Sendable {
         acknowledged = LogState(treeSize: state.frontier.size, root: state.root)
         builder = BlockBuilder(maxBlockBytes: options.maxBlockBytes)
         levels = try MerkleLevelFiles(directory: directory, treeSize: state.frontier.size, hasher: hasher)
+        if let active = try SegmentIndexFiles.repair(directory: directory) {
+            actorPairs = active.actorHashes.enumerated().map { ($1, active.baseSeq + UInt64($0)) }
+            try openBlockIndex()
+        }
 
         if case .interval(let milliseconds) = options.durability {
             // The thread holds the writer until `close` stops it; `AuditLog.deinit` calls `close`.
@@ -176,24 +186,23 @@ final class LogWriter: @unchecked Sendable {
                     let bytes = UnsafeRawBufferPointer(rebasing: raw[offset..<end])
                     var r = ByteReader(bytes)
                     _ = try? r.readVarint("record length")  // written by `append` just above; cannot fail
+                    let record = UnsafeRawBufferPointer(rebasing: bytes[r.position...])
+                    let actorHash = SegmentIndexFiles.actorID(ofRecord: record).map(SegmentIndexFiles.actorHash) ?? 0
+                    blockActorHashes.append(actorHash)
+                    actorPairs.append((actorHash, batch.firstSeq + UInt64(i)))
                     let leaf = builder.add(
                         lengthPrefixedRecord: bytes, recordOffset: r.position, seq: batch.firstSeq + UInt64(i),
                         hasher: hasher)
                     frontier.append(
                         leaf, using: hasher, completing: &completedSubtrees, fromLevel: MerkleLevelFiles.firstLevel)
                     if builder.isFull {
-                        root = frontier.root(using: hasher)
-                        headers.append(
-                            builder.finishBlock(frontier: frontier, root: root, startsCommit: startsCommit, into: &writeBuffer))
+                        finishBlock(startsCommit: startsCommit, headers: &headers)
                         startsCommit = false
                     }
                 }
             }
         }
-        if !builder.isEmpty {
-            root = frontier.root(using: hasher)
-            headers.append(builder.finishBlock(frontier: frontier, root: root, startsCommit: startsCommit, into: &writeBuffer))
-        }
+        if !builder.isEmpty { finishBlock(startsCommit: startsCommit, headers: &headers) }
         try segment.fd.write(writeBuffer, at: segment.size)
         segment.size += Int64(writeBuffer.count)
         for header in headers { segment.recordBlock(header) }
@@ -207,6 +216,7 @@ final class LogWriter: @unchecked Sendable {
         }
         levels.append(completedSubtrees)
         completedSubtrees.removeAll(keepingCapacity: true)
+        appendBlockIndex()
         if let interval = options.checkpointIntervalSeconds,
             monotonicNanoseconds() - checkpointedAt >= UInt64(interval) * 1_000_000_000
         {
@@ -214,6 +224,39 @@ final class LogWriter: @unchecked Sendable {
             try signCheckpoint()
         }
         return LogState(treeSize: frontier.size, root: root)
+    }
+
+    /// Encodes the block being built into the write buffer, and its block index entry into `indexBuffer`.
+    private func finishBlock(startsCommit: Bool, headers: inout [BlockHeader]) {
+        root = frontier.root(using: hasher)
+        let start = writeBuffer.count
+        let header = builder.finishBlock(frontier: frontier, root: root, startsCommit: startsCommit, into: &writeBuffer)
+        headers.append(header)
+        let info = BlockInfo(
+            firstSeq: header.firstSeq, recordCount: Int(header.recordCount), offset: segment.size + Int64(start),
+            minTimestamp: header.minTimestamp, maxTimestamp: header.maxTimestamp)
+        SegmentIndexFiles.appendEntry(info, actorHashes: blockActorHashes[...], to: &indexBuffer)
+        blockActorHashes.removeAll(keepingCapacity: true)
+    }
+
+    /// Appends the commit's block index entries. Index files are derived: a failure here is left for readers to
+    /// detect (they fall back to the blocks) and for the next open to repair; it does not fail the commit.
+    private func appendBlockIndex() {
+        defer { indexBuffer.removeAll(keepingCapacity: true) }
+        guard let file = blockIndexFile, !indexBuffer.isEmpty else { return }
+        do throws(AuditLogError) {
+            try file.write(indexBuffer, at: blockIndexSize)
+            blockIndexSize += Int64(indexBuffer.count)
+        } catch {
+            blockIndexFile = nil
+        }
+    }
+
+    private func openBlockIndex() throws(AuditLogError) {
+        let path = SegmentIndexFiles.blockIndexPath(directory: directory, baseSeq: segment.baseSeq)
+        let file = try FileDescriptor.openForWriting(path, create: true)
+        blockIndexSize = try file.size()
+        blockIndexFile = file
     }
 
     /// Seals the active segment with a footer and starts the next one. Leader only.
@@ -224,8 +267,15 @@ final class LogWriter: @unchecked Sendable {
         try segment.fd.write(footer.encode(), at: segment.size)
         try segment.fd.synchronizeData()
         try signCheckpoint()
+        let sealedBase = segment.baseSeq
         segment = try ActiveSegment.create(
             directory: directory, directoryFD: directoryFD, baseSeq: frontier.size, frontier: frontier)
+        // The sealed segment's sorted actor index; if this fails, the next open writes it.
+        try? SegmentIndexFiles.replace(
+            SegmentIndexFiles.actorIndexPath(directory: directory, baseSeq: sealedBase),
+            with: SegmentIndexFiles.encodeActorIndex(baseSeq: sealedBase, pairs: actorPairs))
+        actorPairs.removeAll(keepingCapacity: true)
+        try openBlockIndex()
         lock.withLock { unsyncedFile = nil }
     }
 

@@ -95,7 +95,7 @@ struct DemoCommand: ParsableCommand {
         let started = monotonicSeconds()
         let exported = try reportingErrors { () throws(AuditLogError) in
             let out = try OutputFile(path: exportPath)
-            let n = try Exporter.exportJSONLines(directory: logPath, to: out, showProgress: false)
+            let n = try Exporter.export(directory: logPath, query: Query(order: .oldestFirst), format: .jsonLines, to: out, showProgress: false)
             try out.finish()
             return (n, out.bytesWritten)
         }

@@ -4,24 +4,27 @@ import AuditLog
 struct ExportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "export",
-        abstract: "Write every event as JSON Lines, with its seq and leafHash.",
+        abstract: "Stream the events matching filters as JSON Lines, a JSON array or CSV.",
         discussion: """
-            Streams in constant memory, oldest first. Each line has the input fields plus "seq" (the event's \
-            sequence number and Merkle leaf index) and "leafHash" (hex SHA-256 leaf hash); timestamps are \
-            RFC 3339 UTC with milliseconds. A log being written can be exported: the export holds every event \
-            committed when it reaches the end.
+            Streams in constant memory, oldest first unless --order newest. Every format carries the input \
+            fields plus "seq" (sequence number and Merkle leaf index) and "leafHash"; timestamps are RFC 3339 UTC \
+            with milliseconds. CSV follows RFC 4180 with the columns listed in the README; before, after, metadata \
+            and roles are JSON cells, and cells a spreadsheet would run as formulas are prefixed with '. A log being \
+            written can be exported.
 
             Examples:
               auditlog export --dir audit > all.jsonl
-              auditlog export --dir audit --output all.jsonl
+              auditlog export --dir audit --format csv --actor user_42 --since 30d --output user_42.csv
             """
     )
 
     @Option(name: .long, help: ArgumentHelp("The log directory.", valueName: "dir"))
     var dir: String
 
-    @Option(help: ArgumentHelp("Output format. Only jsonl for now.", valueName: "format"))
-    var format: Format = .jsonl
+    @OptionGroup var filters: FilterOptions
+
+    @Option(help: ArgumentHelp("jsonl (default), json or csv.", valueName: "format"))
+    var format: ExportEncoder.Format = .jsonLines
 
     @Option(
         name: .shortAndLong,
@@ -30,15 +33,15 @@ struct ExportCommand: ParsableCommand {
             valueName: "file"))
     var output: String?
 
-    enum Format: String, ExpressibleByArgument {
-        case jsonl
-    }
-
     func run() throws {
+        var query = try filters.query()
+        if !CommandLine.arguments.contains("--order") { query.order = .oldestFirst }
         let started = monotonicSeconds()
         let count = try reportingErrors { () throws(AuditLogError) in
             let out = try output.map { (path) throws(AuditLogError) in try OutputFile(path: path) } ?? OutputFile()
-            let n = try Exporter.exportJSONLines(directory: dir, to: out, showProgress: Console.stderrIsTerminal && output != nil)
+            let n = try Exporter.export(
+                directory: dir, query: query, format: format, to: out,
+                showProgress: Console.stderrIsTerminal && output != nil)
             try out.finish()
             return (n, out.bytesWritten)
         }
@@ -51,23 +54,28 @@ struct ExportCommand: ParsableCommand {
     }
 }
 
+extension ExportEncoder.Format: ExpressibleByArgument {}
+
 /// Streams events out of a log.
 enum Exporter {
-    static func exportJSONLines(directory: String, to out: OutputFile, showProgress: Bool) throws(AuditLogError) -> Int {
-        let reader = try LogReader(directory: directory)
+    static func export(
+        directory: String, query: Query, format: ExportEncoder.Format, to out: OutputFile, showProgress: Bool
+    ) throws(AuditLogError) -> Int {
+        let engine = try QueryEngine(directory: directory)
         let total = showProgress ? (try? AuditLog.statistics(directory: directory).eventCount) ?? 0 : 0
         let bar = ProgressLine()
+        var encoder = ExportEncoder(format: format)
+        try out.append { encoder.appendHeader(to: &$0) }
         var count = 0
-        while let stored = try reader.next() {
-            try out.append { buffer in
-                stored.appendJSON(to: &buffer)
-                buffer.append(0x0A)
-            }
+        try engine.forEach(matching: query) { (stored) throws(AuditLogError) in
+            try out.append { encoder.append(stored, to: &$0) }
             count += 1
             if showProgress && count & 0x3FFF == 0 {
                 bar.update(ProgressLine.bar(Double(count) / Double(max(1, total))) + "  \(Console.grouped(count)) events")
             }
+            return true
         }
+        try out.append { encoder.appendFooter(to: &$0) }
         bar.finish()
         return count
     }

@@ -1,0 +1,103 @@
+/// Streams events as JSON Lines, a JSON array or CSV, one event at a time into a byte buffer, so exports run in
+/// constant memory (FORMAT.md, "Exports").
+public struct ExportEncoder: Sendable {
+    public enum Format: String, Sendable, CaseIterable {
+        case jsonLines = "jsonl"
+        case jsonArray = "json"
+        case csv
+    }
+
+    /// CSV columns, in order. Nested values (`actor.roles`, `before`, `after`, `metadata`) are JSON text cells.
+    public static let csvColumns = [
+        "seq", "id", "timestamp", "actor.type", "actor.id", "actor.name", "actor.roles", "actor.authMethod", "action",
+        "resource.type", "resource.id", "resource.name", "org.id", "org.name", "project.id", "project.name", "source",
+        "ip", "userAgent", "before", "after", "metadata", "leafHash",
+    ]
+
+    public let format: Format
+    private var count = 0
+
+    public init(format: Format) {
+        self.format = format
+    }
+
+    /// What comes before the first event: the CSV header row, or `[` of a JSON array.
+    public func appendHeader(to out: inout [UInt8]) {
+        switch format {
+        case .jsonLines: break
+        case .jsonArray: out.append(UInt8(ascii: "["))
+        case .csv:
+            for (i, column) in Self.csvColumns.enumerated() {
+                if i > 0 { out.append(UInt8(ascii: ",")) }
+                out += Array(column.utf8)
+            }
+            out += [0x0D, 0x0A]
+        }
+    }
+
+    public mutating func append(_ stored: StoredEvent, to out: inout [UInt8]) {
+        defer { count += 1 }
+        switch format {
+        case .jsonLines:
+            stored.appendJSON(to: &out)
+            out.append(0x0A)
+        case .jsonArray:
+            if count > 0 { out.append(UInt8(ascii: ",")) }
+            out.append(0x0A)
+            stored.appendJSON(to: &out)
+        case .csv:
+            Self.appendCSVRow(stored, to: &out)
+        }
+    }
+
+    /// What comes after the last event: `]` of a JSON array.
+    public func appendFooter(to out: inout [UInt8]) {
+        if format == .jsonArray { out += Array((count > 0 ? "\n]\n" : "]\n").utf8) }
+    }
+
+    private static func appendCSVRow(_ stored: StoredEvent, to out: inout [UInt8]) {
+        let e = stored.event
+        let roles = e.actor.roles.map { roles -> String in
+            var json: [UInt8] = [UInt8(ascii: "[")]
+            for (i, role) in roles.enumerated() {
+                if i > 0 { json.append(UInt8(ascii: ",")) }
+                JSONScanner.appendQuoted(role, to: &json)
+            }
+            json.append(UInt8(ascii: "]"))
+            return String(decoding: json, as: UTF8.self)
+        }
+        let cells: [String?] = [
+            String(stored.seq), e.id, Timestamp.format(milliseconds: e.timestamp), e.actor.type.rawValue, e.actor.id,
+            e.actor.name, roles, e.actor.authMethod, e.action, e.resource.type, e.resource.id, e.resource.name,
+            e.org?.id, e.org?.name, e.project?.id, e.project?.name, e.source, e.ip, e.userAgent, e.before?.text,
+            e.after?.text, e.metadata?.text, stored.leafHash.hex,
+        ]
+        for (i, cell) in cells.enumerated() {
+            if i > 0 { out.append(UInt8(ascii: ",")) }
+            if let cell { appendCSVCell(cell, to: &out) }
+        }
+        out += [0x0D, 0x0A]
+    }
+
+    /// One RFC 4180 cell. A cell a spreadsheet would run as a formula (starting with `=`, `+`, `-`, `@`, tab or
+    /// carriage return) gets a leading `'`, which spreadsheets show as text and do not evaluate.
+    static func appendCSVCell(_ value: String, to out: inout [UInt8]) {
+        var text = value
+        if let first = text.utf8.first,
+            [UInt8(ascii: "="), UInt8(ascii: "+"), UInt8(ascii: "-"), UInt8(ascii: "@"), 0x09, 0x0D].contains(first)
+        {
+            text = "'" + text
+        }
+        let needsQuotes = text.utf8.contains { $0 == UInt8(ascii: ",") || $0 == UInt8(ascii: "\"") || $0 == 0x0A || $0 == 0x0D }
+        guard needsQuotes else {
+            out += Array(text.utf8)
+            return
+        }
+        out.append(UInt8(ascii: "\""))
+        for byte in text.utf8 {
+            if byte == UInt8(ascii: "\"") { out.append(byte) }
+            out.append(byte)
+        }
+        out.append(UInt8(ascii: "\""))
+    }
+}

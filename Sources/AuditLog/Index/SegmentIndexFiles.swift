@@ -1,0 +1,161 @@
+/// The on-disk indexes of a segment (FORMAT.md, "Indexes"): derived data, never trusted without checks and
+/// never read by verification.
+///
+/// - `NNN.idx`: one entry per block, appended by the writer after each commit: where the block is, its seqs and
+///   time range, and a 64-bit hash of each record's actor id.
+/// - `NNN.aix`: written when the segment is sealed: every (actor hash, seq) pair sorted, for binary search.
+enum SegmentIndexFiles {
+    static let blockIndexExtension = ".idx"
+    static let actorIndexExtension = ".aix"
+    static let entryFixedSize = 48
+    static let actorIndexMagic: [UInt8] = Array("ALAX".utf8)
+    static let actorIndexHeaderSize = 32
+
+    static func blockIndexPath(directory: String, baseSeq: UInt64) -> String {
+        LogFiles.path(directory, String(LogFiles.segmentName(baseSeq: baseSeq).dropLast(4)) + blockIndexExtension)
+    }
+
+    static func actorIndexPath(directory: String, baseSeq: UInt64) -> String {
+        LogFiles.path(directory, String(LogFiles.segmentName(baseSeq: baseSeq).dropLast(4)) + actorIndexExtension)
+    }
+
+    /// FNV-1a, 64 bits, of the actor id's UTF-8 bytes: stable across processes and platforms. Collisions only
+    /// cost extra reads: every candidate record is decoded and compared.
+    @inline(__always)
+    static func actorHash(_ bytes: UnsafeRawBufferPointer) -> UInt64 {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in bytes {
+            hash ^= UInt64(byte)
+            hash &*= 0x0000_0100_0000_01B3
+        }
+        return hash
+    }
+
+    static func actorHash(_ id: String) -> UInt64 {
+        var copy = id
+        return copy.withUTF8 { actorHash(UnsafeRawBufferPointer($0)) }
+    }
+
+    /// The actor id bytes of a record, read without decoding the record (FORMAT.md, "Record": id, then actor.id).
+    static func actorID(ofRecord record: UnsafeRawBufferPointer) -> UnsafeRawBufferPointer? {
+        var r = ByteReader(record, position: RecordCodec.fixedSize)
+        guard let idLength = try? r.readVarint("id"), idLength <= UInt64(r.remaining),
+            (try? r.readBytes(Int(idLength), "id")) != nil, let actorLength = try? r.readVarint("actor.id"),
+            actorLength <= UInt64(r.remaining)
+        else { return nil }
+        return try? r.readBytes(Int(actorLength), "actor.id")
+    }
+
+    /// Appends the `.idx` entry of one block.
+    static func appendEntry(_ block: BlockInfo, actorHashes: ArraySlice<UInt64>, to out: inout [UInt8]) {
+        let start = out.count
+        out.appendLittleEndian(UInt32(entryFixedSize + 8 * actorHashes.count))
+        out.appendLittleEndian(UInt32(0))  // checksum, filled in below
+        out.appendLittleEndian(block.firstSeq)
+        out.appendLittleEndian(UInt32(block.recordCount))
+        out.appendLittleEndian(UInt32(0))
+        out.appendLittleEndian(UInt64(block.offset))
+        out.appendLittleEndian(block.minTimestamp)
+        out.appendLittleEndian(block.maxTimestamp)
+        for hash in actorHashes { out.appendLittleEndian(hash) }
+        let crc = out.withUnsafeBytes { CRC32C.checksum(UnsafeRawBufferPointer(rebasing: $0[start + 8..<$0.count])) }
+        out.storeLittleEndian(crc, at: start + 4)
+    }
+
+    /// Parses `.idx` entries from the start of `bytes` while they are valid and continue each other from
+    /// `baseSeq`; stops at the first entry that is torn, damaged or out of sequence.
+    static func parseEntries(_ bytes: UnsafeRawBufferPointer, baseSeq: UInt64)
+        -> (blocks: [BlockInfo], actorHashes: [UInt64], validLength: Int)
+    {
+        var blocks: [BlockInfo] = []
+        var hashes: [UInt64] = []
+        var position = 0
+        var nextSeq = baseSeq
+        while position + entryFixedSize <= bytes.count {
+            let length = Int(UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: position, as: UInt32.self)))
+            guard length >= entryFixedSize, position + length <= bytes.count else { break }
+            let stored = UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: position + 4, as: UInt32.self))
+            guard CRC32C.checksum(UnsafeRawBufferPointer(rebasing: bytes[position + 8..<position + length])) == stored else { break }
+            func load<T: FixedWidthInteger>(_ offset: Int, _: T.Type) -> T {
+                T(littleEndian: bytes.loadUnaligned(fromByteOffset: position + offset, as: T.self))
+            }
+            let info = BlockInfo(
+                firstSeq: load(8, UInt64.self), recordCount: Int(load(16, UInt32.self)), offset: Int64(load(24, UInt64.self)),
+                minTimestamp: load(32, Int64.self), maxTimestamp: load(40, Int64.self))
+            guard info.firstSeq == nextSeq, info.recordCount > 0, length == entryFixedSize + 8 * info.recordCount,
+                blocks.last.map({ info.offset > $0.offset }) ?? true
+            else { break }
+            for i in 0..<info.recordCount { hashes.append(load(entryFixedSize + 8 * i, UInt64.self)) }
+            blocks.append(info)
+            nextSeq = info.endSeq
+            position += length
+        }
+        return (blocks, hashes, position)
+    }
+
+    /// The sealed-segment actor index: header, then (hash, seq) pairs sorted by hash then seq.
+    static func encodeActorIndex(baseSeq: UInt64, pairs: [(hash: UInt64, seq: UInt64)]) -> [UInt8] {
+        var body: [UInt8] = []
+        body.reserveCapacity(pairs.count * 16)
+        for pair in pairs.sorted(by: { ($0.hash, $0.seq) < ($1.hash, $1.seq) }) {
+            body.appendLittleEndian(pair.hash)
+            body.appendLittleEndian(pair.seq)
+        }
+        var out: [UInt8] = actorIndexMagic
+        out.appendLittleEndian(UInt16(1))
+        out.appendLittleEndian(UInt16(0))
+        out.appendLittleEndian(baseSeq)
+        out.appendLittleEndian(UInt64(pairs.count))
+        out.appendLittleEndian(CRC32C.checksum(body))
+        out.appendLittleEndian(UInt32(0))
+        return out + body
+    }
+}
+
+extension SegmentIndexFiles {
+    /// Replaces `path` with `bytes` unless it already holds exactly them (written aside and renamed, so a reader's
+    /// mapping of the old file stays valid). Index files are derived, so they are not fsynced.
+    static func replace(_ path: String, with bytes: [UInt8]) throws(AuditLogError) {
+        if let existing = MappedFile(path: path), existing.bytes.elementsEqual(bytes) { return }
+        if bytes.isEmpty && !FileSystem.exists(path) { return }
+        let temporary = path + LogFiles.temporarySuffix
+        try FileSystem.remove(temporary)
+        do {
+            let fd = try FileDescriptor.openForWriting(temporary, create: true, exclusive: true)
+            try fd.write(bytes, at: 0)
+        }
+        try FileSystem.rename(temporary, to: path)
+    }
+
+    /// Brings the index files of every segment in line with the segments: called by the writer on open. The
+    /// active segment's block index is rewritten if it differs from its blocks; sealed segments get index files
+    /// only where they are missing (checking them all would make open time grow with the log; readers check
+    /// what they use). Returns the active segment's index.
+    static func repair(directory: String) throws(AuditLogError) -> SegmentIndex? {
+        let names = Set(try FileSystem.contents(of: directory))
+        let segments = try LogFiles.segments(in: directory)
+        for (i, segment) in segments.enumerated() {
+            let stem = String(LogFiles.segmentName(baseSeq: segment.baseSeq).dropLast(4))
+            let isActive = i == segments.count - 1
+            guard isActive || !names.contains(stem + blockIndexExtension) || !names.contains(stem + actorIndexExtension)
+            else { continue }
+            let index = try SegmentIndex(directory: directory, baseSeq: segment.baseSeq, path: segment.path)
+            try replace(blockIndexPath(directory: directory, baseSeq: segment.baseSeq), with: index.encodedBlockIndex())
+            if isActive { return index }
+            if index.sealed {
+                try replace(actorIndexPath(directory: directory, baseSeq: segment.baseSeq), with: index.encodedActorIndex())
+            }
+        }
+        return nil
+    }
+}
+
+/// Where a block is and what it holds, from the block index (or from its header).
+struct BlockInfo: Equatable {
+    var firstSeq: UInt64
+    var recordCount: Int
+    var offset: Int64
+    var minTimestamp: Int64
+    var maxTimestamp: Int64
+    var endSeq: UInt64 { firstSeq + UInt64(recordCount) }
+}

@@ -1,0 +1,156 @@
+import ArgumentParser
+import AuditLog
+import Foundation
+
+struct QueryCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "query",
+        abstract: "Show one page of the events matching filters, newest first, with a cursor for the next page.",
+        discussion: """
+            Filters combine with AND; repeated options (--actor, --action, --resource-type) match any of their \
+            values. Pages are keyset-paginated: pass the printed cursor to --cursor for the next page; it stays \
+            exact while the log grows.
+
+            With --format table (default) the page is aligned for reading and ends with the next cursor. With \
+            jsonl or csv the events go to stdout and `next cursor: C` to stderr (not on the last page). With json \
+            stdout is {"events": [...], "nextCursor": "C" or null}.
+
+            Examples:
+              auditlog query --dir audit --actor user_00042 --limit 20
+              auditlog query --dir audit --action delete --resource-type api_key --from 2026-11-17 --to 2026-11-17
+              auditlog query --dir audit --resource-id prompt_42 --since 7d --format json
+            """
+    )
+
+    @Option(name: .long, help: ArgumentHelp("The log directory.", valueName: "dir"))
+    var dir: String
+
+    @OptionGroup var filters: FilterOptions
+
+    @Option(help: "Events per page (1–10000).")
+    var limit = 50
+
+    @Option(help: ArgumentHelp("Continue after the page that printed this cursor.", valueName: "cursor"))
+    var cursor: String?
+
+    @Option(help: ArgumentHelp("table, jsonl, json or csv.", valueName: "format"))
+    var format: Format = .table
+
+    enum Format: String, ExpressibleByArgument {
+        case table, jsonl, json, csv
+    }
+
+    func run() throws {
+        var query = try filters.query()
+        query.limit = limit
+        query.cursor = cursor
+        let page = try reportingErrors { () throws(AuditLogError) in
+            try QueryEngine(directory: dir).events(matching: query)
+        }
+        switch format {
+        case .table:
+            Console.print(Self.table(page.events))
+            Console.print(page.nextCursor.map { "next cursor: \($0)" } ?? "(last page)")
+        case .jsonl, .csv:
+            var encoder = ExportEncoder(format: format == .csv ? .csv : .jsonLines)
+            var out: [UInt8] = []
+            encoder.appendHeader(to: &out)
+            for event in page.events { encoder.append(event, to: &out) }
+            Console.writeAll(1, out)
+            if let next = page.nextCursor { Console.error("next cursor: \(next)") }
+        case .json:
+            var out = Array("{\"events\":[".utf8)
+            for (i, event) in page.events.enumerated() {
+                if i > 0 { out.append(UInt8(ascii: ",")) }
+                event.appendJSON(to: &out)
+            }
+            out += Array("],\"nextCursor\":\(page.nextCursor.map { "\"\($0)\"" } ?? "null")}\n".utf8)
+            Console.writeAll(1, out)
+        }
+    }
+
+    /// Aligned columns: seq, time, actor, action, resource, source.
+    static func table(_ events: [StoredEvent]) -> String {
+        let header = ["SEQ", "TIME (UTC)", "ACTOR", "ACTION", "RESOURCE", "SOURCE"]
+        var rows = [header]
+        for stored in events {
+            let e = stored.event
+            let actor = e.actor.name.map { "\($0) (\(e.actor.id))" } ?? "\(e.actor.type.rawValue):\(e.actor.id)"
+            rows.append([
+                String(stored.seq), Timestamp.format(milliseconds: e.timestamp), clip(actor, 40), clip(e.action, 28),
+                clip("\(e.resource.type) \(e.resource.id)", 40), e.source ?? "",
+            ])
+        }
+        if events.isEmpty { return "no matching events" }
+        var widths = [Int](repeating: 0, count: header.count)
+        for row in rows { for (i, cell) in row.enumerated() { widths[i] = max(widths[i], cell.count) } }
+        return rows.map { row in
+            row.enumerated().map { i, cell in
+                i == row.count - 1 ? cell : cell + String(repeating: " ", count: widths[i] - cell.count)
+            }.joined(separator: "  ")
+        }.joined(separator: "\n")
+    }
+
+    static func clip(_ text: String, _ width: Int) -> String {
+        // Control characters would break the table (and could drive the terminal): show them escaped.
+        let safe = String(text.unicodeScalars.map { $0.value < 0x20 || $0.value == 0x7F ? "?" : Character($0) })
+        return safe.count <= width ? safe : String(safe.prefix(width - 1)) + "…"
+    }
+}
+
+struct ShowCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "show",
+        abstract: "Show every field of one event and what changed from before to after.",
+        discussion: "Example:\n  auditlog show --dir audit 1832"
+    )
+
+    @Option(name: .long, help: ArgumentHelp("The log directory.", valueName: "dir"))
+    var dir: String
+
+    @Argument(help: "The event's sequence number.")
+    var seq: UInt64
+
+    static func describe(_ reference: AuditEvent.Reference) -> String {
+        reference.name.map { "\($0) (\(reference.id))" } ?? reference.id
+    }
+
+    func run() throws {
+        let (stored, changes) = try reportingErrors { () throws(AuditLogError) in
+            let stored = try QueryEngine(directory: dir).event(seq: seq)
+            return (stored, try EventDiff.changes(of: stored.event))
+        }
+        let e = stored.event
+        var lines: [(String, String?)] = [
+            ("seq", String(stored.seq)), ("id", e.id), ("timestamp", Timestamp.format(milliseconds: e.timestamp)),
+            ("actor.type", e.actor.type.rawValue), ("actor.id", e.actor.id), ("actor.name", e.actor.name),
+            ("actor.roles", e.actor.roles?.joined(separator: ", ")), ("actor.authMethod", e.actor.authMethod),
+            ("action", e.action), ("resource.type", e.resource.type), ("resource.id", e.resource.id),
+            ("resource.name", e.resource.name), ("org", e.org.map(Self.describe)),
+            ("project", e.project.map(Self.describe)), ("source", e.source),
+            ("ip", e.ip), ("userAgent", e.userAgent), ("before", e.before?.text), ("after", e.after?.text),
+            ("metadata", e.metadata?.text), ("leafHash", stored.leafHash.hex),
+        ]
+        lines = lines.filter { $0.1 != nil }
+        let width = lines.map(\.0.count).max() ?? 0
+        for (key, value) in lines {
+            Console.print(key + String(repeating: " ", count: width - key.count) + "  " + QueryCommand.clip(value!, 500))
+        }
+        Console.print()
+        guard e.before != nil || e.after != nil else {
+            Console.print("no before/after state")
+            return
+        }
+        guard !changes.isEmpty else {
+            Console.print("before and after are equal")
+            return
+        }
+        let rows = [["CHANGE", "PATH", "BEFORE", "AFTER"]]
+            + changes.map { [$0.kind.rawValue, $0.path.isEmpty ? "(whole value)" : $0.path, $0.old ?? "", $0.new ?? ""] }
+        var widths = [0, 0, 0]
+        for row in rows { for i in 0..<3 { widths[i] = min(48, max(widths[i], row[i].count)) } }
+        for row in rows {
+            Console.print((0..<3).map { QueryCommand.clip(row[$0], 48).padding(toLength: widths[$0], withPad: " ", startingAt: 0) }.joined(separator: "  ") + "  " + QueryCommand.clip(row[3], 48))
+        }
+    }
+}

@@ -1,0 +1,368 @@
+import Foundation
+import Testing
+
+@testable import AuditLog
+import AuditLogSampleData
+
+@Suite("Queries and pagination")
+struct QueryTests {
+    /// Events with few actors, actions and orgs, so that random filters match something.
+    func smallWorld(_ count: Int, seed: UInt64) -> [AuditEvent] {
+        var generator = SampleEventGenerator(seed: seed, userCount: 12, apiKeyCount: 3, meanIntervalMilliseconds: 500)
+        return generator.events(count)
+    }
+
+    /// Pages through every result of `query`.
+    func allPages(_ engine: QueryEngine, _ query: Query) throws -> [StoredEvent] {
+        var q = query
+        var out: [StoredEvent] = []
+        var pages = 0
+        while true {
+            let page = try engine.events(matching: q)
+            out += page.events
+            pages += 1
+            #expect(page.events.count <= q.limit)
+            guard let next = page.nextCursor else { break }
+            #expect(page.events.count == q.limit, "only the last page may be short")
+            q.cursor = next
+            #expect(pages < 10_000)
+        }
+        return out
+    }
+
+    func randomQuery(_ events: [AuditEvent], _ rng: inout SplitMix) -> Query {
+        var q = Query()
+        func pick<T>(_ values: [T]) -> T { values[Int(rng.next() % UInt64(values.count))] }
+        if rng.next() % 2 == 0 { q.actors = (0..<Int(1 + rng.next() % 3)).map { _ in pick(events).actor.id } }
+        if rng.next() % 3 == 0 { q.actions = [pick(events).action, pick(events).action] }
+        if rng.next() % 3 == 0 { q.resourceTypes = [pick(events).resource.type] }
+        if rng.next() % 6 == 0 { q.resourceID = pick(events).resource.id }
+        if rng.next() % 4 == 0 { q.org = pick(events).org?.id }
+        if rng.next() % 5 == 0 { q.project = pick(events).project?.id }
+        if rng.next() % 4 == 0 { q.source = pick(events).source }
+        if rng.next() % 2 == 0 {
+            let a = pick(events).timestamp
+            let b = pick(events).timestamp
+            q.from = rng.next() % 4 == 0 ? nil : min(a, b)
+            q.to = rng.next() % 4 == 0 ? nil : max(a, b)
+        }
+        q.order = rng.next() % 2 == 0 ? .newestFirst : .oldestFirst
+        q.limit = Int(1 + rng.next() % 40)
+        return q
+    }
+
+    struct SplitMix {
+        var state: UInt64
+        mutating func next() -> UInt64 {
+            state &+= 0x9E37_79B9_7F4A_7C15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return z ^ (z >> 31)
+        }
+    }
+
+    @Test(arguments: [1, 2, 3])
+    func everyFilterCombinationAgreesWithABruteForceOracle(seed: UInt64) throws {
+        let dir = try TemporaryDirectory()
+        let events = smallWorld(1200, seed: seed)
+        let log = try AuditLog(directory: dir.path, options: smallOptions(durability: .none))
+        for chunk in events.chunked(40) { try log.append(chunk) }
+        let stored = try readAll(dir.path)
+        #expect(try segmentPaths(dir.path).count > 3)
+        var rng = SplitMix(state: seed)
+        // The writer's own engine, and a fresh engine in "another process" after the log is closed.
+        for round in 0..<2 {
+            if round == 1 { try log.close() }
+            let engine = try QueryEngine(directory: dir.path)
+            for _ in 0..<60 {
+                let q = randomQuery(events, &rng)
+                var expected = stored.filter { q.matches($0.event) }
+                if q.order == .newestFirst { expected.reverse() }
+                let actual = try allPages(engine, q)
+                #expect(actual.map(\.seq) == expected.map(\.seq), "\(q)")
+                #expect(actual.map(\.event) == expected.map(\.event))
+            }
+        }
+    }
+
+    @Test func resultsStayExactWithMissingOrDamagedIndexes() throws {
+        let dir = try TemporaryDirectory()
+        let events = smallWorld(800, seed: 7)
+        let log = try AuditLog(directory: dir.path, options: smallOptions(durability: .none))
+        for chunk in events.chunked(40) { try log.append(chunk) }
+        try log.close()
+        let stored = try readAll(dir.path)
+        let indexFiles = try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.hasSuffix(".idx") || $0.hasSuffix(".aix") }.sorted()
+        #expect(indexFiles.contains { $0.hasSuffix(".aix") })
+        let queries = [Query(actors: [events[3].actor.id], limit: 7), Query(from: events[100].timestamp, to: events[400].timestamp, limit: 13)]
+        func check() throws {
+            let engine = try QueryEngine(directory: dir.path)
+            for q in queries {
+                var expected = stored.filter { q.matches($0.event) }
+                expected.reverse()
+                #expect(try allPages(engine, q).map(\.seq) == expected.map(\.seq))
+            }
+        }
+        // Damage every index file in the middle, then delete them all: the answers do not change.
+        for name in indexFiles {
+            var bytes = Array(try Data(contentsOf: URL(fileURLWithPath: dir.file(name))))
+            bytes[bytes.count / 2] ^= 0x55
+            try Data(bytes).write(to: URL(fileURLWithPath: dir.file(name)))
+        }
+        try check()
+        for name in indexFiles { try FileManager.default.removeItem(atPath: dir.file(name)) }
+        try check()
+        // Opening the log as writer rebuilds them.
+        try AuditLog(directory: dir.path).close()
+        let rebuilt = try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.hasSuffix(".idx") || $0.hasSuffix(".aix") }.sorted()
+        #expect(rebuilt == indexFiles)
+        try check()
+    }
+
+    @Test func pagingWhileAppendingReturnsEachMatchExactlyOnceInOrder() throws {
+        let dir = try TemporaryDirectory()
+        let events = smallWorld(900, seed: 11)
+        let log = try AuditLog(directory: dir.path, options: smallOptions(durability: .none))
+        try log.append(Array(events[0..<300]))
+        let actor = events[0].actor.id
+        for order in [Query.Order.newestFirst, .oldestFirst] {
+            var q = Query(actors: [actor], order: order, limit: 5)
+            let snapshot = log.state.treeSize
+            var seen: [UInt64] = []
+            var appended = 300
+            while true {
+                let page = try log.events(matching: q)
+                seen += page.events.map(\.seq)
+                if appended < 900 {
+                    try log.append(Array(events[appended..<appended + 30]))
+                    appended += 30
+                }
+                guard let next = page.nextCursor else { break }
+                q.cursor = next
+            }
+            let all = try readAll(dir.path).filter { $0.event.actor.id == actor }.map(\.seq)
+            #expect(Set(seen).count == seen.count, "no duplicates")
+            if order == .newestFirst {
+                // Newest first starts at the end as it was, and never sees later appends.
+                #expect(seen == all.filter { $0 < snapshot }.reversed())
+            } else {
+                // Oldest first runs into the appends and includes every one of them.
+                #expect(seen == all)
+            }
+            // Reset the log for the next order.
+            _ = appended
+        }
+        try log.close()
+    }
+
+    @Test func aCursorOnlyWorksWithItsOwnQuery() throws {
+        let dir = try TemporaryDirectory()
+        let log = try AuditLog(directory: dir.path)
+        try log.append(smallWorld(50, seed: 3))
+        let page = try log.events(matching: Query(limit: 10))
+        let cursor = try #require(page.nextCursor)
+        #expect { _ = try log.events(matching: Query(actions: ["delete"], limit: 10, cursor: cursor)) } throws: {
+            ($0 as! AuditLogError).description.contains("belongs to a query with other filters")
+        }
+        #expect { _ = try log.events(matching: Query(cursor: "garbage!")) } throws: { ($0 as! AuditLogError).code == .invalidArgument }
+        #expect { _ = try log.events(matching: Query(limit: 0)) } throws: { ($0 as! AuditLogError).code == .invalidArgument }
+        try log.close()
+    }
+
+    @Test func eventBySeqHasEveryField() throws {
+        let dir = try TemporaryDirectory()
+        let events = smallWorld(20, seed: 5)
+        let log = try AuditLog(directory: dir.path)
+        try log.append(events)
+        let stored = try log.event(seq: 13)
+        #expect(stored.event == events[13] && stored.seq == 13)
+        #expect(stored.leafHash == (try readAll(dir.path))[13].leafHash)
+        #expect { _ = try log.event(seq: 20) } throws: { ($0 as! AuditLogError).code == .invalidArgument }
+        try log.close()
+    }
+}
+
+@Suite("Before/after diffs")
+struct DiffTests {
+    func diff(_ before: String?, _ after: String?) throws -> [String] {
+        let old = try before.map { try JSONValue(try JSONText($0)) }
+        let new = try after.map { try JSONValue(try JSONText($0)) }
+        return EventDiff.changes(from: old, to: new).map { "\($0.kind.rawValue) \($0.path) \($0.old ?? "-") \($0.new ?? "-")" }
+    }
+
+    @Test func nestedObjectsArraysAndTypeChanges() throws {
+        #expect(try diff(#"{"a":1,"b":{"c":"x","d":[1,2]}}"#, #"{"a":1,"b":{"c":"y","d":[1,2,3]},"e":null}"#) == [
+            #"changed b.c "x" "y""#, "added b.d[2] - 3", "added e - null",
+        ])
+        #expect(try diff(#"{"labels":["latest"],"v":5}"#, #"{"labels":"latest","v":"5"}"#) == [
+            #"changed labels ["latest"] "latest""#, #"changed v 5 "5""#,
+        ])
+        #expect(try diff(#"{"gone":{"x":1},"keep":true}"#, #"{"keep":true}"#) == [#"removed gone {"x":1} -"#])
+        #expect(try diff(#"[1,{"a":2}]"#, #"[{"a":2}]"#) == [#"changed [0] 1 {"a":2}"#, #"removed [1] {"a":2} -"#])
+        #expect(try diff(nil, #"{"a":1}"#) == [#"added  - {"a":1}"#])
+        #expect(try diff(#"{"a":1}"#, nil) == [#"removed  {"a":1} -"#])
+        #expect(try diff(#"{"a.b":1,"with space":2}"#, #"{"a.b":2,"with space":3}"#) == [
+            #"changed ["a.b"] 1 2"#, #"changed ["with space"] 2 3"#,
+        ])
+        #expect(try diff(#"{"n":1.0}"#, #"{"n":1.0}"#).isEmpty)
+        #expect(try diff(#"{"n":1.0}"#, #"{"n":1}"#) == ["changed n 1.0 1"], "numbers compare as written")
+    }
+
+    @Test func anEventsBeforeAndAfterAreDiffed() throws {
+        var event = AuditEvent(id: "e", timestamp: 0, actor: .init(type: .user, id: "u"), action: "update", resource: .init(type: "prompt", id: "p"))
+        event.before = try JSONText(#"{"version":5,"labels":["latest"]}"#)
+        event.after = try JSONText(#"{"version":6,"labels":["latest","production"]}"#)
+        let changes = try EventDiff.changes(of: event)
+        #expect(changes == [
+            FieldChange(path: "version", kind: .changed, old: "5", new: "6"),
+            FieldChange(path: "labels[1]", kind: .added, old: nil, new: "\"production\""),
+        ])
+    }
+}
+
+@Suite("Exports")
+struct ExportTests {
+    /// A strict RFC 4180 parser: CRLF records, quoted fields with doubled quotes, no stray quotes.
+    static func parseCSV(_ text: String) throws -> [[String]] {
+        struct Malformed: Error { var at: Int }
+        let bytes = Array(text.utf8)
+        var rows: [[String]] = []
+        var row: [String] = []
+        var field: [UInt8] = []
+        var i = 0
+        while i < bytes.count {
+            if bytes[i] == UInt8(ascii: "\"") && field.isEmpty {
+                i += 1
+                while true {
+                    guard i < bytes.count else { throw Malformed(at: i) }
+                    if bytes[i] == UInt8(ascii: "\"") {
+                        if i + 1 < bytes.count && bytes[i + 1] == UInt8(ascii: "\"") {
+                            field.append(UInt8(ascii: "\""))
+                            i += 2
+                            continue
+                        }
+                        i += 1
+                        break
+                    }
+                    field.append(bytes[i])
+                    i += 1
+                }
+                guard i < bytes.count, bytes[i] == UInt8(ascii: ",") || bytes[i] == 0x0D else { throw Malformed(at: i) }
+            }
+            guard i < bytes.count else { throw Malformed(at: i) }
+            switch bytes[i] {
+            case UInt8(ascii: ","):
+                row.append(String(decoding: field, as: UTF8.self))
+                field = []
+                i += 1
+            case 0x0D:
+                guard i + 1 < bytes.count, bytes[i + 1] == 0x0A else { throw Malformed(at: i) }
+                row.append(String(decoding: field, as: UTF8.self))
+                rows.append(row)
+                row = []
+                field = []
+                i += 2
+            case UInt8(ascii: "\""), 0x0A:
+                throw Malformed(at: i)
+            default:
+                field.append(bytes[i])
+                i += 1
+            }
+        }
+        guard field.isEmpty && row.isEmpty else { throw Malformed(at: i) }
+        return rows
+    }
+
+    func export(_ events: [StoredEvent], _ format: ExportEncoder.Format) -> String {
+        var encoder = ExportEncoder(format: format)
+        var out: [UInt8] = []
+        encoder.appendHeader(to: &out)
+        for e in events { encoder.append(e, to: &out) }
+        encoder.appendFooter(to: &out)
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    @Test func csvParsesStrictlyWithEveryColumnInPlace() throws {
+        let dir = try TemporaryDirectory()
+        var events = sampleEvents(300)
+        events[0].userAgent = "quote \" comma , newline \n carriage \r end"
+        events[1].actor.name = "Ünïcödé 名前 😀"
+        let log = try AuditLog(directory: dir.path)
+        try log.append(events)
+        try log.close()
+        let stored = try readAll(dir.path)
+        let rows = try Self.parseCSV(export(stored, .csv))
+        #expect(rows.count == 301)
+        #expect(rows[0] == ExportEncoder.csvColumns)
+        for (row, s) in zip(rows.dropFirst(), stored) {
+            #expect(row.count == ExportEncoder.csvColumns.count)
+            let cell = Dictionary(uniqueKeysWithValues: zip(ExportEncoder.csvColumns, row))
+            #expect(cell["seq"] == String(s.seq))
+            #expect(cell["id"] == s.event.id)
+            #expect(cell["timestamp"] == Timestamp.format(milliseconds: s.event.timestamp))
+            #expect(cell["actor.id"] == s.event.actor.id)
+            #expect(cell["actor.name"] == (s.event.actor.name ?? ""))
+            #expect(cell["userAgent"] == (s.event.userAgent ?? ""))
+            #expect(cell["before"] == (s.event.before?.text ?? ""))
+            #expect(cell["after"] == (s.event.after?.text ?? ""))
+            #expect(cell["metadata"] == (s.event.metadata?.text ?? ""))
+            #expect(cell["leafHash"] == s.leafHash.hex)
+        }
+    }
+
+    @Test(arguments: ["=HYPERLINK(\"http://x\")", "+1+1", "-2", "@SUM(A1)", "\tcmd", "\rcmd", "=1,2"])
+    func formulaCellsAreNeutralized(value: String) throws {
+        let event = AuditEvent(id: value, timestamp: 0, actor: .init(type: .user, id: value, name: value), action: value, resource: .init(type: "t", id: "r"))
+        let stored = StoredEvent(seq: 0, leafHash: SHA256Hash(bytes: [UInt8](repeating: 1, count: 32))!, event: event)
+        let rows = try Self.parseCSV(export([stored], .csv))
+        let cell = Dictionary(uniqueKeysWithValues: zip(ExportEncoder.csvColumns, rows[1]))
+        for column in ["id", "actor.id", "actor.name", "action"] {
+            #expect(cell[column] == "'" + value, "\(column)")
+        }
+        #expect(cell["resource.type"] == "t")
+    }
+
+    @Test func jsonArrayAndJSONLinesAreValidJSON() throws {
+        let dir = try TemporaryDirectory()
+        let log = try AuditLog(directory: dir.path)
+        try log.append(sampleEvents(50))
+        try log.close()
+        let stored = try readAll(dir.path)
+        let array = try JSONSerialization.jsonObject(with: Data(export(stored, .jsonArray).utf8)) as! [[String: Any]]
+        #expect(array.count == 50 && (array[7]["seq"] as? Int) == 7)
+        #expect((try JSONSerialization.jsonObject(with: Data(export([], .jsonArray).utf8)) as! [Any]).isEmpty)
+        let lines = export(stored, .jsonLines).split(separator: "\n")
+        #expect(lines.count == 50)
+        for (line, s) in zip(lines, stored) { #expect(try EventDecoder().decode(String(line)) == s.event) }
+    }
+
+    @Test func exportAndQueryCommandsApplyFilters() throws {
+        let dir = try TemporaryDirectory()
+        let events = sampleEvents(400)
+        let log = try AuditLog(directory: dir.path)
+        try log.append(events)
+        try log.close()
+        let counts = Dictionary(grouping: events, by: \.actor.id).mapValues(\.count)
+        let actor = counts.max { $0.value < $1.value }!.key
+        let expected = events.enumerated().filter { $0.element.actor.id == actor }
+        #expect(expected.count > 6)
+        let csv = try runAuditlog(["export", "--dir", dir.path, "--actor", actor, "--format", "csv"])
+        #expect(csv.status == 0, "\(csv.stderr)")
+        let rows = try Self.parseCSV(csv.stdout)
+        #expect(rows.dropFirst().map { $0[0] } == expected.map { String($0.offset) }, "oldest first")
+        let json = try runAuditlog(["query", "--dir", dir.path, "--actor", actor, "--limit", "3", "--format", "json"])
+        let page = try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as! [String: Any]
+        #expect((page["events"] as! [[String: Any]]).map { $0["seq"] as! Int } == expected.suffix(3).reversed().map(\.offset))
+        let cursor = try #require(page["nextCursor"] as? String)
+        let next = try runAuditlog(["query", "--dir", dir.path, "--actor", actor, "--limit", "3", "--cursor", cursor, "--format", "jsonl"])
+        #expect(next.stdout.split(separator: "\n").count == 3)
+        #expect(next.stderr.hasPrefix("next cursor: "))
+        let date = Timestamp.format(milliseconds: events[0].timestamp).prefix(10)
+        let day = try runAuditlog(["query", "--dir", dir.path, "--from", String(date), "--to", String(date), "--limit", "10000", "--format", "jsonl"])
+        #expect(day.stdout.split(separator: "\n").count == events.filter { Timestamp.format(milliseconds: $0.timestamp).hasPrefix(date) }.count)
+        let show = try runAuditlog(["show", "--dir", dir.path, "5"])
+        #expect(show.status == 0 && show.stdout.contains("seq ") && show.stdout.contains(events[5].id))
+        #expect(try runAuditlog(["query", "--dir", dir.path, "--since", "soon"]).status == 64)
+    }
+}
