@@ -74,6 +74,18 @@ struct PrimitiveTests {
         #expect(both == whole)
     }
 
+    @Test func hardwareAndSoftwareCRC32CAgree() {
+        var rng = SystemRandomNumberGenerator()
+        for length in [0, 1, 7, 8, 9, 63, 64, 65, 1000, 4097] {
+            let bytes = (0..<length).map { _ in UInt8.random(in: 0...255, using: &rng) }
+            let seed = UInt32.random(in: 0...UInt32.max, using: &rng)
+            bytes.withUnsafeBytes { raw in
+                #expect(CRC32C.checksum(raw, continuing: seed) == CRC32C.softwareChecksum(raw, continuing: seed), "\(length)")
+            }
+        }
+        Array("123456789".utf8).withUnsafeBytes { #expect(CRC32C.softwareChecksum($0) == 0xE306_9283) }
+    }
+
     @Test func sha256OfAbcMatchesFIPS180() throws {
         let hasher = try SHA256Hasher()
         let digest = Array("abc".utf8).withUnsafeBytes { hasher.hash($0) }

@@ -1,6 +1,17 @@
+import CCRC32C
+
 /// CRC-32C (Castagnoli, reflected polynomial 0x82F63B78), the checksum of every block, footer and segment
-/// header (FORMAT.md, "Checksums"). Slicing-by-8 in software: liblz4 and libcrypto export no CRC.
+/// header (FORMAT.md, "Checksums"). Uses the CPU's crc32 instruction where there is one (checksums were ~30% of
+/// a query's time with the table-driven code, `perf record` of `auditlog query --repeat`), else slicing-by-8.
 enum CRC32C {
+    static let hardwareAvailable = auditlog_crc32c_hw_available() == 1
+
+    /// The CRC-32C of `bytes`, continuing from `crc` (the CRC of the bytes before them; 0 to start).
+    static func checksum(_ bytes: UnsafeRawBufferPointer, continuing crc: UInt32 = 0) -> UInt32 {
+        guard hardwareAvailable, let base = bytes.baseAddress else { return softwareChecksum(bytes, continuing: crc) }
+        return auditlog_crc32c_hw(crc, base, bytes.count)
+    }
+
     private static let tables: [UInt32] = {
         var table = [UInt32](repeating: 0, count: 8 * 256)
         for i in 0..<256 {
@@ -18,8 +29,8 @@ enum CRC32C {
         return table
     }()
 
-    /// The CRC-32C of `bytes`, continuing from `crc` (the CRC of the bytes before them; 0 to start).
-    static func checksum(_ bytes: UnsafeRawBufferPointer, continuing crc: UInt32 = 0) -> UInt32 {
+    /// The table-driven CRC-32C, for CPUs without the instruction (and to cross-check it in tests).
+    static func softwareChecksum(_ bytes: UnsafeRawBufferPointer, continuing crc: UInt32 = 0) -> UInt32 {
         guard var p = bytes.baseAddress else { return crc }
         var remaining = bytes.count
         var c = ~crc

@@ -36,6 +36,11 @@ struct QueryCommand: ParsableCommand {
     @Option(help: ArgumentHelp("table, jsonl, json or csv.", valueName: "format"))
     var format: Format = .table
 
+    @Option(name: .customLong("repeat"), help: ArgumentHelp(
+        "Run the query this many more times on the same engine and print latency percentiles to stderr "
+            + "(for capacity planning).", valueName: "n"))
+    var repetitions: Int = 0
+
     enum Format: String, ExpressibleByArgument {
         case table, jsonl, json, csv
     }
@@ -44,8 +49,22 @@ struct QueryCommand: ParsableCommand {
         var query = try filters.query()
         query.limit = limit
         query.cursor = cursor
-        let page = try reportingErrors { () throws(AuditLogError) in
-            try QueryEngine(directory: dir).events(matching: query)
+        let engine = try reportingErrors { () throws(AuditLogError) in try QueryEngine(directory: dir) }
+        let started = monotonicSeconds()
+        let page = try reportingErrors { () throws(AuditLogError) in try engine.events(matching: query) }
+        let first = monotonicSeconds() - started
+        if repetitions > 0 {
+            var times: [Double] = []
+            for _ in 0..<repetitions {
+                let t = monotonicSeconds()
+                _ = try reportingErrors { () throws(AuditLogError) in try engine.events(matching: query) }
+                times.append(monotonicSeconds() - t)
+            }
+            times.sort()
+            func ms(_ q: Double) -> String { Console.fixed(times[min(times.count - 1, Int(q * Double(times.count)))] * 1000, 3) }
+            Console.error(
+                "first run \(Console.fixed(first * 1000, 3)) ms (opens indexes); \(repetitions) more: p50 \(ms(0.5)) ms, "
+                    + "p99 \(ms(0.99)) ms, max \(Console.fixed(times.last! * 1000, 3)) ms")
         }
         switch format {
         case .table:
