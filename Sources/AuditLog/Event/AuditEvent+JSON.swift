@@ -1,6 +1,6 @@
 extension StoredEvent {
     /// Appends the event as one JSON object: the input fields plus `seq` and `leafHash`, in the order of
-    /// FORMAT.md ("Export: JSON Lines"). Absent optional fields are left out; the timestamp is RFC 3339 UTC with
+    /// FORMAT.md ("Exports"). Absent optional fields are left out; the timestamp is RFC 3339 UTC with
     /// milliseconds. Decoding the output gives back the same event.
     public func appendJSON(to out: inout [UInt8]) {
         event.appendJSON(to: &out, seq: seq, leafHash: leafHash)

@@ -21,7 +21,7 @@ struct RecoveredState {
     var report: RecoveryReport
 }
 
-/// Opening a log for writing (FORMAT.md, "Recovery"). Only the last segment is read, so open time depends on
+/// Opening a log for writing (FORMAT.md, "Writing and recovery"). Only the last segment is read, so open time depends on
 /// the segment size, not on the size of the log.
 enum Recovery {
     static func recover(directory: String, directoryFD: FileDescriptor, hasher: MerkleHasher) throws(AuditLogError)

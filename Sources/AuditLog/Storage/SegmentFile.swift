@@ -96,7 +96,7 @@ extension SegmentFile {
     /// Whether a valid block that starts a group commit, for records after `seq`, lies past `offset`.
     ///
     /// A crash can only tear the last commit, so bad bytes followed by such a block are damage to acknowledged
-    /// data, not a torn tail (FORMAT.md, "Recovery").
+    /// data, not a torn tail (FORMAT.md, "Writing and recovery").
     func containsCommit(after offset: Int64, fileSize: Int64, laterThan seq: UInt64) throws(AuditLogError) -> Bool {
         let chunkSize = 1 << 20
         var position = offset + 1

@@ -9,7 +9,7 @@ import Glibc
 struct DemoCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "demo",
-        abstract: "Generate realistic sample events, ingest them, read them back, export them, show stats.",
+        abstract: "Generate sample events, then ingest, read back, export, query, diff and verify them.",
         discussion: """
             Writes into DIR: events.jsonl (the generated input), log/ (the audit log) and export.jsonl. \
             Every step prints what it did and how fast, then the commands to explore the log yourself.
@@ -105,15 +105,46 @@ struct DemoCommand: ParsableCommand {
                 + "\(Console.fixed(Double(exported.1) / 1e6 / max(seconds, 1e-9), 1)) MB/s)")
         Console.print("   first line: \(abbreviated(firstLine(of: exportPath)))")
 
-        // 5. Stats.
+        // 5. Query: the audit screen of the busiest actor, newest first.
+        let busiest = Dictionary(grouping: sample, by: \.actor.id).max { $0.value.count < $1.value.count }!.key
+        let queryStarted = monotonicSeconds()
+        let page = try reportingErrors { () throws(AuditLogError) in
+            try QueryEngine(directory: logPath).events(matching: Query(actors: [busiest], limit: 5))
+        }
+        Console.print(
+            "5. query      first page of \(busiest)'s events, newest first "
+                + "(\(Console.fixed((monotonicSeconds() - queryStarted) * 1000, 1)) ms):")
+        for line in QueryCommand.table(page.events).split(separator: "\n") { Console.print("   " + line) }
+        Console.print("   next page: auditlog query --dir \(logPath) --actor \(busiest) --limit 5 --cursor \(page.nextCursor ?? "")")
+
+        // 6. What changed in one update.
+        if let update = sample.indices.first(where: { sample[$0].action == "setLabel" }) {
+            let changes = try reportingErrors { () throws(AuditLogError) in try EventDiff.changes(of: sample[update]) }
+            Console.print("6. show       event \(update) (\(sample[update].action) \(sample[update].resource.id)) changed:")
+            for change in changes {
+                Console.print("   \(change.kind.rawValue) \(change.path): \(change.old ?? "-") → \(change.new ?? "-")")
+            }
+        }
+
+        // 7. Verify, as an auditor would.
+        let report = try reportingErrors { () throws(AuditLogError) in try AuditLog.verify(directory: logPath, jobs: 2) }
+        guard report.isValid else { throw fail(AuditLogError(.corrupt, "the demo log does not verify: \(report.problems)")) }
+        Console.print(
+            "7. verify     VALID: every record rehashed and every stored root checked in "
+                + "\(Console.fixed(report.seconds * 1000, 0)) ms; root \(report.root!.hex.prefix(16))…")
+
+        // 8. Stats.
         let stats = try reportingErrors { () throws(AuditLogError) in try AuditLog.statistics(directory: logPath) }
         Console.print(
-            "5. stats      \(stats.segmentCount) segment(s), \(Console.grouped(stats.blockCount)) blocks, "
+            "8. stats      \(stats.segmentCount) segment(s), \(Console.grouped(stats.blockCount)) blocks, "
                 + "\(Console.bytes(stats.bytesOnDisk)) on disk = "
                 + "\(Console.fixed(Double(stats.bytesOnDisk) / Double(inputBytes), 3)) bytes per input byte, "
                 + "LZ4 ratio \(Console.fixed(stats.compressionRatio, 2))x")
         Console.print()
         Console.print("Try next:")
+        Console.print("  .build/release/auditlog query --dir \(logPath) --action delete --since 3650d")
+        Console.print("  .build/release/auditlog show --dir \(logPath) 5")
+        Console.print("  .build/release/auditlog verify \(logPath)")
         Console.print("  .build/release/auditlog stats --dir \(logPath)")
         Console.print("  .build/release/auditlog export --dir \(logPath) | head -n 3")
         Console.print("  .build/release/auditlog ingest --dir \(logPath) \(inputPath)   # appends them again")
