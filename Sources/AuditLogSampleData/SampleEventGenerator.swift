@@ -138,12 +138,13 @@ public struct SampleEventGenerator {
     }
 }
 
-/// SplitMix64: tiny, fast, and the same on every platform.
-struct SplitMix64 {
+/// SplitMix64: a tiny, fast random generator that gives the same sequence on every platform (for sample data
+/// and reproducible tests; not for anything secret).
+public struct SplitMix64: RandomNumberGenerator {
     private var state: UInt64
-    init(seed: UInt64) { state = seed }
+    public init(seed: UInt64) { state = seed }
 
-    mutating func next() -> UInt64 {
+    public mutating func next() -> UInt64 {
         state &+= 0x9E37_79B9_7F4A_7C15
         var z = state
         z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9

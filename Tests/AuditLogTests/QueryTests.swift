@@ -30,7 +30,7 @@ struct QueryTests {
         return out
     }
 
-    func randomQuery(_ events: [AuditEvent], _ rng: inout SplitMix) -> Query {
+    func randomQuery(_ events: [AuditEvent], _ rng: inout SplitMix64) -> Query {
         var q = Query()
         func pick<T>(_ values: [T]) -> T { values[Int(rng.next() % UInt64(values.count))] }
         if rng.next() % 2 == 0 { q.actors = (0..<Int(1 + rng.next() % 3)).map { _ in pick(events).actor.id } }
@@ -51,17 +51,6 @@ struct QueryTests {
         return q
     }
 
-    struct SplitMix {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
-
     @Test(arguments: [1, 2, 3])
     func everyFilterCombinationAgreesWithABruteForceOracle(seed: UInt64) throws {
         let dir = try TemporaryDirectory()
@@ -70,7 +59,7 @@ struct QueryTests {
         for chunk in events.chunked(40) { try log.append(chunk) }
         let stored = try readAll(dir.path)
         #expect(try segmentPaths(dir.path).count > 3)
-        var rng = SplitMix(state: seed)
+        var rng = SplitMix64(seed: seed)
         // The writer's own engine, and a fresh engine in "another process" after the log is closed.
         for round in 0..<2 {
             if round == 1 { try log.close() }

@@ -66,17 +66,9 @@ final class SegmentIndex {
                     try file.readBlock(header, at: offset, into: &buffer) == nil
                 else { break walk }
                 do throws(DecodeFailure) {
-                    try buffer.withUnsafeBytes { raw in
-                        Result { () throws(DecodeFailure) in try BlockDecoder.payload(of: raw, header, into: &payload) }
-                    }.get()
-                    try payload.withUnsafeBytes { raw in
-                        Result { () throws(DecodeFailure) in
-                            try BlockDecoder.forEachRecord(in: UnsafeRawBufferPointer(rebasing: raw[0..<Int(header.uncompressedLength)]), header) {
-                                (_, record) throws(DecodeFailure) in
-                                hashes.append(SegmentIndexFiles.actorID(ofRecord: record).map(SegmentIndexFiles.actorHash) ?? 0)
-                            }
-                        }
-                    }.get()
+                    try BlockDecoder.forEachRecord(inBlock: buffer, header, payload: &payload) { (_, record) throws(DecodeFailure) in
+                        hashes.append(SegmentIndexFiles.actorID(ofRecord: record).map(SegmentIndexFiles.actorHash) ?? 0)
+                    }
                 } catch {
                     throw AuditLogError(.corrupt, "block at seq \(header.firstSeq): \(error.reason)", path: path, offset: offset)
                 }

@@ -158,23 +158,15 @@ public final class QueryEngine {
         var failure: AuditLogError?
         let range = query.timeRange
         do throws(DecodeFailure) {
-            try block.withUnsafeBytes { raw in
-                Result { () throws(DecodeFailure) in try BlockDecoder.payload(of: raw, header, into: &payload) }
-            }.get()
-            try payload.withUnsafeBytes { raw in
-                Result { () throws(DecodeFailure) in
-                    try BlockDecoder.forEachRecord(in: UnsafeRawBufferPointer(rebasing: raw[0..<Int(header.uncompressedLength)]), header) {
-                        (seq, record) throws(DecodeFailure) in
-                        guard failure == nil else { return }
-                        if let seqs, !seqs.contains(seq) { return }
-                        if let range, !range.contains(RecordCodec.timestamp(of: record)) { return }
-                        do throws(AuditLogError) {
-                            let event = try decode(seq, record)
-                            if query.matches(event.event) { out.append(event) }
-                        } catch { failure = error }
-                    }
-                }
-            }.get()
+            try BlockDecoder.forEachRecord(inBlock: block, header, payload: &payload) { (seq, record) throws(DecodeFailure) in
+                guard failure == nil else { return }
+                if let seqs, !seqs.contains(seq) { return }
+                if let range, !range.contains(RecordCodec.timestamp(of: record)) { return }
+                do throws(AuditLogError) {
+                    let event = try decode(seq, record)
+                    if query.matches(event.event) { out.append(event) }
+                } catch { failure = error }
+            }
         } catch {
             throw AuditLogError(.corrupt, "block at seq \(header.firstSeq): \(error.reason)", path: file.path, offset: info.offset)
         }

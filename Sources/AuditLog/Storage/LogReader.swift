@@ -148,19 +148,12 @@ public final class LogReader {
         decodedIndex = 0
         let blockOffset = offset
         do throws(DecodeFailure) {
-            try blockBuffer.withUnsafeBytes { raw in
-                Result { () throws(DecodeFailure) in try BlockDecoder.payload(of: raw, header, into: &payload) }
-            }.get()
-            try payload.withUnsafeBytes { raw in
-                Result { () throws(DecodeFailure) in
-                    try BlockDecoder.forEachRecord(in: UnsafeRawBufferPointer(rebasing: raw[0..<Int(header.uncompressedLength)]), header) { (seq, record) throws(DecodeFailure) in
-                        guard seq >= startSeq else { return }
-                        let leaf = hasher.leafHash(record)
-                        let (_, event) = try RecordCodec.decode(record)
-                        decoded.append(StoredEvent(seq: seq, leafHash: leaf, event: event))
-                    }
-                }
-            }.get()
+            try BlockDecoder.forEachRecord(inBlock: blockBuffer, header, payload: &payload) { (seq, record) throws(DecodeFailure) in
+                guard seq >= startSeq else { return }
+                let leaf = hasher.leafHash(record)
+                let (_, event) = try RecordCodec.decode(record)
+                decoded.append(StoredEvent(seq: seq, leafHash: leaf, event: event))
+            }
         } catch {
             throw corrupt("block at seq \(header.firstSeq): \(error.reason)", at: blockOffset)
         }

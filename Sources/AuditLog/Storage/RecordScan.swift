@@ -29,23 +29,12 @@ enum RecordScan {
                         if let reason = try file.readBlock(header, at: offset, into: &block) {
                             throw AuditLogError(.corrupt, reason, path: file.path, offset: offset)
                         }
-                        do throws(DecodeFailure) {
-                            try block.withUnsafeBytes { raw in
-                                Result { () throws(DecodeFailure) in try BlockDecoder.payload(of: raw, header, into: &payload) }
-                            }.get()
-                        } catch {
-                            throw AuditLogError(.corrupt, error.reason, path: file.path, offset: offset)
-                        }
                         var failure: AuditLogError?
                         do throws(DecodeFailure) {
-                            try payload.withUnsafeBytes { raw in
-                                Result { () throws(DecodeFailure) in
-                                    try BlockDecoder.forEachRecord(in: UnsafeRawBufferPointer(rebasing: raw[0..<Int(header.uncompressedLength)]), header) { (seq, record) throws(DecodeFailure) in
-                                        guard failure == nil, seq >= next, seq < range.upperBound else { return }
-                                        do throws(AuditLogError) { try body(seq, record) } catch { failure = error }
-                                    }
-                                }
-                            }.get()
+                            try BlockDecoder.forEachRecord(inBlock: block, header, payload: &payload) { (seq, record) throws(DecodeFailure) in
+                                guard failure == nil, seq >= next, seq < range.upperBound else { return }
+                                do throws(AuditLogError) { try body(seq, record) } catch { failure = error }
+                            }
                         } catch {
                             throw AuditLogError(.corrupt, error.reason, path: file.path, offset: offset)
                         }

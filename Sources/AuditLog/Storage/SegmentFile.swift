@@ -152,6 +152,22 @@ enum BlockDecoder {
         }
     }
 
+    /// Decompresses a block read by ``SegmentFile/readBlock(_:at:into:)`` (checksum checked) into `payload` and
+    /// calls `body` with each record and its seq.
+    static func forEachRecord(
+        inBlock block: [UInt8], _ header: BlockHeader, payload: inout [UInt8],
+        _ body: (UInt64, UnsafeRawBufferPointer) throws(DecodeFailure) -> Void
+    ) throws(DecodeFailure) {
+        try block.withUnsafeBytes { raw in
+            Result { () throws(DecodeFailure) in try Self.payload(of: raw, header, into: &payload) }
+        }.get()
+        try payload.withUnsafeBytes { raw in
+            Result { () throws(DecodeFailure) in
+                try forEachRecord(in: UnsafeRawBufferPointer(rebasing: raw[0..<Int(header.uncompressedLength)]), header, body)
+            }
+        }.get()
+    }
+
     /// Calls `body` with each record of a decompressed payload and its seq, checking that the records are
     /// exactly `header.recordCount`, numbered from `header.firstSeq` on.
     static func forEachRecord(

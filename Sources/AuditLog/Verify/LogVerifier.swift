@@ -325,24 +325,17 @@ enum SegmentVerifier {
                 var recordBytes = 0
                 var bad: String?
                 do throws(DecodeFailure) {
-                    try block.withUnsafeBytes { raw in
-                        Result { () throws(DecodeFailure) in try BlockDecoder.payload(of: raw, blockHeader, into: &payload) }
-                    }.get()
-                    try payload.withUnsafeBytes { raw in
-                        Result { () throws(DecodeFailure) in
-                            try BlockDecoder.forEachRecord(in: UnsafeRawBufferPointer(rebasing: raw[0..<Int(blockHeader.uncompressedLength)]), blockHeader) { (_, record) throws(DecodeFailure) in
-                                guard record[0] == RecordCodec.version else {
-                                    throw DecodeFailure(reason: "record version \(record[0]) is unknown", offset: 0)
-                                }
-                                recordBytes += record.count
-                                frontier.append(hasher.leafHash(record), using: hasher)
-                                if nextCheckpoint < checkpointSizes.count && checkpointSizes[nextCheckpoint] == frontier.size {
-                                    check.roots[frontier.size] = frontier.root(using: hasher)
-                                    nextCheckpoint += 1
-                                }
-                            }
+                    try BlockDecoder.forEachRecord(inBlock: block, blockHeader, payload: &payload) { (_, record) throws(DecodeFailure) in
+                        guard record[0] == RecordCodec.version else {
+                            throw DecodeFailure(reason: "record version \(record[0]) is unknown", offset: 0)
                         }
-                    }.get()
+                        recordBytes += record.count
+                        frontier.append(hasher.leafHash(record), using: hasher)
+                        if nextCheckpoint < checkpointSizes.count && checkpointSizes[nextCheckpoint] == frontier.size {
+                            check.roots[frontier.size] = frontier.root(using: hasher)
+                            nextCheckpoint += 1
+                        }
+                    }
                 } catch {
                     bad = error.reason
                 }
