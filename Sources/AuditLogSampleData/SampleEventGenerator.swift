@@ -45,14 +45,18 @@ public struct SampleEventGenerator {
         let actor = makeActor()
         let (action, resource, before, after) = makeChange(project: project)
         let source = actor.type == .apiKey ? "api" : sources[random.below(sources.count)]
-        let method = action.hasPrefix("create") || action.hasSuffix("triggered") ? "POST" : action == "delete" ? "DELETE" : "PATCH"
+        let method =
+            action.hasPrefix("create") || action.hasSuffix("triggered")
+            ? "POST" : action == "delete" ? "DELETE" : "PATCH"
         let metadata =
             #"{"endpoint":"/api/public/\#(resource.type)s","method":"\#(method)","status":\#(random.below(20) == 0 ? 403 : 200)}"#
         return AuditEvent(
             id: uuid(timestamp), timestamp: timestamp, actor: actor, action: action, resource: resource,
             org: AuditEvent.Reference(id: "org_" + padded(org, 3), name: random.below(4) == 0 ? orgs[org] : nil),
             project: AuditEvent.Reference(id: "proj_" + padded(project, 4)),
-            source: source, ip: makeIP(), userAgent: actor.type == .apiKey ? sdkAgents[random.below(sdkAgents.count)] : browserAgents[random.below(browserAgents.count)],
+            source: source, ip: makeIP(),
+            userAgent: actor.type == .apiKey
+                ? sdkAgents[random.below(sdkAgents.count)] : browserAgents[random.below(browserAgents.count)],
             before: before.flatMap { try? JSONText($0) }, after: after.flatMap { try? JSONText($0) },
             metadata: try? JSONText(metadata))
     }
@@ -62,7 +66,8 @@ public struct SampleEventGenerator {
     private mutating func makeActor() -> AuditEvent.Actor {
         if random.below(4) == 0 {
             let key = skewed(apiKeyCount)
-            return AuditEvent.Actor(type: .apiKey, id: "pk-lf-" + hex(UInt64(key) &* 0x9E37_79B9_7F4A_7C15, 12), authMethod: "api_key")
+            return AuditEvent.Actor(
+                type: .apiKey, id: "pk-lf-" + hex(UInt64(key) &* 0x9E37_79B9_7F4A_7C15, 12), authMethod: "api_key")
         }
         let user = skewed(userCount)
         let first = firstNames[user % firstNames.count]
@@ -77,39 +82,65 @@ public struct SampleEventGenerator {
         case 0..<30:
             let id = "trace_" + hex(random.next(), 16)
             let action = ["create", "update", "delete", "bookmark"][random.below(4)]
-            let fields = #""name":"\#(traceNames[random.below(traceNames.count)])","tags":["\#(tags[random.below(tags.count)])"]"#
+            let fields =
+                #""name":"\#(traceNames[random.below(traceNames.count)])","tags":["\#(tags[random.below(tags.count)])"]"#
             let before = "{" + fields + #","public":false}"#
             let after = "{" + fields + #","public":\#(action != "bookmark")}"#
-            return (action, AuditEvent.Resource(type: "trace", id: id), action == "create" ? nil : before, action == "delete" ? nil : after)
+            return (
+                action, AuditEvent.Resource(type: "trace", id: id), action == "create" ? nil : before,
+                action == "delete" ? nil : after
+            )
         case 30..<55:
             let name = promptNames[skewed(promptNames.count)]
             let version = 1 + random.below(40)
             let label = ["production", "staging"][random.below(2)]
             let model = models[random.below(models.count)]
-            let before = #"{"version":\#(version),"labels":["latest"],"config":{"model":"\#(model)","temperature":0.\#(random.below(10))}}"#
-            let after = #"{"version":\#(version + 1),"labels":["latest","\#(label)"],"config":{"model":"\#(model)","temperature":0.\#(random.below(10))}}"#
+            let before =
+                #"{"version":\#(version),"labels":["latest"],"config":{"model":"\#(model)","temperature":0.\#(random.below(10))}}"#
+            let after =
+                #"{"version":\#(version + 1),"labels":["latest","\#(label)"],"config":{"model":"\#(model)","temperature":0.\#(random.below(10))}}"#
             let action = ["create", "update", "setLabel", "delete"][random.below(4)]
-            return (action, AuditEvent.Resource(type: "prompt", id: "prompt_" + padded(project * 50 + version, 6), name: name), action == "create" ? nil : before, action == "delete" ? nil : after)
+            return (
+                action,
+                AuditEvent.Resource(type: "prompt", id: "prompt_" + padded(project * 50 + version, 6), name: name),
+                action == "create" ? nil : before, action == "delete" ? nil : after
+            )
         case 55..<65:
             let action = ["create", "delete", "rotate"][random.below(3)]
-            let note = #"{"note":"\#(["CI", "production backend", "staging", "notebook"][random.below(4)])","publicKey":"pk-lf-\#(hex(random.next(), 12))"}"#
-            return (action, AuditEvent.Resource(type: "api_key", id: "key_" + hex(random.next(), 10)), action == "create" ? nil : note, action == "delete" ? nil : note)
+            let note =
+                #"{"note":"\#(["CI", "production backend", "staging", "notebook"][random.below(4)])","publicKey":"pk-lf-\#(hex(random.next(), 12))"}"#
+            return (
+                action, AuditEvent.Resource(type: "api_key", id: "key_" + hex(random.next(), 10)),
+                action == "create" ? nil : note, action == "delete" ? nil : note
+            )
         case 65..<72:
             let member = Self.userID(random.below(userCount))
             let old = roles[random.below(roles.count)]
             let new = roles[random.below(roles.count)]
             let action = ["create", "update", "delete"][random.below(3)]
-            return (action, AuditEvent.Resource(type: "membership", id: "mem_" + member), action == "create" ? nil : #"{"userId":"\#(member)","role":"\#(old)"}"#, action == "delete" ? nil : #"{"userId":"\#(member)","role":"\#(new)"}"#)
+            return (
+                action, AuditEvent.Resource(type: "membership", id: "mem_" + member),
+                action == "create" ? nil : #"{"userId":"\#(member)","role":"\#(old)"}"#,
+                action == "delete" ? nil : #"{"userId":"\#(member)","role":"\#(new)"}"#
+            )
         case 72..<82:
             let stage = ["pipeline.run.triggered", "pipeline.run.completed", "pipeline.run.failed"][random.below(3)]
-            let after = #"{"pipeline":"\#(["nightly-eval", "regression-suite", "dataset-sync"][random.below(3)])","status":"\#(stage.split(separator: ".").last!)","items":\#(random.below(5000))}"#
+            let after =
+                #"{"pipeline":"\#(["nightly-eval", "regression-suite", "dataset-sync"][random.below(3)])","status":"\#(stage.split(separator: ".").last!)","items":\#(random.below(5000))}"#
             return (stage, AuditEvent.Resource(type: "pipeline_run", id: "run_" + hex(random.next(), 12)), nil, after)
         case 82..<88:
             let action = ["token.issued", "token.revoked"][random.below(2)]
-            return (action, AuditEvent.Resource(type: "token", id: "tok_" + hex(random.next(), 12)), nil, #"{"scope":"\#(["read", "write", "admin"][random.below(3)])","expiresInDays":\#(1 + random.below(90))}"#)
+            return (
+                action, AuditEvent.Resource(type: "token", id: "tok_" + hex(random.next(), 12)), nil,
+                #"{"scope":"\#(["read", "write", "admin"][random.below(3)])","expiresInDays":\#(1 + random.below(90))}"#
+            )
         default:
-            let path = ["/api/public/traces", "/api/public/scores", "/api/public/datasets", "/api/public/prompts"][random.below(4)]
-            return ("api.request", AuditEvent.Resource(type: "api_request", id: "req_" + hex(random.next(), 16), name: path), nil, nil)
+            let path = ["/api/public/traces", "/api/public/scores", "/api/public/datasets", "/api/public/prompts"][
+                random.below(4)]
+            return (
+                "api.request",
+                AuditEvent.Resource(type: "api_request", id: "req_" + hex(random.next(), 16), name: path), nil, nil
+            )
         }
     }
 
@@ -157,7 +188,8 @@ public struct SplitMix64: RandomNumberGenerator {
 
 private func hex(_ value: UInt64, _ digits: Int) -> String {
     let text = String(value, radix: 16)
-    return text.count >= digits ? String(text.suffix(digits)) : String(repeating: "0", count: digits - text.count) + text
+    return text.count >= digits
+        ? String(text.suffix(digits)) : String(repeating: "0", count: digits - text.count) + text
 }
 
 private func padded(_ value: Int, _ digits: Int) -> String {
@@ -165,9 +197,18 @@ private func padded(_ value: Int, _ digits: Int) -> String {
     return text.count >= digits ? text : String(repeating: "0", count: digits - text.count) + text
 }
 
-private let orgs = ["Acme Robotics", "Globex Research", "Initech AI", "Umbrella Health", "Hooli Labs", "Stark Analytics", "Wayne Logistics", "Tyrell Systems"]
-private let firstNames = ["Ada", "Grace", "Linus", "Margaret", "Dennis", "Barbara", "Ken", "Frances", "Edsger", "Radia", "Donald", "Shafi", "Leslie", "Hedy", "Alan"]
-private let lastNames = ["Lovelace", "Hopper", "Torvalds", "Hamilton", "Ritchie", "Liskov", "Thompson", "Allen", "Dijkstra", "Perlman", "Knuth", "Goldwasser", "Lamport", "Lamarr", "Turing"]
+private let orgs = [
+    "Acme Robotics", "Globex Research", "Initech AI", "Umbrella Health", "Hooli Labs", "Stark Analytics",
+    "Wayne Logistics", "Tyrell Systems",
+]
+private let firstNames = [
+    "Ada", "Grace", "Linus", "Margaret", "Dennis", "Barbara", "Ken", "Frances", "Edsger", "Radia", "Donald", "Shafi",
+    "Leslie", "Hedy", "Alan",
+]
+private let lastNames = [
+    "Lovelace", "Hopper", "Torvalds", "Hamilton", "Ritchie", "Liskov", "Thompson", "Allen", "Dijkstra", "Perlman",
+    "Knuth", "Goldwasser", "Lamport", "Lamarr", "Turing",
+]
 private let roles = ["OWNER", "ADMIN", "MEMBER", "VIEWER"]
 private let authMethods = ["password", "sso", "oauth"]
 private let sources = ["web", "web", "web", "api", "mcp", "cli"]
@@ -179,5 +220,8 @@ private let browserAgents = [
 ]
 private let traceNames = ["chat-completion", "retrieval", "agent-run", "summarize-ticket", "classify-intent"]
 private let tags = ["prod", "experiment", "regression", "customer-escalation", "eval"]
-private let promptNames = ["support-answer", "ticket-summary", "sql-generator", "classifier", "rerank-instructions", "onboarding-email", "code-review"]
+private let promptNames = [
+    "support-answer", "ticket-summary", "sql-generator", "classifier", "rerank-instructions", "onboarding-email",
+    "code-review",
+]
 private let models = ["gpt-4o", "gpt-4o-mini", "claude-3-5-sonnet", "llama-3.1-70b"]

@@ -15,7 +15,10 @@ struct EventDecoderTests {
         let event = try decoder.decode(Self.fullEvent)
         #expect(event.id == "evt-1")
         #expect(event.timestamp == 1_795_317_213_123)
-        #expect(event.actor == AuditEvent.Actor(type: .apiKey, id: "pk-1", name: "CI key", roles: ["ADMIN", "BILLING"], authMethod: "api_key"))
+        #expect(
+            event.actor
+                == AuditEvent.Actor(
+                    type: .apiKey, id: "pk-1", name: "CI key", roles: ["ADMIN", "BILLING"], authMethod: "api_key"))
         #expect(event.action == "pipeline.run.triggered")
         #expect(event.resource == AuditEvent.Resource(type: "pipeline_run", id: "run_9", name: "nightly"))
         #expect(event.org == AuditEvent.Reference(id: "org_1", name: "Acme"))
@@ -45,14 +48,18 @@ struct EventDecoderTests {
     }
 
     @Test func nestedJSONIsCanonical() throws {
-        let a = try decoder.decode(#"{"actor":{"type":"user","id":"u"},"action":"x","resource":{"type":"t","id":"1"},"before": { "k" : "\u0041\/\n\u00e9" , "l" : [ 1 , true ] } }"#)
+        let a = try decoder.decode(
+            #"{"actor":{"type":"user","id":"u"},"action":"x","resource":{"type":"t","id":"1"},"before": { "k" : "\u0041\/\n\u00e9" , "l" : [ 1 , true ] } }"#
+        )
         #expect(a.before?.text == "{\"k\":\"A/\\né\",\"l\":[1,true]}")
         #expect(try JSONText(#" [ "\ud83d\ude00" ] "#).text == "[\"😀\"]")
         #expect(try JSONText("\"\\u0001\"").text == "\"\\u0001\"")
     }
 
     @Test func nullMeansAbsentExceptInBeforeAndAfter() throws {
-        let event = try decoder.decode(#"{"id":"a","actor":{"type":"user","id":"u","name":null,"roles":null},"action":"x","resource":{"type":"t","id":"1","name":null},"org":null,"source":null,"ip":null,"before":null,"metadata":null}"#)
+        let event = try decoder.decode(
+            #"{"id":"a","actor":{"type":"user","id":"u","name":null,"roles":null},"action":"x","resource":{"type":"t","id":"1","name":null},"org":null,"source":null,"ip":null,"before":null,"metadata":null}"#
+        )
         #expect(event.actor.name == nil && event.actor.roles == nil && event.org == nil && event.source == nil)
         #expect(event.ip == nil && event.metadata == nil && event.resource.name == nil)
         #expect(event.before?.text == "null")
@@ -61,7 +68,8 @@ struct EventDecoderTests {
 
     @Test func missingIdAndTimestampAreGenerated() throws {
         let before = Int64(Date().timeIntervalSince1970 * 1000)
-        let event = try decoder.decode(#"{"actor":{"type":"system","id":"cron"},"action":"x","resource":{"type":"t","id":"1"}}"#)
+        let event = try decoder.decode(
+            #"{"actor":{"type":"system","id":"cron"},"action":"x","resource":{"type":"t","id":"1"}}"#)
         let after = Int64(Date().timeIntervalSince1970 * 1000)
         #expect((before...after).contains(event.timestamp))
         #expect(event.id.count == 36)
@@ -73,29 +81,51 @@ struct EventDecoderTests {
 
     @Test(arguments: [
         // (input, exact description)
-        (#"{"actor":{"type":"robot","id":"u"},"action":"x","resource":{"type":"t","id":"1"}}"#,
-         #"field "actor.type": expected one of user, api_key, service, system"#),
+        (
+            #"{"actor":{"type":"robot","id":"u"},"action":"x","resource":{"type":"t","id":"1"}}"#,
+            #"field "actor.type": expected one of user, api_key, service, system"#
+        ),
         (#"{"action":"x","resource":{"type":"t","id":"1"}}"#, #"field "actor": missing (required)"#),
-        (#"{"actor":{"type":"user"},"action":"x","resource":{"type":"t","id":"1"}}"#, #"field "actor.id": missing (required)"#),
-        (#"{"actor":{"type":"user","id":"u"},"action":5,"resource":{"type":"t","id":"1"}}"#,
-         #"field "action": expected a string, found a number"#),
-        (#"{"actor":{"type":"user","id":"u"},"action":"x","resource":{"type":"t","id":""}}"#, #"field "resource.id": must not be empty"#),
-        (#"{"actor":{"type":"user","id":"u","roles":["a",3]},"action":"x","resource":{"type":"t","id":"1"}}"#,
-         #"field "actor.roles[1]": expected a string, found a number"#),
+        (
+            #"{"actor":{"type":"user"},"action":"x","resource":{"type":"t","id":"1"}}"#,
+            #"field "actor.id": missing (required)"#
+        ),
+        (
+            #"{"actor":{"type":"user","id":"u"},"action":5,"resource":{"type":"t","id":"1"}}"#,
+            #"field "action": expected a string, found a number"#
+        ),
+        (
+            #"{"actor":{"type":"user","id":"u"},"action":"x","resource":{"type":"t","id":""}}"#,
+            #"field "resource.id": must not be empty"#
+        ),
+        (
+            #"{"actor":{"type":"user","id":"u","roles":["a",3]},"action":"x","resource":{"type":"t","id":"1"}}"#,
+            #"field "actor.roles[1]": expected a string, found a number"#
+        ),
         (#"{\#(minimal)},"ip":"300.1.2.3"}"#, #"field "ip": "300.1.2.3" is not an IPv4 or IPv6 address"#),
         (#"{\#(minimal)},"ip":"01.1.2.3"}"#, #"field "ip": "01.1.2.3" is not an IPv4 or IPv6 address"#),
         (#"{\#(minimal)},"ip":"1::2::3"}"#, #"field "ip": "1::2::3" is not an IPv4 or IPv6 address"#),
-        (#"{\#(minimal)},"ip":"1:2:3:4:5:6:7:8:9"}"#, #"field "ip": "1:2:3:4:5:6:7:8:9" is not an IPv4 or IPv6 address"#),
-        (#"{\#(minimal)},"timestamp":"2026-02-30T00:00:00Z"}"#,
-         #"field "timestamp": "2026-02-30T00:00:00Z" is not an RFC 3339 date-time such as 2026-11-22T03:13:33.123Z"#),
-        (#"{\#(minimal)},"timestamp":-1}"#,
-         #"field "timestamp": -1 ms is outside the accepted range 1970-01-01T00:00:00.000Z to 9999-12-31T23:59:59.999Z"#),
+        (
+            #"{\#(minimal)},"ip":"1:2:3:4:5:6:7:8:9"}"#,
+            #"field "ip": "1:2:3:4:5:6:7:8:9" is not an IPv4 or IPv6 address"#
+        ),
+        (
+            #"{\#(minimal)},"timestamp":"2026-02-30T00:00:00Z"}"#,
+            #"field "timestamp": "2026-02-30T00:00:00Z" is not an RFC 3339 date-time such as 2026-11-22T03:13:33.123Z"#
+        ),
+        (
+            #"{\#(minimal)},"timestamp":-1}"#,
+            #"field "timestamp": -1 ms is outside the accepted range 1970-01-01T00:00:00.000Z to 9999-12-31T23:59:59.999Z"#
+        ),
         (#"{\#(minimal)},"timestamp":1.5}"#, #"field "timestamp": expected whole milliseconds since the epoch"#),
         (#"{\#(minimal)},"colour":"red"}"#, #"field "colour": unknown field; put custom data in "metadata""#),
         (#"{\#(minimal)},"action":"y"}"#, #"field "action": appears twice"#),
         (#"{\#(minimal)},"metadata":[1]}"#, #"field "metadata": expected an object, found an array"#),
         (#"{\#(minimal)},"before":{"a":1,"a":2}}"#, #"field "before": invalid JSON at byte 96: duplicate key "a""#),
-        (#"{\#(minimal)},"before":"\ud800"}"#, #"field "before": invalid JSON at byte 96: unpaired UTF-16 surrogate in \u escape"#),
+        (
+            #"{\#(minimal)},"before":"\ud800"}"#,
+            #"field "before": invalid JSON at byte 96: unpaired UTF-16 surrogate in \u escape"#
+        ),
         (#"{\#(minimal)},"before":[1,]}"#, #"field "before": invalid JSON at byte 92: expected a value, found ']'"#),
         (#"{\#(minimal)},"before":01}"#, #"field "before": invalid JSON at byte 90: invalid number (leading zero)"#),
         (#"{\#(minimal)}} trailing"#, #"unexpected data after the event object at byte 81"#),
@@ -154,14 +184,18 @@ struct EventDecoderTests {
         }
     }
 
-    @Test(arguments: ["::1", "::", "2001:db8::1", "::ffff:192.0.2.1", "fe80::1:2:3:4", "1:2:3:4:5:6:7:8", "0.0.0.0",
-                      "255.255.255.255", "1::", "a:b:c:d:e:f:0:1", "64:ff9b::10.0.0.1"])
+    @Test(arguments: [
+        "::1", "::", "2001:db8::1", "::ffff:192.0.2.1", "fe80::1:2:3:4", "1:2:3:4:5:6:7:8", "0.0.0.0",
+        "255.255.255.255", "1::", "a:b:c:d:e:f:0:1", "64:ff9b::10.0.0.1",
+    ])
     func validAddressesAreAccepted(ip: String) {
         #expect(IPAddress.isValid(ip))
     }
 
-    @Test(arguments: ["", "1.2.3", "1.2.3.4.5", "256.0.0.1", ":::", "1:2:3:4:5:6:7:8::", "12345::", "::g", "1.2.3.4:80",
-                      "fe80::1%eth0", " 1.2.3.4", "1:2:3:4:5:6:7::8:9"])
+    @Test(arguments: [
+        "", "1.2.3", "1.2.3.4.5", "256.0.0.1", ":::", "1:2:3:4:5:6:7:8::", "12345::", "::g", "1.2.3.4:80",
+        "fe80::1%eth0", " 1.2.3.4", "1:2:3:4:5:6:7::8:9",
+    ])
     func invalidAddressesAreRefused(ip: String) {
         #expect(!IPAddress.isValid(ip))
     }
@@ -213,7 +247,12 @@ struct RecordCodecTests {
 
     @Test func everyFieldRoundTripsThroughTheBinaryRecord() throws {
         let full = try EventDecoder().decode(EventDecoderTests.fullEvent)
-        var events = [full, AuditEvent(id: "m", timestamp: 0, actor: .init(type: .system, id: "s"), action: "a", resource: .init(type: "t", id: "i"))]
+        var events = [
+            full,
+            AuditEvent(
+                id: "m", timestamp: 0, actor: .init(type: .system, id: "s"), action: "a",
+                resource: .init(type: "t", id: "i")),
+        ]
         var partial = full
         partial.org = AuditEvent.Reference(id: "o")
         partial.project = nil
@@ -229,8 +268,12 @@ struct RecordCodecTests {
     }
 
     @Test func encodingIsCanonical() throws {
-        let a = try EventDecoder().decode(#"{"id":"1","timestamp":5,"actor":{"type":"user","id":"u"},"action":"x","resource":{"type":"t","id":"1"},"before":{ "a" : "\u0041" }}"#)
-        let b = try EventDecoder().decode(#"{"before":{"a":"A"},"resource":{"id":"1","type":"t"},"action":"x","actor":{"id":"u","type":"user"},"timestamp":"1970-01-01T00:00:00.005Z","id":"1"}"#)
+        let a = try EventDecoder().decode(
+            #"{"id":"1","timestamp":5,"actor":{"type":"user","id":"u"},"action":"x","resource":{"type":"t","id":"1"},"before":{ "a" : "\u0041" }}"#
+        )
+        let b = try EventDecoder().decode(
+            #"{"before":{"a":"A"},"resource":{"id":"1","type":"t"},"action":"x","actor":{"id":"u","type":"user"},"timestamp":"1970-01-01T00:00:00.005Z","id":"1"}"#
+        )
         #expect(a == b)
         #expect(encode(a) == encode(b))
     }

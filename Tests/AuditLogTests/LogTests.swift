@@ -134,7 +134,8 @@ struct LogTests {
         #expect {
             try log.append(events)
         } throws: { error in
-            (error as! AuditLogError).description == #"field "ip": event 1 of the batch: "999.1.1.1" is not an IPv4 or IPv6 address"#
+            (error as! AuditLogError).description
+                == #"field "ip": event 1 of the batch: "999.1.1.1" is not an IPv4 or IPv6 address"#
         }
         #expect(log.state.treeSize == 0)
         #expect(try log.append(events[0]) == 0)

@@ -80,7 +80,9 @@ struct PrimitiveTests {
             let bytes = (0..<length).map { _ in UInt8.random(in: 0...255, using: &rng) }
             let seed = UInt32.random(in: 0...UInt32.max, using: &rng)
             bytes.withUnsafeBytes { raw in
-                #expect(CRC32C.checksum(raw, continuing: seed) == CRC32C.softwareChecksum(raw, continuing: seed), "\(length)")
+                #expect(
+                    CRC32C.checksum(raw, continuing: seed) == CRC32C.softwareChecksum(raw, continuing: seed),
+                    "\(length)")
             }
         }
         Array("123456789".utf8).withUnsafeBytes { #expect(CRC32C.softwareChecksum($0) == 0xE306_9283) }
@@ -99,7 +101,9 @@ struct PrimitiveTests {
         let count = try! #require(n)
         #expect(count < input.count / 5)
         var output = [UInt8](repeating: 0, count: input.count)
-        let ok = compressed[..<count].withUnsafeBytes { src in output.withUnsafeMutableBytes { LZ4.decompress(src, into: $0) } }
+        let ok = compressed[..<count].withUnsafeBytes { src in
+            output.withUnsafeMutableBytes { LZ4.decompress(src, into: $0) }
+        }
         #expect(ok && output == input)
         let garbage: [UInt8] = [0xFF, 0xFF, 0xFF, 0xFF, 0x00]
         let bad = garbage.withUnsafeBytes { src in output.withUnsafeMutableBytes { LZ4.decompress(src, into: $0) } }
@@ -147,7 +151,8 @@ struct UTF8Tests {
         for _ in 0..<20_000 {
             let count = Int.random(in: 0...12, using: &rng)
             let bytes = (0..<count).map { _ in
-                Bool.random(using: &rng) ? UInt8.random(in: 0x80...0xF5, using: &rng) : UInt8.random(in: 0...0x7F, using: &rng)
+                Bool.random(using: &rng)
+                    ? UInt8.random(in: 0x80...0xF5, using: &rng) : UInt8.random(in: 0...0x7F, using: &rng)
             }
             let expected = String(validating: bytes, as: Unicode.UTF8.self) != nil
             #expect(bytes.withUnsafeBytes { UTF8Validator.isValid($0) } == expected, "\(bytes)")

@@ -53,7 +53,9 @@ struct ProcessTests {
                 if chunk.isEmpty { break }
                 buffer.append(chunk)
                 for line in String(decoding: buffer, as: UTF8.self).split(separator: "\n") {
-                    if let n = line.split(separator: ":").last.flatMap({ Int($0.dropLast().trimmingCharacters(in: .whitespaces)) }) {
+                    if let n = line.split(separator: ":").last.flatMap({
+                        Int($0.dropLast().trimmingCharacters(in: .whitespaces))
+                    }) {
                         acknowledged = max(acknowledged, n)
                     }
                 }
@@ -88,9 +90,12 @@ struct CommandLineTests {
         let dir = try TemporaryDirectory()
         var lines = sampleEvents(4).map(\.jsonString)
         lines.insert(#"{"actor":{"type":"robot","id":"r"},"action":"x","resource":{"type":"t","id":"1"}}"#, at: 2)
-        let result = try runAuditlog(["ingest", "--dir", dir.path, "-"], input: Data((lines.joined(separator: "\n") + "\n").utf8))
+        let result = try runAuditlog(
+            ["ingest", "--dir", dir.path, "-"], input: Data((lines.joined(separator: "\n") + "\n").utf8))
         #expect(result.status == 65)
-        #expect(result.stderr.contains(#"error: line 3: field "actor.type": expected one of user, api_key, service, system"#))
+        #expect(
+            result.stderr.contains(
+                #"error: line 3: field "actor.type": expected one of user, api_key, service, system"#))
         #expect(result.stderr.contains("stored 2 events from the lines before line 3; they are durable"))
         #expect(result.stderr.contains("tail -n +3"))
         #expect(try readAll(dir.path).count == 2)
@@ -99,7 +104,8 @@ struct CommandLineTests {
     @Test func skipInvalidReportsAndSkipsBadLines() throws {
         let dir = try TemporaryDirectory()
         let events = sampleEvents(3)
-        let input = [events[0].jsonString, "{not json", "", events[1].jsonString, "[]", events[2].jsonString].joined(separator: "\n")
+        let input = [events[0].jsonString, "{not json", "", events[1].jsonString, "[]", events[2].jsonString].joined(
+            separator: "\n")
         let result = try runAuditlog(["ingest", "--dir", dir.path, "--skip-invalid"], input: Data(input.utf8))
         #expect(result.status == 0, "\(result.stderr)")
         #expect(result.stderr.contains("skipped line 2: invalid JSON at byte 1"))
@@ -113,7 +119,8 @@ struct CommandLineTests {
         let events = sampleEvents(2)
         let huge = #"{"metadata":{"x":""# + String(repeating: "a", count: 3 << 20) + #""}}"#
         let input = events[0].jsonString + "\n" + huge + "\n" + events[1].jsonString + "\n"
-        let result = try runAuditlog(["ingest", "--dir", dir.path, "--max-event-size", "64KiB"], input: Data(input.utf8))
+        let result = try runAuditlog(
+            ["ingest", "--dir", dir.path, "--max-event-size", "64KiB"], input: Data(input.utf8))
         #expect(result.status == 65)
         #expect(result.stderr.contains("line 2: line is at least"))
         #expect(result.stderr.contains("over the event limit of 65536 bytes"))

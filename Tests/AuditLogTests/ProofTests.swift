@@ -12,7 +12,9 @@ enum IndependentVerifier {
         return k
     }
 
-    static func inclusionRoot(index m: UInt64, size n: UInt64, leaf: SHA256Hash, proof: inout [SHA256Hash], _ h: MerkleHasher) -> SHA256Hash? {
+    static func inclusionRoot(
+        index m: UInt64, size n: UInt64, leaf: SHA256Hash, proof: inout [SHA256Hash], _ h: MerkleHasher
+    ) -> SHA256Hash? {
         if n == 1 { return leaf }
         guard let sibling = proof.popLast() else { return nil }
         let k = split(n)
@@ -28,12 +30,17 @@ enum IndependentVerifier {
         let h = try MerkleHasher()
         guard p.leafIndex < p.treeSize else { return false }
         var proof = p.proof
-        guard let root = inclusionRoot(index: p.leafIndex, size: p.treeSize, leaf: p.leafHash, proof: &proof, h) else { return false }
+        guard let root = inclusionRoot(index: p.leafIndex, size: p.treeSize, leaf: p.leafHash, proof: &proof, h) else {
+            return false
+        }
         return proof.isEmpty && root == p.root
     }
 
     /// Returns (old root, new root) rebuilt from the proof.
-    static func consistencyRoots(_ m: UInt64, _ n: UInt64, _ complete: Bool, _ oldRoot: SHA256Hash, _ proof: inout [SHA256Hash], _ h: MerkleHasher) -> (SHA256Hash, SHA256Hash)? {
+    static func consistencyRoots(
+        _ m: UInt64, _ n: UInt64, _ complete: Bool, _ oldRoot: SHA256Hash, _ proof: inout [SHA256Hash],
+        _ h: MerkleHasher
+    ) -> (SHA256Hash, SHA256Hash)? {
         if m == n {
             if complete { return (oldRoot, oldRoot) }
             guard let node = proof.popLast() else { return nil }
@@ -83,7 +90,8 @@ struct ProofTests {
             #expect(path == c["proof"] as! [String], "leaf \(index) of \(size)")
             let proof = InclusionProof(
                 leafIndex: index, treeSize: size, leafHash: SHA256Hash(hex: c["leafHash"] as! String)!,
-                proof: (c["proof"] as! [String]).map { SHA256Hash(hex: $0)! }, root: SHA256Hash(hex: c["root"] as! String)!, entry: [])
+                proof: (c["proof"] as! [String]).map { SHA256Hash(hex: $0)! },
+                root: SHA256Hash(hex: c["root"] as! String)!, entry: [])
             #expect(proof.isValid())
             #expect(try IndependentVerifier.verifyInclusion(proof))
         }
@@ -100,7 +108,8 @@ struct ProofTests {
             #expect(path == c["proof"] as! [String], "\(size1) -> \(size2)")
             let proof = ConsistencyProof(
                 size1: size1, size2: size2, root1: SHA256Hash(hex: c["root1"] as! String)!,
-                root2: SHA256Hash(hex: c["root2"] as! String)!, proof: (c["proof"] as! [String]).map { SHA256Hash(hex: $0)! })
+                root2: SHA256Hash(hex: c["root2"] as! String)!,
+                proof: (c["proof"] as! [String]).map { SHA256Hash(hex: $0)! })
             #expect(proof.isValid())
             #expect(try IndependentVerifier.verifyConsistency(proof))
         }
@@ -118,7 +127,10 @@ struct ProofTests {
             let size = trial == 0 ? 2500 : UInt64.random(in: 1...2500, using: &rng)
             let seq = UInt64.random(in: 0..<size, using: &rng)
             // In-process (the writer's level files) and from the directory alone (another process).
-            for proof in [try log.inclusionProof(seq: seq, treeSize: size), try AuditLog.inclusionProof(directory: dir.path, seq: seq, treeSize: size)] {
+            for proof in [
+                try log.inclusionProof(seq: seq, treeSize: size),
+                try AuditLog.inclusionProof(directory: dir.path, seq: seq, treeSize: size),
+            ] {
                 #expect(proof.root == referenceRoot(leaves[..<Int(size)], hasher))
                 #expect(proof.leafHash == leaves[Int(seq)])
                 #expect(hasher.leafHash(proof.entry) == proof.leafHash)
@@ -146,7 +158,8 @@ struct ProofTests {
         for chunk in sampleEvents(1200).chunked(100) { try log!.append(chunk) }
         try log!.close()
         log = nil
-        let names = try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.hasPrefix("merkle-") }.sorted()
+        let names = try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.hasPrefix("merkle-") }
+            .sorted()
         #expect(names == ["merkle-08.hashes", "merkle-09.hashes", "merkle-10.hashes"])
         let original = try names.map { try Data(contentsOf: URL(fileURLWithPath: dir.file($0))) }
         #expect(original.map(\.count) == [4 * 32, 2 * 32, 1 * 32])
@@ -165,8 +178,12 @@ struct ProofTests {
         let log = try AuditLog(directory: dir.path)
         try log.append(sampleEvents(10))
         #expect { _ = try log.inclusionProof(seq: 10) } throws: { ($0 as! AuditLogError).code == .invalidArgument }
-        #expect { _ = try log.inclusionProof(seq: 1, treeSize: 11) } throws: { ($0 as! AuditLogError).code == .invalidArgument }
-        #expect { _ = try log.consistencyProof(from: 5, to: 4) } throws: { ($0 as! AuditLogError).code == .invalidArgument }
+        #expect { _ = try log.inclusionProof(seq: 1, treeSize: 11) } throws: {
+            ($0 as! AuditLogError).code == .invalidArgument
+        }
+        #expect { _ = try log.consistencyProof(from: 5, to: 4) } throws: {
+            ($0 as! AuditLogError).code == .invalidArgument
+        }
         try log.close()
     }
 }
@@ -192,9 +209,14 @@ struct SignedNoteTests {
     @Test func signedCheckpointsRoundTripAndOnlyTheirKeyVerifiesThem() throws {
         let signer = try NoteSigner.generate(name: "audit.example.com/log")
         let other = try NoteSigner.generate(name: "audit.example.com/log")
-        let checkpoint = Checkpoint(origin: "audit.example.com/log", treeSize: 12345, root: SHA256Hash(hex: String(repeating: "5a", count: 32))!)
+        let checkpoint = Checkpoint(
+            origin: "audit.example.com/log", treeSize: 12345, root: SHA256Hash(hex: String(repeating: "5a", count: 32))!
+        )
         let signed = try signer.sign(checkpoint.text)
-        #expect(signed.hasPrefix("audit.example.com/log\n12345\nWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlo=\n\n— audit.example.com/log "))
+        #expect(
+            signed.hasPrefix(
+                "audit.example.com/log\n12345\nWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlo=\n\n— audit.example.com/log "
+            ))
         let note = try SignedNote(signed)
         #expect(try Checkpoint(text: note.text) == checkpoint)
         #expect(note.isSigned(by: signer.verifierKey))
@@ -211,7 +233,10 @@ struct SignedNoteTests {
         var seen = 0
         for _ in 0..<400 where seen < 5 {
             let signer = try NoteSigner.generate(name: "log")
-            guard signer.verifierKey.description.dropFirst(13).contains("+") || signer.privateKeyText.dropFirst(25).contains("+") else { continue }
+            guard
+                signer.verifierKey.description.dropFirst(13).contains("+")
+                    || signer.privateKeyText.dropFirst(25).contains("+")
+            else { continue }
             seen += 1
             #expect(try NoteVerifierKey(signer.verifierKey.description) == signer.verifierKey)
             #expect(try NoteSigner(signer.privateKeyText).verifierKey == signer.verifierKey)
@@ -220,7 +245,10 @@ struct SignedNoteTests {
     }
 
     @Test func malformedKeysAndNotesAreRefused() {
-        for text in ["", "name+12345678", "name+zzzzzzzz+AekyeRrm56hApGFkyQR4ZCbV54Id2LKaANYcrnKv3U2k", "example.com/foo+530d903b+AekyeRrm56hApGFkyQR4ZCbV54Id2LKaANYcrnKv3U2k"] {
+        for text in [
+            "", "name+12345678", "name+zzzzzzzz+AekyeRrm56hApGFkyQR4ZCbV54Id2LKaANYcrnKv3U2k",
+            "example.com/foo+530d903b+AekyeRrm56hApGFkyQR4ZCbV54Id2LKaANYcrnKv3U2k",
+        ] {
             #expect(throws: AuditLogError.self) { _ = try NoteVerifierKey(text) }
         }
         for text in ["no signatures\n", "text\n\nnot a signature\n", "text\n\n— name !!!\n"] {

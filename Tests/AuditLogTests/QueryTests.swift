@@ -1,8 +1,8 @@
+import AuditLogSampleData
 import Foundation
 import Testing
 
 @testable import AuditLog
-import AuditLogSampleData
 
 @Suite("Queries and pagination")
 struct QueryTests {
@@ -82,9 +82,14 @@ struct QueryTests {
         for chunk in events.chunked(40) { try log.append(chunk) }
         try log.close()
         let stored = try readAll(dir.path)
-        let indexFiles = try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.hasSuffix(".idx") || $0.hasSuffix(".aix") }.sorted()
+        let indexFiles = try FileManager.default.contentsOfDirectory(atPath: dir.path).filter {
+            $0.hasSuffix(".idx") || $0.hasSuffix(".aix")
+        }.sorted()
         #expect(indexFiles.contains { $0.hasSuffix(".aix") })
-        let queries = [Query(actors: [events[3].actor.id], limit: 7), Query(from: events[100].timestamp, to: events[400].timestamp, limit: 13)]
+        let queries = [
+            Query(actors: [events[3].actor.id], limit: 7),
+            Query(from: events[100].timestamp, to: events[400].timestamp, limit: 13),
+        ]
         func check() throws {
             let engine = try QueryEngine(directory: dir.path)
             for q in queries {
@@ -104,7 +109,9 @@ struct QueryTests {
         try check()
         // Opening the log as writer rebuilds them.
         try AuditLog(directory: dir.path).close()
-        let rebuilt = try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.hasSuffix(".idx") || $0.hasSuffix(".aix") }.sorted()
+        let rebuilt = try FileManager.default.contentsOfDirectory(atPath: dir.path).filter {
+            $0.hasSuffix(".idx") || $0.hasSuffix(".aix")
+        }.sorted()
         #expect(rebuilt == indexFiles)
         try check()
     }
@@ -154,8 +161,12 @@ struct QueryTests {
         #expect { _ = try log.events(matching: Query(actions: ["delete"], limit: 10, cursor: cursor)) } throws: {
             ($0 as! AuditLogError).description.contains("belongs to a query with other filters")
         }
-        #expect { _ = try log.events(matching: Query(cursor: "garbage!")) } throws: { ($0 as! AuditLogError).code == .invalidArgument }
-        #expect { _ = try log.events(matching: Query(limit: 0)) } throws: { ($0 as! AuditLogError).code == .invalidArgument }
+        #expect { _ = try log.events(matching: Query(cursor: "garbage!")) } throws: {
+            ($0 as! AuditLogError).code == .invalidArgument
+        }
+        #expect { _ = try log.events(matching: Query(limit: 0)) } throws: {
+            ($0 as! AuditLogError).code == .invalidArgument
+        }
         try log.close()
     }
 
@@ -177,36 +188,44 @@ struct DiffTests {
     func diff(_ before: String?, _ after: String?) throws -> [String] {
         let old = try before.map { try JSONValue(try JSONText($0)) }
         let new = try after.map { try JSONValue(try JSONText($0)) }
-        return EventDiff.changes(from: old, to: new).map { "\($0.kind.rawValue) \($0.path) \($0.old ?? "-") \($0.new ?? "-")" }
+        return EventDiff.changes(from: old, to: new).map {
+            "\($0.kind.rawValue) \($0.path) \($0.old ?? "-") \($0.new ?? "-")"
+        }
     }
 
     @Test func nestedObjectsArraysAndTypeChanges() throws {
-        #expect(try diff(#"{"a":1,"b":{"c":"x","d":[1,2]}}"#, #"{"a":1,"b":{"c":"y","d":[1,2,3]},"e":null}"#) == [
-            #"changed b.c "x" "y""#, "added b.d[2] - 3", "added e - null",
-        ])
-        #expect(try diff(#"{"labels":["latest"],"v":5}"#, #"{"labels":"latest","v":"5"}"#) == [
-            #"changed labels ["latest"] "latest""#, #"changed v 5 "5""#,
-        ])
+        #expect(
+            try diff(#"{"a":1,"b":{"c":"x","d":[1,2]}}"#, #"{"a":1,"b":{"c":"y","d":[1,2,3]},"e":null}"#) == [
+                #"changed b.c "x" "y""#, "added b.d[2] - 3", "added e - null",
+            ])
+        #expect(
+            try diff(#"{"labels":["latest"],"v":5}"#, #"{"labels":"latest","v":"5"}"#) == [
+                #"changed labels ["latest"] "latest""#, #"changed v 5 "5""#,
+            ])
         #expect(try diff(#"{"gone":{"x":1},"keep":true}"#, #"{"keep":true}"#) == [#"removed gone {"x":1} -"#])
         #expect(try diff(#"[1,{"a":2}]"#, #"[{"a":2}]"#) == [#"changed [0] 1 {"a":2}"#, #"removed [1] {"a":2} -"#])
         #expect(try diff(nil, #"{"a":1}"#) == [#"added  - {"a":1}"#])
         #expect(try diff(#"{"a":1}"#, nil) == [#"removed  {"a":1} -"#])
-        #expect(try diff(#"{"a.b":1,"with space":2}"#, #"{"a.b":2,"with space":3}"#) == [
-            #"changed ["a.b"] 1 2"#, #"changed ["with space"] 2 3"#,
-        ])
+        #expect(
+            try diff(#"{"a.b":1,"with space":2}"#, #"{"a.b":2,"with space":3}"#) == [
+                #"changed ["a.b"] 1 2"#, #"changed ["with space"] 2 3"#,
+            ])
         #expect(try diff(#"{"n":1.0}"#, #"{"n":1.0}"#).isEmpty)
         #expect(try diff(#"{"n":1.0}"#, #"{"n":1}"#) == ["changed n 1.0 1"], "numbers compare as written")
     }
 
     @Test func anEventsBeforeAndAfterAreDiffed() throws {
-        var event = AuditEvent(id: "e", timestamp: 0, actor: .init(type: .user, id: "u"), action: "update", resource: .init(type: "prompt", id: "p"))
+        var event = AuditEvent(
+            id: "e", timestamp: 0, actor: .init(type: .user, id: "u"), action: "update",
+            resource: .init(type: "prompt", id: "p"))
         event.before = try JSONText(#"{"version":5,"labels":["latest"]}"#)
         event.after = try JSONText(#"{"version":6,"labels":["latest","production"]}"#)
         let changes = try EventDiff.changes(of: event)
-        #expect(changes == [
-            FieldChange(path: "version", kind: .changed, old: "5", new: "6"),
-            FieldChange(path: "labels[1]", kind: .added, old: nil, new: "\"production\""),
-        ])
+        #expect(
+            changes == [
+                FieldChange(path: "version", kind: .changed, old: "5", new: "6"),
+                FieldChange(path: "labels[1]", kind: .added, old: nil, new: "\"production\""),
+            ])
     }
 }
 
@@ -302,7 +321,9 @@ struct ExportTests {
 
     @Test(arguments: ["=HYPERLINK(\"http://x\")", "+1+1", "-2", "@SUM(A1)", "\tcmd", "\rcmd", "=1,2"])
     func formulaCellsAreNeutralized(value: String) throws {
-        let event = AuditEvent(id: value, timestamp: 0, actor: .init(type: .user, id: value, name: value), action: value, resource: .init(type: "t", id: "r"))
+        let event = AuditEvent(
+            id: value, timestamp: 0, actor: .init(type: .user, id: value, name: value), action: value,
+            resource: .init(type: "t", id: "r"))
         let stored = StoredEvent(seq: 0, leafHash: SHA256Hash(bytes: [UInt8](repeating: 1, count: 32))!, event: event)
         let rows = try Self.parseCSV(export([stored], .csv))
         let cell = Dictionary(uniqueKeysWithValues: zip(ExportEncoder.csvColumns, rows[1]))
@@ -342,14 +363,23 @@ struct ExportTests {
         #expect(rows.dropFirst().map { $0[0] } == expected.map { String($0.offset) }, "oldest first")
         let json = try runAuditlog(["query", "--dir", dir.path, "--actor", actor, "--limit", "3", "--format", "json"])
         let page = try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as! [String: Any]
-        #expect((page["events"] as! [[String: Any]]).map { $0["seq"] as! Int } == expected.suffix(3).reversed().map(\.offset))
+        #expect(
+            (page["events"] as! [[String: Any]]).map { $0["seq"] as! Int }
+                == expected.suffix(3).reversed().map(\.offset))
         let cursor = try #require(page["nextCursor"] as? String)
-        let next = try runAuditlog(["query", "--dir", dir.path, "--actor", actor, "--limit", "3", "--cursor", cursor, "--format", "jsonl"])
+        let next = try runAuditlog([
+            "query", "--dir", dir.path, "--actor", actor, "--limit", "3", "--cursor", cursor, "--format", "jsonl",
+        ])
         #expect(next.stdout.split(separator: "\n").count == 3)
         #expect(next.stderr.hasPrefix("next cursor: "))
         let date = Timestamp.format(milliseconds: events[0].timestamp).prefix(10)
-        let day = try runAuditlog(["query", "--dir", dir.path, "--from", String(date), "--to", String(date), "--limit", "10000", "--format", "jsonl"])
-        #expect(day.stdout.split(separator: "\n").count == events.filter { Timestamp.format(milliseconds: $0.timestamp).hasPrefix(date) }.count)
+        let day = try runAuditlog([
+            "query", "--dir", dir.path, "--from", String(date), "--to", String(date), "--limit", "10000", "--format",
+            "jsonl",
+        ])
+        #expect(
+            day.stdout.split(separator: "\n").count
+                == events.filter { Timestamp.format(milliseconds: $0.timestamp).hasPrefix(date) }.count)
         let show = try runAuditlog(["show", "--dir", dir.path, "5"])
         #expect(show.status == 0 && show.stdout.contains("seq ") && show.stdout.contains(events[5].id))
         #expect(try runAuditlog(["query", "--dir", dir.path, "--since", "soon"]).status == 64)

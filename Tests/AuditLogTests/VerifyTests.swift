@@ -30,7 +30,11 @@ struct VerifyTests {
             return dir
         }
 
-        var checkpoint: String { get throws { try signer.sign(Checkpoint(origin: signer.name, treeSize: state.treeSize, root: state.root).text) } }
+        var checkpoint: String {
+            get throws {
+                try signer.sign(Checkpoint(origin: signer.name, treeSize: state.treeSize, root: state.root).text)
+            }
+        }
     }
 
     struct BlockLocation {
@@ -58,13 +62,17 @@ struct VerifyTests {
 
     /// Rebuilds a block from a new payload, recomputing the frontier, root, lengths and checksums, as an attacker
     /// who knows the format would.
-    func reencodeBlock(_ original: BlockLocation, in file: [UInt8], records transform: ([[UInt8]]) -> [[UInt8]]) throws -> [UInt8] {
+    func reencodeBlock(_ original: BlockLocation, in file: [UInt8], records transform: ([[UInt8]]) -> [[UInt8]]) throws
+        -> [UInt8]
+    {
         let block = Array(file[original.offset..<original.offset + original.length])
         var payload: [UInt8] = []
         try block.withUnsafeBytes { try BlockDecoder.payload(of: $0, original.header, into: &payload) }
         var records: [[UInt8]] = []
         try payload.withUnsafeBytes { raw in
-            try BlockDecoder.forEachRecord(in: UnsafeRawBufferPointer(rebasing: raw[0..<Int(original.header.uncompressedLength)]), original.header) { _, record in records.append(Array(record)) }
+            try BlockDecoder.forEachRecord(
+                in: UnsafeRawBufferPointer(rebasing: raw[0..<Int(original.header.uncompressedLength)]), original.header
+            ) { _, record in records.append(Array(record)) }
         }
         records = transform(records)
         var newPayload: [UInt8] = []
@@ -104,7 +112,10 @@ struct VerifyTests {
         return frontier
     }
 
-    func verify(_ dir: TemporaryDirectory, _ log: SignedLog, checkpoints: [String] = [], key: NoteVerifierKey? = nil, jobs: Int = 2) throws -> VerificationReport {
+    func verify(
+        _ dir: TemporaryDirectory, _ log: SignedLog, checkpoints: [String] = [], key: NoteVerifierKey? = nil,
+        jobs: Int = 2
+    ) throws -> VerificationReport {
         try AuditLog.verify(
             directory: dir.path, checkpoints: checkpoints.enumerated().map { ("given-\($0.offset)", $0.element) },
             key: key ?? log.signer.verifierKey, jobs: jobs)
@@ -123,8 +134,10 @@ struct VerifyTests {
         }
     }
 
-    @Test(arguments: ["record byte", "block header byte", "segment header byte", "record rewritten with checksums",
-                      "record deleted", "block deleted", "frontier in header"])
+    @Test(arguments: [
+        "record byte", "block header byte", "segment header byte", "record rewritten with checksums",
+        "record deleted", "block deleted", "frontier in header",
+    ])
     func changesInsideASegmentAreReportedAsModified(tamper: String) throws {
         let log = try SignedLog()
         let dir = try log.copy()
@@ -161,7 +174,9 @@ struct VerifyTests {
             // A frontier hash in the segment header, checksum recomputed: the tree no longer continues.
             file[40] ^= 0x01
             let end = 32 + 32 * Int(file[28])
-            file.replaceSubrange(end..<end + 4, with: withUnsafeBytes(of: CRC32C.checksum(Array(file[0..<end])).littleEndian, Array.init))
+            file.replaceSubrange(
+                end..<end + 4, with: withUnsafeBytes(of: CRC32C.checksum(Array(file[0..<end])).littleEndian, Array.init)
+            )
             // The first block's stored root no longer matches the tree that continues the header.
             expectedOffset = Int64(end + 4)
         }
@@ -182,7 +197,8 @@ struct VerifyTests {
         try FileManager.default.removeItem(atPath: segments[2])
         let report = try verify(dir, log)
         #expect(report.problems.first?.kind == .missingSegment, "\(report.problems)")
-        #expect(report.problems.first?.seq == LogFiles.baseSeq(ofSegmentNamed: (segments[2] as NSString).lastPathComponent))
+        #expect(
+            report.problems.first?.seq == LogFiles.baseSeq(ofSegmentNamed: (segments[2] as NSString).lastPathComponent))
     }
 
     @Test func swappedSegmentsAreReportedAsReordered() throws {
@@ -205,7 +221,9 @@ struct VerifyTests {
         file.removeSubrange(list.last!.offset...)
         try write(file, last)
         let report = try verify(dir, log, checkpoints: [try log.checkpoint])
-        #expect(report.problems.contains { $0.kind == .truncated && $0.message.contains("checkpoint") }, "\(report.problems)")
+        #expect(
+            report.problems.contains { $0.kind == .truncated && $0.message.contains("checkpoint") },
+            "\(report.problems)")
         #expect(report.treeSize < 1500)
         // Cut mid-block: the incomplete write is noted, the checkpoint still catches the loss.
         let dir2 = try log.copy()
@@ -244,7 +262,8 @@ struct VerifyTests {
         for path in try segmentPaths(dir.path).dropFirst(2) { try FileManager.default.removeItem(atPath: path) }
         for name in try FileManager.default.contentsOfDirectory(atPath: dir.path) where name.hasSuffix(".checkpoint") {
             let size = UInt64(name.prefix(20))!
-            if size > (LogFiles.baseSeq(ofSegmentNamed: (try segmentPaths(dir.path)[1] as NSString).lastPathComponent)!) {
+            if size > (LogFiles.baseSeq(ofSegmentNamed: (try segmentPaths(dir.path)[1] as NSString).lastPathComponent)!)
+            {
                 try FileManager.default.removeItem(atPath: dir.file(name))
             }
         }
@@ -261,7 +280,8 @@ struct VerifyTests {
         let writer = try AuditLog(directory: forged.path, options: smallOptions())
         try writer.append(log.events)
         try writer.close()
-        let report = try AuditLog.verify(directory: forged.path, checkpoints: [("auditor", try log.checkpoint)], key: log.signer.verifierKey)
+        let report = try AuditLog.verify(
+            directory: forged.path, checkpoints: [("auditor", try log.checkpoint)], key: log.signer.verifierKey)
         #expect(report.problems.map(\.kind) == [.inconsistentWithCheckpoint], "\(report.problems)")
     }
 
@@ -293,8 +313,12 @@ struct VerifyTests {
         let log = try AuditLog(directory: dir.path, options: options)
         for chunk in sampleEvents(30).chunked(10) { try log.append(chunk) }
         try log.close()
-        let names = try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.hasSuffix(".checkpoint") }.sorted()
-        #expect(names == ["00000000000000000010.checkpoint", "00000000000000000020.checkpoint", "00000000000000000030.checkpoint"])
+        let names = try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.hasSuffix(".checkpoint") }
+            .sorted()
+        #expect(
+            names == [
+                "00000000000000000010.checkpoint", "00000000000000000020.checkpoint", "00000000000000000030.checkpoint",
+            ])
         let note = try SignedNote(try String(contentsOfFile: dir.file(names[2]), encoding: .utf8))
         #expect(note.isSigned(by: signer.verifierKey))
         #expect(try Checkpoint(text: note.text).root == (try AuditLog.currentState(directory: dir.path)).root)
@@ -330,26 +354,40 @@ struct VerifyTests {
         try log.close()
         let keygen = try runAuditlog(["keygen", "--name", "audit.test/log", "--out", dir.file("k")])
         #expect(keygen.status == 0)
-        #expect(try runAuditlog(["keygen", "--name", "audit.test/log", "--out", dir.file("k")]).status != 0, "never overwrites")
+        #expect(
+            try runAuditlog(["keygen", "--name", "audit.test/log", "--out", dir.file("k")]).status != 0,
+            "never overwrites")
         let mode = try FileManager.default.attributesOfItem(atPath: dir.file("k.key"))[.posixPermissions] as! Int
         #expect(mode == 0o600)
-        let checkpoint = try runAuditlog(["checkpoint", "--dir", dir.file("log"), "--key", dir.file("k.key"), "--out", dir.file("cp")])
+        let checkpoint = try runAuditlog([
+            "checkpoint", "--dir", dir.file("log"), "--key", dir.file("k.key"), "--out", dir.file("cp"),
+        ])
         #expect(checkpoint.status == 0 && checkpoint.stdout.hasPrefix("audit.test/log\n700\n"))
         let prove = try runAuditlog(["prove", "--dir", dir.file("log"), "123"])
         try prove.stdout.write(toFile: dir.file("p.json"), atomically: false, encoding: .utf8)
-        let good = try runAuditlog(["verify-proof", dir.file("p.json"), "--checkpoint", dir.file("cp"), "--key", dir.file("k.vkey")])
+        let good = try runAuditlog([
+            "verify-proof", dir.file("p.json"), "--checkpoint", dir.file("cp"), "--key", dir.file("k.vkey"),
+        ])
         #expect(good.status == 0 && good.stdout.contains("VALID: event 123"), "\(good.stdout)\(good.stderr)")
         let consistency = try runAuditlog(["consistency", "--dir", dir.file("log"), "--from", "300"])
         try consistency.stdout.write(toFile: dir.file("c.json"), atomically: false, encoding: .utf8)
-        #expect(try runAuditlog(["verify-proof", dir.file("c.json"), "--checkpoint", dir.file("cp"), "--key", dir.file("k.vkey")]).status == 0)
+        #expect(
+            try runAuditlog([
+                "verify-proof", dir.file("c.json"), "--checkpoint", dir.file("cp"), "--key", dir.file("k.vkey"),
+            ]).status == 0)
         // A proof for another tree size has no matching checkpoint.
         let other = try runAuditlog(["prove", "--dir", dir.file("log"), "123", "--tree-size", "500"])
         try other.stdout.write(toFile: dir.file("p2.json"), atomically: false, encoding: .utf8)
-        let mismatch = try runAuditlog(["verify-proof", dir.file("p2.json"), "--checkpoint", dir.file("cp"), "--key", dir.file("k.vkey")])
+        let mismatch = try runAuditlog([
+            "verify-proof", dir.file("p2.json"), "--checkpoint", dir.file("cp"), "--key", dir.file("k.vkey"),
+        ])
         #expect(mismatch.status == 1 && mismatch.stdout.contains("no signed checkpoint has tree size 500"))
         // A tampered proof is invalid.
         let tampered = prove.stdout.replacingOccurrences(of: "\"leafIndex\":123", with: "\"leafIndex\":124")
         try tampered.write(toFile: dir.file("p3.json"), atomically: false, encoding: .utf8)
-        #expect(try runAuditlog(["verify-proof", dir.file("p3.json"), "--checkpoint", dir.file("cp"), "--key", dir.file("k.vkey")]).status == 1)
+        #expect(
+            try runAuditlog([
+                "verify-proof", dir.file("p3.json"), "--checkpoint", dir.file("cp"), "--key", dir.file("k.vkey"),
+            ]).status == 1)
     }
 }

@@ -57,11 +57,14 @@ private struct ObjectKeys: Sendable {
 
     static let event = ObjectKeys(
         "",
-        ["id", "timestamp", "actor", "action", "resource", "org", "project", "source", "ip", "userAgent", "before",
-         "after", "metadata", "seq", "leafHash"],
+        [
+            "id", "timestamp", "actor", "action", "resource", "org", "project", "source", "ip", "userAgent", "before",
+            "after", "metadata", "seq", "leafHash",
+        ],
         hint: "; put custom data in \"metadata\"")
     static let actor = ObjectKeys(
-        "actor", ["type", "id", "name", "roles", "authMethod"], hint: " (an actor has type, id, name, roles, authMethod)")
+        "actor", ["type", "id", "name", "roles", "authMethod"],
+        hint: " (an actor has type, id, name, roles, authMethod)")
     static let resource = ObjectKeys("resource", ["type", "id", "name"], hint: " (a resource has type, id, name)")
     static let org = ObjectKeys("org", ["id", "name"], hint: " (an org has id and name)")
     static let project = ObjectKeys("project", ["id", "name"], hint: " (a project has id and name)")
@@ -122,7 +125,8 @@ private struct Parser {
         var seen: UInt32 = 0
         while true {
             guard scanner.peek() == UInt8(ascii: "\"") else {
-                throw invalid(field, "invalid JSON at byte \(scanner.position): expected a key, found \(scanner.found())")
+                throw invalid(
+                    field, "invalid JSON at byte \(scanner.position): expected a key, found \(scanner.found())")
             }
             let match = try within(field) { (s) throws(SyntaxError) in
                 try s.readKey { raw in (keys.index(of: raw), raw.count <= 256 ? UTF8Validator.string(raw) : nil) }
@@ -295,5 +299,5 @@ private struct Parser {
 }
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif

@@ -399,5 +399,5 @@ private func appendUTF8(_ scalar: UInt32, to out: inout [UInt8]) {
 }
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif

@@ -66,15 +66,18 @@ final class SegmentIndex {
                     try file.readBlock(header, at: offset, into: &buffer) == nil
                 else { break walk }
                 do throws(DecodeFailure) {
-                    try BlockDecoder.forEachRecord(inBlock: buffer, header, payload: &payload) { (_, record) throws(DecodeFailure) in
+                    try BlockDecoder.forEachRecord(inBlock: buffer, header, payload: &payload) {
+                        (_, record) throws(DecodeFailure) in
                         hashes.append(SegmentIndexFiles.actorID(ofRecord: record).map(SegmentIndexFiles.actorHash) ?? 0)
                     }
                 } catch {
-                    throw AuditLogError(.corrupt, "block at seq \(header.firstSeq): \(error.reason)", path: path, offset: offset)
+                    throw AuditLogError(
+                        .corrupt, "block at seq \(header.firstSeq): \(error.reason)", path: path, offset: offset)
                 }
-                blocks.append(BlockInfo(
-                    firstSeq: header.firstSeq, recordCount: Int(header.recordCount), offset: offset,
-                    minTimestamp: header.minTimestamp, maxTimestamp: header.maxTimestamp))
+                blocks.append(
+                    BlockInfo(
+                        firstSeq: header.firstSeq, recordCount: Int(header.recordCount), offset: offset,
+                        minTimestamp: header.minTimestamp, maxTimestamp: header.maxTimestamp))
                 offset += Int64(header.totalLength)
             case .footer:
                 sealed = true
@@ -102,7 +105,8 @@ final class SegmentIndex {
 
     /// The sorted actor index if its header and checksum match this segment.
     private static func checkedActorIndex(directory: String, baseSeq: UInt64, count: Int) -> MappedFile? {
-        guard let mapped = MappedFile(path: SegmentIndexFiles.actorIndexPath(directory: directory, baseSeq: baseSeq)) else {
+        guard let mapped = MappedFile(path: SegmentIndexFiles.actorIndexPath(directory: directory, baseSeq: baseSeq))
+        else {
             return nil
         }
         let b = mapped.bytes
@@ -127,7 +131,9 @@ final class SegmentIndex {
         let b = actorIndex.bytes
         let header = SegmentIndexFiles.actorIndexHeaderSize
         let count = (b.count - header) / 16
-        func key(_ i: Int) -> UInt64 { UInt64(littleEndian: b.loadUnaligned(fromByteOffset: header + 16 * i, as: UInt64.self)) }
+        func key(_ i: Int) -> UInt64 {
+            UInt64(littleEndian: b.loadUnaligned(fromByteOffset: header + 16 * i, as: UInt64.self))
+        }
         var low = 0
         var high = count
         while low < high {

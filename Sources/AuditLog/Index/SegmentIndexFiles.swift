@@ -75,12 +75,14 @@ enum SegmentIndexFiles {
             let length = Int(UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: position, as: UInt32.self)))
             guard length >= entryFixedSize, position + length <= bytes.count else { break }
             let stored = UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: position + 4, as: UInt32.self))
-            guard CRC32C.checksum(UnsafeRawBufferPointer(rebasing: bytes[position + 8..<position + length])) == stored else { break }
+            guard CRC32C.checksum(UnsafeRawBufferPointer(rebasing: bytes[position + 8..<position + length])) == stored
+            else { break }
             func load<T: FixedWidthInteger>(_ offset: Int, _: T.Type) -> T {
                 T(littleEndian: bytes.loadUnaligned(fromByteOffset: position + offset, as: T.self))
             }
             let info = BlockInfo(
-                firstSeq: load(8, UInt64.self), recordCount: Int(load(16, UInt32.self)), offset: Int64(load(24, UInt64.self)),
+                firstSeq: load(8, UInt64.self), recordCount: Int(load(16, UInt32.self)),
+                offset: Int64(load(24, UInt64.self)),
                 minTimestamp: load(32, Int64.self), maxTimestamp: load(40, Int64.self))
             guard info.firstSeq == nextSeq, info.recordCount > 0, length == entryFixedSize + 8 * info.recordCount,
                 blocks.last.map({ info.offset > $0.offset }) ?? true
@@ -143,7 +145,8 @@ extension SegmentIndexFiles {
             try replace(blockIndexPath(directory: directory, baseSeq: segment.baseSeq), with: index.encodedBlockIndex())
             if isActive { return index }
             if index.sealed {
-                try replace(actorIndexPath(directory: directory, baseSeq: segment.baseSeq), with: index.encodedActorIndex())
+                try replace(
+                    actorIndexPath(directory: directory, baseSeq: segment.baseSeq), with: index.encodedActorIndex())
             }
         }
         return nil

@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 // Every system call of the library goes through this file, with the EINTR retry in one place.

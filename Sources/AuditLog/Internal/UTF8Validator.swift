@@ -56,6 +56,8 @@ enum UTF8Validator {
     @inline(__always)
     static func string(trusted bytes: UnsafeRawBufferPointer) -> String {
         guard let base = bytes.baseAddress else { return "" }
-        return String(decoding: UnsafeBufferPointer(start: base.assumingMemoryBound(to: UInt8.self), count: bytes.count), as: UTF8.self)
+        return String(
+            decoding: UnsafeBufferPointer(start: base.assumingMemoryBound(to: UInt8.self), count: bytes.count),
+            as: UTF8.self)
     }
 }

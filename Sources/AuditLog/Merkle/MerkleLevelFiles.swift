@@ -47,7 +47,8 @@ final class MerkleLevelFiles {
             let width = UInt64(1) << UInt64(level)
             var frontier = MerkleFrontier()
             var group: UInt64 = counts[level]
-            try RecordScan.forEach(in: directory, range: group * width..<expected * width) { (_, record) throws(AuditLogError) in
+            try RecordScan.forEach(in: directory, range: group * width..<expected * width) {
+                (_, record) throws(AuditLogError) in
                 frontier.append(hasher.leafHash(record), using: hasher)
                 if frontier.size == width {
                     frontier.hashes[0].withUnsafeBytes { entries.append(contentsOf: $0) }
@@ -57,7 +58,8 @@ final class MerkleLevelFiles {
             }
         } else {
             for index in counts[level]..<expected {
-                guard let left = hash(level: level - 1, index: 2 * index), let right = hash(level: level - 1, index: 2 * index + 1)
+                guard let left = hash(level: level - 1, index: 2 * index),
+                    let right = hash(level: level - 1, index: 2 * index + 1)
                 else { throw AuditLogError(.corrupt, "cannot rebuild Merkle level \(level)", path: directory) }
                 hasher.nodeHash(left, right).withUnsafeBytes { entries.append(contentsOf: $0) }
             }

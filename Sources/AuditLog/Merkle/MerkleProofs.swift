@@ -89,7 +89,9 @@ public struct InclusionProof: Sendable, Equatable {
     /// The canonical record bytes (FORMAT.md, "Record"); `leafHash` is `SHA-256(0x00 || entry)`.
     public var entry: [UInt8]
 
-    public init(leafIndex: UInt64, treeSize: UInt64, leafHash: SHA256Hash, proof: [SHA256Hash], root: SHA256Hash, entry: [UInt8]) {
+    public init(
+        leafIndex: UInt64, treeSize: UInt64, leafHash: SHA256Hash, proof: [SHA256Hash], root: SHA256Hash, entry: [UInt8]
+    ) {
         self.leafIndex = leafIndex
         self.treeSize = treeSize
         self.leafHash = leafHash

@@ -75,7 +75,9 @@ struct ProofBuilder {
         let root = try root(of: 0..<size)
         if size == current.treeSize { return root == current.root ? root : nil }
         var path: [SHA256Hash] = []
-        for range in MerkleRanges.consistencyPath(old: size, new: current.treeSize) { path.append(try self.root(of: range)) }
+        for range in MerkleRanges.consistencyPath(old: size, new: current.treeSize) {
+            path.append(try self.root(of: range))
+        }
         let ok = MerkleVerification.verifyConsistency(
             size1: size, size2: current.treeSize, root1: root, root2: current.root, proof: path, using: hasher)
         return ok ? root : nil
@@ -88,7 +90,9 @@ extension AuditLog {
     public static func inclusionProof(directory: String, seq: UInt64, treeSize: UInt64? = nil) throws(AuditLogError)
         -> InclusionProof
     {
-        try makeInclusionProof(directory: directory, seq: seq, treeSize: treeSize, current: try currentState(directory: directory), levels: nil)
+        try makeInclusionProof(
+            directory: directory, seq: seq, treeSize: treeSize, current: try currentState(directory: directory),
+            levels: nil)
     }
 
     /// An RFC 9162 consistency proof that the tree of `newSize` events (default: the whole log) extends the
@@ -96,17 +100,23 @@ extension AuditLog {
     public static func consistencyProof(directory: String, from oldSize: UInt64, to newSize: UInt64? = nil)
         throws(AuditLogError) -> ConsistencyProof
     {
-        try makeConsistencyProof(directory: directory, from: oldSize, to: newSize, current: try currentState(directory: directory), levels: nil)
+        try makeConsistencyProof(
+            directory: directory, from: oldSize, to: newSize, current: try currentState(directory: directory),
+            levels: nil)
     }
 
     /// An inclusion proof from this log's acknowledged state; see ``inclusionProof(directory:seq:treeSize:)``.
     public func inclusionProof(seq: UInt64, treeSize: UInt64? = nil) throws(AuditLogError) -> InclusionProof {
-        try Self.makeInclusionProof(directory: directory, seq: seq, treeSize: treeSize, current: state, levels: writer.levels)
+        try Self.makeInclusionProof(
+            directory: directory, seq: seq, treeSize: treeSize, current: state, levels: writer.levels)
     }
 
     /// A consistency proof from this log's acknowledged state; see ``consistencyProof(directory:from:to:)``.
-    public func consistencyProof(from oldSize: UInt64, to newSize: UInt64? = nil) throws(AuditLogError) -> ConsistencyProof {
-        try Self.makeConsistencyProof(directory: directory, from: oldSize, to: newSize, current: state, levels: writer.levels)
+    public func consistencyProof(from oldSize: UInt64, to newSize: UInt64? = nil) throws(AuditLogError)
+        -> ConsistencyProof
+    {
+        try Self.makeConsistencyProof(
+            directory: directory, from: oldSize, to: newSize, current: state, levels: writer.levels)
     }
 
     private static func makeInclusionProof(
@@ -114,24 +124,30 @@ extension AuditLog {
     ) throws(AuditLogError) -> InclusionProof {
         let size = treeSize ?? current.treeSize
         guard size <= current.treeSize else {
-            throw AuditLogError(.invalidArgument, "tree size \(size) is larger than the log (\(current.treeSize) events)")
+            throw AuditLogError(
+                .invalidArgument, "tree size \(size) is larger than the log (\(current.treeSize) events)")
         }
         guard seq < size else {
             throw AuditLogError(.invalidArgument, "seq \(seq) is not below tree size \(size)")
         }
         var entry: [UInt8] = []
-        try RecordScan.forEach(in: directory, range: seq..<seq + 1) { (_, record) throws(AuditLogError) in entry = Array(record) }
+        try RecordScan.forEach(in: directory, range: seq..<seq + 1) { (_, record) throws(AuditLogError) in
+            entry = Array(record)
+        }
         // Stored subtree hashes first; if the result does not verify against the log's root, recompute all.
         for useStoredHashes in [true, false] {
-            var builder = try ProofBuilder(directory: directory, treeSize: current.treeSize, levels: levels, useStoredHashes: useStoredHashes)
+            var builder = try ProofBuilder(
+                directory: directory, treeSize: current.treeSize, levels: levels, useStoredHashes: useStoredHashes)
             guard let root = try builder.anchoredRoot(size: size, current: current) else { continue }
             var path: [SHA256Hash] = []
             for range in MerkleRanges.inclusionPath(index: seq, size: size) { path.append(try builder.root(of: range)) }
             let proof = InclusionProof(
-                leafIndex: seq, treeSize: size, leafHash: builder.hasher.leafHash(entry), proof: path, root: root, entry: entry)
+                leafIndex: seq, treeSize: size, leafHash: builder.hasher.leafHash(entry), proof: path, root: root,
+                entry: entry)
             if proof.isValid() { return proof }
         }
-        throw AuditLogError(.corrupt, "the records do not hash to the log's root; run `auditlog verify`", path: directory)
+        throw AuditLogError(
+            .corrupt, "the records do not hash to the log's root; run `auditlog verify`", path: directory)
     }
 
     private static func makeConsistencyProof(
@@ -139,21 +155,26 @@ extension AuditLog {
     ) throws(AuditLogError) -> ConsistencyProof {
         let size2 = newSize ?? current.treeSize
         guard size2 <= current.treeSize else {
-            throw AuditLogError(.invalidArgument, "tree size \(size2) is larger than the log (\(current.treeSize) events)")
+            throw AuditLogError(
+                .invalidArgument, "tree size \(size2) is larger than the log (\(current.treeSize) events)")
         }
         guard oldSize <= size2 else {
             throw AuditLogError(.invalidArgument, "the old tree size \(oldSize) is larger than the new one (\(size2))")
         }
         for useStoredHashes in [true, false] {
-            var builder = try ProofBuilder(directory: directory, treeSize: current.treeSize, levels: levels, useStoredHashes: useStoredHashes)
+            var builder = try ProofBuilder(
+                directory: directory, treeSize: current.treeSize, levels: levels, useStoredHashes: useStoredHashes)
             guard let root2 = try builder.anchoredRoot(size: size2, current: current) else { continue }
             let root1 = try builder.root(of: 0..<oldSize)
             var path: [SHA256Hash] = []
-            for range in MerkleRanges.consistencyPath(old: oldSize, new: size2) { path.append(try builder.root(of: range)) }
+            for range in MerkleRanges.consistencyPath(old: oldSize, new: size2) {
+                path.append(try builder.root(of: range))
+            }
             let proof = ConsistencyProof(size1: oldSize, size2: size2, root1: root1, root2: root2, proof: path)
             if proof.isValid() { return proof }
         }
-        throw AuditLogError(.corrupt, "the records do not hash to the log's root; run `auditlog verify`", path: directory)
+        throw AuditLogError(
+            .corrupt, "the records do not hash to the log's root; run `auditlog verify`", path: directory)
     }
 
     /// The tree size and root of a log directory, from the last segment (reads block headers only).

@@ -58,7 +58,11 @@ public enum EventDiff {
     }
 
     private static func join(_ path: String, _ key: String) -> String {
-        let plain = !key.isEmpty && key.unicodeScalars.allSatisfy { $0.properties.isAlphabetic || ("0"..."9").contains($0) || $0 == "_" || $0 == "-" }
+        let plain =
+            !key.isEmpty
+            && key.unicodeScalars.allSatisfy {
+                $0.properties.isAlphabetic || ("0"..."9").contains($0) || $0 == "_" || $0 == "-"
+            }
         if plain { return path.isEmpty ? key : "\(path).\(key)" }
         var quoted: [UInt8] = []
         JSONScanner.appendQuoted(key, to: &quoted)

@@ -87,10 +87,12 @@ enum QueryCursor {
     }
 
     static func decode(_ cursor: String, query: Query) throws(AuditLogError) -> UInt64 {
-        let invalid = AuditLogError(.invalidArgument, "this cursor is not valid: pass the nextCursor of a previous page")
+        let invalid = AuditLogError(
+            .invalidArgument, "this cursor is not valid: pass the nextCursor of a previous page")
         guard let bytes = Base64.decode(cursor.restoringBase64()) else { throw invalid }
         let parts = String(decoding: bytes, as: UTF8.self).split(separator: ".")
-        guard parts.count == 3, parts[0] == "v1", let seq = UInt64(parts[1]), let fingerprint = UInt64(parts[2], radix: 16)
+        guard parts.count == 3, parts[0] == "v1", let seq = UInt64(parts[1]),
+            let fingerprint = UInt64(parts[2], radix: 16)
         else { throw invalid }
         guard fingerprint == query.fingerprint else {
             throw AuditLogError(
@@ -102,14 +104,16 @@ enum QueryCursor {
 
 extension String {
     fileprivate func replacingBase64URL() -> String {
-        String(String.UnicodeScalarView(unicodeScalars.compactMap { c -> Unicode.Scalar? in
-            switch c {
-            case "+": "-"
-            case "/": "_"
-            case "=": nil
-            default: c
-            }
-        }))
+        String(
+            String.UnicodeScalarView(
+                unicodeScalars.compactMap { c -> Unicode.Scalar? in
+                    switch c {
+                    case "+": "-"
+                    case "/": "_"
+                    case "=": nil
+                    default: c
+                    }
+                }))
     }
 
     fileprivate func restoringBase64() -> String {

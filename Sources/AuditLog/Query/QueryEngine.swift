@@ -36,7 +36,9 @@ public final class QueryEngine {
         return index
     }
 
-    private func currentSizes(_ segment: (baseSeq: UInt64, path: String)) throws(AuditLogError) -> (segment: Int64, index: Int64) {
+    private func currentSizes(_ segment: (baseSeq: UInt64, path: String)) throws(AuditLogError) -> (
+        segment: Int64, index: Int64
+    ) {
         (
             FileSystem.fileSize(segment.path) ?? 0,
             FileSystem.fileSize(SegmentIndexFiles.blockIndexPath(directory: directory, baseSeq: segment.baseSeq)) ?? 0
@@ -48,7 +50,9 @@ public final class QueryEngine {
         guard (1...10_000).contains(query.limit) else {
             throw AuditLogError(.invalidArgument, "limit must be between 1 and 10000")
         }
-        let after = try query.cursor.map { (cursor) throws(AuditLogError) in try QueryCursor.decode(cursor, query: query) }
+        let after = try query.cursor.map { (cursor) throws(AuditLogError) in
+            try QueryCursor.decode(cursor, query: query)
+        }
         var results: [StoredEvent] = []
         try scan(query, after: after) { event in
             results.append(event)
@@ -62,7 +66,9 @@ public final class QueryEngine {
 
     /// Calls `body` with every event matching `query` (its filters and order; limit and cursor are ignored)
     /// until `body` returns false, in constant memory.
-    public func forEach(matching query: Query, _ body: (StoredEvent) throws(AuditLogError) -> Bool) throws(AuditLogError) {
+    public func forEach(matching query: Query, _ body: (StoredEvent) throws(AuditLogError) -> Bool)
+        throws(AuditLogError)
+    {
         try scan(query, after: nil, body)
     }
 
@@ -100,7 +106,9 @@ public final class QueryEngine {
                 if !newest && i + 1 < segments.count && segments[i + 1].baseSeq <= cursor + 1 { continue }
             }
             let index = try index(segment, isLast: i == segments.count - 1)
-            if let range, index.blocks.isEmpty || index.maxTimestamp < range.lowerBound || index.minTimestamp > range.upperBound {
+            if let range,
+                index.blocks.isEmpty || index.maxTimestamp < range.lowerBound || index.minTimestamp > range.upperBound
+            {
                 continue
             }
             let file = try SegmentFile.open(path: segment.path, baseSeq: segment.baseSeq)
@@ -122,7 +130,9 @@ public final class QueryEngine {
                         inBlock.append(seqs[position])
                         position += 1
                     }
-                    if let range, info.maxTimestamp < range.lowerBound || info.minTimestamp > range.upperBound { continue }
+                    if let range, info.maxTimestamp < range.lowerBound || info.minTimestamp > range.upperBound {
+                        continue
+                    }
                     let events = try records(of: info, in: file, seqs: Set(inBlock), query: query)
                     for event in newest ? events.reversed() : events {
                         if try !body(event) { return }
@@ -150,7 +160,11 @@ public final class QueryEngine {
     {
         guard case .block(let header) = try file.entry(at: info.offset, fileSize: try file.fd.size()),
             header.firstSeq == info.firstSeq
-        else { throw AuditLogError(.corrupt, "no block for seq \(info.firstSeq) where the index says", path: file.path, offset: info.offset) }
+        else {
+            throw AuditLogError(
+                .corrupt, "no block for seq \(info.firstSeq) where the index says", path: file.path, offset: info.offset
+            )
+        }
         if let reason = try file.readBlock(header, at: info.offset, into: &block) {
             throw AuditLogError(.corrupt, reason, path: file.path, offset: info.offset)
         }
@@ -158,7 +172,8 @@ public final class QueryEngine {
         var failure: AuditLogError?
         let range = query.timeRange
         do throws(DecodeFailure) {
-            try BlockDecoder.forEachRecord(inBlock: block, header, payload: &payload) { (seq, record) throws(DecodeFailure) in
+            try BlockDecoder.forEachRecord(inBlock: block, header, payload: &payload) {
+                (seq, record) throws(DecodeFailure) in
                 guard failure == nil else { return }
                 if let seqs, !seqs.contains(seq) { return }
                 if let range, !range.contains(RecordCodec.timestamp(of: record)) { return }
@@ -168,7 +183,8 @@ public final class QueryEngine {
                 } catch { failure = error }
             }
         } catch {
-            throw AuditLogError(.corrupt, "block at seq \(header.firstSeq): \(error.reason)", path: file.path, offset: info.offset)
+            throw AuditLogError(
+                .corrupt, "block at seq \(header.firstSeq): \(error.reason)", path: file.path, offset: info.offset)
         }
         if let failure { throw failure }
         return out

@@ -53,7 +53,9 @@ struct BlockBuilder {
         header.encode(into: &out)
         for hash in frontier.hashes { hash.withUnsafeBytes { out.append(contentsOf: $0) } }
         if useLZ4 {
-            compressed.withUnsafeBytes { out.append(contentsOf: UnsafeRawBufferPointer(rebasing: $0[0..<compressedCount!])) }
+            compressed.withUnsafeBytes {
+                out.append(contentsOf: UnsafeRawBufferPointer(rebasing: $0[0..<compressedCount!]))
+            }
         } else {
             out.append(contentsOf: payload)
         }

@@ -148,7 +148,8 @@ public final class LogReader {
         decodedIndex = 0
         let blockOffset = offset
         do throws(DecodeFailure) {
-            try BlockDecoder.forEachRecord(inBlock: blockBuffer, header, payload: &payload) { (seq, record) throws(DecodeFailure) in
+            try BlockDecoder.forEachRecord(inBlock: blockBuffer, header, payload: &payload) {
+                (seq, record) throws(DecodeFailure) in
                 guard seq >= startSeq else { return }
                 let leaf = hasher.leafHash(record)
                 let (_, event) = try RecordCodec.decode(record)

@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The single writer of a log directory: group commit, segment roll, durability.
@@ -63,7 +63,8 @@ final class LogWriter: @unchecked Sendable {
         self.options = options
         if !FileSystem.isDirectory(directory) {
             guard options.createIfMissing else {
-                throw AuditLogError(.notFound, "no log directory here (pass createIfMissing to create one)", path: directory)
+                throw AuditLogError(
+                    .notFound, "no log directory here (pass createIfMissing to create one)", path: directory)
             }
             try FileSystem.createDirectory(directory)
             try FileDescriptor.openDirectory(FileSystem.parent(of: directory)).synchronize()
@@ -111,8 +112,10 @@ final class LogWriter: @unchecked Sendable {
         var batch = PendingBatch(records: [], offsets: [], firstSeq: 0)
         batch.offsets.reserveCapacity(events.count)
         var salts = [UInt8](repeating: 0, count: events.count * RecordCodec.saltSize)
-        try salts.withUnsafeMutableBytes { buffer in Result { () throws(AuditLogError) in try SecureRandom.fill(buffer) } }
-            .get()
+        try salts.withUnsafeMutableBytes { buffer in
+            Result { () throws(AuditLogError) in try SecureRandom.fill(buffer) }
+        }
+        .get()
         var record: [UInt8] = []
         for (i, event) in events.enumerated() {
             do throws(AuditLogError) {
@@ -122,7 +125,8 @@ final class LogWriter: @unchecked Sendable {
             }
             record.removeAll(keepingCapacity: true)
             salts.withUnsafeBytes { raw in
-                let salt = UnsafeRawBufferPointer(rebasing: raw[i * RecordCodec.saltSize..<(i + 1) * RecordCodec.saltSize])
+                let salt = UnsafeRawBufferPointer(
+                    rebasing: raw[i * RecordCodec.saltSize..<(i + 1) * RecordCodec.saltSize])
                 RecordCodec.encode(event, seq: 0, salt: salt, into: &record)
             }
             guard record.count <= options.limits.maxEventBytes else {
@@ -283,7 +287,9 @@ final class LogWriter: @unchecked Sendable {
     /// Leader only (or `close`, once no leader can run).
     private func signCheckpoint() throws(AuditLogError) {
         checkpointedAt = monotonicNanoseconds()
-        guard let signer = options.checkpointSigner, frontier.size > 0, checkpointedSize != frontier.size else { return }
+        guard let signer = options.checkpointSigner, frontier.size > 0, checkpointedSize != frontier.size else {
+            return
+        }
         let note = try signer.sign(Checkpoint(origin: signer.name, treeSize: frontier.size, root: root).text)
         let path = LogFiles.path(directory, LogFiles.checkpointName(treeSize: frontier.size))
         let temporary = path + LogFiles.temporarySuffix

@@ -137,7 +137,9 @@ enum RecordCodec {
         var roles: [String]?
         if presence & Presence.actorRoles != 0 {
             let count = try r.readVarint("role count")
-            guard count <= UInt64(r.remaining) else { throw DecodeFailure(reason: "role count too large", offset: r.position) }
+            guard count <= UInt64(r.remaining) else {
+                throw DecodeFailure(reason: "role count too large", offset: r.position)
+            }
             var list: [String] = []
             list.reserveCapacity(Int(count))
             for _ in 0..<count { list.append(try r.readString("role")) }

@@ -17,7 +17,8 @@ enum RecordScan {
         var payload: [UInt8] = []
         while next < range.upperBound {
             guard index < segments.count else {
-                throw AuditLogError(.invalidArgument, "seq \(next) is not in the log (it ends earlier)", path: directory)
+                throw AuditLogError(
+                    .invalidArgument, "seq \(next) is not in the log (it ends earlier)", path: directory)
             }
             let file = try SegmentFile.open(path: segments[index].path, baseSeq: segments[index].baseSeq)
             let size = try file.fd.size()
@@ -31,7 +32,8 @@ enum RecordScan {
                         }
                         var failure: AuditLogError?
                         do throws(DecodeFailure) {
-                            try BlockDecoder.forEachRecord(inBlock: block, header, payload: &payload) { (seq, record) throws(DecodeFailure) in
+                            try BlockDecoder.forEachRecord(inBlock: block, header, payload: &payload) {
+                                (seq, record) throws(DecodeFailure) in
                                 guard failure == nil, seq >= next, seq < range.upperBound else { return }
                                 do throws(AuditLogError) { try body(seq, record) } catch { failure = error }
                             }

@@ -35,7 +35,8 @@ enum Recovery {
         guard let last = try LogFiles.segments(in: directory).last else {
             let segment = try ActiveSegment.create(
                 directory: directory, directoryFD: directoryFD, baseSeq: 0, frontier: MerkleFrontier())
-            return RecoveredState(segment: segment, frontier: MerkleFrontier(), root: hasher.emptyRoot(), report: report)
+            return RecoveredState(
+                segment: segment, frontier: MerkleFrontier(), root: hasher.emptyRoot(), report: report)
         }
 
         let fd = try FileDescriptor.openForWriting(last.path, create: false)
@@ -54,7 +55,8 @@ enum Recovery {
             case .end:
                 break scan
             case .footer(let footer):
-                guard footer.endSeq == frontier.size, footer.blockCount == segment.blockCount, footer.root == root else {
+                guard footer.endSeq == frontier.size, footer.blockCount == segment.blockCount, footer.root == root
+                else {
                     problem = "segment footer does not match the blocks before it"
                     break
                 }
@@ -86,7 +88,8 @@ enum Recovery {
             // Everything from `cut` on is not a valid continuation of the log (`cut` is past the footer of a
             // sealed segment, else the offset of the bad entry).
             let cut = segment.size
-            try refuseIfAcknowledgedDataFollows(file, from: cut, fileSize: fileSize, expectedSeq: frontier.size, problem)
+            try refuseIfAcknowledgedDataFollows(
+                file, from: cut, fileSize: fileSize, expectedSeq: frontier.size, problem)
             try fd.truncate(to: cut)
             try fd.synchronizeData()
             report.truncatedSegment = last.path

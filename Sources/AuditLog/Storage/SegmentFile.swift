@@ -41,7 +41,8 @@ final class SegmentFile {
         }
         guard header.baseSeq == baseSeq else {
             throw AuditLogError(
-                .corrupt, "segment header says base seq \(header.baseSeq) but the file name says \(baseSeq)", path: path,
+                .corrupt, "segment header says base seq \(header.baseSeq) but the file name says \(baseSeq)",
+                path: path,
                 offset: 16)
         }
         return SegmentFile(fd: fd, header: header, headerSize: header.encodedSize)
@@ -106,7 +107,8 @@ extension SegmentFile {
                 var i = 0
                 while i + BlockHeader.size <= raw.count {
                     if raw[i] == BlockHeader.magic[0],
-                        let header = try? BlockHeader.decode(UnsafeRawBufferPointer(rebasing: raw[i..<i + BlockHeader.size])),
+                        let header = try? BlockHeader.decode(
+                            UnsafeRawBufferPointer(rebasing: raw[i..<i + BlockHeader.size])),
                         header.startsCommit, header.firstSeq > seq
                     {
                         return true
@@ -145,9 +147,13 @@ enum BlockDecoder {
         if payload.count < count { payload = [UInt8](repeating: 0, count: max(count, 2 * payload.count)) }
         switch header.compression {
         case .none:
-            payload.withUnsafeMutableBytes { UnsafeMutableRawBufferPointer(rebasing: $0[0..<count]).copyMemory(from: stored) }
+            payload.withUnsafeMutableBytes {
+                UnsafeMutableRawBufferPointer(rebasing: $0[0..<count]).copyMemory(from: stored)
+            }
         case .lz4:
-            let ok = payload.withUnsafeMutableBytes { LZ4.decompress(stored, into: UnsafeMutableRawBufferPointer(rebasing: $0[0..<count])) }
+            let ok = payload.withUnsafeMutableBytes {
+                LZ4.decompress(stored, into: UnsafeMutableRawBufferPointer(rebasing: $0[0..<count]))
+            }
             guard ok else { throw DecodeFailure(reason: "LZ4 payload does not decompress", offset: start) }
         }
     }
@@ -163,7 +169,8 @@ enum BlockDecoder {
         }.get()
         try payload.withUnsafeBytes { raw in
             Result { () throws(DecodeFailure) in
-                try forEachRecord(in: UnsafeRawBufferPointer(rebasing: raw[0..<Int(header.uncompressedLength)]), header, body)
+                try forEachRecord(
+                    in: UnsafeRawBufferPointer(rebasing: raw[0..<Int(header.uncompressedLength)]), header, body)
             }
         }.get()
     }
@@ -183,15 +190,20 @@ enum BlockDecoder {
                 throw DecodeFailure(reason: "bad record length \(length)", offset: start)
             }
             let record = try r.readBytes(Int(length), "record")
-            guard seq < header.endSeq else { throw DecodeFailure(reason: "more records than the header says", offset: start) }
+            guard seq < header.endSeq else {
+                throw DecodeFailure(reason: "more records than the header says", offset: start)
+            }
             guard RecordCodec.seq(of: record) == seq else {
-                throw DecodeFailure(reason: "record seq \(RecordCodec.seq(of: record)) where \(seq) was expected", offset: start)
+                throw DecodeFailure(
+                    reason: "record seq \(RecordCodec.seq(of: record)) where \(seq) was expected", offset: start)
             }
             try body(seq, record)
             seq += 1
         }
         guard seq == header.endSeq else {
-            throw DecodeFailure(reason: "block has \(seq - header.firstSeq) records, header says \(header.recordCount)", offset: r.position)
+            throw DecodeFailure(
+                reason: "block has \(seq - header.firstSeq) records, header says \(header.recordCount)",
+                offset: r.position)
         }
     }
 }

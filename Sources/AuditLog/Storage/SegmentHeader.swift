@@ -39,7 +39,9 @@ struct SegmentHeader: Equatable {
                 offset: 8)
         }
         let fixed = try r.readLittleEndian(UInt16.self, "header size")
-        guard fixed == UInt16(fixedSize) else { throw DecodeFailure(reason: "unexpected header size \(fixed)", offset: 10) }
+        guard fixed == UInt16(fixedSize) else {
+            throw DecodeFailure(reason: "unexpected header size \(fixed)", offset: 10)
+        }
         let baseSeq = try r.readLittleEndian(UInt64.self, "base seq")
         let createdAt = try r.readLittleEndian(Int64.self, "created at")
         let count = try r.readLittleEndian(UInt32.self, "frontier count")
@@ -53,7 +55,8 @@ struct SegmentHeader: Equatable {
         guard CRC32C.checksum(UnsafeRawBufferPointer(rebasing: bytes[0..<end])) == storedCRC else {
             throw DecodeFailure(reason: "segment header checksum mismatch", offset: end)
         }
-        return SegmentHeader(baseSeq: baseSeq, createdAt: createdAt, frontier: MerkleFrontier(size: baseSeq, hashes: hashes)!)
+        return SegmentHeader(
+            baseSeq: baseSeq, createdAt: createdAt, frontier: MerkleFrontier(size: baseSeq, hashes: hashes)!)
     }
 
     /// The largest possible header: 64 frontier hashes.

@@ -1,7 +1,7 @@
 import Synchronization
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 extension AuditLog {
@@ -31,7 +31,8 @@ extension AuditLog {
         var notes = checkpoints
         for name in try FileSystem.contents(of: directory).sorted() where name.hasSuffix(LogFiles.checkpointExtension) {
             let path = LogFiles.path(directory, name)
-            guard let fd = try? FileDescriptor.openForReading(path), let bytes = try? fd.read(count: 64 << 10, at: 0) else {
+            guard let fd = try? FileDescriptor.openForReading(path), let bytes = try? fd.read(count: 64 << 10, at: 0)
+            else {
                 throw AuditLogError(.io, "cannot read checkpoint", path: path)
             }
             notes.append((name, String(decoding: bytes, as: UTF8.self)))
@@ -47,8 +48,10 @@ extension AuditLog {
                 if let key {
                     signature = note.isSigned(by: key) ? .valid : .invalid
                     if signature == .invalid {
-                        let signers = note.signatures.map { "\($0.name)+\(hexString($0.keyID))" }.joined(separator: ", ")
-                        problem = note.signatures.contains(where: { $0.name == key.name && $0.keyID == key.keyID })
+                        let signers = note.signatures.map { "\($0.name)+\(hexString($0.keyID))" }.joined(
+                            separator: ", ")
+                        problem =
+                            note.signatures.contains(where: { $0.name == key.name && $0.keyID == key.keyID })
                             ? "the signature by \(key.name) does not verify (forged or altered)"
                             : "not signed by \(key.name)+\(hexString(key.keyID)); signed by \(signers)"
                     } else if checkpoint.origin != key.name {
@@ -66,7 +69,8 @@ extension AuditLog {
         // Segments, in parallel.
         let totalBytes = segments.reduce(Int64(0)) { $0 + (FileSystem.fileSize($1.path) ?? 0) }
         let checkpointSizes = sizes.sorted()
-        let work = SegmentWork(segments: segments, checkpointSizes: checkpointSizes, totalBytes: totalBytes, progress: progress)
+        let work = SegmentWork(
+            segments: segments, checkpointSizes: checkpointSizes, totalBytes: totalBytes, progress: progress)
         let jobs = max(1, min(jobs, segments.count))
         report.jobs = jobs
         var threads: [BackgroundThread] = []
@@ -88,35 +92,43 @@ extension AuditLog {
             report.problems += check.problems
             if !check.problems.isEmpty { chainIntact = false }
             if index == 0 && check.headerBase != nil && check.headerBase! > 0 {
-                report.problems.append(.init(
-                    kind: .missingSegment, file: name, offset: 0, length: nil, seq: 0,
-                    message: "seq 0..<\(check.headerBase!) missing: the log's first segment(s) are gone"))
+                report.problems.append(
+                    .init(
+                        kind: .missingSegment, file: name, offset: 0, length: nil, seq: 0,
+                        message: "seq 0..<\(check.headerBase!) missing: the log's first segment(s) are gone"))
                 chainIntact = false
             }
             if let previous {
                 if !previous.result.sealed && previous.problems.isEmpty {
-                    report.problems.append(.init(
-                        kind: .truncated, file: previous.result.file, offset: previous.result.bytes, length: nil,
-                        seq: previous.result.endSeq,
-                        message: "segment ends without a footer but is followed by another: the file was cut short"))
+                    report.problems.append(
+                        .init(
+                            kind: .truncated, file: previous.result.file, offset: previous.result.bytes, length: nil,
+                            seq: previous.result.endSeq,
+                            message: "segment ends without a footer but is followed by another: the file was cut short")
+                    )
                     chainIntact = false
                 }
                 if previous.problems.isEmpty, let base = check.headerBase, check.nameMatchesHeader {
                     if base > previous.result.endSeq {
-                        report.problems.append(.init(
-                            kind: .missingSegment, file: name, offset: 0, length: nil, seq: previous.result.endSeq,
-                            message: "seq \(previous.result.endSeq)..<\(base) missing: a segment between "
-                                + "\(previous.result.file) and \(name) is gone"))
+                        report.problems.append(
+                            .init(
+                                kind: .missingSegment, file: name, offset: 0, length: nil, seq: previous.result.endSeq,
+                                message: "seq \(previous.result.endSeq)..<\(base) missing: a segment between "
+                                    + "\(previous.result.file) and \(name) is gone"))
                         chainIntact = false
                     } else if base < previous.result.endSeq {
-                        report.problems.append(.init(
-                            kind: .reordered, file: name, offset: 0, length: nil, seq: base,
-                            message: "segment starts at seq \(base), inside the previous segment (which ends at \(previous.result.endSeq))"))
+                        report.problems.append(
+                            .init(
+                                kind: .reordered, file: name, offset: 0, length: nil, seq: base,
+                                message:
+                                    "segment starts at seq \(base), inside the previous segment (which ends at \(previous.result.endSeq))"
+                            ))
                         chainIntact = false
                     } else if check.headerFrontier != previous.finalFrontier {
-                        report.problems.append(.init(
-                            kind: .modified, file: name, offset: 0, length: Int64(check.headerSize), seq: base,
-                            message: "segment header frontier does not continue the previous segment's tree"))
+                        report.problems.append(
+                            .init(
+                                kind: .modified, file: name, offset: 0, length: Int64(check.headerSize), seq: base,
+                                message: "segment header frontier does not continue the previous segment's tree"))
                         chainIntact = false
                     }
                 }
@@ -135,24 +147,32 @@ extension AuditLog {
 
         // Checkpoints against the recomputed tree.
         for (name, checkpoint, signature, problem) in parsed {
-            var result = VerificationReport.CheckpointResult(source: name, checkpoint: checkpoint, signature: signature, consistent: nil)
+            var result = VerificationReport.CheckpointResult(
+                source: name, checkpoint: checkpoint, signature: signature, consistent: nil)
             if let problem {
-                report.problems.append(.init(kind: .badSignature, file: name, offset: nil, length: nil, seq: checkpoint?.treeSize, message: problem))
+                report.problems.append(
+                    .init(
+                        kind: .badSignature, file: name, offset: nil, length: nil, seq: checkpoint?.treeSize,
+                        message: problem))
             }
             if let checkpoint {
                 if checkpoint.treeSize > report.treeSize && chainIntact {
                     result.consistent = false
-                    report.problems.append(.init(
-                        kind: .truncated, file: name, offset: nil, length: nil, seq: report.treeSize,
-                        message: "the log has \(report.treeSize) events but checkpoint \(name) commits to "
-                            + "\(checkpoint.treeSize): it was truncated or rolled back"))
+                    report.problems.append(
+                        .init(
+                            kind: .truncated, file: name, offset: nil, length: nil, seq: report.treeSize,
+                            message: "the log has \(report.treeSize) events but checkpoint \(name) commits to "
+                                + "\(checkpoint.treeSize): it was truncated or rolled back"))
                 } else if let root = rootsAtSizes[checkpoint.treeSize] {
                     result.consistent = root == checkpoint.root
                     if root != checkpoint.root {
-                        report.problems.append(.init(
-                            kind: .inconsistentWithCheckpoint, file: name, offset: nil, length: nil, seq: checkpoint.treeSize,
-                            message: "the log's root at tree size \(checkpoint.treeSize) is \(root.hex), the checkpoint "
-                                + "says \(checkpoint.root.hex): the log was rewritten"))
+                        report.problems.append(
+                            .init(
+                                kind: .inconsistentWithCheckpoint, file: name, offset: nil, length: nil,
+                                seq: checkpoint.treeSize,
+                                message:
+                                    "the log's root at tree size \(checkpoint.treeSize) is \(root.hex), the checkpoint "
+                                    + "says \(checkpoint.root.hex): the log was rewritten"))
                     }
                 }
             }
@@ -191,8 +211,10 @@ private final class SegmentWork: Sendable {
     let done = Atomic<Int64>(0)
     let results: Mutex<[SegmentCheck?]>
 
-    init(segments: [(baseSeq: UInt64, path: String)], checkpointSizes: [UInt64], totalBytes: Int64,
-         progress: (@Sendable (Int64, Int64) -> Void)?) {
+    init(
+        segments: [(baseSeq: UInt64, path: String)], checkpointSizes: [UInt64], totalBytes: Int64,
+        progress: (@Sendable (Int64, Int64) -> Void)?
+    ) {
         self.segments = segments
         self.checkpointSizes = checkpointSizes
         self.totalBytes = totalBytes
@@ -208,10 +230,11 @@ private final class SegmentWork: Sendable {
             let entry = segments[index]
             let check = SegmentVerifier.check(
                 path: entry.path, nameBase: entry.baseSeq, isLast: index == segments.count - 1,
-                checkpointSizes: checkpointSizes, hasher: hasher) { bytes in
-                    let total = self.done.wrappingAdd(bytes, ordering: .relaxed).newValue
-                    self.progress?(total, self.totalBytes)
-                }
+                checkpointSizes: checkpointSizes, hasher: hasher
+            ) { bytes in
+                let total = self.done.wrappingAdd(bytes, ordering: .relaxed).newValue
+                self.progress?(total, self.totalBytes)
+            }
             results.withLock { $0[index] = check }
         }
     }
@@ -224,11 +247,15 @@ enum SegmentVerifier {
         progress: (Int64) -> Void
     ) -> SegmentCheck {
         let name = path.split(separator: "/").last.map(String.init) ?? path
-        var check = SegmentCheck(result: .init(
-            file: name, baseSeq: nameBase, endSeq: nameBase, bytes: FileSystem.fileSize(path) ?? 0, recordBytes: 0,
-            sealed: false, incompleteTailBytes: 0, isValid: false))
-        func problem(_ kind: VerificationReport.ProblemKind, _ offset: Int64, _ length: Int64?, _ seq: UInt64?, _ message: String) {
-            check.problems.append(.init(kind: kind, file: name, offset: offset, length: length, seq: seq, message: message))
+        var check = SegmentCheck(
+            result: .init(
+                file: name, baseSeq: nameBase, endSeq: nameBase, bytes: FileSystem.fileSize(path) ?? 0, recordBytes: 0,
+                sealed: false, incompleteTailBytes: 0, isValid: false))
+        func problem(
+            _ kind: VerificationReport.ProblemKind, _ offset: Int64, _ length: Int64?, _ seq: UInt64?, _ message: String
+        ) {
+            check.problems.append(
+                .init(kind: kind, file: name, offset: offset, length: length, seq: seq, message: message))
         }
         let file: SegmentFile
         do throws(AuditLogError) {
@@ -240,8 +267,9 @@ enum SegmentVerifier {
             }.mapError { AuditLogError(.corrupt, $0.reason, offset: Int64($0.offset)) }.get()
             file = try SegmentFile.open(path: path, baseSeq: header.baseSeq, fd: fd)
         } catch {
-            problem(error.code == .io ? .truncated : .modified, error.offset ?? 0, nil, nameBase,
-                    "segment header is damaged: \(error.message)")
+            problem(
+                error.code == .io ? .truncated : .modified, error.offset ?? 0, nil, nameBase,
+                "segment header is damaged: \(error.message)")
             return check
         }
         let header = file.header
@@ -252,9 +280,10 @@ enum SegmentVerifier {
         check.result.endSeq = header.baseSeq
         if header.baseSeq != nameBase {
             check.nameMatchesHeader = false
-            problem(.reordered, 16, 8, header.baseSeq,
-                    "the file is named for seq \(nameBase) but holds the segment starting at seq \(header.baseSeq): "
-                        + "segment files were swapped or renamed")
+            problem(
+                .reordered, 16, 8, header.baseSeq,
+                "the file is named for seq \(nameBase) but holds the segment starting at seq \(header.baseSeq): "
+                    + "segment files were swapped or renamed")
             return check
         }
         guard let fileSize = try? file.fd.size() else {
@@ -277,100 +306,113 @@ enum SegmentVerifier {
 
         /// Checks every entry from the header on, stopping at the end, the footer or the first problem.
         func walk() {
-        while true {
-            let entry: SegmentEntry
-            do throws(AuditLogError) { entry = try file.entry(at: offset, fileSize: fileSize) } catch {
-                problem(.modified, offset, nil, frontier.size, "cannot read: \(error)")
-                return
-            }
-            switch entry {
-            case .end:
-                return
-            case .footer(let footer):
-                guard footer.endSeq == frontier.size, footer.blockCount == blockCount, footer.root == root else {
-                    problem(.modified, offset, Int64(SegmentFooter.size), frontier.size,
+            while true {
+                let entry: SegmentEntry
+                do throws(AuditLogError) { entry = try file.entry(at: offset, fileSize: fileSize) } catch {
+                    problem(.modified, offset, nil, frontier.size, "cannot read: \(error)")
+                    return
+                }
+                switch entry {
+                case .end:
+                    return
+                case .footer(let footer):
+                    guard footer.endSeq == frontier.size, footer.blockCount == blockCount, footer.root == root else {
+                        problem(
+                            .modified, offset, Int64(SegmentFooter.size), frontier.size,
                             "segment footer does not match the blocks before it (end seq \(footer.endSeq), "
                                 + "\(footer.blockCount) blocks; found \(frontier.size), \(blockCount))")
-                    return
-                }
-                check.result.sealed = true
-                progress(Int64(SegmentFooter.size))
-                if offset + Int64(SegmentFooter.size) != fileSize {
-                    problem(.modified, offset + Int64(SegmentFooter.size), fileSize - offset - Int64(SegmentFooter.size),
-                            frontier.size, "bytes after the segment footer")
-                }
-                return
-            case .invalid(let reason):
-                classifyBadEntry(reason, at: offset, fileSize: fileSize)
-                return
-            case .block(let blockHeader):
-                let length = Int64(blockHeader.totalLength)
-                guard blockHeader.firstSeq == frontier.size else {
-                    let missing = blockHeader.firstSeq > frontier.size
-                    problem(.modified, offset, length, frontier.size,
-                            missing ? "seq \(frontier.size)..<\(blockHeader.firstSeq) missing: blocks were removed"
-                                : "block repeats seq \(blockHeader.firstSeq) (expected \(frontier.size)): blocks were duplicated or moved")
-                    return
-                }
-                let failure: String?
-                do throws(AuditLogError) {
-                    failure = try file.readBlock(blockHeader, at: offset, into: &block)
-                } catch {
-                    failure = "block cannot be read: \(error)"
-                }
-                if let failure {
-                    classifyBadEntry(failure, at: offset, fileSize: fileSize, length: length)
-                    return
-                }
-                var recordBytes = 0
-                var bad: String?
-                do throws(DecodeFailure) {
-                    try BlockDecoder.forEachRecord(inBlock: block, blockHeader, payload: &payload) { (_, record) throws(DecodeFailure) in
-                        guard record[0] == RecordCodec.version else {
-                            throw DecodeFailure(reason: "record version \(record[0]) is unknown", offset: 0)
-                        }
-                        recordBytes += record.count
-                        frontier.append(hasher.leafHash(record), using: hasher)
-                        if nextCheckpoint < checkpointSizes.count && checkpointSizes[nextCheckpoint] == frontier.size {
-                            check.roots[frontier.size] = frontier.root(using: hasher)
-                            nextCheckpoint += 1
-                        }
+                        return
                     }
-                } catch {
-                    bad = error.reason
-                }
-                if let bad {
-                    problem(.modified, offset, length, blockHeader.firstSeq, "block records cannot be decoded: \(bad)")
+                    check.result.sealed = true
+                    progress(Int64(SegmentFooter.size))
+                    if offset + Int64(SegmentFooter.size) != fileSize {
+                        problem(
+                            .modified, offset + Int64(SegmentFooter.size),
+                            fileSize - offset - Int64(SegmentFooter.size),
+                            frontier.size, "bytes after the segment footer")
+                    }
                     return
-                }
-                root = frontier.root(using: hasher)
-                let stored = block.withUnsafeBytes { BlockDecoder.frontier(of: $0, blockHeader) }
-                guard root == blockHeader.root, stored == frontier else {
-                    problem(.modified, offset, length, blockHeader.firstSeq,
+                case .invalid(let reason):
+                    classifyBadEntry(reason, at: offset, fileSize: fileSize)
+                    return
+                case .block(let blockHeader):
+                    let length = Int64(blockHeader.totalLength)
+                    guard blockHeader.firstSeq == frontier.size else {
+                        let missing = blockHeader.firstSeq > frontier.size
+                        problem(
+                            .modified, offset, length, frontier.size,
+                            missing
+                                ? "seq \(frontier.size)..<\(blockHeader.firstSeq) missing: blocks were removed"
+                                : "block repeats seq \(blockHeader.firstSeq) (expected \(frontier.size)): blocks were duplicated or moved"
+                        )
+                        return
+                    }
+                    let failure: String?
+                    do throws(AuditLogError) {
+                        failure = try file.readBlock(blockHeader, at: offset, into: &block)
+                    } catch {
+                        failure = "block cannot be read: \(error)"
+                    }
+                    if let failure {
+                        classifyBadEntry(failure, at: offset, fileSize: fileSize, length: length)
+                        return
+                    }
+                    var recordBytes = 0
+                    var bad: String?
+                    do throws(DecodeFailure) {
+                        try BlockDecoder.forEachRecord(inBlock: block, blockHeader, payload: &payload) {
+                            (_, record) throws(DecodeFailure) in
+                            guard record[0] == RecordCodec.version else {
+                                throw DecodeFailure(reason: "record version \(record[0]) is unknown", offset: 0)
+                            }
+                            recordBytes += record.count
+                            frontier.append(hasher.leafHash(record), using: hasher)
+                            if nextCheckpoint < checkpointSizes.count
+                                && checkpointSizes[nextCheckpoint] == frontier.size
+                            {
+                                check.roots[frontier.size] = frontier.root(using: hasher)
+                                nextCheckpoint += 1
+                            }
+                        }
+                    } catch {
+                        bad = error.reason
+                    }
+                    if let bad {
+                        problem(
+                            .modified, offset, length, blockHeader.firstSeq, "block records cannot be decoded: \(bad)")
+                        return
+                    }
+                    root = frontier.root(using: hasher)
+                    let stored = block.withUnsafeBytes { BlockDecoder.frontier(of: $0, blockHeader) }
+                    guard root == blockHeader.root, stored == frontier else {
+                        problem(
+                            .modified, offset, length, blockHeader.firstSeq,
                             "the records up to seq \(blockHeader.endSeq) do not hash to the root stored in this "
                                 + "block: a record in it or before it (since the segment header) was changed, removed "
                                 + "or added")
-                    return
+                        return
+                    }
+                    check.result.recordBytes += Int64(recordBytes)
+                    blockCount += 1
+                    offset += length
+                    progress(length)
                 }
-                check.result.recordBytes += Int64(recordBytes)
-                blockCount += 1
-                offset += length
-                progress(length)
             }
-        }
         }
 
         /// A bad entry at the end of the active segment with nothing committed after it is a torn write
         /// (reported, not a failure); anywhere else it is damage.
         func classifyBadEntry(_ reason: String, at offset: Int64, fileSize: Int64, length: Int64? = nil) {
-            let laterCommit = (try? file.containsCommit(after: offset, fileSize: fileSize, laterThan: frontier.size)) ?? true
+            let laterCommit =
+                (try? file.containsCommit(after: offset, fileSize: fileSize, laterThan: frontier.size)) ?? true
             if isLast && !laterCommit {
                 check.result.incompleteTailBytes = fileSize - offset
                 return
             }
             if !isLast && !laterCommit && reason.contains("past the end") {
-                problem(.truncated, offset, fileSize - offset, frontier.size,
-                        "the segment is cut short at byte \(offset) (\(reason))")
+                problem(
+                    .truncated, offset, fileSize - offset, frontier.size,
+                    "the segment is cut short at byte \(offset) (\(reason))")
                 return
             }
             problem(.modified, offset, length ?? (fileSize - offset), frontier.size, reason)

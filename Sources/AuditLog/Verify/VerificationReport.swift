@@ -43,7 +43,10 @@ public struct VerificationReport: Sendable {
     }
 
     public struct CheckpointResult: Sendable, Equatable {
-        public enum Signature: String, Sendable { case valid, invalid, notChecked = "not_checked" }
+        public enum Signature: String, Sendable {
+            case valid, invalid
+            case notChecked = "not_checked"
+        }
         /// Where the checkpoint came from: a file in the log directory or given by the auditor.
         public var source: String
         public var checkpoint: Checkpoint?

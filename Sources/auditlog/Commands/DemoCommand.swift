@@ -3,7 +3,7 @@ import AuditLog
 import AuditLogSampleData
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 struct DemoCommand: ParsableCommand {
@@ -73,7 +73,8 @@ struct DemoCommand: ParsableCommand {
         if let error = summary.storageError ?? summary.stoppedAt?.error { throw fail(error) }
         Console.print(
             "2. ingest     \(Console.grouped(summary.stored)) events into \(logPath) with durability sync in "
-                + "\(Console.fixed(summary.seconds, 2)) s (\(Console.grouped(Int(Double(summary.stored) / summary.seconds))) events/s)")
+                + "\(Console.fixed(summary.seconds, 2)) s (\(Console.grouped(Int(Double(summary.stored) / summary.seconds))) events/s)"
+        )
         Console.print("   tree size \(Console.grouped(state.treeSize)), Merkle root \(state.root.hex)")
 
         // 3. Read back and compare with the input.
@@ -95,7 +96,8 @@ struct DemoCommand: ParsableCommand {
         let started = monotonicSeconds()
         let exported = try reportingErrors { () throws(AuditLogError) in
             let out = try OutputFile(path: exportPath)
-            let n = try Exporter.export(directory: logPath, query: Query(order: .oldestFirst), format: .jsonLines, to: out, showProgress: false)
+            let n = try Exporter.export(
+                directory: logPath, query: Query(order: .oldestFirst), format: .jsonLines, to: out, showProgress: false)
             try out.finish()
             return (n, out.bytesWritten)
         }
@@ -115,20 +117,26 @@ struct DemoCommand: ParsableCommand {
             "5. query      first page of \(busiest)'s events, newest first "
                 + "(\(Console.fixed((monotonicSeconds() - queryStarted) * 1000, 1)) ms):")
         for line in QueryCommand.table(page.events).split(separator: "\n") { Console.print("   " + line) }
-        Console.print("   next page: auditlog query --dir \(logPath) --actor \(busiest) --limit 5 --cursor \(page.nextCursor ?? "")")
+        Console.print(
+            "   next page: auditlog query --dir \(logPath) --actor \(busiest) --limit 5 --cursor \(page.nextCursor ?? "")"
+        )
 
         // 6. What changed in one update.
         if let update = sample.indices.first(where: { sample[$0].action == "setLabel" }) {
             let changes = try reportingErrors { () throws(AuditLogError) in try EventDiff.changes(of: sample[update]) }
-            Console.print("6. show       event \(update) (\(sample[update].action) \(sample[update].resource.id)) changed:")
+            Console.print(
+                "6. show       event \(update) (\(sample[update].action) \(sample[update].resource.id)) changed:")
             for change in changes {
                 Console.print("   \(change.kind.rawValue) \(change.path): \(change.old ?? "-") → \(change.new ?? "-")")
             }
         }
 
         // 7. Verify, as an auditor would.
-        let report = try reportingErrors { () throws(AuditLogError) in try AuditLog.verify(directory: logPath, jobs: 2) }
-        guard report.isValid else { throw fail(AuditLogError(.corrupt, "the demo log does not verify: \(report.problems)")) }
+        let report = try reportingErrors { () throws(AuditLogError) in try AuditLog.verify(directory: logPath, jobs: 2)
+        }
+        guard report.isValid else {
+            throw fail(AuditLogError(.corrupt, "the demo log does not verify: \(report.problems)"))
+        }
         Console.print(
             "7. verify     VALID: every record rehashed and every stored root checked in "
                 + "\(Console.fixed(report.seconds * 1000, 0)) ms; root \(report.root!.hex.prefix(16))…")
@@ -169,7 +177,9 @@ struct DemoCommand: ParsableCommand {
             throw fail(AuditLogError(.io, "cannot open the demo directory to replace it", path: path, errno: errno))
         }
         while let entry = readdir(dir) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(cString: $0.baseAddress!.assumingMemoryBound(to: CChar.self)) }
+            let name = withUnsafeBytes(of: entry.pointee.d_name) {
+                String(cString: $0.baseAddress!.assumingMemoryBound(to: CChar.self))
+            }
             if name == "." || name == ".." { continue }
             let child = path + "/" + name
             var info = stat()

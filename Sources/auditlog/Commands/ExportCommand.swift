@@ -71,7 +71,8 @@ enum Exporter {
             try out.append { encoder.append(stored, to: &$0) }
             count += 1
             if showProgress && count & 0x3FFF == 0 {
-                bar.update(ProgressLine.bar(Double(count) / Double(max(1, total))) + "  \(Console.grouped(count)) events")
+                bar.update(
+                    ProgressLine.bar(Double(count) / Double(max(1, total))) + "  \(Console.grouped(count)) events")
             }
             return true
         }

@@ -2,7 +2,7 @@ import ArgumentParser
 import AuditLog
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 struct IngestCommand: ParsableCommand {

@@ -3,7 +3,7 @@ import AuditLog
 import Foundation
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 struct KeygenCommand: ParsableCommand {
@@ -43,7 +43,9 @@ func writeNew(_ path: String, _ text: String, publicFile: Bool = false) throws(A
     let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode)
     guard fd >= 0 else {
         let code = errno
-        throw AuditLogError(.io, code == EEXIST ? "already exists; not overwriting it" : "cannot create", path: path, errno: code == EEXIST ? nil : code)
+        throw AuditLogError(
+            .io, code == EEXIST ? "already exists; not overwriting it" : "cannot create", path: path,
+            errno: code == EEXIST ? nil : code)
     }
     defer { close(fd) }
     guard Console.writeAll(fd, Array(text.utf8)), fsync(fd) == 0 else {

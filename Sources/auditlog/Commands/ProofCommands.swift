@@ -81,7 +81,8 @@ struct VerifyProofCommand: ParsableCommand {
     @Argument(help: ArgumentHelp("The proof JSON file, or - for standard input.", valueName: "proof"))
     var proofFile: String
 
-    @Option(name: .customLong("checkpoint"), help: ArgumentHelp("Signed checkpoint file (repeatable).", valueName: "file"))
+    @Option(
+        name: .customLong("checkpoint"), help: ArgumentHelp("Signed checkpoint file (repeatable).", valueName: "file"))
     var checkpoints: [String]
 
     @Option(help: ArgumentHelp("Verifier key (file or vkey text) that signed the checkpoints.", valueName: "vkey"))
@@ -101,7 +102,7 @@ struct VerifyProofCommand: ParsableCommand {
                 trusted.append(try Checkpoint(text: note.text))
             }
             proofText = try KeyArguments.contents(of: proofFile)
-        } catch where error.message == "bad signature" {
+        } catch  where error.message == "bad signature" {
             throw ExitCode(1)
         } catch {
             Console.error("error: \(error)")
@@ -121,7 +122,8 @@ struct VerifyProofCommand: ParsableCommand {
             let root = hash("root"), let path, path.count == (object["proof"] as? [String])?.count
         {
             let entry = (object["entry"] as? String).flatMap { Data(base64Encoded: $0) }.map { [UInt8]($0) } ?? []
-            let proof = InclusionProof(leafIndex: index, treeSize: treeSize, leafHash: leaf, proof: path, root: root, entry: entry)
+            let proof = InclusionProof(
+                leafIndex: index, treeSize: treeSize, leafHash: leaf, proof: path, root: root, entry: entry)
             guard proof.isValid() else {
                 Console.print("INVALID: the inclusion proof does not lead from leaf \(index) to its root")
                 throw ExitCode(1)
@@ -131,7 +133,8 @@ struct VerifyProofCommand: ParsableCommand {
                 throw ExitCode(1)
             }
             Console.print("VALID: event \(index) is in the tree of \(treeSize) events signed in the checkpoint")
-        } else if let size1 = size("size1"), let size2 = size("size2"), let root1 = hash("root1"), let root2 = hash("root2"),
+        } else if let size1 = size("size1"), let size2 = size("size2"), let root1 = hash("root1"),
+            let root2 = hash("root2"),
             let path, path.count == (object["proof"] as? [String])?.count
         {
             let proof = ConsistencyProof(size1: size1, size2: size2, root1: root1, root2: root2, proof: path)

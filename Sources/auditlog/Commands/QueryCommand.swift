@@ -36,9 +36,11 @@ struct QueryCommand: ParsableCommand {
     @Option(help: ArgumentHelp("table, jsonl, json or csv.", valueName: "format"))
     var format: Format = .table
 
-    @Option(name: .customLong("repeat"), help: ArgumentHelp(
-        "Run the query this many more times on the same engine and print latency percentiles to stderr "
-            + "(for capacity planning).", valueName: "n"))
+    @Option(
+        name: .customLong("repeat"),
+        help: ArgumentHelp(
+            "Run the query this many more times on the same engine and print latency percentiles to stderr "
+                + "(for capacity planning).", valueName: "n"))
     var repetitions: Int = 0
 
     enum Format: String, ExpressibleByArgument {
@@ -61,7 +63,9 @@ struct QueryCommand: ParsableCommand {
                 times.append(monotonicSeconds() - t)
             }
             times.sort()
-            func ms(_ q: Double) -> String { Console.fixed(times[min(times.count - 1, Int(q * Double(times.count)))] * 1000, 3) }
+            func ms(_ q: Double) -> String {
+                Console.fixed(times[min(times.count - 1, Int(q * Double(times.count)))] * 1000, 3)
+            }
             Console.error(
                 "first run \(Console.fixed(first * 1000, 3)) ms (opens indexes); \(repetitions) more: p50 \(ms(0.5)) ms, "
                     + "p99 \(ms(0.99)) ms, max \(Console.fixed(times.last! * 1000, 3)) ms")
@@ -153,7 +157,8 @@ struct ShowCommand: ParsableCommand {
         lines = lines.filter { $0.1 != nil }
         let width = lines.map(\.0.count).max() ?? 0
         for (key, value) in lines {
-            Console.print(key + String(repeating: " ", count: width - key.count) + "  " + QueryCommand.clip(value!, 500))
+            Console.print(
+                key + String(repeating: " ", count: width - key.count) + "  " + QueryCommand.clip(value!, 500))
         }
         Console.print()
         guard e.before != nil || e.after != nil else {
@@ -164,12 +169,18 @@ struct ShowCommand: ParsableCommand {
             Console.print("before and after are equal")
             return
         }
-        let rows = [["CHANGE", "PATH", "BEFORE", "AFTER"]]
-            + changes.map { [$0.kind.rawValue, $0.path.isEmpty ? "(whole value)" : $0.path, $0.old ?? "", $0.new ?? ""] }
+        let rows =
+            [["CHANGE", "PATH", "BEFORE", "AFTER"]]
+            + changes.map {
+                [$0.kind.rawValue, $0.path.isEmpty ? "(whole value)" : $0.path, $0.old ?? "", $0.new ?? ""]
+            }
         var widths = [0, 0, 0]
         for row in rows { for i in 0..<3 { widths[i] = min(48, max(widths[i], row[i].count)) } }
         for row in rows {
-            Console.print((0..<3).map { QueryCommand.clip(row[$0], 48).padding(toLength: widths[$0], withPad: " ", startingAt: 0) }.joined(separator: "  ") + "  " + QueryCommand.clip(row[3], 48))
+            Console.print(
+                (0..<3).map {
+                    QueryCommand.clip(row[$0], 48).padding(toLength: widths[$0], withPad: " ", startingAt: 0)
+                }.joined(separator: "  ") + "  " + QueryCommand.clip(row[3], 48))
         }
     }
 }

@@ -31,10 +31,13 @@ struct VerifyCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("The log directory (same as the argument).", valueName: "dir"))
     var dir: String?
 
-    @Option(name: .customLong("checkpoint"), help: ArgumentHelp("A signed checkpoint file to check the log against (repeatable).", valueName: "file"))
+    @Option(
+        name: .customLong("checkpoint"),
+        help: ArgumentHelp("A signed checkpoint file to check the log against (repeatable).", valueName: "file"))
     var checkpoints: [String] = []
 
-    @Option(help: ArgumentHelp("Verifier key (file or vkey text) that checkpoints must be signed by.", valueName: "vkey"))
+    @Option(
+        help: ArgumentHelp("Verifier key (file or vkey text) that checkpoints must be signed by.", valueName: "vkey"))
     var key: String?
 
     @Flag(help: "Print the report as one JSON object.")
@@ -45,7 +48,9 @@ struct VerifyCommand: ParsableCommand {
 
     func validate() throws {
         guard (directory ?? dir) != nil else { throw ValidationError("give the log directory: auditlog verify DIR") }
-        guard directory == nil || dir == nil || directory == dir else { throw ValidationError("give the directory once") }
+        guard directory == nil || dir == nil || directory == dir else {
+            throw ValidationError("give the directory once")
+        }
         guard jobs >= 1 else { throw ValidationError("--jobs must be at least 1") }
     }
 
@@ -77,12 +82,15 @@ enum VerifyReportFormat {
     static func text(_ r: VerificationReport, keyGiven: Bool) -> String {
         var lines: [String] = []
         let bytes = r.segments.reduce(Int64(0)) { $0 + $1.bytes }
-        lines.append("Verifying \(r.directory): \(r.segments.count) segment(s), \(Console.bytes(bytes)), \(r.jobs) job(s)")
+        lines.append(
+            "Verifying \(r.directory): \(r.segments.count) segment(s), \(Console.bytes(bytes)), \(r.jobs) job(s)")
         let bad = Dictionary(grouping: r.problems.filter { $0.file?.hasSuffix(".seg") == true }, by: { $0.file! })
         for s in r.segments {
             let range = "seq \(Console.grouped(s.baseSeq))..<\(Console.grouped(s.endSeq))"
             if let problem = bad[s.file]?.first {
-                lines.append("  FAILED  \(s.file)  \(problem.kind.rawValue) at byte \(problem.offset.map { Console.grouped($0) } ?? "?")")
+                lines.append(
+                    "  FAILED  \(s.file)  \(problem.kind.rawValue) at byte \(problem.offset.map { Console.grouped($0) } ?? "?")"
+                )
             } else {
                 var state = s.sealed ? "sealed" : "active"
                 if s.incompleteTailBytes > 0 {
@@ -95,9 +103,12 @@ enum VerifyReportFormat {
             lines.append("Checkpoints" + (keyGiven ? ":" : " (signatures NOT checked: pass --key):"))
             for c in r.checkpoints {
                 let size = c.checkpoint.map { "tree size \(Console.grouped($0.treeSize))" } ?? "unreadable"
-                let consistent = c.consistent.map { $0 ? "matches the log" : "does NOT match the log" } ?? "not checkable"
+                let consistent =
+                    c.consistent.map { $0 ? "matches the log" : "does NOT match the log" } ?? "not checkable"
                 let ok = c.signature != .invalid && c.consistent != false
-                lines.append("  \(ok ? "ok    " : "FAILED")  \(c.source)  \(size), signature \(c.signature.rawValue.replacingOccurrences(of: "_", with: " ")), \(consistent)")
+                lines.append(
+                    "  \(ok ? "ok    " : "FAILED")  \(c.source)  \(size), signature \(c.signature.rawValue.replacingOccurrences(of: "_", with: " ")), \(consistent)"
+                )
             }
         }
         if r.isValid {

@@ -7,7 +7,8 @@ struct FilterOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Events at or after T: RFC 3339, or a date (meaning 00:00:00.000 UTC).", valueName: "T"))
     var from: String?
 
-    @Option(help: ArgumentHelp("Events at or before T: RFC 3339, or a date (meaning 23:59:59.999 UTC).", valueName: "T"))
+    @Option(
+        help: ArgumentHelp("Events at or before T: RFC 3339, or a date (meaning 23:59:59.999 UTC).", valueName: "T"))
     var to: String?
 
     @Option(help: ArgumentHelp("Events of the last DURATION: 30m, 24h, 7d (instead of --from).", valueName: "duration"))
@@ -66,7 +67,8 @@ struct FilterOptions: ParsableArguments {
     static func time(_ text: String, endOfDay: Bool, option: String) throws -> Int64 {
         if let ms = Timestamp.parse(text) { return ms }
         if let day = Timestamp.parseDate(text) { return endOfDay ? day + 86_399_999 : day }
-        throw ValidationError("\(option) takes an RFC 3339 time (2026-11-22T03:13:33Z) or a date (2026-11-22); got \(text)")
+        throw ValidationError(
+            "\(option) takes an RFC 3339 time (2026-11-22T03:13:33Z) or a date (2026-11-22); got \(text)")
     }
 
     static func milliseconds(_ text: String) -> Int64? {

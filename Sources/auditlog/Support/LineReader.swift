@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Reads newline-separated lines from a file descriptor in large chunks, without ever holding more than

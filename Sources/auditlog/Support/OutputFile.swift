@@ -1,7 +1,8 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import AuditLog
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// Buffered output to stdout or to a file. A file is written as `NAME.partial` (owner-only, since audit
 /// data is personal data) and renamed into place only when complete, so a failed export leaves no

@@ -1,8 +1,8 @@
+import AuditLogSampleData
 import Foundation
 import Testing
 
 @testable import AuditLog
-import AuditLogSampleData
 
 /// A fresh directory for one test, removed when the test ends.
 final class TemporaryDirectory: Sendable {
