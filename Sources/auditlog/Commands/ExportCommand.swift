@@ -34,8 +34,7 @@ struct ExportCommand: ParsableCommand {
     var output: String?
 
     func run() throws {
-        var query = try filters.query()
-        if !CommandLine.arguments.contains("--order") { query.order = .oldestFirst }
+        let query = try filters.query(defaultOrder: .oldestFirst)
         let started = monotonicSeconds()
         let count = try reportingErrors { () throws(AuditLogError) in
             let out = try output.map { (path) throws(AuditLogError) in try OutputFile(path: path) } ?? OutputFile()

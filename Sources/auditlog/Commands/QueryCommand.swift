@@ -48,7 +48,7 @@ struct QueryCommand: ParsableCommand {
     }
 
     func run() throws {
-        var query = try filters.query()
+        var query = try filters.query(defaultOrder: .newestFirst)
         query.limit = limit
         query.cursor = cursor
         let engine = try reportingErrors { () throws(AuditLogError) in try QueryEngine(directory: dir) }

@@ -35,8 +35,8 @@ struct FilterOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Source: web, api, mcp, cli, …", valueName: "source"))
     var source: String?
 
-    @Option(help: ArgumentHelp("newest (default) or oldest first.", valueName: "order"))
-    var order: OrderArgument = .newest
+    @Option(help: ArgumentHelp("newest or oldest first (query: newest; export: oldest).", valueName: "order"))
+    var order: OrderArgument?
 
     enum OrderArgument: String, ExpressibleByArgument {
         case newest, oldest
@@ -44,14 +44,15 @@ struct FilterOptions: ParsableArguments {
 
     func validate() throws {
         if since != nil && from != nil { throw ValidationError("give --since or --from, not both") }
-        _ = try query()
+        _ = try query(defaultOrder: .newestFirst)
     }
 
-    /// The query these options describe.
-    func query() throws -> Query {
+    /// The query these options describe; `defaultOrder` applies when `--order` is not given.
+    func query(defaultOrder: Query.Order) throws -> Query {
         var q = Query(
             actors: actors, actions: actions, resourceTypes: resourceTypes, resourceID: resourceId, org: org,
-            project: project, source: source, order: order == .newest ? .newestFirst : .oldestFirst)
+            project: project, source: source,
+            order: order.map { $0 == .newest ? .newestFirst : .oldestFirst } ?? defaultOrder)
         if let from { q.from = try Self.time(from, endOfDay: false, option: "--from") }
         if let to { q.to = try Self.time(to, endOfDay: true, option: "--to") }
         if let since {
