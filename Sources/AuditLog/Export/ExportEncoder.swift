@@ -57,24 +57,41 @@ public struct ExportEncoder: Sendable {
 
     private static func appendCSVRow(_ stored: StoredEvent, to out: inout [UInt8]) {
         let e = stored.event
-        let roles = e.actor.roles.map { roles -> String in
+        func cell(_ value: String?) {
+            if let value { appendCSVCell(value, to: &out) }
+            out.append(UInt8(ascii: ","))
+        }
+        // Cells that can never need quoting or neutralizing are written directly.
+        out += Array(String(stored.seq).utf8)
+        out.append(UInt8(ascii: ","))
+        cell(e.id)
+        Timestamp.append(milliseconds: e.timestamp, to: &out)
+        out.append(UInt8(ascii: ","))
+        cell(e.actor.type.rawValue)
+        cell(e.actor.id)
+        cell(e.actor.name)
+        if let roles = e.actor.roles {
             var json: [UInt8] = [UInt8(ascii: "[")]
             for (i, role) in roles.enumerated() {
                 if i > 0 { json.append(UInt8(ascii: ",")) }
                 JSONScanner.appendQuoted(role, to: &json)
             }
             json.append(UInt8(ascii: "]"))
-            return String(decoding: json, as: UTF8.self)
+            json.withUnsafeBytes { appendCSVCell(bytes: $0, to: &out) }
         }
-        let cells: [String?] = [
-            String(stored.seq), e.id, Timestamp.format(milliseconds: e.timestamp), e.actor.type.rawValue, e.actor.id,
-            e.actor.name, roles, e.actor.authMethod, e.action, e.resource.type, e.resource.id, e.resource.name,
-            e.org?.id, e.org?.name, e.project?.id, e.project?.name, e.source, e.ip, e.userAgent, e.before?.text,
-            e.after?.text, e.metadata?.text, stored.leafHash.hex,
-        ]
-        for (i, cell) in cells.enumerated() {
-            if i > 0 { out.append(UInt8(ascii: ",")) }
-            if let cell { appendCSVCell(cell, to: &out) }
+        out.append(UInt8(ascii: ","))
+        for value in [
+            e.actor.authMethod, e.action, e.resource.type, e.resource.id, e.resource.name, e.org?.id, e.org?.name,
+            e.project?.id, e.project?.name, e.source, e.ip, e.userAgent, e.before?.text, e.after?.text,
+            e.metadata?.text,
+        ] {
+            cell(value)
+        }
+        stored.leafHash.withUnsafeBytes { raw in
+            for byte in raw {
+                out.append(hexDigits[Int(byte >> 4)])
+                out.append(hexDigits[Int(byte & 0xF)])
+            }
         }
         out += [0x0D, 0x0A]
     }
@@ -82,24 +99,29 @@ public struct ExportEncoder: Sendable {
     /// One RFC 4180 cell. A cell a spreadsheet would run as a formula (starting with `=`, `+`, `-`, `@`, tab or
     /// carriage return) gets a leading `'`, which spreadsheets show as text and do not evaluate.
     static func appendCSVCell(_ value: String, to out: inout [UInt8]) {
-        var text = value
-        if let first = text.utf8.first,
-            [UInt8(ascii: "="), UInt8(ascii: "+"), UInt8(ascii: "-"), UInt8(ascii: "@"), 0x09, 0x0D].contains(first)
-        {
-            text = "'" + text
+        var copy = value
+        copy.withUTF8 { appendCSVCell(bytes: UnsafeRawBufferPointer($0), to: &out) }
+    }
+
+    static func appendCSVCell(bytes: UnsafeRawBufferPointer, to out: inout [UInt8]) {
+        let formula: Bool
+        switch bytes.first {
+        case UInt8(ascii: "="), UInt8(ascii: "+"), UInt8(ascii: "-"), UInt8(ascii: "@"), 0x09, 0x0D: formula = true
+        default: formula = false
         }
-        let needsQuotes = text.utf8.contains {
+        let needsQuotes = bytes.contains {
             $0 == UInt8(ascii: ",") || $0 == UInt8(ascii: "\"") || $0 == 0x0A || $0 == 0x0D
         }
-        guard needsQuotes else {
-            out += Array(text.utf8)
-            return
+        if needsQuotes { out.append(UInt8(ascii: "\"")) }
+        if formula { out.append(UInt8(ascii: "'")) }
+        if needsQuotes {
+            for byte in bytes {
+                if byte == UInt8(ascii: "\"") { out.append(byte) }
+                out.append(byte)
+            }
+            out.append(UInt8(ascii: "\""))
+        } else {
+            out.append(contentsOf: bytes)
         }
-        out.append(UInt8(ascii: "\""))
-        for byte in text.utf8 {
-            if byte == UInt8(ascii: "\"") { out.append(byte) }
-            out.append(byte)
-        }
-        out.append(UInt8(ascii: "\""))
     }
 }

@@ -143,10 +143,14 @@ final class Ingester: Sendable {
 
     private static func decode(_ chunk: Chunk, with decoder: EventDecoder, into out: Decoded) {
         for (line, count) in chunk.tooLong {
-            out.invalid.append((line, AuditLogError(
-                .invalidEvent,
-                "line is at least \(count) bytes, over the event limit of \(decoder.limits.maxEventBytes) bytes",
-                line: line)))
+            out.invalid.append(
+                (
+                    line,
+                    AuditLogError(
+                        .invalidEvent,
+                        "line is at least \(count) bytes, over the event limit of \(decoder.limits.maxEventBytes) bytes",
+                        line: line)
+                ))
         }
         chunk.bytes.withUnsafeBytes { raw in
             for (i, start) in chunk.starts.enumerated() {
