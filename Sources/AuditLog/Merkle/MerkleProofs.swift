@@ -147,6 +147,14 @@ public struct ConsistencyProof: Sendable, Equatable {
 
 /// The verification algorithms of RFC 9162 §2.1.3.2 and §2.1.4.2.
 enum MerkleVerification {
+    /// "If LSB(fn) is not set, right-shift both fn and sn equally until either LSB(fn) is set or fn is 0."
+    private static func shiftToRightEdge(_ fn: inout UInt64, _ sn: inout UInt64) {
+        while fn & 1 == 0 && fn != 0 {
+            fn >>= 1
+            sn >>= 1
+        }
+    }
+
     static func verifyInclusion(
         leafHash: SHA256Hash, index: UInt64, size: UInt64, proof: [SHA256Hash], root: SHA256Hash,
         using hasher: MerkleHasher
@@ -159,12 +167,7 @@ enum MerkleVerification {
             if sn == 0 { return false }
             if fn & 1 == 1 || fn == sn {
                 r = hasher.nodeHash(p, r)
-                if fn & 1 == 0 {
-                    while fn & 1 == 0 && fn != 0 {
-                        fn >>= 1
-                        sn >>= 1
-                    }
-                }
+                shiftToRightEdge(&fn, &sn)
             } else {
                 r = hasher.nodeHash(r, p)
             }
@@ -196,12 +199,7 @@ enum MerkleVerification {
             if fn & 1 == 1 || fn == sn {
                 fr = hasher.nodeHash(c, fr)
                 sr = hasher.nodeHash(c, sr)
-                if fn & 1 == 0 {
-                    while fn & 1 == 0 && fn != 0 {
-                        fn >>= 1
-                        sn >>= 1
-                    }
-                }
+                shiftToRightEdge(&fn, &sn)
             } else {
                 sr = hasher.nodeHash(sr, c)
             }
