@@ -5,19 +5,18 @@ import AuditLog
 struct AuditLogCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "auditlog",
-        abstract: "Append-only, tamper-evident audit log: ingest events, read them back, export them.",
+        abstract: "Append-only, tamper-evident audit log: ingest, query, export and verify events.",
         discussion: """
             A log is a directory of segment files. One writer at a time appends to it; any number of readers \
-            (export, stats) may read it at the same time, from other processes too.
+            (query, export, verify, stats) may read it meanwhile, from other processes too.
 
             Quick start:
-              auditlog demo --dir demo-log                         # sample data, end to end
-              auditlog ingest --dir audit events.jsonl             # append JSON Lines events
-              auditlog query --dir audit --actor user_42           # newest first, one page
-              auditlog show --dir audit 1832                       # one event and its before/after diff
-              auditlog export --dir audit --output events.jsonl    # every event, with seq and leafHash
-              auditlog stats --dir audit                           # size, counts, Merkle root
-              auditlog verify audit --key auditor.vkey             # offline integrity check
+              auditlog demo                             sample log, end to end
+              auditlog ingest --dir audit events.jsonl  append JSON Lines events
+              auditlog query --dir audit --actor u_42   newest first, one page
+              auditlog show --dir audit 1832            one event, before/after diff
+              auditlog export --dir audit > all.jsonl   events with seq, leafHash
+              auditlog verify audit --key prod.vkey     offline integrity check
 
             Exit status: 0 success, 64 usage error, 65 invalid input, 74 I/O or storage error, 75 log locked; \
             verify and verify-proof: 0 valid, 1 invalid, 2 usage or I/O error.
