@@ -1,7 +1,7 @@
 # swift-audit-log: `make demo` and `make test` work on a fresh Debian machine with only the Swift toolchain.
 SWIFT ?= swift
 
-.PHONY: deps build demo test clean
+.PHONY: deps build demo test sanitize clean
 
 ## Install liblz4-dev, libssl-dev and pkg-config if they are missing.
 deps:
@@ -21,5 +21,14 @@ test: deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 
+## The test suite under ThreadSanitizer, then AddressSanitizer (separate build folders; several minutes).
+sanitize: deps
+	$(SWIFT) build --build-tests --sanitize=thread --scratch-path .build-tsan
+	$(SWIFT) build --sanitize=thread --scratch-path .build-tsan
+	$(SWIFT) test --skip-build --sanitize=thread --scratch-path .build-tsan
+	$(SWIFT) build --build-tests --sanitize=address --scratch-path .build-asan
+	$(SWIFT) build --sanitize=address --scratch-path .build-asan
+	ASAN_OPTIONS=detect_leaks=0 $(SWIFT) test --skip-build --sanitize=address --scratch-path .build-asan
+
 clean:
-	rm -rf .build demo-log
+	rm -rf .build .build-tsan .build-asan demo-log
