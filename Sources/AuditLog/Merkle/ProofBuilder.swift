@@ -189,10 +189,20 @@ extension AuditLog {
         let file = try SegmentFile.open(path: last.path, baseSeq: last.baseSeq)
         let size = try file.fd.size()
         var state = LogState(treeSize: last.baseSeq, root: file.header.frontier.root(using: hasher))
+        var previous = state
         var offset = Int64(file.headerSize)
+        var lastBlock: (BlockHeader, Int64)?
         while case .block(let header) = try file.entry(at: offset, fileSize: size), header.firstSeq == state.treeSize {
+            previous = state
             state = LogState(treeSize: header.endSeq, root: header.root)
+            lastBlock = (header, offset)
             offset += Int64(header.totalLength)
+        }
+        // The last header may belong to a block still being written (or torn): its root counts only if the
+        // whole block checks out. Earlier blocks were followed by a valid header, so they were complete.
+        if let (header, blockOffset) = lastBlock {
+            var buffer: [UInt8] = []
+            if try file.readBlock(header, at: blockOffset, into: &buffer) != nil { return previous }
         }
         return state
     }
