@@ -13,6 +13,8 @@ final class SegmentIndex {
     let maxTimestamp: Int64
     /// Actor hash of every record (index = seq - baseSeq), for segments without a valid sorted actor index.
     let actorHashes: [UInt64]
+    /// Where each record ends in its block's uncompressed payload (index = seq - baseSeq).
+    let recordEnds: [UInt32]
     /// The sorted (hash, seq) pairs of a sealed segment, memory-mapped.
     private let actorIndex: MappedFile?
 
@@ -23,7 +25,9 @@ final class SegmentIndex {
         var out: [UInt8] = []
         for block in blocks {
             let start = Int(block.firstSeq - baseSeq)
-            SegmentIndexFiles.appendEntry(block, actorHashes: actorHashes[start..<start + block.recordCount], to: &out)
+            let records = start..<start + block.recordCount
+            SegmentIndexFiles.appendEntry(
+                block, actorHashes: actorHashes[records], recordEnds: recordEnds[records], to: &out)
         }
         return out
     }
@@ -41,8 +45,9 @@ final class SegmentIndex {
         let fileSize = try file.fd.size()
         var blocks: [BlockInfo] = []
         var hashes: [UInt64] = []
+        var ends: [UInt32] = []
         if let mapped = MappedFile(path: SegmentIndexFiles.blockIndexPath(directory: directory, baseSeq: baseSeq)) {
-            (blocks, hashes, _) = SegmentIndexFiles.parseEntries(mapped.bytes, baseSeq: baseSeq)
+            (blocks, hashes, ends, _) = SegmentIndexFiles.parseEntries(mapped.bytes, baseSeq: baseSeq)
         }
         // Check that the last indexed block is really there, then walk whatever the index does not cover yet.
         var offset = Int64(file.headerSize)
@@ -54,6 +59,7 @@ final class SegmentIndex {
             } else {
                 blocks = []
                 hashes = []
+                ends = []
             }
         }
         var sealed = false
@@ -65,10 +71,13 @@ final class SegmentIndex {
                 guard header.firstSeq == (blocks.last?.endSeq ?? baseSeq),
                     try file.readBlock(header, at: offset, into: &buffer) == nil
                 else { break walk }
+                var end: UInt32 = 0
                 do throws(DecodeFailure) {
                     try BlockDecoder.forEachRecord(inBlock: buffer, header, payload: &payload) {
                         (_, record) throws(DecodeFailure) in
                         hashes.append(SegmentIndexFiles.actorID(ofRecord: record).map(SegmentIndexFiles.actorHash) ?? 0)
+                        end += UInt32(varintSize(UInt64(record.count)) + record.count)
+                        ends.append(end)
                     }
                 } catch {
                     throw AuditLogError(
@@ -99,6 +108,7 @@ final class SegmentIndex {
         minTimestamp = blocks.map(\.minTimestamp).min() ?? .max
         maxTimestamp = running
         actorHashes = hashes
+        recordEnds = ends
         let count = blocks.last.map { Int($0.endSeq - baseSeq) } ?? 0
         actorIndex = sealed ? Self.checkedActorIndex(directory: directory, baseSeq: baseSeq, count: count) : nil
     }

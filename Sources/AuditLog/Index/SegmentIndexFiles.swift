@@ -46,10 +46,13 @@ enum SegmentIndexFiles {
         return try? r.readBytes(Int(actorLength), "actor.id")
     }
 
-    /// Appends the `.idx` entry of one block.
-    static func appendEntry(_ block: BlockInfo, actorHashes: ArraySlice<UInt64>, to out: inout [UInt8]) {
+    /// Appends the `.idx` entry of one block: its place, seqs and time range, then for each record its actor
+    /// hash, then for each record where it ends in the uncompressed payload.
+    static func appendEntry(
+        _ block: BlockInfo, actorHashes: ArraySlice<UInt64>, recordEnds: ArraySlice<UInt32>, to out: inout [UInt8]
+    ) {
         let start = out.count
-        out.appendLittleEndian(UInt32(entryFixedSize + 8 * actorHashes.count))
+        out.appendLittleEndian(UInt32(entryFixedSize + 12 * actorHashes.count))
         out.appendLittleEndian(UInt32(0))  // checksum, filled in below
         out.appendLittleEndian(block.firstSeq)
         out.appendLittleEndian(UInt32(block.recordCount))
@@ -58,6 +61,7 @@ enum SegmentIndexFiles {
         out.appendLittleEndian(block.minTimestamp)
         out.appendLittleEndian(block.maxTimestamp)
         for hash in actorHashes { out.appendLittleEndian(hash) }
+        for end in recordEnds { out.appendLittleEndian(end) }
         let crc = out.withUnsafeBytes { CRC32C.checksum(UnsafeRawBufferPointer(rebasing: $0[start + 8..<$0.count])) }
         out.storeLittleEndian(crc, at: start + 4)
     }
@@ -65,10 +69,11 @@ enum SegmentIndexFiles {
     /// Parses `.idx` entries from the start of `bytes` while they are valid and continue each other from
     /// `baseSeq`; stops at the first entry that is torn, damaged or out of sequence.
     static func parseEntries(_ bytes: UnsafeRawBufferPointer, baseSeq: UInt64)
-        -> (blocks: [BlockInfo], actorHashes: [UInt64], validLength: Int)
+        -> (blocks: [BlockInfo], actorHashes: [UInt64], recordEnds: [UInt32], validLength: Int)
     {
         var blocks: [BlockInfo] = []
         var hashes: [UInt64] = []
+        var ends: [UInt32] = []
         var position = 0
         var nextSeq = baseSeq
         while position + entryFixedSize <= bytes.count {
@@ -84,15 +89,17 @@ enum SegmentIndexFiles {
                 firstSeq: load(8, UInt64.self), recordCount: Int(load(16, UInt32.self)),
                 offset: Int64(load(24, UInt64.self)),
                 minTimestamp: load(32, Int64.self), maxTimestamp: load(40, Int64.self))
-            guard info.firstSeq == nextSeq, info.recordCount > 0, length == entryFixedSize + 8 * info.recordCount,
+            guard info.firstSeq == nextSeq, info.recordCount > 0, length == entryFixedSize + 12 * info.recordCount,
                 blocks.last.map({ info.offset > $0.offset }) ?? true
             else { break }
             for i in 0..<info.recordCount { hashes.append(load(entryFixedSize + 8 * i, UInt64.self)) }
+            let endsStart = entryFixedSize + 8 * info.recordCount
+            for i in 0..<info.recordCount { ends.append(load(endsStart + 4 * i, UInt32.self)) }
             blocks.append(info)
             nextSeq = info.endSeq
             position += length
         }
-        return (blocks, hashes, position)
+        return (blocks, hashes, ends, position)
     }
 
     /// The sealed-segment actor index: header, then (hash, seq) pairs sorted by hash then seq.

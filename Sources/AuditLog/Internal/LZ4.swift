@@ -18,6 +18,21 @@ enum LZ4 {
         return n > 0 ? Int(n) : nil
     }
 
+    /// Decompresses at least the first `prefix` bytes of `source` into `destination` (the original size).
+    /// Returns how many bytes were produced (≥ `prefix`), or nil for invalid input. Never reads or writes out of
+    /// bounds.
+    static func decompress(
+        _ source: UnsafeRawBufferPointer, prefix: Int, into destination: UnsafeMutableRawBufferPointer
+    ) -> Int? {
+        guard prefix > 0 else { return 0 }
+        guard source.count > 0, prefix <= destination.count else { return nil }
+        let n = LZ4_decompress_safe_partial(
+            source.baseAddress!.assumingMemoryBound(to: CChar.self),
+            destination.baseAddress!.assumingMemoryBound(to: CChar.self),
+            Int32(source.count), Int32(prefix), Int32(destination.count))
+        return n >= Int32(prefix) ? Int(n) : nil
+    }
+
     /// Decompresses `source` into `destination`, which must be exactly the original size.
     /// Returns false when the input is not a valid LZ4 block of that size; never reads or writes out of bounds.
     static func decompress(_ source: UnsafeRawBufferPointer, into destination: UnsafeMutableRawBufferPointer) -> Bool {

@@ -133,7 +133,8 @@ public final class QueryEngine {
                     if let range, info.maxTimestamp < range.lowerBound || info.minTimestamp > range.upperBound {
                         continue
                     }
-                    let events = try records(of: info, in: file, seqs: Set(inBlock), query: query)
+                    let prefix = inBlock.map { Int(index.recordEnds[Int($0 - index.baseSeq)]) }.max()!
+                    let events = try records(of: info, in: file, seqs: Set(inBlock), prefix: prefix, query: query)
                     for event in newest ? events.reversed() : events {
                         if try !body(event) { return }
                     }
@@ -144,7 +145,7 @@ public final class QueryEngine {
                 for b in blocks {
                     let info = index.blocks[b]
                     if !wanted(newest ? info.firstSeq : info.endSeq - 1) { continue }
-                    let events = try records(of: info, in: file, seqs: nil, query: query)
+                    let events = try records(of: info, in: file, seqs: nil, prefix: nil, query: query)
                     for event in newest ? events.reversed() : events where wanted(event.seq) {
                         if try !body(event) { return }
                     }
@@ -153,9 +154,10 @@ public final class QueryEngine {
         }
     }
 
-    /// The records of one block that match `query` (only those in `seqs`, if given), in seq order. Records
-    /// outside the time range are skipped before decoding.
-    private func records(of info: BlockInfo, in file: SegmentFile, seqs: Set<UInt64>?, query: Query)
+    /// The records of one block that match `query` (only those in `seqs`, if given, and only as far as `prefix`
+    /// bytes into the payload), in seq order. Records outside the time range are skipped before decoding. The
+    /// whole block's checksum is checked either way.
+    private func records(of info: BlockInfo, in file: SegmentFile, seqs: Set<UInt64>?, prefix: Int?, query: Query)
         throws(AuditLogError) -> [StoredEvent]
     {
         guard case .block(let header) = try file.entry(at: info.offset, fileSize: try file.fd.size()),
@@ -172,15 +174,19 @@ public final class QueryEngine {
         var failure: AuditLogError?
         let range = query.timeRange
         do throws(DecodeFailure) {
-            try BlockDecoder.forEachRecord(inBlock: block, header, payload: &payload) {
-                (seq, record) throws(DecodeFailure) in
+            let visit = { (seq: UInt64, record: UnsafeRawBufferPointer) throws(DecodeFailure) -> Void in
                 guard failure == nil else { return }
                 if let seqs, !seqs.contains(seq) { return }
                 if let range, !range.contains(RecordCodec.timestamp(of: record)) { return }
                 do throws(AuditLogError) {
-                    let event = try decode(seq, record)
+                    let event = try self.decode(seq, record)
                     if query.matches(event.event) { out.append(event) }
                 } catch { failure = error }
+            }
+            if let prefix {
+                try BlockDecoder.forEachRecord(inBlock: block, header, prefix: prefix, payload: &payload, visit)
+            } else {
+                try BlockDecoder.forEachRecord(inBlock: block, header, payload: &payload, visit)
             }
         } catch {
             throw AuditLogError(

@@ -48,6 +48,7 @@ final class LogWriter: @unchecked Sendable {
     private var blockIndexSize: Int64 = 0
     private var actorPairs: [(hash: UInt64, seq: UInt64)] = []
     private var blockActorHashes: [UInt64] = []
+    private var blockRecordEnds: [UInt32] = []
     private var indexBuffer: [UInt8] = []
 
     struct PendingBatch {
@@ -197,6 +198,7 @@ final class LogWriter: @unchecked Sendable {
                     let leaf = builder.add(
                         lengthPrefixedRecord: bytes, recordOffset: r.position, seq: batch.firstSeq + UInt64(i),
                         hasher: hasher)
+                    blockRecordEnds.append(UInt32(builder.payload.count))
                     frontier.append(
                         leaf, using: hasher, completing: &completedSubtrees, fromLevel: MerkleLevelFiles.firstLevel)
                     if builder.isFull {
@@ -239,8 +241,10 @@ final class LogWriter: @unchecked Sendable {
         let info = BlockInfo(
             firstSeq: header.firstSeq, recordCount: Int(header.recordCount), offset: segment.size + Int64(start),
             minTimestamp: header.minTimestamp, maxTimestamp: header.maxTimestamp)
-        SegmentIndexFiles.appendEntry(info, actorHashes: blockActorHashes[...], to: &indexBuffer)
+        SegmentIndexFiles.appendEntry(
+            info, actorHashes: blockActorHashes[...], recordEnds: blockRecordEnds[...], to: &indexBuffer)
         blockActorHashes.removeAll(keepingCapacity: true)
+        blockRecordEnds.removeAll(keepingCapacity: true)
     }
 
     /// Appends the commit's block index entries. Index files are derived: a failure here is left for readers to

@@ -175,6 +175,50 @@ enum BlockDecoder {
         }.get()
     }
 
+    /// Like ``forEachRecord(inBlock:_:payload:_:)`` but decompresses and walks only the records that end within
+    /// the first `prefix` bytes of the payload (from the block index): a query that needs one record of a block
+    /// need not decompress all of it.
+    static func forEachRecord(
+        inBlock block: [UInt8], _ header: BlockHeader, prefix: Int, payload: inout [UInt8],
+        _ body: (UInt64, UnsafeRawBufferPointer) throws(DecodeFailure) -> Void
+    ) throws(DecodeFailure) {
+        let count = Int(header.uncompressedLength)
+        guard prefix < count, header.compression == .lz4 else {
+            return try forEachRecord(inBlock: block, header, payload: &payload, body)
+        }
+        if payload.count < count { payload = [UInt8](repeating: 0, count: max(count, 2 * payload.count)) }
+        let start = BlockHeader.size + 32 * Int(header.frontierCount)
+        let produced = block.withUnsafeBytes { raw in
+            payload.withUnsafeMutableBytes { out in
+                LZ4.decompress(
+                    UnsafeRawBufferPointer(rebasing: raw[start..<start + Int(header.storedLength)]), prefix: prefix,
+                    into: UnsafeMutableRawBufferPointer(rebasing: out[0..<count]))
+            }
+        }
+        guard produced != nil else { throw DecodeFailure(reason: "LZ4 payload does not decompress", offset: start) }
+        try payload.withUnsafeBytes { raw in
+            Result { () throws(DecodeFailure) in
+                var r = ByteReader(UnsafeRawBufferPointer(rebasing: raw[0..<prefix]))
+                var seq = header.firstSeq
+                while !r.isAtEnd {
+                    let length = try r.readVarint("record length")
+                    guard length >= UInt64(RecordCodec.fixedSize), length <= UInt64(r.remaining), seq < header.endSeq
+                    else {
+                        throw DecodeFailure(reason: "bad record length \(length)", offset: r.position)
+                    }
+                    let record = try r.readBytes(Int(length), "record")
+                    guard RecordCodec.seq(of: record) == seq else {
+                        throw DecodeFailure(
+                            reason: "record seq \(RecordCodec.seq(of: record)) where \(seq) was expected",
+                            offset: r.position)
+                    }
+                    try body(seq, record)
+                    seq += 1
+                }
+            }
+        }.get()
+    }
+
     /// Calls `body` with each record of a decompressed payload and its seq, checking that the records are
     /// exactly `header.recordCount`, numbered from `header.firstSeq` on.
     static func forEachRecord(
