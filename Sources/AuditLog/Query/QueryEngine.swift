@@ -123,7 +123,10 @@ public final class QueryEngine {
                 if newest { seqs.reverse() }
                 var position = 0
                 while position < seqs.count {
-                    guard let b = index.blockIndex(containing: seqs[position]) else { break }
+                    guard let b = index.blockIndex(containing: seqs[position]) else {
+                        position += 1  // a hash entry for a record past the indexed blocks: nothing to read
+                        continue
+                    }
                     let info = index.blocks[b]
                     var inBlock: [UInt64] = []
                     while position < seqs.count && seqs[position] >= info.firstSeq && seqs[position] < info.endSeq {
