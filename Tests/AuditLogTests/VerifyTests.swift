@@ -326,6 +326,43 @@ struct VerifyTests {
         #expect(report.isValid && report.checkpoints.count == 3)
     }
 
+    @Test func everyFlippedByteOfEverySegmentIsReported() throws {
+        let dir = try TemporaryDirectory()
+        var options = AuditLog.Options(durability: .none)
+        options.maxSegmentBytes = 4096
+        options.maxBlockBytes = 1024
+        let events = sampleEvents(24)
+        let log = try AuditLog(directory: dir.path, options: options)
+        for chunk in events.chunked(3) { try log.append(chunk) }
+        try log.close()
+        let original = try readAll(dir.path)
+        let segments = try segmentPaths(dir.path)
+        #expect(segments.count >= 2)
+        var flips = 0
+        var wrongData = 0
+        for path in segments {
+            var bytes = try bytes(path)
+            for i in bytes.indices {
+                bytes[i] ^= 0x10
+                try write(bytes, path)
+                let report = try AuditLog.verify(directory: dir.path)
+                #expect(!report.isValid, "flip at byte \(i) of \((path as NSString).lastPathComponent) not reported")
+                // A reader may stop or throw, but must never return something other than what was written.
+                if let read = try? readAll(dir.path),
+                    read.count > original.count || read != Array(original.prefix(read.count))
+                {
+                    wrongData += 1
+                }
+                bytes[i] ^= 0x10
+                flips += 1
+            }
+            try write(bytes, path)
+        }
+        #expect(flips > 5000)
+        #expect(wrongData == 0)
+        #expect(try AuditLog.verify(directory: dir.path).isValid)
+    }
+
     @Test func verifyCommandExitsZeroOneTwoAndPrintsJSON() throws {
         let log = try SignedLog()
         let dir = try log.copy()

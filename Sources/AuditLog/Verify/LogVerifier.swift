@@ -405,7 +405,8 @@ enum SegmentVerifier {
         func classifyBadEntry(_ reason: String, at offset: Int64, fileSize: Int64, length: Int64? = nil) {
             let laterCommit =
                 (try? file.containsCommit(after: offset, fileSize: fileSize, laterThan: frontier.size)) ?? true
-            if isLast && !laterCommit {
+            let cutShort = reason.contains("past the end") || reason.contains("truncated")
+            if isLast && !laterCommit && (cutShort || looksTorn(file, at: offset, fileSize: fileSize, length: length)) {
                 check.result.incompleteTailBytes = fileSize - offset
                 return
             }
@@ -417,6 +418,20 @@ enum SegmentVerifier {
             }
             problem(.modified, offset, length ?? (fileSize - offset), frontier.size, reason)
         }
+    }
+}
+
+extension SegmentVerifier {
+    /// Whether bad bytes at the end of the log have the shape a crash leaves: an entry cut short by the end of
+    /// the file, or zeros (space the file system allocated but the write never reached). A complete block that
+    /// fails its checksum, or other bytes, were changed after they were written.
+    fileprivate static func looksTorn(_ file: SegmentFile, at offset: Int64, fileSize: Int64, length: Int64?) -> Bool {
+        if fileSize - offset < Int64(BlockHeader.size) { return true }
+        if let length, offset + length > fileSize { return true }
+        guard let rest = try? file.fd.read(count: Int(min(fileSize - offset, 1 << 20)), at: offset) else { return false }
+        // A block whose header survived but whose body did not reach the disk reads as zeros after the header.
+        let body = rest.dropFirst(length == nil ? 0 : BlockHeader.size)
+        return !body.isEmpty && body.allSatisfy { $0 == 0 }
     }
 }
 

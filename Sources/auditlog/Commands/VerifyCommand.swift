@@ -14,7 +14,8 @@ struct VerifyCommand: ParsableCommand {
 
             Problems are classified: modified, missing_segment, truncated, reordered, bad_signature, \
             inconsistent_with_checkpoint, each with the file, byte offset and seq where it starts. An incomplete \
-            write at the very end of the log (a crash) is reported but is not a failure.
+            write at the very end of the log (cut short or zero-filled by a crash) is reported but is not a \
+            failure. Verify a consistent copy: copying a log while its writer appends can catch a block half-copied.
 
             Exit status: 0 valid, 1 integrity failure, 2 usage or I/O error.
 
