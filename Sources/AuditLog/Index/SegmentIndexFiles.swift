@@ -12,11 +12,11 @@ enum SegmentIndexFiles {
     static let actorIndexHeaderSize = 32
 
     static func blockIndexPath(directory: String, baseSeq: UInt64) -> String {
-        LogFiles.path(directory, String(LogFiles.segmentName(baseSeq: baseSeq).dropLast(4)) + blockIndexExtension)
+        LogFiles.path(directory, LogFiles.name(baseSeq, blockIndexExtension))
     }
 
     static func actorIndexPath(directory: String, baseSeq: UInt64) -> String {
-        LogFiles.path(directory, String(LogFiles.segmentName(baseSeq: baseSeq).dropLast(4)) + actorIndexExtension)
+        LogFiles.path(directory, LogFiles.name(baseSeq, actorIndexExtension))
     }
 
     /// FNV-1a, 64 bits, of the actor id's UTF-8 bytes: stable across processes and platforms. Collisions only
@@ -144,9 +144,10 @@ extension SegmentIndexFiles {
         let names = Set(try FileSystem.contents(of: directory))
         let segments = try LogFiles.segments(in: directory)
         for (i, segment) in segments.enumerated() {
-            let stem = String(LogFiles.segmentName(baseSeq: segment.baseSeq).dropLast(4))
             let isActive = i == segments.count - 1
-            guard isActive || !names.contains(stem + blockIndexExtension) || !names.contains(stem + actorIndexExtension)
+            guard
+                isActive || !names.contains(LogFiles.name(segment.baseSeq, blockIndexExtension))
+                    || !names.contains(LogFiles.name(segment.baseSeq, actorIndexExtension))
             else { continue }
             let index = try SegmentIndex(directory: directory, baseSeq: segment.baseSeq, path: segment.path)
             try replace(blockIndexPath(directory: directory, baseSeq: segment.baseSeq), with: index.encodedBlockIndex())

@@ -94,12 +94,17 @@ final class MerkleLevelFiles {
         return SHA256Hash(bytes: bytes)
     }
 
-    /// Reads a stored subtree root from a log directory without opening it for writing (nil if not there yet).
-    static func read(directory: String, level: Int, index: UInt64) -> SHA256Hash? {
-        guard level >= firstLevel,
-            let fd = try? FileDescriptor.openForReading(LogFiles.path(directory, name(level: level))),
-            let bytes = try? fd.read(count: 32, at: Int64(index * 32)), bytes.count == 32
-        else { return nil }
-        return SHA256Hash(bytes: bytes)
+    /// The level files as they are now, opened read-only, for proofs made without opening the log for writing.
+    /// Entries the writer has not written yet are simply absent (callers recompute them).
+    init(readingFrom directory: String) {
+        self.directory = directory
+        for level in Self.firstLevel..<64 {
+            guard let fd = try? FileDescriptor.openForReading(LogFiles.path(directory, Self.name(level: level))),
+                let size = try? fd.size()
+            else { break }
+            files[level] = fd
+            counts[level] = UInt64(size) / 32
+        }
+        broken = true  // never appended to
     }
 }

@@ -2,7 +2,7 @@
 /// level files and hashing at most a few groups of 256 records for the subtrees below them.
 struct ProofBuilder {
     let directory: String
-    let levels: MerkleLevelFiles?
+    let levels: MerkleLevelFiles
     let hasher: MerkleHasher
     /// Leaf hashes of groups of 2^firstLevel leaves, loaded on demand.
     private var groups: [UInt64: [SHA256Hash]] = [:]
@@ -11,7 +11,7 @@ struct ProofBuilder {
     /// Whether to use the level files; without them every hash is recomputed from the records.
     private let useStoredHashes: Bool
 
-    init(directory: String, treeSize: UInt64, levels: MerkleLevelFiles?, useStoredHashes: Bool) throws(AuditLogError) {
+    init(directory: String, treeSize: UInt64, levels: MerkleLevelFiles, useStoredHashes: Bool) throws(AuditLogError) {
         self.directory = directory
         self.treeSize = treeSize
         self.levels = levels
@@ -35,10 +35,7 @@ struct ProofBuilder {
     mutating func perfect(level: Int, index: UInt64) throws(AuditLogError) -> SHA256Hash {
         let first = MerkleLevelFiles.firstLevel
         if level >= first {
-            if useStoredHashes,
-                let stored = levels?.hash(level: level, index: index)
-                    ?? (levels == nil ? MerkleLevelFiles.read(directory: directory, level: level, index: index) : nil)
-            {
+            if useStoredHashes, let stored = levels.hash(level: level, index: index) {
                 return stored
             }
             if level > first {
@@ -92,7 +89,7 @@ extension AuditLog {
     {
         try makeInclusionProof(
             directory: directory, seq: seq, treeSize: treeSize, current: try currentState(directory: directory),
-            levels: nil)
+            levels: MerkleLevelFiles(readingFrom: directory))
     }
 
     /// An RFC 9162 consistency proof that the tree of `newSize` events (default: the whole log) extends the
@@ -102,7 +99,7 @@ extension AuditLog {
     {
         try makeConsistencyProof(
             directory: directory, from: oldSize, to: newSize, current: try currentState(directory: directory),
-            levels: nil)
+            levels: MerkleLevelFiles(readingFrom: directory))
     }
 
     /// An inclusion proof from this log's acknowledged state; see ``inclusionProof(directory:seq:treeSize:)``.
@@ -120,7 +117,7 @@ extension AuditLog {
     }
 
     private static func makeInclusionProof(
-        directory: String, seq: UInt64, treeSize: UInt64?, current: LogState, levels: MerkleLevelFiles?
+        directory: String, seq: UInt64, treeSize: UInt64?, current: LogState, levels: MerkleLevelFiles
     ) throws(AuditLogError) -> InclusionProof {
         let size = treeSize ?? current.treeSize
         guard size <= current.treeSize else {
@@ -151,7 +148,7 @@ extension AuditLog {
     }
 
     private static func makeConsistencyProof(
-        directory: String, from oldSize: UInt64, to newSize: UInt64?, current: LogState, levels: MerkleLevelFiles?
+        directory: String, from oldSize: UInt64, to newSize: UInt64?, current: LogState, levels: MerkleLevelFiles
     ) throws(AuditLogError) -> ConsistencyProof {
         let size2 = newSize ?? current.treeSize
         guard size2 <= current.treeSize else {

@@ -26,13 +26,7 @@ public struct SHA256Hash: Hashable, Sendable, CustomStringConvertible {
 
     /// Parses 64 hexadecimal digits (either case).
     public init?(hex: some StringProtocol) {
-        let utf8 = Array(hex.utf8)
-        guard utf8.count == 64 else { return nil }
-        var bytes = [UInt8](repeating: 0, count: 32)
-        for i in 0..<32 {
-            guard let high = hexValue(utf8[2 * i]), let low = hexValue(utf8[2 * i + 1]) else { return nil }
-            bytes[i] = high << 4 | low
-        }
+        guard hex.utf8.count == 64, let bytes = decodeHex(hex) else { return nil }
         self.init(bytes: bytes)
     }
 
@@ -72,6 +66,19 @@ public struct SHA256Hash: Hashable, Sendable, CustomStringConvertible {
 }
 
 let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
+
+/// The bytes of an even number of hexadecimal digits (either case), or nil.
+func decodeHex(_ text: some StringProtocol) -> [UInt8]? {
+    let utf8 = Array(text.utf8)
+    guard utf8.count % 2 == 0 else { return nil }
+    var out: [UInt8] = []
+    out.reserveCapacity(utf8.count / 2)
+    for i in stride(from: 0, to: utf8.count, by: 2) {
+        guard let high = hexValue(utf8[i]), let low = hexValue(utf8[i + 1]) else { return nil }
+        out.append(high << 4 | low)
+    }
+    return out
+}
 
 @inline(__always)
 func hexValue(_ c: UInt8) -> UInt8? {

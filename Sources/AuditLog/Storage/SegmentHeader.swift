@@ -70,17 +70,18 @@ enum LogFiles {
     static let lockName = "LOCK"
     static let checkpointExtension = ".checkpoint"
 
-    /// `00000000000000001000.checkpoint`: a signed checkpoint of the tree of that size.
-    static func checkpointName(treeSize: UInt64) -> String {
-        let digits = String(treeSize)
-        return String(repeating: "0", count: 20 - digits.count) + digits + checkpointExtension
+    /// `number` in 20 decimal digits followed by `fileExtension`: how segments, their index files and
+    /// checkpoints are named.
+    static func name(_ number: UInt64, _ fileExtension: String) -> String {
+        let digits = String(number)
+        return String(repeating: "0", count: 20 - digits.count) + digits + fileExtension
     }
 
+    /// `00000000000000001000.checkpoint`: a signed checkpoint of the tree of that size.
+    static func checkpointName(treeSize: UInt64) -> String { name(treeSize, checkpointExtension) }
+
     /// `00000000000000000000.seg`: the base seq in 20 decimal digits.
-    static func segmentName(baseSeq: UInt64) -> String {
-        let digits = String(baseSeq)
-        return String(repeating: "0", count: 20 - digits.count) + digits + segmentExtension
-    }
+    static func segmentName(baseSeq: UInt64) -> String { name(baseSeq, segmentExtension) }
 
     /// The base seq of a segment file name, or nil for any other name.
     static func baseSeq(ofSegmentNamed name: String) -> UInt64? {

@@ -428,7 +428,9 @@ extension SegmentVerifier {
     fileprivate static func looksTorn(_ file: SegmentFile, at offset: Int64, fileSize: Int64, length: Int64?) -> Bool {
         if fileSize - offset < Int64(BlockHeader.size) { return true }
         if let length, offset + length > fileSize { return true }
-        guard let rest = try? file.fd.read(count: Int(min(fileSize - offset, 1 << 20)), at: offset) else { return false }
+        guard let rest = try? file.fd.read(count: Int(min(fileSize - offset, 1 << 20)), at: offset) else {
+            return false
+        }
         // A block whose header survived but whose body did not reach the disk reads as zeros after the header.
         let body = rest.dropFirst(length == nil ? 0 : BlockHeader.size)
         return !body.isEmpty && body.allSatisfy { $0 == 0 }

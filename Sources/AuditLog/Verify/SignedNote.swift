@@ -13,7 +13,7 @@ public struct NoteVerifierKey: Sendable, Equatable, CustomStringConvertible {
         let trimmed = text.trimmingWhitespace()
         let parts = trimmed.split(separator: "+", maxSplits: 2, omittingEmptySubsequences: false)
         guard parts.count == 3, isValidKeyName(parts[0]), parts[1].utf8.count == 8,
-            let id = hexBytes(parts[1]), let key = Base64.decode(parts[2]), key.count == 33, key[0] == 0x01
+            let id = decodeHex(parts[1]), let key = Base64.decode(parts[2]), key.count == 33, key[0] == 0x01
         else {
             throw AuditLogError(.invalidArgument, "not a verifier key of the form name+hexkeyid+base64key (Ed25519)")
         }
@@ -67,7 +67,7 @@ public struct NoteSigner: Sendable {
     public init(_ text: String) throws(AuditLogError) {
         let parts = text.trimmingWhitespace().split(separator: "+", maxSplits: 4, omittingEmptySubsequences: false)
         guard parts.count == 5, parts[0] == "PRIVATE", parts[1] == "KEY", isValidKeyName(parts[2]),
-            let id = hexBytes(parts[3]), let key = Base64.decode(parts[4]), key.count == 33, key[0] == 0x01
+            let id = decodeHex(parts[3]), let key = Base64.decode(parts[4]), key.count == 33, key[0] == 0x01
         else {
             throw AuditLogError(.invalidArgument, "not a private key of the form PRIVATE+KEY+name+hexkeyid+base64key")
         }
@@ -164,17 +164,6 @@ public struct Checkpoint: Sendable, Equatable {
 
 private func isValidKeyName(_ name: Substring) -> Bool {
     !name.isEmpty && !name.contains("+") && !name.contains(where: { $0.isWhitespace })
-}
-
-private func hexBytes(_ text: Substring) -> [UInt8]? {
-    let utf8 = Array(text.utf8)
-    guard utf8.count % 2 == 0 else { return nil }
-    var out: [UInt8] = []
-    for i in stride(from: 0, to: utf8.count, by: 2) {
-        guard let high = hexValue(utf8[i]), let low = hexValue(utf8[i + 1]) else { return nil }
-        out.append(high << 4 | low)
-    }
-    return out
 }
 
 func hexString(_ bytes: [UInt8]) -> String {
