@@ -38,6 +38,9 @@ public final class AuditLog: Sendable {
         public var checkpointSigner: NoteSigner?
         /// With a signer, also sign a checkpoint after a commit when this many seconds have passed since the last.
         public var checkpointIntervalSeconds: Int?
+        /// When set, the writer applies this retention policy in the background: at open, after every segment
+        /// seal, and every ``RetentionPolicy/checkIntervalSeconds``.
+        public var retention: RetentionPolicy?
 
         public init(durability: Durability = .sync) {
             self.durability = durability

@@ -17,6 +17,8 @@ struct AuditLogCommand: ParsableCommand {
               auditlog show --dir audit 1832            one event, before/after diff
               auditlog export --dir audit > all.jsonl   events with seq, leafHash
               auditlog verify audit --key prod.vkey     offline integrity check
+              auditlog retention --dir audit --max-age 400d   drop old segments
+              auditlog redact --dir audit --actor u_42 --reason "GDPR"  erase personal data
 
             Exit status: 0 success, 64 usage error, 65 invalid input, 74 I/O or storage error, 75 log locked; \
             verify and verify-proof: 0 valid, 1 invalid, 2 usage or I/O error.
@@ -25,7 +27,7 @@ struct AuditLogCommand: ParsableCommand {
             IngestCommand.self, QueryCommand.self, ShowCommand.self, ExportCommand.self, StatsCommand.self,
             VerifyCommand.self, KeygenCommand.self,
             CheckpointCommand.self, ProveCommand.self, ConsistencyCommand.self, VerifyProofCommand.self,
-            DemoCommand.self,
+            RetentionCommand.self, RedactCommand.self, DemoCommand.self,
         ]
     )
 

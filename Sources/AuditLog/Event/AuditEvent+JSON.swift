@@ -3,7 +3,7 @@ extension StoredEvent {
     /// FORMAT.md ("Exports"). Absent optional fields are left out; the timestamp is RFC 3339 UTC with
     /// milliseconds. Decoding the output gives back the same event.
     public func appendJSON(to out: inout [UInt8]) {
-        event.appendJSON(to: &out, seq: seq, leafHash: leafHash)
+        event.appendJSON(to: &out, seq: seq, leafHash: leafHash, redaction: redaction)
     }
 
     /// The event as one line of JSON (without the newline).
@@ -17,7 +17,7 @@ extension StoredEvent {
 extension AuditEvent {
     /// Appends the event as one JSON object in the input format of BRIEF.md ("The event").
     public func appendJSON(to out: inout [UInt8]) {
-        appendJSON(to: &out, seq: nil, leafHash: nil)
+        appendJSON(to: &out, seq: nil, leafHash: nil, redaction: nil)
     }
 
     /// The event as one line of JSON (without the newline).
@@ -27,7 +27,7 @@ extension AuditEvent {
         return String(decoding: out, as: UTF8.self)
     }
 
-    func appendJSON(to out: inout [UInt8], seq: UInt64?, leafHash: SHA256Hash?) {
+    func appendJSON(to out: inout [UInt8], seq: UInt64?, leafHash: SHA256Hash?, redaction: Redaction?) {
         let event = self
         func key(_ name: StaticString) {
             out.append(UInt8(ascii: "\""))
@@ -108,6 +108,23 @@ extension AuditEvent {
         json("before", event.before)
         json("after", event.after)
         json("metadata", event.metadata)
+        if let redaction {
+            out.append(UInt8(ascii: ","))
+            key("redacted")
+            redaction.appendJSON(to: &out)
+        }
         out.append(UInt8(ascii: "}"))
+    }
+}
+
+extension Redaction {
+    /// `{"by":<seq of the redaction event>,"fields":["actor.name",…]}`
+    func appendJSON(to out: inout [UInt8]) {
+        out.append(contentsOf: "{\"by\":\(redactedBy),\"fields\":[".utf8)
+        for (i, field) in fields.enumerated() {
+            if i > 0 { out.append(UInt8(ascii: ",")) }
+            JSONScanner.appendQuoted(field.rawValue, to: &out)
+        }
+        out.append(contentsOf: "]}".utf8)
     }
 }

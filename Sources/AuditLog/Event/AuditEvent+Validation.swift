@@ -3,6 +3,11 @@ extension AuditEvent {
     /// for events decoded from JSON and events built in code.
     /// - Throws: ``AuditLogError/Code/invalidEvent``, naming the field.
     public func validate(limits: EventLimits = EventLimits()) throws(AuditLogError) {
+        try validate(limits: limits, allowReserved: false)
+    }
+
+    /// `allowReserved`: the log's own retention and redaction events may use the reserved `system` actor.
+    func validate(limits: EventLimits, allowReserved: Bool) throws(AuditLogError) {
         func fail(_ field: String, _ message: String) -> AuditLogError {
             AuditLogError(.invalidEvent, message, field: field)
         }
@@ -24,6 +29,12 @@ extension AuditEvent {
                     + "\(Timestamp.format(milliseconds: limits.timestampRange.upperBound))")
         }
         try check(actor.id, "actor.id", required: true)
+        if !allowReserved && SystemEvents.isReserved(actor) {
+            throw fail(
+                "actor.id",
+                "\"\(SystemEvents.actorID)\" with type system is reserved for the log's own retention and redaction "
+                    + "events; use another id")
+        }
         try check(actor.name, "actor.name")
         try check(actor.authMethod, "actor.authMethod")
         if let roles = actor.roles {

@@ -102,5 +102,8 @@ public struct StoredEvent: Sendable, Equatable {
     public var seq: UInt64
     /// `SHA-256(0x00 || record bytes)`, RFC 6962 leaf hash of the canonical record.
     public var leafHash: SHA256Hash
+    /// The event as stored: without its redacted fields if it was redacted.
     public var event: AuditEvent
+    /// Set when personal data was erased from the event (``AuditLog/redact(_:fields:reason:)``).
+    public var redaction: Redaction? = nil
 }

@@ -59,7 +59,7 @@ private struct ObjectKeys: Sendable {
         "",
         [
             "id", "timestamp", "actor", "action", "resource", "org", "project", "source", "ip", "userAgent", "before",
-            "after", "metadata", "seq", "leafHash",
+            "after", "metadata", "seq", "leafHash", "redacted",
         ],
         hint: "; put custom data in \"metadata\"")
     static let actor = ObjectKeys(
@@ -201,7 +201,7 @@ private struct Parser {
                 guard p.scanner.peek() == UInt8(ascii: "{") else { throw p.typeMismatch(path, "an object") }
                 metadata = try p.canonical(path)
             default:
-                // `seq` and `leafHash`, written by `export`: the log assigns its own.
+                // `seq`, `leafHash` and `redacted`, written by `export`: the log assigns its own.
                 _ = try p.canonical(path)
             }
         }

@@ -7,11 +7,12 @@ public struct ExportEncoder: Sendable {
         case csv
     }
 
-    /// CSV columns, in order. Nested values (`actor.roles`, `before`, `after`, `metadata`) are JSON text cells.
+    /// CSV columns, in order. Nested values (`actor.roles`, `before`, `after`, `metadata`, `redacted`) are JSON
+    /// text cells.
     public static let csvColumns = [
         "seq", "id", "timestamp", "actor.type", "actor.id", "actor.name", "actor.roles", "actor.authMethod", "action",
         "resource.type", "resource.id", "resource.name", "org.id", "org.name", "project.id", "project.name", "source",
-        "ip", "userAgent", "before", "after", "metadata", "leafHash",
+        "ip", "userAgent", "before", "after", "metadata", "leafHash", "redacted",
     ]
 
     public let format: Format
@@ -92,6 +93,12 @@ public struct ExportEncoder: Sendable {
                 out.append(hexDigits[Int(byte >> 4)])
                 out.append(hexDigits[Int(byte & 0xF)])
             }
+        }
+        out.append(UInt8(ascii: ","))
+        if let redaction = stored.redaction {
+            var json: [UInt8] = []
+            redaction.appendJSON(to: &json)
+            json.withUnsafeBytes { appendCSVCell(bytes: $0, to: &out) }
         }
         out += [0x0D, 0x0A]
     }

@@ -38,10 +38,14 @@ final class SegmentIndex {
             baseSeq: baseSeq, pairs: actorHashes.enumerated().map { ($1, baseSeq + UInt64($0)) })
     }
 
+    /// The segment file's inode when this view was built.
+    let inode: UInt64
+
     init(directory: String, baseSeq: UInt64, path: String) throws(AuditLogError) {
         self.baseSeq = baseSeq
         self.path = path
         let file = try SegmentFile.open(path: path, baseSeq: baseSeq)
+        inode = try file.fd.inode()
         let fileSize = try file.fd.size()
         var blocks: [BlockInfo] = []
         var hashes: [UInt64] = []

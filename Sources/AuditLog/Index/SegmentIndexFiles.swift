@@ -38,7 +38,7 @@ enum SegmentIndexFiles {
 
     /// The actor id bytes of a record, read without decoding the record (FORMAT.md, "Record": id, then actor.id).
     static func actorID(ofRecord record: UnsafeRawBufferPointer) -> UnsafeRawBufferPointer? {
-        var r = ByteReader(record, position: RecordCodec.fixedSize)
+        var r = ByteReader(record, position: RecordCodec.variablePartOffset(record))
         guard let idLength = try? r.readVarint("id"), idLength <= UInt64(r.remaining),
             (try? r.readBytes(Int(idLength), "id")) != nil, let actorLength = try? r.readVarint("actor.id"),
             actorLength <= UInt64(r.remaining)

@@ -70,6 +70,13 @@ final class FileDescriptor: @unchecked Sendable {
         return Int64(info.st_size)
     }
 
+    /// The file's inode number (`fstat`).
+    func inode() throws(AuditLogError) -> UInt64 {
+        var info = stat()
+        guard fstat(rawValue, &info) == 0 else { throw ioError("cannot stat", path: path) }
+        return UInt64(info.st_ino)
+    }
+
     /// Reads up to `count` bytes at `offset`; returns fewer only at end of file.
     func read(into buffer: UnsafeMutableRawBufferPointer, at offset: Int64) throws(AuditLogError) -> Int {
         var done = 0
@@ -203,6 +210,13 @@ enum FileSystem {
         var info = stat()
         guard lstat(path, &info) == 0 else { return nil }
         return Int64(info.st_size)
+    }
+
+    /// The inode number of `path`, or nil if it does not exist: tells a file replaced by rename from the old one.
+    static func inode(_ path: String) -> UInt64? {
+        var info = stat()
+        guard lstat(path, &info) == 0 else { return nil }
+        return UInt64(info.st_ino)
     }
 
     /// Whether `path` is a regular file (not a symbolic link or anything else).

@@ -54,4 +54,25 @@ public struct MerkleFrontier: Equatable, Sendable {
         }
         return root
     }
+
+    /// The root of the perfect subtree `[start, end)` if it is one of the frontier's hashes.
+    func hash(covering start: UInt64, _ end: UInt64) -> SHA256Hash? {
+        var position: UInt64 = 0
+        var i = 0
+        for bit in (0..<64).reversed() where size & (UInt64(1) << UInt64(bit)) != 0 {
+            let width = UInt64(1) << UInt64(bit)
+            if position == start && position + width == end { return hashes[i] }
+            position += width
+            i += 1
+        }
+        return nil
+    }
+
+    /// The frontier of the leaves `[from, size)` for a `from` aligned so that they are whole frontier entries
+    /// (the last entries of this one): what a subtree starting at `from` has accumulated by `size`.
+    func suffix(from start: UInt64) -> MerkleFrontier? {
+        let count = (size - start).nonzeroBitCount
+        guard start <= size, count <= hashes.count else { return nil }
+        return MerkleFrontier(size: size - start, hashes: Array(hashes.suffix(count)))
+    }
 }

@@ -21,6 +21,7 @@ final class MerkleLevelFiles {
     /// log) are dropped, missing ones (lost in a crash, or deleted) are recomputed from the records.
     init(directory: String, treeSize: UInt64, hasher: MerkleHasher) throws(AuditLogError) {
         self.directory = directory
+        let boundary = try LogFiles.boundaryFrontier(directory: directory)
         var level = Self.firstLevel
         while level < 64 && treeSize >> UInt64(level) > 0 {
             let expected = treeSize >> UInt64(level)
@@ -30,7 +31,9 @@ final class MerkleLevelFiles {
             if present > expected || bytes % 32 != 0 { try fd.truncate(to: Int64(min(present, expected) * 32)) }
             files[level] = fd
             counts[level] = min(present, expected)
-            if counts[level] < expected { try rebuild(level: level, to: expected, hasher: hasher) }
+            if counts[level] < expected {
+                try rebuild(level: level, to: expected, boundary: boundary, hasher: hasher)
+            }
             level += 1
         }
         // Levels above the tree's height may hold stale entries from before a recovery cut: drop them.
@@ -41,15 +44,27 @@ final class MerkleLevelFiles {
         }
     }
 
-    private func rebuild(level: Int, to expected: UInt64, hasher: MerkleHasher) throws(AuditLogError) {
+    /// Recomputes the missing entries of a level. Entries of subtrees that retention removed in part or whole
+    /// (before they were stored) cannot be recomputed and are written as 32 zero bytes: "not known".
+    private func rebuild(level: Int, to expected: UInt64, boundary: MerkleFrontier, hasher: MerkleHasher)
+        throws(AuditLogError)
+    {
         var entries: [UInt8] = []
         if level == Self.firstLevel {
             let width = UInt64(1) << UInt64(level)
-            var frontier = MerkleFrontier()
             var group: UInt64 = counts[level]
-            try RecordScan.forEach(in: directory, range: group * width..<expected * width) {
+            while group < expected && (group + 1) * width <= boundary.size {
+                entries.append(contentsOf: [UInt8](repeating: 0, count: 32))
+                group += 1
+            }
+            // A group that straddles the boundary starts from the boundary frontier's entries inside it.
+            var frontier = MerkleFrontier()
+            if group < expected && group * width < boundary.size {
+                frontier = boundary.suffix(from: group * width) ?? MerkleFrontier()
+            }
+            try RecordScan.forEach(in: directory, range: max(group * width, boundary.size)..<expected * width) {
                 (_, record) throws(AuditLogError) in
-                frontier.append(hasher.leafHash(record), using: hasher)
+                frontier.append(RecordCodec.leafHash(of: record, using: hasher), using: hasher)
                 if frontier.size == width {
                     frontier.hashes[0].withUnsafeBytes { entries.append(contentsOf: $0) }
                     frontier = MerkleFrontier()
@@ -60,7 +75,13 @@ final class MerkleLevelFiles {
             for index in counts[level]..<expected {
                 guard let left = hash(level: level - 1, index: 2 * index),
                     let right = hash(level: level - 1, index: 2 * index + 1)
-                else { throw AuditLogError(.corrupt, "cannot rebuild Merkle level \(level)", path: directory) }
+                else {
+                    guard (2 * index) << UInt64(level - 1) < boundary.size else {
+                        throw AuditLogError(.corrupt, "cannot rebuild Merkle level \(level)", path: directory)
+                    }
+                    entries.append(contentsOf: [UInt8](repeating: 0, count: 32))
+                    continue
+                }
                 hasher.nodeHash(left, right).withUnsafeBytes { entries.append(contentsOf: $0) }
             }
         }
@@ -91,7 +112,8 @@ final class MerkleLevelFiles {
     func hash(level: Int, index: UInt64) -> SHA256Hash? {
         guard level < 64, index < counts[level], let fd = files[level] else { return nil }
         guard let bytes = try? fd.read(count: 32, at: Int64(index * 32)), bytes.count == 32 else { return nil }
-        return SHA256Hash(bytes: bytes)
+        let hash = SHA256Hash(bytes: bytes)
+        return hash == .zero ? nil : hash  // all zeros: not known (removed by retention before it was stored)
     }
 
     /// The level files as they are now, opened read-only, for proofs made without opening the log for writing.

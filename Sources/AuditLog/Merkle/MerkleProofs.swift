@@ -86,7 +86,8 @@ public struct InclusionProof: Sendable, Equatable {
     /// Sibling hashes from the leaf up.
     public var proof: [SHA256Hash]
     public var root: SHA256Hash
-    /// The canonical record bytes (FORMAT.md, "Record"); `leafHash` is `SHA-256(0x00 || entry)`.
+    /// The canonical record bytes (FORMAT.md, "Record"); `leafHash` is `SHA-256(0x00 || entry)`. Empty for a
+    /// redacted event, whose original bytes are gone (its leaf hash is what the tree holds).
     public var entry: [UInt8]
 
     public init(

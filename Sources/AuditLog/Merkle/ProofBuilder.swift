@@ -4,8 +4,11 @@ struct ProofBuilder {
     let directory: String
     let levels: MerkleLevelFiles
     let hasher: MerkleHasher
-    /// Leaf hashes of groups of 2^firstLevel leaves, loaded on demand.
-    private var groups: [UInt64: [SHA256Hash]] = [:]
+    /// Leaf hashes of groups of 2^firstLevel leaves (from the group's first seq still in the log), loaded on demand.
+    private var groups: [UInt64: (first: UInt64, hashes: [SHA256Hash])] = [:]
+    /// The frontier before the log's first segment: empty, or after retention the roots of the subtrees of the
+    /// removed records, from which every subtree that proofs over the remaining records need is found.
+    private let boundary: MerkleFrontier
     /// Bound of every range this builder is asked about.
     private let treeSize: UInt64
     /// Whether to use the level files; without them every hash is recomputed from the records.
@@ -17,23 +20,40 @@ struct ProofBuilder {
         self.levels = levels
         self.useStoredHashes = useStoredHashes
         hasher = try MerkleHasher()
+        boundary = try LogFiles.boundaryFrontier(directory: directory)
     }
 
-    private mutating func leaves(ofGroup group: UInt64) throws(AuditLogError) -> [SHA256Hash] {
+    private mutating func leaves(ofGroup group: UInt64) throws(AuditLogError) -> (first: UInt64, hashes: [SHA256Hash]) {
         if let cached = groups[group] { return cached }
         let width = UInt64(1) << UInt64(MerkleLevelFiles.firstLevel)
         var hashes: [SHA256Hash] = []
         let hasher = self.hasher
-        try RecordScan.forEach(in: directory, range: group * width..<min((group + 1) * width, treeSize)) {
-            (_, record) throws(AuditLogError) in hashes.append(hasher.leafHash(record))
+        let first = max(group * width, boundary.size)
+        try RecordScan.forEach(in: directory, range: first..<min((group + 1) * width, treeSize)) {
+            (_, record) throws(AuditLogError) in hashes.append(RecordCodec.leafHash(of: record, using: hasher))
         }
-        groups[group] = hashes
-        return hashes
+        groups[group] = (first, hashes)
+        return (first, hashes)
     }
 
     /// Root of the perfect subtree `index` of 2^level leaves.
     mutating func perfect(level: Int, index: UInt64) throws(AuditLogError) -> SHA256Hash {
         let first = MerkleLevelFiles.firstLevel
+        let start = index << UInt64(level)
+        let end = start + (UInt64(1) << UInt64(level))
+        if start < boundary.size {
+            // Removed by retention, wholly or in part: whole removed subtrees are in the boundary frontier.
+            if end <= boundary.size {
+                if let hash = boundary.hash(covering: start, end) { return hash }
+                throw AuditLogError(
+                    .invalidArgument,
+                    "events \(start)..<\(end) were removed by retention (the log now starts at seq \(boundary.size)); "
+                        + "proofs are available for trees of at least \(boundary.size) events", path: directory)
+            }
+            if level >= first, useStoredHashes, let stored = levels.hash(level: level, index: index) { return stored }
+            return hasher.nodeHash(
+                try perfect(level: level - 1, index: 2 * index), try perfect(level: level - 1, index: 2 * index + 1))
+        }
         if level >= first {
             if useStoredHashes, let stored = levels.hash(level: level, index: index) {
                 return stored
@@ -43,13 +63,12 @@ struct ProofBuilder {
                 return hasher.nodeHash(left, try perfect(level: level - 1, index: 2 * index + 1))
             }
         }
-        let start = index << UInt64(level)
         let group = start >> UInt64(first)
-        let leaves = try leaves(ofGroup: group)
-        let offset = Int(start - (group << UInt64(first)))
+        let (groupStart, leaves) = try leaves(ofGroup: group)
+        let offset = Int(start - groupStart)
         let count = 1 << level
         guard offset + count <= leaves.count else {
-            throw AuditLogError(.corrupt, "records \(start)..<\(start + UInt64(count)) are missing", path: directory)
+            throw AuditLogError(.corrupt, "records \(start)..<\(end) are missing", path: directory)
         }
         return Self.root(leaves[offset..<offset + count], hasher)
     }
@@ -127,9 +146,14 @@ extension AuditLog {
         guard seq < size else {
             throw AuditLogError(.invalidArgument, "seq \(seq) is not below tree size \(size)")
         }
+        // The entry is the record, except for a redacted record: its original bytes are gone, only their leaf
+        // hash (kept in the redacted record) remains.
         var entry: [UInt8] = []
+        var leafHash: SHA256Hash?
+        let hasher = try MerkleHasher()
         try RecordScan.forEach(in: directory, range: seq..<seq + 1) { (_, record) throws(AuditLogError) in
-            entry = Array(record)
+            leafHash = RecordCodec.leafHash(of: record, using: hasher)
+            if !RecordCodec.isRedacted(record) { entry = Array(record) }
         }
         // Stored subtree hashes first; if the result does not verify against the log's root, recompute all.
         for useStoredHashes in [true, false] {
@@ -139,7 +163,7 @@ extension AuditLog {
             var path: [SHA256Hash] = []
             for range in MerkleRanges.inclusionPath(index: seq, size: size) { path.append(try builder.root(of: range)) }
             let proof = InclusionProof(
-                leafIndex: seq, treeSize: size, leafHash: builder.hasher.leafHash(entry), proof: path, root: root,
+                leafIndex: seq, treeSize: size, leafHash: leafHash!, proof: path, root: root,
                 entry: entry)
             if proof.isValid() { return proof }
         }

@@ -23,7 +23,8 @@ public final class QueryEngine {
     private var activeSizes: (segment: Int64, index: Int64)?
 
     private func index(_ segment: (baseSeq: UInt64, path: String), isLast: Bool) throws(AuditLogError) -> SegmentIndex {
-        if let cached = indexes[segment.baseSeq] {
+        if let cached = indexes[segment.baseSeq], cached.inode == FileSystem.inode(segment.path) {
+            // A sealed segment changes only when redaction rewrites it, as a new file (inode).
             if cached.sealed { return cached }
             // The active segment grows: its view is reused only while neither it nor its index has grown.
             // (Re-parsing it on every query was 20% of a first-page query, `perf record` of `query --repeat`.)
@@ -84,8 +85,7 @@ public final class QueryEngine {
 
     private func decode(_ seq: UInt64, _ record: UnsafeRawBufferPointer) throws(AuditLogError) -> StoredEvent {
         do throws(DecodeFailure) {
-            let (_, event) = try RecordCodec.decode(record)
-            return StoredEvent(seq: seq, leafHash: hasher.leafHash(record), event: event)
+            return try RecordCodec.decode(record, into: StoredEvent.self, using: hasher)
         } catch {
             throw AuditLogError(.corrupt, "record \(seq): \(error.reason)", path: directory)
         }
@@ -96,6 +96,11 @@ public final class QueryEngine {
     {
         let newest = query.order == .newestFirst
         let segments = try LogFiles.segments(in: directory)
+        if indexes.count > segments.count {
+            // Retention removed segments: forget their views.
+            let present = Set(segments.map(\.baseSeq))
+            indexes = indexes.filter { present.contains($0.key) }
+        }
         let order = newest ? Array(segments.indices.reversed()) : Array(segments.indices)
         let range = query.timeRange
         let actorHashes = Set(query.actors.map(SegmentIndexFiles.actorHash))

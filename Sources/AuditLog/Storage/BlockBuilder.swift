@@ -30,8 +30,28 @@ struct BlockBuilder {
             let timestamp = RecordCodec.timestamp(of: record)
             minTimestamp = min(minTimestamp, timestamp)
             maxTimestamp = max(maxTimestamp, timestamp)
-            return hasher.leafHash(record)
+            return RecordCodec.leafHash(of: record, using: hasher)
         }
+    }
+
+    /// Adds one record as it is (seq already in place), without hashing it: for rewriting a block whose Merkle
+    /// state is unchanged (redaction keeps every leaf hash).
+    mutating func add(record: UnsafeRawBufferPointer, seq: UInt64) {
+        if recordCount == 0 { firstSeq = seq }
+        payload.appendVarint(UInt64(record.count))
+        payload.append(contentsOf: record)
+        recordCount += 1
+        let timestamp = RecordCodec.timestamp(of: record)
+        minTimestamp = min(minTimestamp, timestamp)
+        maxTimestamp = max(maxTimestamp, timestamp)
+    }
+
+    /// Drops the records added since the last finished block.
+    mutating func discardBlock() {
+        payload.removeAll(keepingCapacity: true)
+        recordCount = 0
+        minTimestamp = .max
+        maxTimestamp = .min
     }
 
     /// Appends the finished block to `out` and starts a new one. Returns its header.

@@ -151,9 +151,8 @@ public final class LogReader {
             try BlockDecoder.forEachRecord(inBlock: blockBuffer, header, payload: &payload) {
                 (seq, record) throws(DecodeFailure) in
                 guard seq >= startSeq else { return }
-                let leaf = hasher.leafHash(record)
-                let (_, event) = try RecordCodec.decode(record)
-                decoded.append(StoredEvent(seq: seq, leafHash: leaf, event: event))
+                let record = try RecordCodec.decode(record, into: StoredEvent.self, using: hasher)
+                decoded.append(record)
             }
         } catch {
             throw corrupt("block at seq \(header.firstSeq): \(error.reason)", at: blockOffset)

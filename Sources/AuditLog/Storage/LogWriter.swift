@@ -28,6 +28,10 @@ final class LogWriter: @unchecked Sendable {
     private var closed = false
     private var unsyncedFile: FileDescriptor?
     private var flusher: BackgroundThread?
+    private var retentionThread: BackgroundThread?
+    /// Set at segment seal: the retention thread should look for segments to drop.
+    private var retentionDue = true
+    /// Tells the background threads to stop.
     private var stopFlusher = false
     /// Whether `close` has released the directory lock.
     private var released = false
@@ -99,9 +103,13 @@ final class LogWriter: @unchecked Sendable {
             try openBlockIndex()
         }
 
+        try finishPendingMaintenance()
+        // The threads hold the writer until `close` stops them; `AuditLog.deinit` calls `close`.
         if case .interval(let milliseconds) = options.durability {
-            // The thread holds the writer until `close` stops it; `AuditLog.deinit` calls `close`.
             flusher = try BackgroundThread { self.flushPeriodically(milliseconds: milliseconds) }
+        }
+        if let policy = options.retention {
+            retentionThread = try BackgroundThread { self.applyRetentionPeriodically(policy) }
         }
     }
 
@@ -110,36 +118,7 @@ final class LogWriter: @unchecked Sendable {
     // MARK: Append
 
     func append(_ events: [AuditEvent]) throws(AuditLogError) -> Range<UInt64> {
-        var batch = PendingBatch(records: [], offsets: [], firstSeq: 0)
-        batch.offsets.reserveCapacity(events.count)
-        var salts = [UInt8](repeating: 0, count: events.count * RecordCodec.saltSize)
-        try salts.withUnsafeMutableBytes { buffer in
-            Result { () throws(AuditLogError) in try SecureRandom.fill(buffer) }
-        }
-        .get()
-        var record: [UInt8] = []
-        for (i, event) in events.enumerated() {
-            do throws(AuditLogError) {
-                try event.validate(limits: options.limits)
-            } catch {
-                throw events.count > 1 ? error.prefixed("event \(i) of the batch: ") : error
-            }
-            record.removeAll(keepingCapacity: true)
-            salts.withUnsafeBytes { raw in
-                let salt = UnsafeRawBufferPointer(
-                    rebasing: raw[i * RecordCodec.saltSize..<(i + 1) * RecordCodec.saltSize])
-                RecordCodec.encode(event, seq: 0, salt: salt, into: &record)
-            }
-            guard record.count <= options.limits.maxEventBytes else {
-                throw AuditLogError(
-                    .invalidEvent,
-                    "event \(i) encodes to \(record.count) bytes, over the limit of \(options.limits.maxEventBytes)")
-            }
-            batch.offsets.append(batch.records.count)
-            batch.records.appendVarint(UInt64(record.count))
-            batch.records.append(contentsOf: record)
-        }
-
+        var batch = try makeBatch(events, allowReserved: false)
         lock.lock()
         defer { lock.unlock() }
         if let failure { throw failure }
@@ -168,14 +147,126 @@ final class LogWriter: @unchecked Sendable {
             case .success(let state):
                 acknowledged = state
             case .failure(let error):
-                failure = AuditLogError(
-                    .writerFailed,
-                    "the log stopped accepting appends after a failed write or sync (\(error)); nothing after the "
-                        + "last acknowledged event was acknowledged. Close and reopen the log to recover",
-                    path: error.path, errno: error.errno)
+                failure = Self.writerFailure(error)
             }
             lock.broadcast()
         }
+    }
+
+    private static func writerFailure(_ error: AuditLogError) -> AuditLogError {
+        AuditLogError(
+            .writerFailed,
+            "the log stopped accepting appends after a failed write or sync (\(error)); nothing after the "
+                + "last acknowledged event was acknowledged. Close and reopen the log to recover",
+            path: error.path, errno: error.errno)
+    }
+
+    // MARK: Maintenance (retention and redaction)
+
+    /// Runs `body` as the commit leader with no commit in flight: appends queue up meanwhile and are committed
+    /// after it (or with its ``commitSystemEvent(_:journal:)``).
+    func exclusively<T>(_ body: () throws(AuditLogError) -> T) throws(AuditLogError) -> T {
+        lock.lock()
+        while leaderActive { lock.wait() }
+        if let failure {
+            lock.unlock()
+            throw failure
+        }
+        if closed {
+            lock.unlock()
+            throw AuditLogError(.closed, "the log is closed", path: directory)
+        }
+        leaderActive = true
+        lock.unlock()
+        defer {
+            lock.withLock {
+                leaderActive = false
+                lock.broadcast()
+            }
+        }
+        return try body()
+    }
+
+    /// Appends one of the log's own events, with everything queued before it, and syncs it whatever the
+    /// durability. With `journal`, the maintenance journal names the event before it is written, so that a crash
+    /// after the event is committed is finished at the next open. A failure stops the writer. Exclusive only.
+    func commitSystemEvent(_ event: AuditEvent, journal: Bool) throws(AuditLogError) -> UInt64 {
+        var batch = try makeBatch([event], allowReserved: true)
+        let work = lock.withLock {
+            batch.firstSeq = nextSeq
+            nextSeq += 1
+            defer { pending = [] }
+            return pending + [batch]
+        }
+        let result = Result { () throws(AuditLogError) in
+            if journal {
+                try MaintenanceJournal.write(seq: batch.firstSeq, directory: directory, directoryFD: directoryFD)
+            }
+            let state = try commit(work)
+            if options.durability != .sync { try segment.fd.synchronizeData() }
+            return state
+        }
+        lock.withLock {
+            switch result {
+            case .success(let state): acknowledged = state
+            case .failure(let error): failure = Self.writerFailure(error)
+            }
+            lock.broadcast()
+        }
+        _ = try result.get()
+        return batch.firstSeq
+    }
+
+    /// Seals the active segment if it holds any record at or after `seq`, so that only sealed segments are
+    /// rewritten. Exclusive only.
+    func sealActiveSegment(ifItHolds seq: UInt64) throws(AuditLogError) {
+        guard seq < frontier.size, seq >= segment.baseSeq, segment.blockCount > 0 else { return }
+        do throws(AuditLogError) { try rollSegment() } catch {
+            lock.withLock {
+                failure = Self.writerFailure(error)
+                lock.broadcast()
+            }
+            throw error
+        }
+    }
+
+    /// Base seq of the active segment (exclusive only).
+    var activeSegmentBase: UInt64 { segment.baseSeq }
+
+    var directoryHandle: FileDescriptor { directoryFD }
+
+    /// Validates and encodes events into a batch (seqs not yet assigned), on the caller's thread.
+    private func makeBatch(_ events: [AuditEvent], allowReserved: Bool) throws(AuditLogError) -> PendingBatch {
+        var batch = PendingBatch(records: [], offsets: [], firstSeq: 0)
+        batch.offsets.reserveCapacity(events.count)
+        var salts = [UInt8](repeating: 0, count: events.count * RecordCodec.saltSize)
+        try salts.withUnsafeMutableBytes { buffer in
+            Result { () throws(AuditLogError) in try SecureRandom.fill(buffer) }
+        }
+        .get()
+        var record: [UInt8] = []
+        for (i, event) in events.enumerated() {
+            do throws(AuditLogError) {
+                try event.validate(limits: options.limits, allowReserved: allowReserved)
+            } catch {
+                throw events.count > 1 ? error.prefixed("event \(i) of the batch: ") : error
+            }
+            record.removeAll(keepingCapacity: true)
+            salts.withUnsafeBytes { raw in
+                let salt = UnsafeRawBufferPointer(
+                    rebasing: raw[i * RecordCodec.saltSize..<(i + 1) * RecordCodec.saltSize])
+                RecordCodec.encode(event, seq: 0, salt: salt, into: &record)
+            }
+            guard record.count <= options.limits.maxEventBytes else {
+                throw AuditLogError(
+                    .invalidEvent,
+                    "event \(i) encodes to \(record.count) bytes, over the limit of \(options.limits.maxEventBytes)")
+            }
+            batch.offsets.append(batch.records.count)
+            batch.records.appendVarint(UInt64(record.count))
+            batch.records.append(contentsOf: record)
+        }
+        return batch
     }
 
     /// Writes `batches` as blocks with one write and, for `.sync`, one fdatasync. Leader only.
@@ -284,7 +375,11 @@ final class LogWriter: @unchecked Sendable {
             with: SegmentIndexFiles.encodeActorIndex(baseSeq: sealedBase, pairs: actorPairs))
         actorPairs.removeAll(keepingCapacity: true)
         try openBlockIndex()
-        lock.withLock { unsyncedFile = nil }
+        lock.withLock {
+            unsyncedFile = nil
+            retentionDue = true
+            lock.broadcast()
+        }
     }
 
     /// Signs a checkpoint of the synced tree into the log directory (written aside, fsynced, renamed).
@@ -295,16 +390,9 @@ final class LogWriter: @unchecked Sendable {
             return
         }
         let note = try signer.sign(Checkpoint(origin: signer.name, treeSize: frontier.size, root: root).text)
-        let path = LogFiles.path(directory, LogFiles.checkpointName(treeSize: frontier.size))
-        let temporary = path + LogFiles.temporarySuffix
-        try FileSystem.remove(temporary)
-        do {
-            let fd = try FileDescriptor.openForWriting(temporary, create: true, exclusive: true)
-            try fd.write(Array(note.utf8), at: 0)
-            try fd.synchronizeData()
-        }
-        try FileSystem.rename(temporary, to: path)
-        try directoryFD.synchronize()
+        try writeFileAtomically(
+            Array(note.utf8), to: LogFiles.path(directory, LogFiles.checkpointName(treeSize: frontier.size)),
+            directoryFD: directoryFD)
         checkpointedSize = frontier.size
     }
 
@@ -329,10 +417,28 @@ final class LogWriter: @unchecked Sendable {
         }
     }
 
+    /// Applies the retention policy now (at open), after each segment seal and every check interval, until close.
+    /// A failure is left for the next run (a failed write in the retention event stops the writer as usual).
+    private func applyRetentionPeriodically(_ policy: RetentionPolicy) {
+        lock.lock()
+        defer { lock.unlock() }
+        while !stopFlusher {
+            let deadline = monotonicNanoseconds() + UInt64(max(1, policy.checkIntervalSeconds)) * 1_000_000_000
+            while !stopFlusher && !retentionDue && monotonicNanoseconds() < deadline {
+                lock.wait(milliseconds: Int((deadline - min(deadline, monotonicNanoseconds())) / 1_000_000) + 1)
+            }
+            if stopFlusher { return }
+            retentionDue = false
+            lock.unlock()
+            _ = try? applyRetention(policy, dryRun: false, now: currentTimeMilliseconds())
+            lock.lock()
+        }
+    }
+
     /// Waits for queued appends, syncs, and releases the directory lock.
     func close() throws(AuditLogError) {
         lock.lock()
-        if closed && flusher == nil && released {
+        if closed && flusher == nil && retentionThread == nil && released {
             lock.unlock()
             return
         }
@@ -342,11 +448,12 @@ final class LogWriter: @unchecked Sendable {
         }
         stopFlusher = true
         lock.broadcast()
-        let thread = flusher
+        let threads = [flusher, retentionThread]
         flusher = nil
+        retentionThread = nil
         let failure = self.failure
         lock.unlock()
-        thread?.join()
+        for thread in threads { thread?.join() }
         defer {
             lockFile.unlock()
             lock.withLock { released = true }

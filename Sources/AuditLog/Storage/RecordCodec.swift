@@ -10,8 +10,14 @@ enum RecordCodec {
     static let timestampOffset = 13
     static let saltSize = 16
     static let fixedSize = 37
+    /// A redacted record's fixed part: the salt is replaced by leaf hash (32), redacted-by seq (8), fields (2).
+    static let redactedFixedSize = 63
 
-    private enum Presence {
+    enum Flags {
+        static let redacted: UInt8 = 1 << 0
+    }
+
+    enum Presence {
         static let actorName: UInt16 = 1 << 0
         static let actorRoles: UInt16 = 1 << 1
         static let actorAuthMethod: UInt16 = 1 << 2
@@ -42,6 +48,25 @@ enum RecordCodec {
 
     /// Appends the record of `event` to `out`.
     static func encode(_ event: AuditEvent, seq: UInt64, salt: UnsafeRawBufferPointer, into out: inout [UInt8]) {
+        encode(event, seq: seq, flags: 0, into: &out) { $0.append(contentsOf: salt) }
+    }
+
+    /// Appends the redacted record of `event` (whose `fields` were already removed): the salt gives way to the
+    /// original leaf hash, the seq of the redaction event and the removed fields (FORMAT.md, "Redacted record").
+    static func encodeRedacted(
+        _ event: AuditEvent, seq: UInt64, leafHash: SHA256Hash, redactedBy: UInt64, fields: UInt16,
+        into out: inout [UInt8]
+    ) {
+        encode(event, seq: seq, flags: Flags.redacted, into: &out) { out in
+            leafHash.withUnsafeBytes { out.append(contentsOf: $0) }
+            out.appendLittleEndian(redactedBy)
+            out.appendLittleEndian(fields)
+        }
+    }
+
+    private static func encode(
+        _ event: AuditEvent, seq: UInt64, flags: UInt8, into out: inout [UInt8], fixedTail: (inout [UInt8]) -> Void
+    ) {
         var presence: UInt16 = 0
         if event.actor.name != nil { presence |= Presence.actorName }
         if event.actor.roles != nil { presence |= Presence.actorRoles }
@@ -63,12 +88,12 @@ enum RecordCodec {
         if event.metadata != nil { presence |= Presence.metadata }
 
         out.append(version)
-        out.append(0)  // flags, reserved
+        out.append(flags)
         out.append(code(of: event.actor.type))
         out.appendLittleEndian(presence)
         out.appendLittleEndian(seq)
         out.appendLittleEndian(event.timestamp)
-        out.append(contentsOf: salt)
+        fixedTail(&out)
 
         func optional(_ value: String?) {
             if let value { out.appendLengthPrefixed(value) }
@@ -97,6 +122,42 @@ enum RecordCodec {
         optional(event.metadata?.text)
     }
 
+    /// Whether a record is a redacted record (flags bit 0).
+    static func isRedacted(_ record: UnsafeRawBufferPointer) -> Bool {
+        record.count > 1 && record[1] & Flags.redacted != 0
+    }
+
+    /// Where the variable part of a record starts: after the salt, or after a redacted record's longer fixed part.
+    static func variablePartOffset(_ record: UnsafeRawBufferPointer) -> Int {
+        isRedacted(record) ? redactedFixedSize : fixedSize
+    }
+
+    /// The record's Merkle leaf hash: `SHA-256(0x00 || record)`, or for a redacted record the hash of the
+    /// original record, which it keeps (so the tree, checkpoints and proofs are unchanged by redaction).
+    @inline(__always)
+    static func leafHash(of record: UnsafeRawBufferPointer, using hasher: MerkleHasher) -> SHA256Hash {
+        guard isRedacted(record), record.count >= redactedFixedSize else { return hasher.leafHash(record) }
+        return SHA256Hash(UnsafeRawBufferPointer(rebasing: record[fixedSize - saltSize..<fixedSize - saltSize + 32]))
+    }
+
+    /// The redacted form of `record` without `fields` (presence bits), marked as redacted by event `redactedBy`;
+    /// nil when the record already lacks all of them and says so.
+    static func redacting(
+        _ record: UnsafeRawBufferPointer, fields: UInt16, redactedBy: UInt64, hasher: MerkleHasher
+    ) throws(DecodeFailure) -> [UInt8]? {
+        let decoded = try decode(record)
+        let previous = decoded.redaction.map { RedactableField.mask(of: $0.fields) } ?? 0
+        let removed = previous | (fields & RedactableField.allMask)
+        if removed == previous && decoded.redaction != nil { return nil }
+        var event = decoded.event
+        for field in RedactableField.fields(in: removed) { field.remove(from: &event) }
+        var out: [UInt8] = []
+        encodeRedacted(
+            event, seq: decoded.seq, leafHash: leafHash(of: record, using: hasher), redactedBy: redactedBy,
+            fields: removed, into: &out)
+        return out
+    }
+
     /// Reads the seq of a record without decoding it.
     static func seq(of record: UnsafeRawBufferPointer) -> UInt64 {
         UInt64(littleEndian: record.loadUnaligned(fromByteOffset: seqOffset, as: UInt64.self))
@@ -106,15 +167,34 @@ enum RecordCodec {
         Int64(littleEndian: record.loadUnaligned(fromByteOffset: timestampOffset, as: Int64.self))
     }
 
+    /// A decoded record: its seq, its event and, for a redacted record, what was redacted and by which event.
+    struct Decoded {
+        var seq: UInt64
+        var event: AuditEvent
+        var redaction: Redaction?
+    }
+
+    /// Decodes a whole record into a ``StoredEvent`` with its leaf hash.
+    static func decode(_ record: UnsafeRawBufferPointer, into: StoredEvent.Type, using hasher: MerkleHasher)
+        throws(DecodeFailure) -> StoredEvent
+    {
+        let decoded = try decode(record)
+        return StoredEvent(
+            seq: decoded.seq, leafHash: leafHash(of: record, using: hasher), event: decoded.event,
+            redaction: decoded.redaction)
+    }
+
     /// Decodes a whole record; every byte must be used.
-    static func decode(_ record: UnsafeRawBufferPointer) throws(DecodeFailure) -> (seq: UInt64, event: AuditEvent) {
+    static func decode(_ record: UnsafeRawBufferPointer) throws(DecodeFailure) -> Decoded {
         var r = ByteReader(record)
         let version = try r.readByte("record version")
         guard version == Self.version else {
             throw DecodeFailure(reason: "record version \(version) is not supported (this library reads 1)", offset: 0)
         }
         let flags = try r.readByte("record flags")
-        guard flags == 0 else { throw DecodeFailure(reason: "unknown record flags \(flags)", offset: 1) }
+        guard flags & ~Flags.redacted == 0 else {
+            throw DecodeFailure(reason: "unknown record flags \(flags)", offset: 1)
+        }
         let typeCode = try r.readByte("actor type")
         guard Int(typeCode) < actorTypes.count else {
             throw DecodeFailure(reason: "unknown actor type code \(typeCode)", offset: 2)
@@ -126,7 +206,18 @@ enum RecordCodec {
         else { throw DecodeFailure(reason: "invalid presence bits \(presence)", offset: 3) }
         let seq = try r.readLittleEndian(UInt64.self, "seq")
         let timestamp = try r.readLittleEndian(Int64.self, "timestamp")
-        _ = try r.readBytes(saltSize, "salt")
+        var redaction: Redaction?
+        if flags & Flags.redacted != 0 {
+            _ = try r.readBytes(32, "leaf hash")
+            let by = try r.readLittleEndian(UInt64.self, "redacted by")
+            let fields = try r.readLittleEndian(UInt16.self, "redacted fields")
+            guard fields != 0, fields & ~RedactableField.allMask == 0, fields & presence == 0, by > seq else {
+                throw DecodeFailure(reason: "invalid redaction (fields \(fields), by seq \(by))", offset: 53)
+            }
+            redaction = Redaction(redactedBy: by, fields: RedactableField.fields(in: fields))
+        } else {
+            _ = try r.readBytes(saltSize, "salt")
+        }
 
         func optional(_ bit: UInt16, _ what: StaticString) throws(DecodeFailure) -> String? {
             presence & bit != 0 ? try r.readString(what) : nil
@@ -173,6 +264,6 @@ enum RecordCodec {
             source: source, ip: ip, userAgent: userAgent,
             before: before.map(JSONText.init(canonical:)), after: after.map(JSONText.init(canonical:)),
             metadata: metadata.map(JSONText.init(canonical:)))
-        return (seq, event)
+        return Decoded(seq: seq, event: event, redaction: redaction)
     }
 }

@@ -10,7 +10,9 @@ enum RecordScan {
         guard !range.isEmpty else { return }
         let segments = try LogFiles.segments(in: directory)
         guard var index = segments.lastIndex(where: { $0.baseSeq <= range.lowerBound }) else {
-            throw AuditLogError(.invalidArgument, "seq \(range.lowerBound) is not in the log", path: directory)
+            let removed = segments.first.map { ": retention removed the events below seq \($0.baseSeq)" } ?? ""
+            throw AuditLogError(
+                .invalidArgument, "seq \(range.lowerBound) is not in the log\(removed)", path: directory)
         }
         var next = range.lowerBound
         var block: [UInt8] = []

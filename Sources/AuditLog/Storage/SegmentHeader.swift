@@ -85,7 +85,12 @@ enum LogFiles {
 
     /// The base seq of a segment file name, or nil for any other name.
     static func baseSeq(ofSegmentNamed name: String) -> UInt64? {
-        guard name.utf8.count == 24, name.hasSuffix(segmentExtension) else { return nil }
+        number(ofFileNamed: name, fileExtension: segmentExtension)
+    }
+
+    /// The number of a file named by ``name(_:_:)`` with this extension, or nil for any other name.
+    static func number(ofFileNamed name: String, fileExtension: String) -> UInt64? {
+        guard name.utf8.count == 20 + fileExtension.utf8.count, name.hasSuffix(fileExtension) else { return nil }
         let digits = name.prefix(20)
         guard digits.utf8.allSatisfy({ $0 >= 48 && $0 <= 57 }) else { return nil }
         return UInt64(digits)
@@ -93,6 +98,13 @@ enum LogFiles {
 
     static func path(_ directory: String, _ name: String) -> String {
         directory.hasSuffix("/") ? directory + name : directory + "/" + name
+    }
+
+    /// The frontier in the first segment's header: empty for a log that starts at seq 0; after retention, the
+    /// Merkle state of everything removed.
+    static func boundaryFrontier(directory: String) throws(AuditLogError) -> MerkleFrontier {
+        guard let first = try segments(in: directory).first, first.baseSeq > 0 else { return MerkleFrontier() }
+        return try SegmentFile.open(path: first.path, baseSeq: first.baseSeq).header.frontier
     }
 
     /// The segments of a directory, sorted by base seq.

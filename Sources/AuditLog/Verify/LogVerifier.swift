@@ -91,12 +91,19 @@ extension AuditLog {
             report.recordBytes += check.result.recordBytes
             report.problems += check.problems
             if !check.problems.isEmpty { chainIntact = false }
-            if index == 0 && check.headerBase != nil && check.headerBase! > 0 {
-                report.problems.append(
-                    .init(
-                        kind: .missingSegment, file: name, offset: 0, length: nil, seq: 0,
-                        message: "seq 0..<\(check.headerBase!) missing: the log's first segment(s) are gone"))
-                chainIntact = false
+            if index == 0, let base = check.headerBase, base > 0 {
+                // Only retention may remove the first segments, and it records that in the log.
+                let pruned = results.compactMap { $0?.retentions.map(\.retention.prunedBelow).max() }.max() ?? 0
+                if pruned >= base {
+                    report.prunedBelow = base
+                } else {
+                    report.problems.append(
+                        .init(
+                            kind: .missingSegment, file: name, offset: 0, length: nil, seq: 0,
+                            message: "seq 0..<\(base) missing: the log's first segment(s) are gone, and no "
+                                + "retention event in the log removed them"))
+                    chainIntact = false
+                }
             }
             if let previous {
                 if !previous.result.sealed && previous.problems.isEmpty {
@@ -144,6 +151,7 @@ extension AuditLog {
             previous = check
         }
         if segments.isEmpty { report.root = hasher.emptyRoot() }
+        checkRetentionAndRedaction(results.compactMap { $0 }, segments: segments, into: &report, hasher: hasher)
 
         // Checkpoints against the recomputed tree.
         for (name, checkpoint, signature, problem) in parsed {
@@ -182,6 +190,59 @@ extension AuditLog {
         return report
     }
 
+    /// Each retention event's root at its boundary must match the frontier kept there; each redacted record
+    /// must be covered, for every field it lacks, by redaction events after it.
+    private static func checkRetentionAndRedaction(
+        _ checks: [SegmentCheck], segments: [(baseSeq: UInt64, path: String)], into report: inout VerificationReport,
+        hasher: MerkleHasher
+    ) {
+        for check in checks {
+            for (seq, retention) in check.retentions {
+                guard let kept = checks.first(where: { $0.headerBase == retention.prunedBelow }),
+                    let frontier = kept.headerFrontier
+                else { continue }  // a later retention removed that boundary too
+                let root = frontier.root(using: hasher)
+                if root != retention.rootAtBoundary {
+                    report.problems.append(
+                        .init(
+                            kind: .modified, file: kept.result.file, offset: 0, length: Int64(kept.headerSize),
+                            seq: retention.prunedBelow,
+                            message: "retention event \(seq) recorded root \(retention.rootAtBoundary.hex) at seq "
+                                + "\(retention.prunedBelow), but the segment starting there carries \(root.hex)"))
+                }
+            }
+        }
+        let rules = checks.flatMap(\.redactionRules)
+        let byActor = Dictionary(grouping: rules.filter { if case .actor = $0.target { true } else { false } }) {
+            (rule) -> String in
+            if case .actor(let id) = rule.target { return id }
+            return ""
+        }
+        var bySeq: [UInt64: [SystemEvents.RedactionRule]] = [:]
+        for rule in rules {
+            if case .events(let seqs) = rule.target { for seq in Set(seqs) { bySeq[seq, default: []].append(rule) } }
+        }
+        for check in checks {
+            for record in check.redacted {
+                let covering = ((byActor[record.actorID] ?? []) + (bySeq[record.seq] ?? [])).filter {
+                    $0.seq <= record.by && $0.covers(seq: record.seq, actorID: record.actorID)
+                }
+                let fields = covering.reduce(UInt16(0)) { $0 | $1.fields }
+                if covering.contains(where: { $0.seq == record.by }) && record.fields & ~fields == 0 {
+                    report.redactedEvents += 1
+                    continue
+                }
+                report.problems.append(
+                    .init(
+                        kind: .unrecordedRedaction, file: check.result.file, offset: record.offset, length: nil,
+                        seq: record.seq,
+                        message:
+                            "event \(record.seq) is redacted (\(RedactableField.fields(in: record.fields).map(\.rawValue).joined(separator: ", "))) "
+                            + "but no redaction event in the log covers it: its data was removed without a record"))
+            }
+        }
+    }
+
     private static func fileName(_ path: String) -> String {
         path.split(separator: "/").last.map(String.init) ?? path
     }
@@ -199,6 +260,10 @@ struct SegmentCheck {
     var finalFrontier: MerkleFrontier?
     /// Roots at the checkpoint sizes this segment covers.
     var roots: [UInt64: SHA256Hash] = [:]
+    /// Redacted records (to be matched with redaction events), and the log's own retention and redaction events.
+    var redacted: [(seq: UInt64, actorID: String, fields: UInt16, by: UInt64, offset: Int64)] = []
+    var retentions: [(seq: UInt64, retention: SystemEvents.Retention)] = []
+    var redactionRules: [SystemEvents.RedactionRule] = []
 }
 
 /// Hands segments to verification threads and collects their results.
@@ -366,7 +431,10 @@ enum SegmentVerifier {
                                 throw DecodeFailure(reason: "record version \(record[0]) is unknown", offset: 0)
                             }
                             recordBytes += record.count
-                            frontier.append(hasher.leafHash(record), using: hasher)
+                            frontier.append(RecordCodec.leafHash(of: record, using: hasher), using: hasher)
+                            if RecordCodec.isRedacted(record) || SystemEvents.mayBeSystemEvent(record) {
+                                try note(record, at: offset)
+                            }
                             if nextCheckpoint < checkpointSizes.count
                                 && checkpointSizes[nextCheckpoint] == frontier.size
                             {
@@ -397,6 +465,22 @@ enum SegmentVerifier {
                     offset += length
                     progress(length)
                 }
+            }
+        }
+
+        /// Keeps what cross-checks need from a redacted record or a system event (both rare).
+        func note(_ record: UnsafeRawBufferPointer, at offset: Int64) throws(DecodeFailure) {
+            let stored = try RecordCodec.decode(record, into: StoredEvent.self, using: hasher)
+            if let redaction = stored.redaction {
+                check.redacted.append(
+                    (
+                        stored.seq, stored.event.actor.id, RedactableField.mask(of: redaction.fields),
+                        redaction.redactedBy, offset
+                    ))
+            } else if let retention = SystemEvents.retention(stored.event) {
+                check.retentions.append((stored.seq, retention))
+            } else if let rule = SystemEvents.redactionRule(stored) {
+                check.redactionRules.append(rule)
             }
         }
 

@@ -15,6 +15,8 @@ public struct VerificationReport: Sendable {
         case badSignature = "bad_signature"
         /// The log's root at a checkpoint's tree size differs from the checkpoint's root.
         case inconsistentWithCheckpoint = "inconsistent_with_checkpoint"
+        /// A record is redacted but no redaction event in the log covers it (or not for all the fields it lacks).
+        case unrecordedRedaction = "unrecorded_redaction"
     }
 
     public struct Problem: Sendable, Equatable {
@@ -63,6 +65,11 @@ public struct VerificationReport: Sendable {
     public var treeSize: UInt64 = 0
     public var root: SHA256Hash?
     public var recordBytes: Int64 = 0
+    /// The first seq of the log when retention removed the events before it (each removal is recorded by an
+    /// `auditlog.retention` event in the log); nil when the log starts at seq 0.
+    public var prunedBelow: UInt64?
+    /// Events redacted by a recorded redaction (their leaf hashes verified; their personal data erased).
+    public var redactedEvents = 0
     public var seconds: Double = 0
     public var jobs = 1
 

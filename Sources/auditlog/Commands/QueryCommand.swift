@@ -139,9 +139,10 @@ struct ShowCommand: ParsableCommand {
     }
 
     func run() throws {
-        let (stored, changes) = try reportingErrors { () throws(AuditLogError) in
-            let stored = try QueryEngine(directory: dir).event(seq: seq)
-            return (stored, try EventDiff.changes(of: stored.event))
+        let (stored, changes, redaction) = try reportingErrors { () throws(AuditLogError) in
+            let engine = try QueryEngine(directory: dir)
+            let stored = try engine.event(seq: seq)
+            return (stored, try EventDiff.changes(of: stored.event), try engine.redactionDetails(of: stored))
         }
         let e = stored.event
         var lines: [(String, String?)] = [
@@ -153,6 +154,13 @@ struct ShowCommand: ParsableCommand {
             ("project", e.project.map(Self.describe)), ("source", e.source),
             ("ip", e.ip), ("userAgent", e.userAgent), ("before", e.before?.text), ("after", e.after?.text),
             ("metadata", e.metadata?.text), ("leafHash", stored.leafHash.hex),
+            (
+                "redacted",
+                redaction.map {
+                    "\($0.fields.map(\.rawValue).joined(separator: ", ")) removed on "
+                        + "\(Timestamp.format(milliseconds: $0.timestamp)) by event \($0.eventSeq): \($0.reason)"
+                }
+            ),
         ]
         lines = lines.filter { $0.1 != nil }
         let width = lines.map(\.0.count).max() ?? 0

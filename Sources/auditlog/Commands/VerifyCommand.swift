@@ -100,12 +100,23 @@ enum VerifyReportFormat {
                 lines.append("  ok      \(s.file)  \(range)  (\(state))")
             }
         }
+        if let pruned = r.prunedBelow {
+            lines.append(
+                "  pruned  seq 0..<\(Console.grouped(pruned)) removed by retention (recorded in the log; expected)")
+        }
+        if r.redactedEvents > 0 {
+            lines.append(
+                "  redacted  \(Console.grouped(r.redactedEvents)) event(s), each covered by a redaction event in the log"
+            )
+        }
         if !r.checkpoints.isEmpty {
             lines.append("Checkpoints" + (keyGiven ? ":" : " (signatures NOT checked: pass --key):"))
             for c in r.checkpoints {
                 let size = c.checkpoint.map { "tree size \(Console.grouped($0.treeSize))" } ?? "unreadable"
+                let predates = (c.checkpoint?.treeSize).map { $0 < (r.prunedBelow ?? 0) } ?? false
                 let consistent =
-                    c.consistent.map { $0 ? "matches the log" : "does NOT match the log" } ?? "not checkable"
+                    c.consistent.map { $0 ? "matches the log" : "does NOT match the log" }
+                    ?? (predates ? "not checkable (older than the retention boundary)" : "not checkable")
                 let ok = c.signature != .invalid && c.consistent != false
                 lines.append(
                     "  \(ok ? "ok    " : "FAILED")  \(c.source)  \(size), signature \(c.signature.rawValue.replacingOccurrences(of: "_", with: " ")), \(consistent)"
@@ -139,6 +150,7 @@ enum VerifyReportFormat {
         let object: [String: Any] = [
             "valid": r.isValid, "directory": r.directory, "treeSize": r.treeSize, "root": r.root?.hex ?? NSNull(),
             "events": r.eventCount, "recordBytes": r.recordBytes, "seconds": r.seconds, "jobs": r.jobs,
+            "prunedBelow": r.prunedBelow ?? NSNull(), "redactedEvents": r.redactedEvents,
             "segments": r.segments.map {
                 [
                     "file": $0.file, "baseSeq": $0.baseSeq, "endSeq": $0.endSeq, "bytes": $0.bytes,

@@ -1,0 +1,173 @@
+/// How long a log keeps its events: by age, by size, or both (whichever removes more).
+///
+/// Retention removes whole sealed segments from the oldest on (never the active one), so it frees disk for
+/// real; a segment goes only when its newest event is older than `maxAge`, or while the log is larger than
+/// `maxBytes`. What is removed is recorded in the log itself (FORMAT.md, "Retention and redaction"), and the
+/// Merkle frontier at the new first segment keeps the tree size, roots, checkpoints and proofs working.
+public struct RetentionPolicy: Sendable, Equatable {
+    /// Remove sealed segments whose newest event is older than this many milliseconds.
+    public var maxAgeMilliseconds: Int64?
+    /// Remove the oldest sealed segments while the log (segments and their index files) is larger than this.
+    public var maxBytes: Int64?
+    /// A writer opened with this policy applies it in the background at open, after every segment seal, and
+    /// this often. Default: hourly.
+    public var checkIntervalSeconds: Int = 3600
+
+    public init(maxAgeMilliseconds: Int64? = nil, maxBytes: Int64? = nil) {
+        self.maxAgeMilliseconds = maxAgeMilliseconds
+        self.maxBytes = maxBytes
+    }
+
+    /// `max-age 400d, max-bytes 10737418240`: recorded in the retention event as the reason.
+    var description: String {
+        var parts: [String] = []
+        if let age = maxAgeMilliseconds {
+            let day: Int64 = 86_400_000
+            parts.append(age % day == 0 ? "max-age \(age / day)d" : "max-age \(age)ms")
+        }
+        if let bytes = maxBytes { parts.append("max-bytes \(bytes)") }
+        return parts.joined(separator: ", ")
+    }
+}
+
+/// What one application of a ``RetentionPolicy`` removed (or, for a dry run, would remove).
+public struct RetentionResult: Sendable, Equatable {
+    /// Segment files removed, oldest first.
+    public var segmentsRemoved: [String]
+    /// Bytes freed: the segments and their index files.
+    public var bytesRemoved: Int64
+    /// The first seq kept: every event below it is gone.
+    public var prunedBelow: UInt64
+    /// Seq of the `auditlog.retention` event that records it; nil for a dry run or when nothing was removed.
+    public var eventSeq: UInt64?
+    public var dryRun: Bool
+    /// Events and bytes the log holds afterwards (as of when the segments were chosen).
+    public var eventsKept: UInt64
+    public var bytesKept: Int64
+}
+
+/// Which segments a policy removes, computed from segment footers (no record is read).
+struct RetentionPlan {
+    var remove: [(baseSeq: UInt64, path: String, bytes: Int64)] = []
+    var boundary: UInt64 = 0
+    var rootAtBoundary: SHA256Hash?
+    var keptBytes: Int64 = 0
+    var endSeq: UInt64 = 0
+
+    init(directory: String, policy: RetentionPolicy, now: Int64) throws(AuditLogError) {
+        let segments = try LogFiles.segments(in: directory)
+        let sizes = segments.map { Self.bytes(of: $0, directory: directory) }
+        var total = sizes.reduce(0, +)
+        var i = 0
+        // Never the last segment (the active one); stop at the first segment the policy keeps.
+        while i + 1 < segments.count {
+            guard let footer = try Self.footer(of: segments[i]), footer.endSeq == segments[i + 1].baseSeq else {
+                break
+            }
+            let old = policy.maxAgeMilliseconds.map { footer.maxTimestamp < now - $0 } ?? false
+            let over = policy.maxBytes.map { total > $0 } ?? false
+            guard old || over else { break }
+            remove.append((segments[i].baseSeq, segments[i].path, sizes[i]))
+            total -= sizes[i]
+            i += 1
+        }
+        keptBytes = total
+        if i < segments.count {
+            let first = try SegmentFile.open(path: segments[i].path, baseSeq: segments[i].baseSeq)
+            boundary = first.header.baseSeq
+            rootAtBoundary = first.header.frontier.root(using: try MerkleHasher())
+        }
+        endSeq = try AuditLog.currentState(directory: directory).treeSize
+    }
+
+    func result(eventSeq: UInt64?, dryRun: Bool) -> RetentionResult {
+        RetentionResult(
+            segmentsRemoved: remove.map { LogFiles.segmentName(baseSeq: $0.baseSeq) },
+            bytesRemoved: remove.reduce(0) { $0 + $1.bytes }, prunedBelow: boundary, eventSeq: eventSeq,
+            dryRun: dryRun, eventsKept: endSeq - boundary, bytesKept: keptBytes)
+    }
+
+    private static func bytes(of segment: (baseSeq: UInt64, path: String), directory: String) -> Int64 {
+        (FileSystem.fileSize(segment.path) ?? 0)
+            + (FileSystem.fileSize(SegmentIndexFiles.blockIndexPath(directory: directory, baseSeq: segment.baseSeq))
+                ?? 0)
+            + (FileSystem.fileSize(SegmentIndexFiles.actorIndexPath(directory: directory, baseSeq: segment.baseSeq))
+                ?? 0)
+    }
+
+    /// The footer of a sealed segment (its last 68 bytes), or nil if the segment is not sealed.
+    private static func footer(of segment: (baseSeq: UInt64, path: String)) throws(AuditLogError) -> SegmentFooter? {
+        let fd = try FileDescriptor.openForReading(segment.path)
+        let size = try fd.size()
+        guard size >= Int64(SegmentFooter.size) else { return nil }
+        let bytes = try fd.read(count: SegmentFooter.size, at: size - Int64(SegmentFooter.size))
+        return bytes.withUnsafeBytes { try? SegmentFooter.decode($0) }
+    }
+
+    /// Removes every file of the log below seq `boundary`: segments oldest first (so what is left is always a
+    /// contiguous run of segments), then their index files and checkpoints of smaller trees; then fsyncs the
+    /// directory. Idempotent, so a crash midway is finished by running it again.
+    static func removeFiles(below boundary: UInt64, directory: String, directoryFD: FileDescriptor)
+        throws(AuditLogError)
+    {
+        guard boundary > 0 else { return }
+        let names = try FileSystem.contents(of: directory)
+        guard names.contains(LogFiles.segmentName(baseSeq: boundary)) else {
+            throw AuditLogError(
+                .corrupt, "retention would keep seq \(boundary) on, but no segment starts there; nothing was removed",
+                path: directory)
+        }
+        func below(_ fileExtension: String) -> [String] {
+            names.filter { (LogFiles.number(ofFileNamed: $0, fileExtension: fileExtension) ?? .max) < boundary }
+                .sorted()
+        }
+        for name in below(LogFiles.segmentExtension) { try FileSystem.remove(LogFiles.path(directory, name)) }
+        for fileExtension in [
+            SegmentIndexFiles.blockIndexExtension, SegmentIndexFiles.actorIndexExtension, LogFiles.checkpointExtension,
+        ] {
+            for name in below(fileExtension) { try FileSystem.remove(LogFiles.path(directory, name)) }
+        }
+        try directoryFD.synchronize()
+    }
+}
+
+extension AuditLog {
+    /// Applies `policy` now: removes the sealed segments it selects and records that in the log with an
+    /// `auditlog.retention` event (seq, boundary, root at the boundary, reason). Crash-safe: a crash leaves the
+    /// old files or the new, and the next open finishes what the recorded event says.
+    /// - Parameter now: The time the age limit counts back from (default: the current time).
+    public func applyRetention(_ policy: RetentionPolicy, dryRun: Bool = false, now: Int64? = nil)
+        throws(AuditLogError) -> RetentionResult
+    {
+        try writer.applyRetention(policy, dryRun: dryRun, now: now ?? currentTimeMilliseconds())
+    }
+
+    /// What `policy` would remove from the log in `directory` now, without changing anything (no writer needed).
+    public static func retentionPlan(directory: String, policy: RetentionPolicy, now: Int64? = nil)
+        throws(AuditLogError) -> RetentionResult
+    {
+        try RetentionPlan(directory: directory, policy: policy, now: now ?? currentTimeMilliseconds())
+            .result(eventSeq: nil, dryRun: true)
+    }
+}
+
+extension LogWriter {
+    func applyRetention(_ policy: RetentionPolicy, dryRun: Bool, now: Int64) throws(AuditLogError) -> RetentionResult {
+        guard policy.maxAgeMilliseconds != nil || policy.maxBytes != nil else {
+            throw AuditLogError(.invalidArgument, "a retention policy needs a maximum age, a maximum size, or both")
+        }
+        return try exclusively { () throws(AuditLogError) in
+            let plan = try RetentionPlan(directory: directory, policy: policy, now: now)
+            guard !dryRun, !plan.remove.isEmpty, let root = plan.rootAtBoundary else {
+                return plan.result(eventSeq: nil, dryRun: dryRun)
+            }
+            let retention = SystemEvents.Retention(
+                prunedBelow: plan.boundary, rootAtBoundary: root, segmentsRemoved: plan.remove.count,
+                bytesRemoved: plan.remove.reduce(0) { $0 + $1.bytes }, reason: policy.description)
+            let seq = try commitSystemEvent(SystemEvents.event(retention), journal: true)
+            try RetentionPlan.removeFiles(below: plan.boundary, directory: directory, directoryFD: directoryHandle)
+            try MaintenanceJournal.remove(directory: directory, directoryFD: directoryHandle)
+            return plan.result(eventSeq: seq, dryRun: false)
+        }
+    }
+}

@@ -1,0 +1,93 @@
+/// Rewrites a sealed segment with some records replaced (redaction), crash-safely: the new file is written
+/// aside and fsynced, the segment's block index is removed, the new file renamed over the old one and the
+/// directory fsynced; then the block index is written again. A crash leaves the old segment or the new one, and
+/// at worst a missing index, which the next open rebuilds. The old file's data is gone from the directory once
+/// the rename is durable.
+///
+/// Only records change; every block keeps its seqs, frontier, root and commit flag, and the header and footer
+/// are copied, so the Merkle tree is untouched (a replaced record must keep its leaf hash).
+enum SegmentRewriter {
+    /// Rewrites `segment`, replacing each record for which `replacement` returns new bytes. Unchanged blocks
+    /// are copied byte for byte. Returns how many records were replaced (0: the file was left alone).
+    /// - Throws: ``AuditLogError/Code/corrupt`` (nothing changed) if a block fails its checksum.
+    static func rewrite(
+        _ segment: (baseSeq: UInt64, path: String), directory: String, directoryFD: FileDescriptor,
+        maxBlockBytes: Int,
+        replacement: (UInt64, UnsafeRawBufferPointer) throws(AuditLogError) -> [UInt8]?
+    ) throws(AuditLogError) -> Int {
+        let file = try SegmentFile.open(path: segment.path, baseSeq: segment.baseSeq)
+        let size = try file.fd.size()
+        var out = try file.fd.read(count: file.headerSize, at: 0)
+        var offset = Int64(file.headerSize)
+        var block: [UInt8] = []
+        var payload: [UInt8] = []
+        var builder = BlockBuilder(maxBlockBytes: maxBlockBytes)
+        var replaced = 0
+        var sealed = false
+        walk: while true {
+            switch try file.entry(at: offset, fileSize: size) {
+            case .block(let header):
+                if let reason = try file.readBlock(header, at: offset, into: &block) {
+                    throw AuditLogError(
+                        .corrupt, "\(reason); nothing was changed. Run `auditlog verify`", path: segment.path,
+                        offset: offset)
+                }
+                let before = replaced
+                var failure: AuditLogError?
+                do throws(DecodeFailure) {
+                    try BlockDecoder.forEachRecord(inBlock: block, header, payload: &payload) {
+                        (seq, record) throws(DecodeFailure) in
+                        guard failure == nil else { return }
+                        do throws(AuditLogError) {
+                            if let new = try replacement(seq, record) {
+                                new.withUnsafeBytes { builder.add(record: $0, seq: seq) }
+                                replaced += 1
+                            } else {
+                                builder.add(record: record, seq: seq)
+                            }
+                        } catch { failure = error }
+                    }
+                } catch {
+                    throw AuditLogError(.corrupt, error.reason, path: segment.path, offset: offset)
+                }
+                if let failure { throw failure }
+                let length = Int(header.totalLength)
+                if replaced == before {
+                    out.append(contentsOf: block[0..<length])
+                    builder.discardBlock()
+                } else {
+                    let frontier = block.withUnsafeBytes { BlockDecoder.frontier(of: $0, header) }!
+                    _ = builder.finishBlock(
+                        frontier: frontier, root: header.root, startsCommit: header.startsCommit, into: &out)
+                }
+                offset += Int64(length)
+            case .footer:
+                out.append(contentsOf: try file.fd.read(count: SegmentFooter.size, at: offset))
+                sealed = true
+                break walk
+            case .end, .invalid:
+                break walk
+            }
+        }
+        guard sealed else {
+            throw AuditLogError(.corrupt, "only sealed segments are rewritten", path: segment.path, offset: offset)
+        }
+        guard replaced > 0 else { return 0 }
+
+        let temporary = segment.path + LogFiles.temporarySuffix
+        try FileSystem.remove(temporary)
+        do {
+            let fd = try FileDescriptor.openForWriting(temporary, create: true, exclusive: true)
+            try fd.write(out, at: 0)
+            try fd.synchronizeData()
+        }
+        let indexPath = SegmentIndexFiles.blockIndexPath(directory: directory, baseSeq: segment.baseSeq)
+        try FileSystem.remove(indexPath)
+        try FileSystem.rename(temporary, to: segment.path)
+        try directoryFD.synchronize()
+        // The block offsets moved; the actor index (hashes and seqs) did not change.
+        let index = try SegmentIndex(directory: directory, baseSeq: segment.baseSeq, path: segment.path)
+        try? SegmentIndexFiles.replace(indexPath, with: index.encodedBlockIndex())
+        return replaced
+    }
+}
