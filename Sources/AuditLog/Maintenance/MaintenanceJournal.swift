@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// `maintenance.pending`: names the retention or redaction event being applied, so that a crash after the
 /// event was committed but before its files were all removed or rewritten is finished by the next open
 /// (FORMAT.md, "Retention and redaction"). Written (aside, fsynced, renamed) before the event is committed,
@@ -38,4 +42,15 @@ func writeFileAtomically(_ bytes: [UInt8], to path: String, directoryFD: FileDes
     }
     try FileSystem.rename(temporary, to: path)
     try directoryFD.synchronize()
+}
+
+/// Crash points for the crash tests: when the environment variable `AUDITLOG_CRASH_AT` names one, the process
+/// exits on the spot with status 86 (no cleanup, like a kill), leaving the files exactly as they are there.
+enum FaultInjection {
+    private static let target: String? = getenv("AUDITLOG_CRASH_AT").map { String(cString: $0) }
+
+    static func crashPoint(_ name: StaticString) {
+        guard let target, target == name.description else { return }
+        _exit(86)
+    }
 }

@@ -71,6 +71,7 @@ extension LogWriter {
             var rule = SystemEvents.RedactionRule(target: target, fields: fields, reason: reason)
             rule.seq = try commitSystemEvent(SystemEvents.event(rule), journal: true)
             let result = try apply(rule)
+            FaultInjection.crashPoint("applied")
             try MaintenanceJournal.remove(directory: directory, directoryFD: directoryHandle)
             return result
         }
@@ -131,6 +132,7 @@ extension LogWriter {
                 fields: RedactableField.fields(in: rule.fields))
         }
         try sealActiveSegment(ifItHolds: last)
+        FaultInjection.crashPoint("sealed")
         let wanted = Set(seqs)
         let hasher = try MerkleHasher()
         let segments = try LogFiles.segments(in: directory)

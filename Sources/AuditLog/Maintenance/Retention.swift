@@ -121,7 +121,10 @@ struct RetentionPlan {
             names.filter { (LogFiles.number(ofFileNamed: $0, fileExtension: fileExtension) ?? .max) < boundary }
                 .sorted()
         }
-        for name in below(LogFiles.segmentExtension) { try FileSystem.remove(LogFiles.path(directory, name)) }
+        for name in below(LogFiles.segmentExtension) {
+            try FileSystem.remove(LogFiles.path(directory, name))
+            FaultInjection.crashPoint("segment-removed")
+        }
         for fileExtension in [
             SegmentIndexFiles.blockIndexExtension, SegmentIndexFiles.actorIndexExtension, LogFiles.checkpointExtension,
         ] {
@@ -166,6 +169,7 @@ extension LogWriter {
                 bytesRemoved: plan.remove.reduce(0) { $0 + $1.bytes }, reason: policy.description)
             let seq = try commitSystemEvent(SystemEvents.event(retention), journal: true)
             try RetentionPlan.removeFiles(below: plan.boundary, directory: directory, directoryFD: directoryHandle)
+            FaultInjection.crashPoint("applied")
             try MaintenanceJournal.remove(directory: directory, directoryFD: directoryHandle)
             return plan.result(eventSeq: seq, dryRun: false)
         }

@@ -81,10 +81,12 @@ enum SegmentRewriter {
             try fd.write(out, at: 0)
             try fd.synchronizeData()
         }
+        FaultInjection.crashPoint("copy-written")
         let indexPath = SegmentIndexFiles.blockIndexPath(directory: directory, baseSeq: segment.baseSeq)
         try FileSystem.remove(indexPath)
         try FileSystem.rename(temporary, to: segment.path)
         try directoryFD.synchronize()
+        FaultInjection.crashPoint("segment-replaced")
         // The block offsets moved; the actor index (hashes and seqs) did not change.
         let index = try SegmentIndex(directory: directory, baseSeq: segment.baseSeq, path: segment.path)
         try? SegmentIndexFiles.replace(indexPath, with: index.encodedBlockIndex())

@@ -201,9 +201,11 @@ final class LogWriter: @unchecked Sendable {
         let result = Result { () throws(AuditLogError) in
             if journal {
                 try MaintenanceJournal.write(seq: batch.firstSeq, directory: directory, directoryFD: directoryFD)
+                FaultInjection.crashPoint("journal-written")
             }
             let state = try commit(work)
             if options.durability != .sync { try segment.fd.synchronizeData() }
+            FaultInjection.crashPoint("event-committed")
             return state
         }
         lock.withLock {

@@ -81,11 +81,16 @@ struct ProcessResult {
     var stderr: String
 }
 
-/// Runs the `auditlog` tool with `arguments`, feeding `input` on stdin.
-func runAuditlog(_ arguments: [String], input: Data? = nil) throws -> ProcessResult {
+/// Runs the `auditlog` tool with `arguments`, feeding `input` on stdin, with `environment` added to ours.
+func runAuditlog(_ arguments: [String], input: Data? = nil, environment: [String: String] = [:]) throws
+    -> ProcessResult
+{
     let process = Process()
     process.executableURL = URL(fileURLWithPath: auditlogExecutable())
     process.arguments = arguments
+    if !environment.isEmpty {
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+    }
     let stdout = Pipe()
     let stderr = Pipe()
     let stdin = Pipe()
