@@ -23,7 +23,7 @@ extension AuditLog {
     ///   - fields: What to remove; by default every field that can hold personal data.
     ///   - reason: Why (a ticket, a request id): recorded in the redaction event, shown by `auditlog show`.
     /// - Throws: ``AuditLogError/Code/invalidArgument`` for an empty reason or field list, an unknown seq, or the
-    ///   log's own events; ``AuditLogError/Code/notFound`` if the actor has no events.
+    ///   log's own events, or an actor without events.
     @discardableResult
     public func redact(
         _ target: RedactionTarget, fields: [RedactableField] = RedactableField.personalData, reason: String
@@ -91,7 +91,7 @@ extension LogWriter {
                 found = true
                 return false
             }
-            guard found else { throw AuditLogError(.notFound, "actor \"\(id)\" has no events in this log") }
+            guard found else { throw AuditLogError(.invalidArgument, "actor \"\(id)\" has no events in this log") }
         case .events(let seqs):
             guard !seqs.isEmpty, seqs.count <= Self.maxRedactedSeqs else {
                 throw AuditLogError(.invalidArgument, "give 1 to \(Self.maxRedactedSeqs) seqs to redact")
