@@ -127,13 +127,7 @@ extension SegmentIndexFiles {
     static func replace(_ path: String, with bytes: [UInt8]) throws(AuditLogError) {
         if let existing = MappedFile(path: path), existing.bytes.elementsEqual(bytes) { return }
         if bytes.isEmpty && !FileSystem.exists(path) { return }
-        let temporary = path + LogFiles.temporarySuffix
-        try FileSystem.remove(temporary)
-        do {
-            let fd = try FileDescriptor.openForWriting(temporary, create: true, exclusive: true)
-            try fd.write(bytes, at: 0)
-        }
-        try FileSystem.rename(temporary, to: path)
+        try FileSystem.rename(try FileSystem.writeAside(bytes, for: path, sync: false), to: path)
     }
 
     /// Brings the index files of every segment in line with the segments: called by the writer on open. The

@@ -197,6 +197,24 @@ enum FileSystem {
         guard unlink(path) == 0 || errno == ENOENT else { throw ioError("cannot remove", path: path) }
     }
 
+    /// Writes `bytes` as a new file `path.tmp` (replacing a stale one), fdatasynced if `sync`, and returns its
+    /// path: the first half of replacing `path` by rename.
+    static func writeAside(_ bytes: [UInt8], for path: String, sync: Bool) throws(AuditLogError) -> String {
+        let temporary = path + LogFiles.temporarySuffix
+        try remove(temporary)
+        let fd = try FileDescriptor.openForWriting(temporary, create: true, exclusive: true)
+        try fd.write(bytes, at: 0)
+        if sync { try fd.synchronizeData() }
+        return temporary
+    }
+
+    /// Writes `bytes` to `path` crash-safely: aside, fdatasynced, renamed over `path`, directory fsynced. A crash
+    /// leaves the old file or the new one (and at worst a `.tmp` file, removed on open).
+    static func writeAtomically(_ bytes: [UInt8], to path: String, directoryFD: FileDescriptor) throws(AuditLogError) {
+        try rename(try writeAside(bytes, for: path, sync: true), to: path)
+        try directoryFD.synchronize()
+    }
+
     /// The directory that contains `path` (`.` for a bare name).
     static func parent(of path: String) -> String {
         var trimmed = Substring(path)

@@ -10,7 +10,8 @@ enum MaintenanceJournal {
     static let name = "maintenance.pending"
 
     static func write(seq: UInt64, directory: String, directoryFD: FileDescriptor) throws(AuditLogError) {
-        try writeFileAtomically(Array("\(seq)\n".utf8), to: LogFiles.path(directory, name), directoryFD: directoryFD)
+        try FileSystem.writeAtomically(
+            Array("\(seq)\n".utf8), to: LogFiles.path(directory, name), directoryFD: directoryFD)
     }
 
     /// The seq named by the journal, if there is one.
@@ -29,19 +30,6 @@ enum MaintenanceJournal {
         try FileSystem.remove(LogFiles.path(directory, name))
         try directoryFD.synchronize()
     }
-}
-
-/// Writes `bytes` to `path` crash-safely: to `path.tmp`, fsynced, renamed over `path`, directory fsynced.
-func writeFileAtomically(_ bytes: [UInt8], to path: String, directoryFD: FileDescriptor) throws(AuditLogError) {
-    let temporary = path + LogFiles.temporarySuffix
-    try FileSystem.remove(temporary)
-    do {
-        let fd = try FileDescriptor.openForWriting(temporary, create: true, exclusive: true)
-        try fd.write(bytes, at: 0)
-        try fd.synchronizeData()
-    }
-    try FileSystem.rename(temporary, to: path)
-    try directoryFD.synchronize()
 }
 
 /// Crash points for the crash tests: when the environment variable `AUDITLOG_CRASH_AT` names one, the process

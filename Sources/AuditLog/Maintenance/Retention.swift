@@ -97,11 +97,12 @@ struct RetentionPlan {
 
     /// The footer of a sealed segment (its last 68 bytes), or nil if the segment is not sealed.
     private static func footer(of segment: (baseSeq: UInt64, path: String)) throws(AuditLogError) -> SegmentFooter? {
-        let fd = try FileDescriptor.openForReading(segment.path)
-        let size = try fd.size()
-        guard size >= Int64(SegmentFooter.size) else { return nil }
-        let bytes = try fd.read(count: SegmentFooter.size, at: size - Int64(SegmentFooter.size))
-        return bytes.withUnsafeBytes { try? SegmentFooter.decode($0) }
+        let file = try SegmentFile.open(path: segment.path, baseSeq: segment.baseSeq)
+        let size = try file.fd.size()
+        guard size >= Int64(file.headerSize + SegmentFooter.size),
+            case .footer(let footer) = try file.entry(at: size - Int64(SegmentFooter.size), fileSize: size)
+        else { return nil }
+        return footer
     }
 
     /// Removes every file of the log below seq `boundary`: segments oldest first (so what is left is always a

@@ -74,13 +74,7 @@ enum SegmentRewriter {
         }
         guard replaced > 0 else { return 0 }
 
-        let temporary = segment.path + LogFiles.temporarySuffix
-        try FileSystem.remove(temporary)
-        do {
-            let fd = try FileDescriptor.openForWriting(temporary, create: true, exclusive: true)
-            try fd.write(out, at: 0)
-            try fd.synchronizeData()
-        }
+        let temporary = try FileSystem.writeAside(out, for: segment.path, sync: true)
         FaultInjection.crashPoint("copy-written")
         let indexPath = SegmentIndexFiles.blockIndexPath(directory: directory, baseSeq: segment.baseSeq)
         try FileSystem.remove(indexPath)

@@ -10,9 +10,11 @@ enum SystemEvents {
         actor.type == .system && actor.id == actorID
     }
 
+    private static let systemTypeCode = RecordCodec.code(of: .system)
+
     /// Whether a record is a candidate system event, from its actor type byte alone (no decoding).
     static func mayBeSystemEvent(_ record: UnsafeRawBufferPointer) -> Bool {
-        record.count > 2 && record[2] == 3
+        record.count > 2 && record[2] == systemTypeCode
     }
 
     private static var actor: AuditEvent.Actor { AuditEvent.Actor(type: .system, id: actorID) }

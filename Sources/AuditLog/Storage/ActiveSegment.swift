@@ -21,19 +21,11 @@ struct ActiveSegment {
     ) throws(AuditLogError) -> ActiveSegment {
         let name = LogFiles.segmentName(baseSeq: baseSeq)
         let path = LogFiles.path(directory, name)
-        let temporary = path + LogFiles.temporarySuffix
         guard !FileSystem.exists(path) else {
             throw AuditLogError(.corrupt, "segment already exists; refusing to overwrite it", path: path)
         }
-        try FileSystem.remove(temporary)
         let header = SegmentHeader(baseSeq: baseSeq, createdAt: currentTimeMilliseconds(), frontier: frontier).encode()
-        do {
-            let fd = try FileDescriptor.openForWriting(temporary, create: true, exclusive: true)
-            try fd.write(header, at: 0)
-            try fd.synchronizeData()
-        }
-        try FileSystem.rename(temporary, to: path)
-        try directoryFD.synchronize()
+        try FileSystem.writeAtomically(header, to: path, directoryFD: directoryFD)
         let fd = try FileDescriptor.openForWriting(path, create: false)
         return ActiveSegment(fd: fd, baseSeq: baseSeq, size: Int64(header.count))
     }

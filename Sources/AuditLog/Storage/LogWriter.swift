@@ -392,7 +392,7 @@ final class LogWriter: @unchecked Sendable {
             return
         }
         let note = try signer.sign(Checkpoint(origin: signer.name, treeSize: frontier.size, root: root).text)
-        try writeFileAtomically(
+        try FileSystem.writeAtomically(
             Array(note.utf8), to: LogFiles.path(directory, LogFiles.checkpointName(treeSize: frontier.size)),
             directoryFD: directoryFD)
         checkpointedSize = frontier.size

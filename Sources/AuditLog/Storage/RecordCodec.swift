@@ -37,7 +37,7 @@ enum RecordCodec {
 
     private static let actorTypes: [AuditEvent.Actor.Kind] = [.user, .apiKey, .service, .system]
 
-    private static func code(of kind: AuditEvent.Actor.Kind) -> UInt8 {
+    static func code(of kind: AuditEvent.Actor.Kind) -> UInt8 {
         switch kind {
         case .user: 0
         case .apiKey: 1

@@ -212,15 +212,13 @@ extension AuditLog {
                 }
             }
         }
-        let rules = checks.flatMap(\.redactionRules)
-        let byActor = Dictionary(grouping: rules.filter { if case .actor = $0.target { true } else { false } }) {
-            (rule) -> String in
-            if case .actor(let id) = rule.target { return id }
-            return ""
-        }
+        var byActor: [String: [SystemEvents.RedactionRule]] = [:]
         var bySeq: [UInt64: [SystemEvents.RedactionRule]] = [:]
-        for rule in rules {
-            if case .events(let seqs) = rule.target { for seq in Set(seqs) { bySeq[seq, default: []].append(rule) } }
+        for rule in checks.flatMap(\.redactionRules) {
+            switch rule.target {
+            case .actor(let id): byActor[id, default: []].append(rule)
+            case .events(let seqs): for seq in Set(seqs) { bySeq[seq, default: []].append(rule) }
+            }
         }
         for check in checks {
             for record in check.redacted {
