@@ -1,7 +1,7 @@
 # swift-audit-log: `make demo` and `make test` work on a fresh Debian machine with only the Swift toolchain.
 SWIFT ?= swift
 
-.PHONY: deps build demo test sanitize clean
+.PHONY: deps build demo test sanitize compare benchmark clean
 
 ## Install liblz4-dev, libssl-dev and pkg-config if they are missing.
 deps:
@@ -30,5 +30,20 @@ sanitize: deps
 	$(SWIFT) build --sanitize=address --scratch-path .build-asan
 	ASAN_OPTIONS=detect_leaks=0 $(SWIFT) test --skip-build --sanitize=address --scratch-path .build-asan
 
+EVENTS ?= 1000000
+JSON ?=
+
+## The log against SQLite and this machine's limits in one run, one table (EVENTS=N, JSON=path; release build).
+compare: build
+	@bash scripts/install-deps.sh --benchmarks
+	cd Benchmarks && $(SWIFT) build -c release --product compare
+	cd Benchmarks && .build/release/compare --events $(EVENTS) --tool ../.build/release/auditlog \
+		$(if $(JSON),--json $(abspath $(JSON)))
+
+## package-benchmark suites, checked against the committed thresholds in Benchmarks/Thresholds.
+benchmark: deps
+	@bash scripts/install-deps.sh --benchmarks
+	cd Benchmarks && $(SWIFT) package benchmark thresholds check
+
 clean:
-	rm -rf .build .build-tsan .build-asan demo-log
+	rm -rf .build .build-tsan .build-asan demo-log Benchmarks/.build

@@ -106,4 +106,11 @@ public struct StoredEvent: Sendable, Equatable {
     public var event: AuditEvent
     /// Set when personal data was erased from the event (``AuditLog/redact(_:fields:reason:)``).
     public var redaction: Redaction? = nil
+
+    public init(seq: UInt64, leafHash: SHA256Hash, event: AuditEvent, redaction: Redaction? = nil) {
+        self.seq = seq
+        self.leafHash = leafHash
+        self.event = event
+        self.redaction = redaction
+    }
 }

@@ -267,3 +267,16 @@ enum RecordCodec {
         return Decoded(seq: seq, event: event, redaction: redaction)
     }
 }
+
+/// The stored record bytes of an event, for the benchmarks' physical-limit probes (LZ4 and SHA-256 speed on the
+/// bytes the log really compresses and hashes). Not part of the public API.
+@_spi(Benchmarks)
+public enum RecordBytes {
+    /// The record of `event` at `seq` with an all-zero salt: the same length and layout as the stored record.
+    public static func of(_ event: AuditEvent, seq: UInt64) -> [UInt8] {
+        var out: [UInt8] = []
+        let salt = [UInt8](repeating: 0, count: RecordCodec.saltSize)
+        salt.withUnsafeBytes { RecordCodec.encode(event, seq: seq, salt: $0, into: &out) }
+        return out
+    }
+}
