@@ -291,6 +291,77 @@ struct ExportTests {
         return String(decoding: out, as: UTF8.self)
     }
 
+    /// The export fast path (JSON straight from records) writes exactly what encoding decoded events writes.
+    @Test(arguments: [ExportEncoder.Format.jsonLines, .jsonArray])
+    func recordTranscodingMatchesEncodingDecodedEvents(format: ExportEncoder.Format) throws {
+        let dir = try TemporaryDirectory()
+        var events = sampleEvents(3000, seed: 11)
+        // Strings that need escaping, non-ASCII, every optional field absent, and roles.
+        events[5].actor.name = "Zoë \"quoted\" \\ back\u{01}\n\t\u{1F}"
+        events[6] = AuditEvent(
+            timestamp: events[6].timestamp, actor: .init(type: .service, id: "svc"), action: "x",
+            resource: .init(type: "t", id: "i"))
+        events[7].actor.roles = ["admin", "ünïcode", ""]
+        let log = try AuditLog(directory: dir.path, options: smallOptions())
+        _ = try log.append(events)
+        _ = try log.redact(.events([5, 9]), reason: "test")
+        try log.close()
+
+        let engine = try QueryEngine(directory: dir.path)
+        let middle = events[1500].timestamp
+        for query in [
+            Query(order: .oldestFirst), Query(order: .newestFirst), Query(from: middle - 60_000, to: middle + 60_000),
+        ] {
+            var expected: [UInt8] = []
+            var slow = ExportEncoder(format: format)
+            try engine.forEach(matching: query) { (stored) throws(AuditLogError) in
+                slow.append(stored, to: &expected)
+                return true
+            }
+            var actual: [UInt8] = []
+            var fast = ExportEncoder(format: format)
+            try engine.forEach(matching: query, encodedBy: &fast) { (line) throws(AuditLogError) in
+                actual.append(contentsOf: line)
+                return true
+            }
+            #expect(!expected.isEmpty)
+            #expect(actual == expected, "query \(query)")
+        }
+    }
+
+    /// On damaged records the transcoder refuses exactly what the decoder refuses, and agrees on the rest.
+    @Test func recordTranscodingRefusesWhatDecodingRefuses() throws {
+        let hasher = try MerkleHasher()
+        var random = SplitMix64(seed: 99)
+        var refused = 0
+        for event in sampleEvents(300, seed: 12) {
+            var record: [UInt8] = []
+            let salt = [UInt8](repeating: 7, count: RecordCodec.saltSize)
+            salt.withUnsafeBytes { RecordCodec.encode(event, seq: 42, salt: $0, into: &record) }
+            for _ in 0..<20 {
+                var damaged = record
+                let position = Int(random.next() % UInt64(damaged.count))
+                damaged[position] = UInt8(truncatingIfNeeded: random.next())
+                if random.next() % 4 == 0 { damaged.removeLast(Int(random.next() % UInt64(damaged.count))) }
+                damaged.withUnsafeBytes { bytes in
+                    let decoded = try? RecordCodec.decode(bytes, into: StoredEvent.self, using: hasher)
+                    var json: [UInt8] = [1, 2, 3]
+                    let ok = (try? RecordJSON.append(bytes, using: hasher, to: &json)) != nil
+                    #expect(ok == (decoded != nil))
+                    if let decoded {
+                        var expected: [UInt8] = [1, 2, 3]
+                        decoded.appendJSON(to: &expected)
+                        #expect(json == expected)
+                    } else {
+                        refused += 1
+                        #expect(json == [1, 2, 3])
+                    }
+                }
+            }
+        }
+        #expect(refused > 1000)
+    }
+
     @Test func csvParsesStrictlyWithEveryColumnInPlace() throws {
         let dir = try TemporaryDirectory()
         var events = sampleEvents(300)

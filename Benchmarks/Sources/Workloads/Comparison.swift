@@ -4,7 +4,7 @@ import Dispatch
 import Foundation
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// One row of the comparison: a workload measured on the log, on SQLite and against this machine's limit.
@@ -442,7 +442,6 @@ private final class FailureCount: @unchecked Sendable {
         return count
     }
 }
-
 
 /// `value` with 3 significant digits, grouped.
 public func format(_ value: Double) -> String {

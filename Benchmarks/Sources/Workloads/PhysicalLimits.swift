@@ -2,7 +2,7 @@ import CBenchCrypto
 import CBenchLZ4
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// What this machine allows, measured in the same run on the same data: the ceilings the engine's costs are
@@ -94,7 +94,9 @@ public struct PhysicalLimits {
         let source = [UInt8](repeating: 0x5A, count: size)
         var target = [UInt8](repeating: 0, count: size)
         let copy = repeated {
-            source.withUnsafeBytes { s in target.withUnsafeMutableBytes { t in _ = memcpy(t.baseAddress!, s.baseAddress!, size) } }
+            source.withUnsafeBytes { s in
+                target.withUnsafeMutableBytes { t in _ = memcpy(t.baseAddress!, s.baseAddress!, size) }
+            }
         }
         limits.memcpyMBps = Double(size) / 1e6 / copy
         return limits

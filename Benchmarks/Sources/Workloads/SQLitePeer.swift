@@ -2,7 +2,7 @@ import AuditLog
 import CSQLite
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The peer: the `audit_logs` table most teams keep in SQLite (or, with the same schema, Postgres). Event fields
@@ -196,7 +196,9 @@ public final class SQLitePeer {
                 out.append(byte)
             case 0..<0x20:
                 let hex: [UInt8] = Array("0123456789abcdef".utf8)
-                out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "u"), 0x30, 0x30, hex[Int(byte >> 4)], hex[Int(byte & 15)]])
+                out.append(contentsOf: [
+                    UInt8(ascii: "\\"), UInt8(ascii: "u"), 0x30, 0x30, hex[Int(byte >> 4)], hex[Int(byte & 15)],
+                ])
             default:
                 out.append(byte)
             }

@@ -1,7 +1,7 @@
 import Workloads
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// `make compare`: the log against SQLite and against this machine's limits, in one run, as one table.

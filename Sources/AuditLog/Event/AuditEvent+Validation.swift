@@ -21,7 +21,7 @@ extension AuditEvent {
             if let value { try check(value, field) }
         }
         try check(id, "id", required: true, max: limits.maxIdBytes)
-        guard limits.timestampRange.contains(timestamp) else {
+        guard limits.timestampRange.contains(timestamp), Timestamp.representable.contains(timestamp) else {
             throw fail(
                 "timestamp",
                 "\(timestamp) ms is outside the accepted range "

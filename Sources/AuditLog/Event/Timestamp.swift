@@ -7,7 +7,13 @@ public enum Timestamp {
         return String(decoding: bytes, as: UTF8.self)
     }
 
-    static func append(milliseconds: Int64, to out: inout [UInt8]) {
+    /// Milliseconds RFC 3339 can write: years 0000 through 9999.
+    static let representable: ClosedRange<Int64> = -62_167_219_200_000...253_402_300_799_999
+
+    /// Appends the RFC 3339 form. Values outside ``representable`` (which validation and the record decoder
+    /// refuse) are clamped to it rather than trapping.
+    static func append(milliseconds value: Int64, to out: inout [UInt8]) {
+        let milliseconds = min(max(value, representable.lowerBound), representable.upperBound)
         let ms = Int(milliseconds.floorMod(1000))
         let seconds = milliseconds.floorDiv(1000)
         let days = seconds.floorDiv(86_400)

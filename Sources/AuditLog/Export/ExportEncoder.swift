@@ -51,6 +51,17 @@ public struct ExportEncoder: Sendable {
         }
     }
 
+    /// Like ``append(_:to:)`` with the event's JSON object already written (JSON formats only).
+    mutating func append(encodedJSON json: [UInt8], to out: inout [UInt8]) {
+        defer { count += 1 }
+        if format == .jsonArray {
+            if count > 0 { out.append(UInt8(ascii: ",")) }
+            out.append(0x0A)
+        }
+        out.append(contentsOf: json)
+        if format == .jsonLines { out.append(0x0A) }
+    }
+
     /// What comes after the last event: `]` of a JSON array.
     public func appendFooter(to out: inout [UInt8]) {
         if format == .jsonArray { out += Array((count > 0 ? "\n]\n" : "]\n").utf8) }

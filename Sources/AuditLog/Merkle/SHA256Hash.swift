@@ -46,6 +46,16 @@ public struct SHA256Hash: Hashable, Sendable, CustomStringConvertible {
         }
     }
 
+    /// Appends the 64 lowercase hex digits to `out`.
+    func appendHex(to out: inout [UInt8]) {
+        withUnsafeBytes { raw in
+            for byte in raw {
+                out.append(hexDigits[Int(byte >> 4)])
+                out.append(hexDigits[Int(byte & 0xF)])
+            }
+        }
+    }
+
     public var description: String { hex }
 
     public func withUnsafeBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {

@@ -42,6 +42,12 @@ public struct Query: Sendable, Equatable {
         self.cursor = cursor
     }
 
+    /// Whether the time range is the only filter (the scan applies it to records before decoding them).
+    var filtersOnlyByTime: Bool {
+        actors.isEmpty && actions.isEmpty && resourceTypes.isEmpty && resourceID == nil && org == nil
+            && project == nil && source == nil
+    }
+
     var timeRange: ClosedRange<Int64>? {
         guard from != nil || to != nil else { return nil }
         return (from ?? .min)...(to ?? .max)

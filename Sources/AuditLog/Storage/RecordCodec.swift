@@ -37,6 +37,10 @@ enum RecordCodec {
 
     private static let actorTypes: [AuditEvent.Actor.Kind] = [.user, .apiKey, .service, .system]
 
+    static func actorType(code: UInt8) -> AuditEvent.Actor.Kind? {
+        Int(code) < actorTypes.count ? actorTypes[Int(code)] : nil
+    }
+
     static func code(of kind: AuditEvent.Actor.Kind) -> UInt8 {
         switch kind {
         case .user: 0
@@ -206,6 +210,9 @@ enum RecordCodec {
         else { throw DecodeFailure(reason: "invalid presence bits \(presence)", offset: 3) }
         let seq = try r.readLittleEndian(UInt64.self, "seq")
         let timestamp = try r.readLittleEndian(Int64.self, "timestamp")
+        guard Timestamp.representable.contains(timestamp) else {
+            throw DecodeFailure(reason: "timestamp \(timestamp) is outside years 0000-9999", offset: 13)
+        }
         var redaction: Redaction?
         if flags & Flags.redacted != 0 {
             _ = try r.readBytes(32, "leaf hash")

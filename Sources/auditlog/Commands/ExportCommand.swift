@@ -66,8 +66,8 @@ enum Exporter {
         var encoder = ExportEncoder(format: format)
         try out.append { encoder.appendHeader(to: &$0) }
         var count = 0
-        try engine.forEach(matching: query) { (stored) throws(AuditLogError) in
-            try out.append { encoder.append(stored, to: &$0) }
+        try engine.forEach(matching: query, encodedBy: &encoder) { (line) throws(AuditLogError) in
+            try out.append { $0.append(contentsOf: line) }
             count += 1
             if showProgress && count & 0x3FFF == 0 {
                 bar.update(

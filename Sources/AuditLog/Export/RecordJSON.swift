@@ -1,0 +1,179 @@
+/// Writes a stored record straight to its export JSON, without building an ``AuditEvent``: the export fast path.
+///
+/// The output is byte for byte what ``StoredEvent/appendJSON(to:)`` writes for the decoded record (the tests hold
+/// the two to that), and the record is checked as strictly as ``RecordCodec/decode(_:)`` checks it: a record
+/// that would not decode throws instead of producing JSON. `perf record` of `auditlog export` put decoding into
+/// Swift strings and re-encoding them at 64% of the time (retain/release, UTF-8 validation into `String`,
+/// copies); this reads each field once, validates it and escapes it into the output.
+enum RecordJSON {
+    /// Appends the JSON object of `record` (no newline) to `out`. On failure `out` is left as it was.
+    static func append(_ record: UnsafeRawBufferPointer, using hasher: MerkleHasher, to out: inout [UInt8])
+        throws(DecodeFailure)
+    {
+        let start = out.count
+        do throws(DecodeFailure) {
+            try write(record, using: hasher, to: &out)
+        } catch {
+            out.removeSubrange(start...)
+            throw error
+        }
+    }
+
+    private static func write(_ record: UnsafeRawBufferPointer, using hasher: MerkleHasher, to out: inout [UInt8])
+        throws(DecodeFailure)
+    {
+        typealias Presence = RecordCodec.Presence
+        var r = ByteReader(record)
+        let version = try r.readByte("record version")
+        guard version == RecordCodec.version else {
+            throw DecodeFailure(reason: "record version \(version) is not supported (this library reads 1)", offset: 0)
+        }
+        let flags = try r.readByte("record flags")
+        guard flags & ~RecordCodec.Flags.redacted == 0 else {
+            throw DecodeFailure(reason: "unknown record flags \(flags)", offset: 1)
+        }
+        let typeCode = try r.readByte("actor type")
+        guard let actorType = RecordCodec.actorType(code: typeCode) else {
+            throw DecodeFailure(reason: "unknown actor type code \(typeCode)", offset: 2)
+        }
+        let presence = try r.readLittleEndian(UInt16.self, "presence bits")
+        guard presence & ~Presence.all == 0,
+            presence & Presence.orgName == 0 || presence & Presence.org != 0,
+            presence & Presence.projectName == 0 || presence & Presence.project != 0
+        else { throw DecodeFailure(reason: "invalid presence bits \(presence)", offset: 3) }
+        let seq = try r.readLittleEndian(UInt64.self, "seq")
+        let timestamp = try r.readLittleEndian(Int64.self, "timestamp")
+        guard Timestamp.representable.contains(timestamp) else {
+            throw DecodeFailure(reason: "timestamp \(timestamp) is outside years 0000-9999", offset: 13)
+        }
+        var redaction: Redaction?
+        if flags & RecordCodec.Flags.redacted != 0 {
+            _ = try r.readBytes(32, "leaf hash")
+            let by = try r.readLittleEndian(UInt64.self, "redacted by")
+            let fields = try r.readLittleEndian(UInt16.self, "redacted fields")
+            guard fields != 0, fields & ~RedactableField.allMask == 0, fields & presence == 0, by > seq else {
+                throw DecodeFailure(reason: "invalid redaction (fields \(fields), by seq \(by))", offset: 53)
+            }
+            redaction = Redaction(redactedBy: by, fields: RedactableField.fields(in: fields))
+        } else {
+            _ = try r.readBytes(RecordCodec.saltSize, "salt")
+        }
+
+        func key(_ name: StaticString) {
+            out.append(UInt8(ascii: "\""))
+            out.append(contentsOf: UnsafeRawBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount))
+            out.append(UInt8(ascii: "\""))
+            out.append(UInt8(ascii: ":"))
+        }
+        /// A length-prefixed UTF-8 field, checked.
+        func field(_ what: StaticString) throws(DecodeFailure) -> UnsafeRawBufferPointer {
+            let at = r.position
+            let length = try r.readVarint(what)
+            guard length <= UInt64(r.remaining) else { throw DecodeFailure(reason: "truncated \(what)", offset: at) }
+            let bytes = try r.readBytes(Int(length), what)
+            guard UTF8Validator.isValid(bytes) else {
+                throw DecodeFailure(reason: "\(what) is not valid UTF-8", offset: at)
+            }
+            return bytes
+        }
+        func string(_ name: StaticString, _ what: StaticString, comma: Bool = true) throws(DecodeFailure) {
+            let bytes = try field(what)
+            if comma { out.append(UInt8(ascii: ",")) }
+            key(name)
+            JSONScanner.appendQuoted(bytes, to: &out)
+        }
+        func optional(_ bit: UInt16, _ name: StaticString, _ what: StaticString) throws(DecodeFailure) {
+            if presence & bit != 0 { try string(name, what) }
+        }
+        func json(_ bit: UInt16, _ name: StaticString, _ what: StaticString) throws(DecodeFailure) {
+            guard presence & bit != 0 else { return }
+            let bytes = try field(what)
+            out.append(UInt8(ascii: ","))
+            key(name)
+            out.append(contentsOf: bytes)  // stored in canonical JSON text
+        }
+
+        out.append(UInt8(ascii: "{"))
+        try string("id", "id", comma: false)
+        out.append(UInt8(ascii: ","))
+        key("seq")
+        appendDecimal(seq, to: &out)
+        out.append(UInt8(ascii: ","))
+        key("leafHash")
+        out.append(UInt8(ascii: "\""))
+        RecordCodec.leafHash(of: record, using: hasher).appendHex(to: &out)
+        out.append(UInt8(ascii: "\""))
+        out.append(UInt8(ascii: ","))
+        key("timestamp")
+        out.append(UInt8(ascii: "\""))
+        Timestamp.append(milliseconds: timestamp, to: &out)
+        out.append(UInt8(ascii: "\""))
+        out.append(UInt8(ascii: ","))
+        key("actor")
+        out.append(UInt8(ascii: "{"))
+        key("type")
+        JSONScanner.appendQuoted(actorType.rawValue, to: &out)
+        try string("id", "actor.id")
+        try optional(Presence.actorName, "name", "actor.name")
+        if presence & Presence.actorRoles != 0 {
+            let at = r.position
+            let count = try r.readVarint("role count")
+            guard count <= UInt64(r.remaining) else { throw DecodeFailure(reason: "role count too large", offset: at) }
+            out.append(UInt8(ascii: ","))
+            key("roles")
+            out.append(UInt8(ascii: "["))
+            for i in 0..<count {
+                if i > 0 { out.append(UInt8(ascii: ",")) }
+                JSONScanner.appendQuoted(try field("role"), to: &out)
+            }
+            out.append(UInt8(ascii: "]"))
+        }
+        try optional(Presence.actorAuthMethod, "authMethod", "actor.authMethod")
+        out.append(UInt8(ascii: "}"))
+        try string("action", "action")
+        out.append(UInt8(ascii: ","))
+        key("resource")
+        out.append(UInt8(ascii: "{"))
+        try string("type", "resource.type", comma: false)
+        try string("id", "resource.id")
+        try optional(Presence.resourceName, "name", "resource.name")
+        out.append(UInt8(ascii: "}"))
+        for (idBit, nameBit, name, idWhat, nameWhat): (UInt16, UInt16, StaticString, StaticString, StaticString) in [
+            (Presence.org, Presence.orgName, "org", "org.id", "org.name"),
+            (Presence.project, Presence.projectName, "project", "project.id", "project.name"),
+        ] where presence & idBit != 0 {
+            out.append(UInt8(ascii: ","))
+            key(name)
+            out.append(UInt8(ascii: "{"))
+            try string("id", idWhat, comma: false)
+            try optional(nameBit, "name", nameWhat)
+            out.append(UInt8(ascii: "}"))
+        }
+        try optional(Presence.source, "source", "source")
+        try optional(Presence.ip, "ip", "ip")
+        try optional(Presence.userAgent, "userAgent", "userAgent")
+        try json(Presence.before, "before", "before")
+        try json(Presence.after, "after", "after")
+        try json(Presence.metadata, "metadata", "metadata")
+        guard r.isAtEnd else { throw DecodeFailure(reason: "trailing bytes after record", offset: r.position) }
+        if let redaction {
+            out.append(UInt8(ascii: ","))
+            key("redacted")
+            redaction.appendJSON(to: &out)
+        }
+        out.append(UInt8(ascii: "}"))
+    }
+
+    private static func appendDecimal(_ value: UInt64, to out: inout [UInt8]) {
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { buffer in
+            var v = value
+            var i = 20
+            repeat {
+                i -= 1
+                buffer[i] = UInt8(ascii: "0") + UInt8(v % 10)
+                v /= 10
+            } while v > 0
+            out.append(contentsOf: UnsafeBufferPointer(rebasing: buffer[i...]))
+        }
+    }
+}
