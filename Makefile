@@ -1,7 +1,7 @@
 # swift-audit-log: `make demo` and `make test` work on a fresh Debian machine with only the Swift toolchain.
 SWIFT ?= swift
 
-.PHONY: deps build demo test sanitize compare benchmark clean
+.PHONY: deps build demo test torture sanitize compare benchmark clean
 
 ## Install liblz4-dev, libssl-dev and pkg-config if they are missing.
 deps:
@@ -20,6 +20,12 @@ test: deps
 	$(SWIFT) build
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
+
+## The crash loop at length: 500 SIGKILLs of a multi-threaded writer (make test runs 12).
+torture: deps
+	$(SWIFT) build
+	$(SWIFT) build --build-tests
+	AUDITLOG_TORTURE_ITERATIONS=$(or $(ITERATIONS),500) $(SWIFT) test --skip-build --filter CrashLoop
 
 ## The test suite under ThreadSanitizer, then AddressSanitizer (separate build folders; several minutes).
 sanitize: deps

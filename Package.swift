@@ -50,6 +50,12 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        // The writer the crash-loop tests kill (Tests/AuditLogTests/CrashLoopTests.swift, `make torture`).
+        .executableTarget(
+            name: "auditlog-torture",
+            dependencies: ["AuditLog", "AuditLogSampleData"],
+            swiftSettings: strictSettings
+        ),
         .testTarget(
             name: "AuditLogTests",
             dependencies: ["AuditLog", "AuditLogSampleData"],

@@ -103,6 +103,10 @@ final class FileDescriptor: @unchecked Sendable {
 
     /// Writes all of `bytes` at `offset`. The corresponding C function is `pwrite`.
     func write(_ bytes: UnsafeRawBufferPointer, at offset: Int64) throws(AuditLogError) {
+        if let fault = FaultInjection.writeFault(count: bytes.count) {
+            _ = pwrite(rawValue, bytes.baseAddress!, fault.prefix, off_t(offset))
+            throw AuditLogError(.io, "write failed", path: path, offset: offset, errno: fault.errno)
+        }
         var done = 0
         while done < bytes.count {
             let n = retryOnInterrupt {
@@ -123,11 +127,13 @@ final class FileDescriptor: @unchecked Sendable {
 
     /// Flushes the file's data (and the metadata needed to read it) to stable storage.
     func synchronizeData() throws(AuditLogError) {
+        guard !FaultInjection.syncFails() else { throw ioError("fdatasync failed", path: path, errno: EIO) }
         guard retryOnInterrupt({ fdatasync(rawValue) }) == 0 else { throw ioError("fdatasync failed", path: path) }
     }
 
     /// Flushes data and all metadata; used for directories.
     func synchronize() throws(AuditLogError) {
+        guard !FaultInjection.syncFails() else { throw ioError("fsync failed", path: path, errno: EIO) }
         guard retryOnInterrupt({ fsync(rawValue) }) == 0 else { throw ioError("fsync failed", path: path) }
     }
 

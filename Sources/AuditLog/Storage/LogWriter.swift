@@ -366,11 +366,13 @@ final class LogWriter: @unchecked Sendable {
             blockCount: segment.blockCount, endSeq: frontier.size, minTimestamp: segment.minTimestamp,
             maxTimestamp: segment.maxTimestamp, root: root)
         try segment.fd.write(footer.encode(), at: segment.size)
+        FaultInjection.crashPoint("footer-written")
         try segment.fd.synchronizeData()
         try signCheckpoint()
         let sealedBase = segment.baseSeq
         segment = try ActiveSegment.create(
             directory: directory, directoryFD: directoryFD, baseSeq: frontier.size, frontier: frontier)
+        FaultInjection.crashPoint("segment-created")
         // The sealed segment's sorted actor index; if this fails, the next open writes it.
         try? SegmentIndexFiles.replace(
             SegmentIndexFiles.actorIndexPath(directory: directory, baseSeq: sealedBase),
@@ -392,6 +394,7 @@ final class LogWriter: @unchecked Sendable {
             return
         }
         let note = try signer.sign(Checkpoint(origin: signer.name, treeSize: frontier.size, root: root).text)
+        FaultInjection.crashPoint("checkpoint-signed")
         try FileSystem.writeAtomically(
             Array(note.utf8), to: LogFiles.path(directory, LogFiles.checkpointName(treeSize: frontier.size)),
             directoryFD: directoryFD)

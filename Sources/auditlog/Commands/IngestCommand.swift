@@ -103,8 +103,10 @@ struct IngestCommand: ParsableCommand {
         if let storage = summary.storageError ?? closeError {
             throw fail(
                 storage,
-                hint: "stored \(Console.grouped(summary.stored)) events (input lines 1–\(summary.lastStoredLine)); "
-                    + "later lines were not acknowledged.")
+                hint: summary.stored == 0
+                    ? "no event of this input was stored."
+                    : "stored \(Console.grouped(summary.stored)) events (input lines 1–\(summary.lastStoredLine)); "
+                        + "later lines were not acknowledged.")
         }
         if let (line, error) = summary.stoppedAt {
             throw fail(

@@ -64,15 +64,18 @@ func referenceRoot(_ leaves: ArraySlice<SHA256Hash>, _ hasher: MerkleHasher) -> 
 }
 
 /// The built `auditlog` tool, next to the test bundle.
-func auditlogExecutable() -> String {
+func auditlogExecutable() -> String { builtExecutable("auditlog") }
+
+/// An executable of this package built next to the test bundle.
+func builtExecutable(_ name: String) -> String {
     var url = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
     for _ in 0..<4 {
-        let candidate = url.appendingPathComponent("auditlog").path
+        let candidate = url.appendingPathComponent(name).path
         if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
         url = url.deletingLastPathComponent()
     }
     // `swift test` runs from the package root.
-    return FileManager.default.currentDirectoryPath + "/.build/debug/auditlog"
+    return FileManager.default.currentDirectoryPath + "/.build/debug/" + name
 }
 
 struct ProcessResult {

@@ -1,0 +1,118 @@
+import AuditLogSampleData
+import Foundation
+import Testing
+
+@testable import AuditLog
+
+/// Faults under the storage layer: a failed fsync, a write that fails part-way with ENOSPC or EIO. The writer
+/// must fail loudly, acknowledge nothing after the fault, refuse further appends, and recover on reopen with
+/// every acknowledged event intact. Serialized: the faults are armed process-wide.
+@Suite("Fault injection", .serialized)
+struct FaultInjectionTests {
+    enum Fault: CustomStringConvertible, CaseIterable {
+        case failedSync, fullDiskMidWrite, ioErrorMidWrite, failedSyncAtRoll
+
+        var plan: FaultInjection.Plan {
+            switch self {
+            case .failedSync: FaultInjection.Plan(syncsBeforeFailure: 0)
+            case .fullDiskMidWrite:
+                FaultInjection.Plan(writesBeforeFailure: 0, failingWritePrefix: 700, writeErrno: ENOSPC)
+            case .ioErrorMidWrite: FaultInjection.Plan(writesBeforeFailure: 0, failingWritePrefix: 33, writeErrno: EIO)
+            case .failedSyncAtRoll: FaultInjection.Plan(syncsBeforeFailure: 3)
+            }
+        }
+
+        var description: String {
+            switch self {
+            case .failedSync: "fdatasync fails with EIO"
+            case .fullDiskMidWrite: "write fails with ENOSPC after 700 bytes"
+            case .ioErrorMidWrite: "write fails with EIO after 33 bytes"
+            case .failedSyncAtRoll: "the fourth sync fails, across segment rolls"
+            }
+        }
+    }
+
+    @Test(arguments: Fault.allCases)
+    func theWriterStopsLoudlyAndRecoversOnReopen(fault: Fault) throws {
+        let dir = try TemporaryDirectory()
+        let events = sampleEvents(400, seed: 21)
+        var options = smallOptions()
+        options.maxSegmentBytes = 16 << 10
+        let log = try AuditLog(directory: dir.path, options: options)
+        _ = try log.append(Array(events[0..<150]))
+        let acknowledged = log.state
+
+        FaultInjection.arm(fault.plan)
+        defer { FaultInjection.arm(nil) }
+        var failures = 0
+        var acknowledgedAfterFault: [Range<UInt64>] = []
+        for start in stride(from: 150, to: 300, by: 10) {
+            do {
+                acknowledgedAfterFault.append(try log.append(Array(events[start..<start + 10])))
+            } catch {
+                failures += 1
+                #expect(error.code == .io || error.code == .writerFailed, "\(fault): \(error)")
+            }
+        }
+        FaultInjection.arm(nil)
+        #expect(failures > 0, "\(fault): no append failed")
+        // After the first failure nothing more is acknowledged.
+        let firstFailure = 150 + acknowledgedAfterFault.count * 10
+        #expect(acknowledgedAfterFault.allSatisfy { $0.upperBound <= UInt64(firstFailure) })
+        #expect(throws: AuditLogError.self) { try log.append(events[399]) }
+        try? log.close()
+
+        let reopened = try AuditLog(directory: dir.path, options: options)
+        let size = reopened.state.treeSize
+        #expect(size >= acknowledged.treeSize && size >= UInt64(firstFailure))
+        let stored = try readAll(dir.path)
+        #expect(stored.map(\.event) == Array(events[0..<Int(size)]), "\(fault): stored events differ")
+        // The log takes writes again and verifies.
+        _ = try reopened.append(Array(events[Int(size)..<Int(size) + 5]))
+        try reopened.close()
+        let report = try AuditLog.verify(directory: dir.path)
+        #expect(report.isValid, "\(fault): \(report.problems)")
+        #expect(report.treeSize == size + 5)
+    }
+
+    /// A real full disk: `auditlog ingest` under RLIMIT_FSIZE (SIGXFSZ ignored, so writes fail with EFBIG).
+    @Test func ingestOnAFullDiskFailsClearlyAndKeepsWhatItAcknowledged() throws {
+        let dir = try TemporaryDirectory()
+        let events = sampleEvents(12_000, seed: 22)
+        let input = dir.file("events.jsonl")
+        try jsonLines(events).write(toFile: input, atomically: false, encoding: .utf8)
+        let log = dir.file("log")
+        // 2400 blocks of 512 bytes: no file of the log may grow past 1.2 MiB, so the first segment fills up after
+        // a few group commits (ingest commits up to 4096 lines at a time).
+        let script = "trap '' XFSZ; ulimit -f 2400; exec \"$0\" \"$@\""
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/sh")
+        process.arguments = [
+            "-c", script, auditlogExecutable(), "ingest", "--dir", log, input, "--progress", "json",
+            "--segment-size", "64MiB",
+        ]
+        let stderr = Pipe()
+        process.standardError = stderr
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        let errorText = String(decoding: stderr.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus != 0)
+        #expect(errorText.contains("File too large") || errorText.contains("write failed"), "\(errorText)")
+        let acknowledged =
+            errorText.split(separator: "\n").compactMap { line -> Int? in
+                guard line.hasPrefix("{\"durableEvents\"") else { return nil }
+                return Int(line.split(separator: ":").last!.dropLast().trimmingCharacters(in: .whitespaces))
+            }.max() ?? 0
+        #expect(acknowledged > 0 && acknowledged < events.count)
+
+        // Space is back: the log opens, holds what was acknowledged, and takes the rest.
+        let reopened = try AuditLog(directory: log)
+        let size = Int(reopened.state.treeSize)
+        #expect(size >= acknowledged)
+        _ = try reopened.append(Array(events[size...]))
+        try reopened.close()
+        #expect(try readAll(log).map(\.event) == events)
+        #expect(try AuditLog.verify(directory: log).isValid)
+    }
+}
