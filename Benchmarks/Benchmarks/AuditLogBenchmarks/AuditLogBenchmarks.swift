@@ -150,8 +150,9 @@ let benchmarks: @Sendable () -> Void = {
             var out: [UInt8] = []
             out.reserveCapacity(2 << 20)
             benchmark.startMeasurement()
-            try engine.forEach(matching: Query(order: .oldestFirst)) { (stored) throws(AuditLogError) in
-                encoder.append(stored, to: &out)
+            try engine.forEach(matching: Query(order: .oldestFirst), encodedBy: &encoder) {
+                (line) throws(AuditLogError) in
+                out.append(contentsOf: line)
                 if out.count >= 1 << 20 { out.removeAll(keepingCapacity: true) }
                 return true
             }

@@ -383,8 +383,9 @@ public final class Comparison {
         out.reserveCapacity(2 << 20)
         let s = try seconds {
             encoder.appendHeader(to: &out)
-            try engine.forEach(matching: Query(order: .oldestFirst)) { (stored) throws(AuditLogError) in
-                encoder.append(stored, to: &out)
+            try engine.forEach(matching: Query(order: .oldestFirst), encodedBy: &encoder) {
+                (line) throws(AuditLogError) in
+                out.append(contentsOf: line)
                 if out.count >= 1 << 20 {
                     output.write(out)
                     out.removeAll(keepingCapacity: true)
