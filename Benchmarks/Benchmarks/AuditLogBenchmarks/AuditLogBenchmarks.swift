@@ -174,7 +174,7 @@ let benchmarks: @Sendable () -> Void = {
     Benchmark("one-hour range first page, 100 queries") { benchmark in
         let engine = try QueryEngine(directory: fixture.log)
         var random = SplitMix64(seed: 4)
-        let span = UInt64(fixture.timeSpan.upperBound - fixture.timeSpan.lowerBound - 3_600_000)
+        let span = UInt64(max(1, fixture.timeSpan.upperBound - fixture.timeSpan.lowerBound - 3_600_000))
         benchmark.startMeasurement()
         for _ in 0..<100 {
             let from = fixture.timeSpan.lowerBound + Int64(random.next() % span)
