@@ -24,40 +24,8 @@ enum RecordJSON {
     {
         typealias Presence = RecordCodec.Presence
         var r = ByteReader(record)
-        let version = try r.readByte("record version")
-        guard version == RecordCodec.version else {
-            throw DecodeFailure(reason: "record version \(version) is not supported (this library reads 1)", offset: 0)
-        }
-        let flags = try r.readByte("record flags")
-        guard flags & ~RecordCodec.Flags.redacted == 0 else {
-            throw DecodeFailure(reason: "unknown record flags \(flags)", offset: 1)
-        }
-        let typeCode = try r.readByte("actor type")
-        guard let actorType = RecordCodec.actorType(code: typeCode) else {
-            throw DecodeFailure(reason: "unknown actor type code \(typeCode)", offset: 2)
-        }
-        let presence = try r.readLittleEndian(UInt16.self, "presence bits")
-        guard presence & ~Presence.all == 0,
-            presence & Presence.orgName == 0 || presence & Presence.org != 0,
-            presence & Presence.projectName == 0 || presence & Presence.project != 0
-        else { throw DecodeFailure(reason: "invalid presence bits \(presence)", offset: 3) }
-        let seq = try r.readLittleEndian(UInt64.self, "seq")
-        let timestamp = try r.readLittleEndian(Int64.self, "timestamp")
-        guard Timestamp.representable.contains(timestamp) else {
-            throw DecodeFailure(reason: "timestamp \(timestamp) is outside years 0000-9999", offset: 13)
-        }
-        var redaction: Redaction?
-        if flags & RecordCodec.Flags.redacted != 0 {
-            _ = try r.readBytes(32, "leaf hash")
-            let by = try r.readLittleEndian(UInt64.self, "redacted by")
-            let fields = try r.readLittleEndian(UInt16.self, "redacted fields")
-            guard fields != 0, fields & ~RedactableField.allMask == 0, fields & presence == 0, by > seq else {
-                throw DecodeFailure(reason: "invalid redaction (fields \(fields), by seq \(by))", offset: 53)
-            }
-            redaction = Redaction(redactedBy: by, fields: RedactableField.fields(in: fields))
-        } else {
-            _ = try r.readBytes(RecordCodec.saltSize, "salt")
-        }
+        let fixed = try RecordCodec.readFixedPart(&r)
+        let presence = fixed.presence
 
         func key(_ name: StaticString) {
             out.append(UInt8(ascii: "\""))
@@ -97,7 +65,7 @@ enum RecordJSON {
         try string("id", "id", comma: false)
         out.append(UInt8(ascii: ","))
         key("seq")
-        appendDecimal(seq, to: &out)
+        appendDecimal(fixed.seq, to: &out)
         out.append(UInt8(ascii: ","))
         key("leafHash")
         out.append(UInt8(ascii: "\""))
@@ -106,13 +74,13 @@ enum RecordJSON {
         out.append(UInt8(ascii: ","))
         key("timestamp")
         out.append(UInt8(ascii: "\""))
-        Timestamp.append(milliseconds: timestamp, to: &out)
+        Timestamp.append(milliseconds: fixed.timestamp, to: &out)
         out.append(UInt8(ascii: "\""))
         out.append(UInt8(ascii: ","))
         key("actor")
         out.append(UInt8(ascii: "{"))
         key("type")
-        JSONScanner.appendQuoted(actorType.rawValue, to: &out)
+        JSONScanner.appendQuoted(fixed.actorType.rawValue, to: &out)
         try string("id", "actor.id")
         try optional(Presence.actorName, "name", "actor.name")
         if presence & Presence.actorRoles != 0 {
@@ -156,7 +124,7 @@ enum RecordJSON {
         try json(Presence.after, "after", "after")
         try json(Presence.metadata, "metadata", "metadata")
         guard r.isAtEnd else { throw DecodeFailure(reason: "trailing bytes after record", offset: r.position) }
-        if let redaction {
+        if let redaction = fixed.redaction {
             out.append(UInt8(ascii: ","))
             key("redacted")
             redaction.appendJSON(to: &out)

@@ -37,10 +37,6 @@ enum RecordCodec {
 
     private static let actorTypes: [AuditEvent.Actor.Kind] = [.user, .apiKey, .service, .system]
 
-    static func actorType(code: UInt8) -> AuditEvent.Actor.Kind? {
-        Int(code) < actorTypes.count ? actorTypes[Int(code)] : nil
-    }
-
     static func code(of kind: AuditEvent.Actor.Kind) -> UInt8 {
         switch kind {
         case .user: 0
@@ -188,9 +184,18 @@ enum RecordCodec {
             redaction: decoded.redaction)
     }
 
-    /// Decodes a whole record; every byte must be used.
-    static func decode(_ record: UnsafeRawBufferPointer) throws(DecodeFailure) -> Decoded {
-        var r = ByteReader(record)
+    /// The fixed part of a record, checked: what precedes the variable-length fields.
+    struct FixedPart {
+        var actorType: AuditEvent.Actor.Kind
+        var presence: UInt16
+        var seq: UInt64
+        var timestamp: Int64
+        var redaction: Redaction?
+    }
+
+    /// Reads and checks the fixed part of a record, leaving `r` at the first variable-length field. Shared by
+    /// ``decode(_:)`` and the export transcoder, so both refuse exactly the same records.
+    static func readFixedPart(_ r: inout ByteReader) throws(DecodeFailure) -> FixedPart {
         let version = try r.readByte("record version")
         guard version == Self.version else {
             throw DecodeFailure(reason: "record version \(version) is not supported (this library reads 1)", offset: 0)
@@ -225,6 +230,16 @@ enum RecordCodec {
         } else {
             _ = try r.readBytes(saltSize, "salt")
         }
+        return FixedPart(
+            actorType: actorTypes[Int(typeCode)], presence: presence, seq: seq, timestamp: timestamp,
+            redaction: redaction)
+    }
+
+    /// Decodes a whole record; every byte must be used.
+    static func decode(_ record: UnsafeRawBufferPointer) throws(DecodeFailure) -> Decoded {
+        var r = ByteReader(record)
+        let fixed = try readFixedPart(&r)
+        let presence = fixed.presence
 
         func optional(_ bit: UInt16, _ what: StaticString) throws(DecodeFailure) -> String? {
             presence & bit != 0 ? try r.readString(what) : nil
@@ -261,9 +276,9 @@ enum RecordCodec {
         guard r.isAtEnd else { throw DecodeFailure(reason: "trailing bytes after record", offset: r.position) }
 
         let event = AuditEvent(
-            id: id, timestamp: timestamp,
+            id: id, timestamp: fixed.timestamp,
             actor: AuditEvent.Actor(
-                type: actorTypes[Int(typeCode)], id: actorID, name: actorName, roles: roles, authMethod: authMethod),
+                type: fixed.actorType, id: actorID, name: actorName, roles: roles, authMethod: authMethod),
             action: action,
             resource: AuditEvent.Resource(type: resourceType, id: resourceID, name: resourceName),
             org: orgID.map { AuditEvent.Reference(id: $0, name: orgName) },
@@ -271,7 +286,7 @@ enum RecordCodec {
             source: source, ip: ip, userAgent: userAgent,
             before: before.map(JSONText.init(canonical:)), after: after.map(JSONText.init(canonical:)),
             metadata: metadata.map(JSONText.init(canonical:)))
-        return Decoded(seq: seq, event: event, redaction: redaction)
+        return Decoded(seq: fixed.seq, event: event, redaction: fixed.redaction)
     }
 }
 
