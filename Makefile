@@ -1,7 +1,7 @@
 # swift-audit-log: `make demo` and `make test` work on a fresh Debian machine with only the Swift toolchain.
 SWIFT ?= swift
 
-.PHONY: deps build demo test torture sanitize compare benchmark clean
+.PHONY: deps build demo test torture sanitize fuzz compare benchmark clean
 
 ## Install liblz4-dev, libssl-dev and pkg-config if they are missing.
 deps:
@@ -36,6 +36,15 @@ sanitize: deps
 	$(SWIFT) build --sanitize=address --scratch-path .build-asan
 	ASAN_OPTIONS=detect_leaks=0 $(SWIFT) test --skip-build --sanitize=address --scratch-path .build-asan
 
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS ?= event-json record block segment index note
+
+## libFuzzer with AddressSanitizer on every parser, FUZZ_SECONDS (60) each; FUZZ_TARGETS=... picks some.
+fuzz: deps
+	cd Fuzz && $(SWIFT) build -c release --product auditlog-fuzz -Xswiftc -enable-testing \
+		-Xswiftc -sanitize=fuzzer,address
+	@bash scripts/fuzz.sh $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
 EVENTS ?= 1000000
 JSON ?=
 
@@ -52,4 +61,4 @@ benchmark: deps
 	cd Benchmarks && $(SWIFT) package benchmark thresholds check
 
 clean:
-	rm -rf .build .build-tsan .build-asan demo-log Benchmarks/.build
+	rm -rf .build .build-tsan .build-asan demo-log Benchmarks/.build Fuzz/.build .fuzz

@@ -85,9 +85,10 @@ enum SegmentIndexFiles {
             func load<T: FixedWidthInteger>(_ offset: Int, _: T.Type) -> T {
                 T(littleEndian: bytes.loadUnaligned(fromByteOffset: position + offset, as: T.self))
             }
+            // An offset past Int64.max is damage like any other (found by the `index` fuzz target: it trapped).
+            guard let offset = Int64(exactly: load(24, UInt64.self)) else { break }
             let info = BlockInfo(
-                firstSeq: load(8, UInt64.self), recordCount: Int(load(16, UInt32.self)),
-                offset: Int64(load(24, UInt64.self)),
+                firstSeq: load(8, UInt64.self), recordCount: Int(load(16, UInt32.self)), offset: offset,
                 minTimestamp: load(32, Int64.self), maxTimestamp: load(40, Int64.self))
             guard info.firstSeq == nextSeq, info.recordCount > 0, length == entryFixedSize + 12 * info.recordCount,
                 blocks.last.map({ info.offset > $0.offset }) ?? true

@@ -53,7 +53,8 @@ struct BlockHeader: Equatable {
         bytes.count >= 4 && bytes[0] == magic[0] && bytes[1] == magic[1] && bytes[2] == magic[2] && bytes[3] == magic[3]
     }
 
-    /// Decodes and checks a header; `bytes` must hold at least ``size`` bytes.
+    /// Decodes and checks a header; `bytes` must hold at least ``size`` bytes. The uncompressed length is bounded
+    /// by LZ4's greatest ratio (under 255:1), so a crafted header cannot make a reader allocate gigabytes.
     static func decode(_ bytes: UnsafeRawBufferPointer) throws(DecodeFailure) -> BlockHeader {
         guard bytes.count >= size else { throw DecodeFailure(reason: "truncated block header", offset: 0) }
         guard hasMagic(bytes) else { throw DecodeFailure(reason: "not a block header (bad magic)", offset: 0) }
@@ -81,7 +82,8 @@ struct BlockHeader: Equatable {
         guard recordCount > 0, minTimestamp <= maxTimestamp,
             Int(frontierCount) == (firstSeq &+ UInt64(recordCount)).nonzeroBitCount,
             firstSeq <= UInt64.max - UInt64(recordCount),
-            compression == .lz4 || storedLength == uncompressedLength
+            compression == .lz4 || storedLength == uncompressedLength,
+            UInt64(uncompressedLength) <= 255 * UInt64(storedLength) + 1024
         else { throw DecodeFailure(reason: "inconsistent block header fields", offset: 0) }
         return BlockHeader(
             storedLength: storedLength, uncompressedLength: uncompressedLength, recordCount: recordCount,

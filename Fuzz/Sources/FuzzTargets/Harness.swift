@@ -1,0 +1,128 @@
+import Glibc
+
+@testable import AuditLog
+
+/// One parser under fuzzing: what it does with an input, and the inputs it starts from.
+///
+/// A harness must not crash on any input; beyond that, each checks properties that tie the parser to its
+/// encoder or to an independent reading (round trips, two decoders that must agree, queries that must match a
+/// full scan). A broken property aborts with a message, which libFuzzer reports as a crash and saves.
+public enum FuzzTarget: String, CaseIterable, Sendable {
+    case eventJSON = "event-json"
+    case record
+    case block
+    case segment
+    case index
+    case note
+
+    public var summary: String {
+        switch self {
+        case .eventJSON: "JSON event decoder: accepted events survive JSON and record round trips"
+        case .record: "record decoder: the export transcoder refuses exactly what it refuses; round trips"
+        case .block: "block header and payload decoder, whole and by prefix (LZ4 and uncompressed)"
+        case .segment: "segment header/footer reader, recovery, verify and readers on a whole segment file"
+        case .index: "block and actor index readers: queries over fuzzed .idx/.aix return only true events"
+        case .note: "signed-note, checkpoint and key parsers: accepted texts round-trip"
+        }
+    }
+
+    /// Runs one input.
+    public func run(_ bytes: UnsafeRawBufferPointer) {
+        switch self {
+        case .eventJSON: EventJSONTarget.run(bytes)
+        case .record: RecordTarget.run(bytes)
+        case .block: BlockTarget.run(bytes)
+        case .segment: SegmentTarget.shared.run(bytes)
+        case .index: IndexTarget.shared.run(bytes)
+        case .note: NoteTarget.run(bytes)
+        }
+    }
+
+    /// Valid inputs to start from, made with the library's own encoders so they follow the format as it is.
+    public func seeds() -> [[UInt8]] {
+        switch self {
+        case .eventJSON: EventJSONTarget.seeds()
+        case .record: RecordTarget.seeds()
+        case .block: BlockTarget.seeds()
+        case .segment: SegmentTarget.seeds()
+        case .index: IndexTarget.shared.seeds()
+        case .note: NoteTarget.seeds()
+        }
+    }
+}
+
+/// Aborts with `message` when a property does not hold (libFuzzer then saves the input).
+func require(_ condition: Bool, _ message: @autoclosure () -> String) {
+    guard !condition else { return }
+    let text = "fuzz property violated: \(message())\n"
+    _ = text.withCString { write(2, $0, strlen($0)) }
+    abort()
+}
+
+/// A private temporary directory, removed with its files at exit of the harness process.
+final class ScratchDirectory {
+    let path: String
+
+    init(_ name: String) {
+        var template = Array("/tmp/auditlog-fuzz-\(name)-XXXXXX".utf8CString)
+        let made = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }
+        require(made != nil, "cannot create a temporary directory")
+        path = String(decoding: template.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
+    func file(_ name: String) -> String { path + "/" + name }
+
+    /// Removes every file in the directory (the harness directories hold files only).
+    func empty() {
+        guard let dir = opendir(path) else { return }
+        defer { closedir(dir) }
+        while let entry = readdir(dir) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) {
+                String(cString: $0.bindMemory(to: CChar.self).baseAddress!)
+            }
+            if name != "." && name != ".." { unlink(file(name)) }
+        }
+    }
+
+    deinit {
+        empty()
+        rmdir(path)
+    }
+}
+
+/// Writes `bytes` to `path`, replacing it (owner-only, like the log's own files).
+func writeFile(_ path: String, _ bytes: some Collection<UInt8>) {
+    let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+    require(fd >= 0, "cannot write \(path)")
+    let array = Array(bytes)
+    let written = array.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
+    close(fd)
+    require(written == array.count, "short write to \(path)")
+}
+
+func readFile(_ path: String) -> [UInt8]? {
+    let fd = open(path, O_RDONLY)
+    guard fd >= 0 else { return nil }
+    defer { close(fd) }
+    var out: [UInt8] = []
+    var chunk = [UInt8](repeating: 0, count: 1 << 16)
+    while true {
+        let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+        guard n > 0 else { break }
+        out.append(contentsOf: chunk[0..<n])
+    }
+    return out
+}
+
+/// Stores the CRC-32C of `bytes[range]` little-endian at `offset`, so that mutations get past the checksum to
+/// the checks behind it.
+func storeChecksum(of range: Range<Int>, at offset: Int, in bytes: inout [UInt8]) {
+    guard range.lowerBound >= 0, range.upperBound <= bytes.count, offset >= 0, offset + 4 <= bytes.count else { return }
+    let crc = bytes.withUnsafeBytes { CRC32C.checksum(UnsafeRawBufferPointer(rebasing: $0[range])) }
+    for i in 0..<4 { bytes[offset + i] = UInt8(truncatingIfNeeded: crc >> (8 * UInt32(i))) }
+}
+
+func loadUInt32(_ bytes: [UInt8], at offset: Int) -> UInt32? {
+    guard offset >= 0, offset + 4 <= bytes.count else { return nil }
+    return (0..<4).reduce(UInt32(0)) { $0 | UInt32(bytes[offset + $1]) << (8 * UInt32($1)) }
+}
