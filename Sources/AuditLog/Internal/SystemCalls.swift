@@ -103,7 +103,7 @@ final class FileDescriptor: @unchecked Sendable {
 
     /// Writes all of `bytes` at `offset`. The corresponding C function is `pwrite`.
     func write(_ bytes: UnsafeRawBufferPointer, at offset: Int64) throws(AuditLogError) {
-        if let fault = FaultInjection.writeFault(count: bytes.count) {
+        if let fault = FaultInjection.writeFault(fd: rawValue, path: path, bytes: bytes, at: offset) {
             _ = pwrite(rawValue, bytes.baseAddress!, fault.prefix, off_t(offset))
             throw AuditLogError(.io, "write failed", path: path, offset: offset, errno: fault.errno)
         }
@@ -127,13 +127,13 @@ final class FileDescriptor: @unchecked Sendable {
 
     /// Flushes the file's data (and the metadata needed to read it) to stable storage.
     func synchronizeData() throws(AuditLogError) {
-        guard !FaultInjection.syncFails() else { throw ioError("fdatasync failed", path: path, errno: EIO) }
+        guard !FaultInjection.syncFails(path: path) else { throw ioError("fdatasync failed", path: path, errno: EIO) }
         guard retryOnInterrupt({ fdatasync(rawValue) }) == 0 else { throw ioError("fdatasync failed", path: path) }
     }
 
     /// Flushes data and all metadata; used for directories.
     func synchronize() throws(AuditLogError) {
-        guard !FaultInjection.syncFails() else { throw ioError("fsync failed", path: path, errno: EIO) }
+        guard !FaultInjection.syncFails(path: path) else { throw ioError("fsync failed", path: path, errno: EIO) }
         guard retryOnInterrupt({ fsync(rawValue) }) == 0 else { throw ioError("fsync failed", path: path) }
     }
 
