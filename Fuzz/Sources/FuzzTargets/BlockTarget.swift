@@ -43,7 +43,9 @@ enum BlockTarget {
             // Only LZ4 payloads can stop early; a stored payload is read whole.
             let partial = header.compression == .lz4 && end < Int(header.uncompressedLength)
             let expected = partial ? Array(records[0...i]) : records
-            require(prefixRecords == expected, "prefix read to \(end) returned other records")
+            require(
+                prefixRecords == expected,
+                "prefix read to \(end) returned \(prefixRecords.map(\.count)), the whole read \(expected.map(\.count))")
         }
     }
 
