@@ -59,35 +59,37 @@ struct FuzzRegressionTests {
         #expect(run.count <= 255 * count + 1024, "LZ4 made \(run.count) bytes of \(count)")
     }
 
-    /// `block` target: a prefix read and a whole read of one LZ4 block returned different bytes. The block held a
-    /// match with offset 0, which the LZ4 format forbids but liblz4 decodes by copying whatever the destination
-    /// held before; readers reuse their buffers, so the output depended on earlier blocks. The destination is now
-    /// zeroed first: the output depends on the input alone.
-    @Test func lz4OutputDoesNotDependOnTheBuffersHistory() throws {
-        // 4 literals "abcd", a match of 4 at offset 0, then the final 12 literals: 20 bytes.
-        let tail = Array("efghijklmnop".utf8)
-        let crafted: [UInt8] = [0x40] + Array("abcd".utf8) + [0, 0] + [0xc0] + tail
-        var outputs: [[UInt8]] = []
-        for (fill, prefix) in [(UInt8(0x55), nil), (0xaa, nil), (0x55, 6), (0xaa, 6)] as [(UInt8, Int?)] {
-            var out = [UInt8](repeating: fill, count: 20)
-            crafted.withUnsafeBytes { source in
-                out.withUnsafeMutableBytes { destination in
-                    if let prefix {
-                        #expect((LZ4.decompress(source, prefix: prefix, into: destination) ?? 0) >= prefix)
-                    } else {
-                        #expect(LZ4.decompress(source, into: destination))
-                    }
-                }
+    /// `block` target: a prefix read and a whole read of one LZ4 block returned different records. The block held
+    /// a match with offset 0, which the LZ4 format forbids but liblz4 decodes, differently in its whole and partial
+    /// decoders, and by copying whatever the destination buffer held. Now such a stream is decompressed whole on the
+    /// prefix path too, into a zeroed buffer: every read of a block gives the same bytes.
+    @Test func lz4OffsetZeroReadsTheSameEveryWay() throws {
+        // The block the fuzzer found (a mode byte, then the block; its header checksum is valid).
+        let input = try Data(
+            contentsOf: URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+                .appendingPathComponent("../../Fuzz/Regressions/block/lz4-match-offset-zero"))
+        let block = [UInt8](input.dropFirst())
+        let header = try block.withUnsafeBytes { try BlockHeader.decode($0) }
+        #expect(header.compression == .lz4)
+        var whole: [[UInt8]] = []
+        var payload = [UInt8](repeating: 0xaa, count: 1 << 16)
+        try BlockDecoder.forEachRecord(inBlock: block, header, payload: &payload) { _, record in
+            whole.append(Array(record))
+        }
+        #expect(whole.count == Int(header.recordCount))
+        let firstEnd = varintSize(UInt64(whole[0].count)) + whole[0].count
+        for fill in [UInt8(0), 0x55, 0xff] {
+            var prefixRead: [[UInt8]] = []
+            var buffer = [UInt8](repeating: fill, count: 1 << 16)
+            try BlockDecoder.forEachRecord(inBlock: block, header, prefix: firstEnd, payload: &buffer) { _, record in
+                prefixRead.append(Array(record))
             }
-            outputs.append(Array(out.prefix(8)))
+            #expect(prefixRead == [whole[0]], "buffer filled with \(fill)")
+            var again: [[UInt8]] = []
+            try BlockDecoder.forEachRecord(inBlock: block, header, payload: &buffer) { _, record in
+                again.append(Array(record))
+            }
+            #expect(again == whole, "buffer filled with \(fill)")
         }
-        #expect(outputs.allSatisfy { $0 == Array("abcd".utf8) + [0, 0, 0, 0] }, "\(outputs)")
-        // A well-formed stream decodes as before.
-        let valid: [UInt8] = [0x40] + Array("abcd".utf8) + [4, 0] + [0xc0] + tail
-        var out = [UInt8](repeating: 0x55, count: 20)
-        valid.withUnsafeBytes { source in
-            out.withUnsafeMutableBytes { #expect(LZ4.decompress(source, into: $0)) }
-        }
-        #expect(out == Array("abcdabcd".utf8) + tail)
     }
 }

@@ -20,19 +20,23 @@ enum LZ4 {
 
     /// Decompresses at least the first `prefix` bytes of `source` into `destination` (the original size).
     /// Returns how many bytes were produced (≥ `prefix`), or nil for invalid input. Never reads or writes out of
-    /// bounds.
+    /// bounds. The bytes produced are the same as ``decompress(_:into:)`` produces.
     ///
-    /// Both decompressors zero the destination first. liblz4 (1.9.4) decodes a match with offset 0, which the
-    /// format forbids, by copying whatever the destination already held; readers reuse their buffers, so a crafted
-    /// block would otherwise decode differently from one reader to the next (verify and a query could disagree;
-    /// the `block` fuzz target found it). Zeroed, the output depends on the input alone. Zeroing cost nothing
-    /// measurable (`auditlog verify` of 300k events: 0.456 s with and without); refusing such blocks by scanning the
-    /// sequence headers cost 10%.
+    /// liblz4 (1.9.4) decodes a match with offset 0, which the format forbids, instead of refusing it, and its
+    /// whole and partial decoders copy such a match differently (the `block` fuzz target found a block whose prefix
+    /// read and whole read disagreed: a query and `verify` could have seen different records). A stream with such a
+    /// match is therefore decompressed whole here. Both decompressors also zero the destination first, since an
+    /// offset-0 match copies from it: the output depends on the input alone, not on what the reused buffer held.
+    /// Zeroing cost nothing measurable (`auditlog verify` of 300k events: 0.456 s with and without); scanning every
+    /// stream for offset-0 matches on the whole-block path cost 10%, so only this (query) path scans.
     static func decompress(
         _ source: UnsafeRawBufferPointer, prefix: Int, into destination: UnsafeMutableRawBufferPointer
     ) -> Int? {
         guard prefix > 0 else { return 0 }
         guard source.count > 0, prefix <= destination.count else { return nil }
+        guard hasNoZeroOffset(source, upTo: prefix) else {
+            return decompress(source, into: destination) ? destination.count : nil
+        }
         _ = destination.initializeMemory(as: UInt8.self, repeating: 0)
         let n = LZ4_decompress_safe_partial(
             source.baseAddress!.assumingMemoryBound(to: CChar.self),
@@ -52,5 +56,45 @@ enum LZ4 {
             destination.baseAddress!.assumingMemoryBound(to: CChar.self),
             Int32(source.count), Int32(destination.count))
         return n == Int32(destination.count)
+    }
+
+    /// Whether no match in `source` that starts within the first `limit` bytes of output has offset 0. Only the
+    /// sequence headers are read, not the data.
+    static func hasNoZeroOffset(_ source: UnsafeRawBufferPointer, upTo limit: Int) -> Bool {
+        guard let bytes = source.baseAddress?.assumingMemoryBound(to: UInt8.self) else { return true }
+        let end = source.count
+        var i = 0
+        var produced = 0
+        while i < end && produced < limit {
+            let token = Int(bytes[i])
+            i &+= 1
+            var literals = token >> 4
+            if literals == 15 {  // then length bytes, continued while 255
+                var more = 255
+                while more == 255 {
+                    guard i < end else { return true }  // malformed: liblz4 refuses it
+                    more = Int(bytes[i])
+                    i &+= 1
+                    literals &+= more
+                }
+            }
+            i &+= literals
+            produced &+= literals
+            guard i &+ 2 <= end else { return true }  // the last sequence has literals only
+            if bytes[i] | bytes[i &+ 1] == 0 { return false }
+            i &+= 2
+            var match = token & 15
+            if match == 15 {
+                var more = 255
+                while more == 255 {
+                    guard i < end else { return true }
+                    more = Int(bytes[i])
+                    i &+= 1
+                    match &+= more
+                }
+            }
+            produced &+= match &+ 4
+        }
+        return true
     }
 }
