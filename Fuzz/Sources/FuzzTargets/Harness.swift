@@ -74,14 +74,7 @@ final class ScratchDirectory {
 
     /// Removes every file in the directory (the harness directories hold files only).
     func empty() {
-        guard let dir = opendir(path) else { return }
-        defer { closedir(dir) }
-        while let entry = readdir(dir) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) {
-                String(cString: $0.bindMemory(to: CChar.self).baseAddress!)
-            }
-            if name != "." && name != ".." { unlink(file(name)) }
-        }
+        for name in (try? FileSystem.contents(of: path)) ?? [] { try? FileSystem.remove(file(name)) }
     }
 
     deinit {
@@ -90,28 +83,20 @@ final class ScratchDirectory {
     }
 }
 
-/// Writes `bytes` to `path`, replacing it (owner-only, like the log's own files).
-func writeFile(_ path: String, _ bytes: some Collection<UInt8>) {
-    let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-    require(fd >= 0, "cannot write \(path)")
-    let array = Array(bytes)
-    let written = array.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
-    close(fd)
-    require(written == array.count, "short write to \(path)")
+/// Writes `bytes` to `path`, replacing its contents (owner-only, like the log's own files).
+func writeFile(_ path: String, _ bytes: [UInt8]) {
+    do throws(AuditLogError) {
+        let fd = try FileDescriptor.openForWriting(path, create: true)
+        try fd.truncate(to: 0)
+        try fd.write(bytes, at: 0)
+    } catch {
+        require(false, "cannot write \(path): \(error)")
+    }
 }
 
 func readFile(_ path: String) -> [UInt8]? {
-    let fd = open(path, O_RDONLY)
-    guard fd >= 0 else { return nil }
-    defer { close(fd) }
-    var out: [UInt8] = []
-    var chunk = [UInt8](repeating: 0, count: 1 << 16)
-    while true {
-        let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-        guard n > 0 else { break }
-        out.append(contentsOf: chunk[0..<n])
-    }
-    return out
+    guard let fd = try? FileDescriptor.openForReading(path), let size = try? fd.size() else { return nil }
+    return try? fd.read(count: Int(size), at: 0)
 }
 
 /// Stores the CRC-32C of `bytes[range]` little-endian at `offset`, so that mutations get past the checksum to

@@ -58,7 +58,7 @@ enum FaultInjection {
         /// Bytes of the failing write that reach the file first.
         var failingWritePrefix = 0
         var writeErrno: Int32 = ENOSPC
-        /// Cut the power when this many more writes have been made (see ``PowerCut``).
+        /// Cut the power when this many more writes have been made (see ``cutPower(seed:)``).
         var powerCutAfterWrites: Int?
         /// Chooses which unsynced writes a power cut keeps.
         var powerCutSeed: UInt64 = 1
