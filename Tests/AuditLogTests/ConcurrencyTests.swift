@@ -30,8 +30,8 @@ struct ConcurrencyTests {
         let perThread = 250
         let acknowledged = Atomic<Int>(0)
         let running = Atomic<Int>(threads)
-        let failures = Mutex<[String]>([])
-        let assigned = Mutex<[UInt64: String]>([:])
+        let failures = Locked<[String]>([])
+        let assigned = Locked<[UInt64: String]>([:])
         for t in 0..<threads {
             Thread {
                 defer { running.subtract(1, ordering: .sequentiallyConsistent) }
@@ -71,7 +71,7 @@ struct ConcurrencyTests {
         var largestExport = 0
         repeat {
             let before = acknowledged.load(ordering: .sequentiallyConsistent)
-            let results = Mutex<[(String, ProcessResult)]>([])
+            let results = Locked<[(String, ProcessResult)]>([])
             let commands = [
                 ["export", "--dir", dir.path, "--format", "jsonl"],
                 ["query", "--dir", dir.path, "--actor", "user_5", "--format", "jsonl", "--limit", "10000"],

@@ -69,7 +69,7 @@ struct LogTests {
         let log = try AuditLog(directory: dir.path, options: smallOptions())
         let threads = 8
         let perThread = 150
-        let assigned = Mutex<[UInt64: String]>([:])
+        let assigned = Locked<[UInt64: String]>([:])
         DispatchQueue.concurrentPerform(iterations: threads) { t in
             var generator = sampleEvents(perThread, seed: UInt64(100 + t)).makeIterator()
             var i = 0

@@ -3,7 +3,9 @@
 #endif
 
 /// A mutex with a condition variable. Group commit needs waiters that sleep until "my sequence number is
-/// durable", which `Synchronization.Mutex` cannot express; everything else uses `Mutex`.
+/// durable", which `Synchronization.Mutex` cannot express. The library's locks are all pthread mutexes (this, and
+/// ``Locked`` built on it): `Synchronization.Mutex` is a bare futex on Linux that ThreadSanitizer cannot see, so
+/// `make sanitize` reported every critical section under it as a race.
 final class ConditionLock: @unchecked Sendable {
     private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
     private let condition = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
@@ -46,5 +48,17 @@ final class ConditionLock: @unchecked Sendable {
         lock()
         defer { unlock() }
         return try body()
+    }
+}
+
+/// A value only reached under a lock (a pthread mutex, visible to ThreadSanitizer; see ``ConditionLock``).
+final class Locked<Value>: @unchecked Sendable {
+    private let lock = ConditionLock()
+    private var value: Value
+
+    init(_ value: Value) { self.value = value }
+
+    func withLock<T>(_ body: (inout Value) throws -> T) rethrows -> T {
+        try lock.withLock { try body(&value) }
     }
 }

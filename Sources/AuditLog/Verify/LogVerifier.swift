@@ -272,7 +272,7 @@ private final class SegmentWork: Sendable {
     let progress: (@Sendable (Int64, Int64) -> Void)?
     let next = Atomic<Int>(0)
     let done = Atomic<Int64>(0)
-    let results: Mutex<[SegmentCheck?]>
+    let results: Locked<[SegmentCheck?]>
 
     init(
         segments: [(baseSeq: UInt64, path: String)], checkpointSizes: [UInt64], totalBytes: Int64,
@@ -282,7 +282,7 @@ private final class SegmentWork: Sendable {
         self.checkpointSizes = checkpointSizes
         self.totalBytes = totalBytes
         self.progress = progress
-        results = Mutex(Array(repeating: nil, count: segments.count))
+        results = Locked(Array(repeating: nil, count: segments.count))
     }
 
     func run() {
