@@ -51,7 +51,9 @@ struct ConcurrencyTests {
         }
         // A reader in the writer's process, through the log's own query engine.
         let inProcessQueries = Atomic<Int>(0)
+        let inProcessReaderDone = Atomic<Bool>(false)
         Thread {
+            defer { inProcessReaderDone.store(true, ordering: .sequentiallyConsistent) }
             while running.load(ordering: .sequentiallyConsistent) > 0 {
                 do {
                     let page = try log.events(matching: Query(actors: ["user_3"], order: .oldestFirst, limit: 10_000))
@@ -108,6 +110,7 @@ struct ConcurrencyTests {
             }
             rounds += 1
         } while running.load(ordering: .sequentiallyConsistent) > 0 || rounds < 3
+        while !inProcessReaderDone.load(ordering: .sequentiallyConsistent) { usleep(1_000) }
         try log.close()
 
         #expect(failures.withLock { $0 } == [])
