@@ -6,20 +6,23 @@ import Testing
 
 /// Faults under the storage layer: a failed fsync, a write that fails part-way with ENOSPC or EIO, a power cut
 /// that loses unsynced writes, a full disk. The writer must fail loudly, acknowledge nothing after the fault,
-/// refuse further appends, and recover on reopen with every acknowledged event intact. Serialized: the faults are
-/// armed process-wide.
+/// refuse further appends, and recover on reopen with every acknowledged event intact. Serialized: one plan is
+/// armed at a time, for one test's log directory (other suites running meanwhile are not affected).
 @Suite("Fault injection", .serialized)
 struct FaultInjectionTests {
     enum Fault: CustomStringConvertible, CaseIterable {
         case failedSync, fullDiskMidWrite, ioErrorMidWrite, failedSyncAtRoll
 
-        var plan: FaultInjection.Plan {
+        func plan(for directory: String) -> FaultInjection.Plan {
             switch self {
-            case .failedSync: FaultInjection.Plan(syncsBeforeFailure: 0)
+            case .failedSync: FaultInjection.Plan(directory: directory, syncsBeforeFailure: 0)
             case .fullDiskMidWrite:
-                FaultInjection.Plan(writesBeforeFailure: 0, failingWritePrefix: 700, writeErrno: ENOSPC)
-            case .ioErrorMidWrite: FaultInjection.Plan(writesBeforeFailure: 0, failingWritePrefix: 33, writeErrno: EIO)
-            case .failedSyncAtRoll: FaultInjection.Plan(syncsBeforeFailure: 3)
+                FaultInjection.Plan(
+                    directory: directory, writesBeforeFailure: 0, failingWritePrefix: 700, writeErrno: ENOSPC)
+            case .ioErrorMidWrite:
+                FaultInjection.Plan(
+                    directory: directory, writesBeforeFailure: 0, failingWritePrefix: 33, writeErrno: EIO)
+            case .failedSyncAtRoll: FaultInjection.Plan(directory: directory, syncsBeforeFailure: 3)
             }
         }
 
@@ -43,7 +46,7 @@ struct FaultInjectionTests {
         _ = try log.append(Array(events[0..<150]))
         let acknowledged = log.state
 
-        FaultInjection.arm(fault.plan)
+        FaultInjection.arm(fault.plan(for: dir.path))
         defer { FaultInjection.arm(nil) }
         var failures = 0
         var acknowledgedAfterFault: [Range<UInt64>] = []
@@ -95,7 +98,8 @@ struct FaultInjectionTests {
             options.checkpointSigner = signer
             let log = try AuditLog(directory: dir.path, options: options)
             FaultInjection.arm(
-                FaultInjection.Plan(powerCutAfterWrites: 1 + random.below(300), powerCutSeed: random.next()))
+                FaultInjection.Plan(
+                    directory: dir.path, powerCutAfterWrites: 1 + random.below(300), powerCutSeed: random.next()))
             defer { FaultInjection.arm(nil) }
             var acknowledged = 0
             var attempted = 0

@@ -41,7 +41,8 @@ enum MaintenanceJournal {
 /// with EIO, or the next `pwrite` writes a prefix and then fails with an errno (ENOSPC, EIO), as a full or failing
 /// disk does; or a simulated power cut at the N-th write, which undoes what was written to each file since its
 /// last sync except a random prefix of those writes (the last one possibly torn), and fails everything after.
-/// Off unless a test arms it; checked with one atomic load on the hot path.
+/// Faults apply only to the files of the plan's directory. Off unless a test arms it; checked with one atomic
+/// load on the hot path.
 enum FaultInjection {
     private static let target: String? = getenv("AUDITLOG_CRASH_AT").map { String(cString: $0) }
 
@@ -51,6 +52,9 @@ enum FaultInjection {
     }
 
     struct Plan {
+        /// The log directory the faults apply to; files elsewhere (other tests running at the same time in the
+        /// process) are never touched.
+        var directory: String
         /// Syncs that still succeed before every later one fails with EIO.
         var syncsBeforeFailure: Int?
         /// Writes that still succeed before every later one fails.
@@ -93,10 +97,17 @@ enum FaultInjection {
         }
     }
 
+    /// Whether `path` is the plan's directory or inside it.
+    private static func inScope(_ path: String) -> Bool {
+        guard let directory = plan?.directory else { return false }
+        return path == directory || path.hasPrefix(directory + "/")
+    }
+
     /// Whether this sync of `path` must fail; a sync that succeeds makes the file's writes durable.
     static func syncFails(path: String) -> Bool {
         guard armed.load(ordering: .acquiring) else { return false }
         return lock.withLock {
+            guard inScope(path) else { return false }
             if poweredOff { return true }
             guard let left = plan?.syncsBeforeFailure else {
                 unsynced[path] = nil
@@ -116,8 +127,8 @@ enum FaultInjection {
     {
         guard armed.load(ordering: .acquiring) else { return nil }
         return lock.withLock {
+            guard let plan, inScope(path) else { return nil }
             if poweredOff { return (0, EIO) }
-            guard let plan else { return nil }
             if let left = plan.powerCutAfterWrites {
                 var info = stat()
                 let size = fstat(fd, &info) == 0 ? Int64(info.st_size) : 0

@@ -371,7 +371,10 @@ enum SegmentVerifier {
         func walk() {
             while true {
                 let entry: SegmentEntry
-                do throws(AuditLogError) { entry = try file.entry(at: offset, fileSize: fileSize) } catch {
+                switch Result(catching: { () throws(AuditLogError) in try file.entry(at: offset, fileSize: fileSize) })
+                {
+                case .success(let read): entry = read
+                case .failure(let error):
                     problem(.modified, offset, nil, frontier.size, "cannot read: \(error)")
                     return
                 }
