@@ -104,10 +104,10 @@ func readFile(_ path: String) -> [UInt8]? {
 func storeChecksum(of range: Range<Int>, at offset: Int, in bytes: inout [UInt8]) {
     guard range.lowerBound >= 0, range.upperBound <= bytes.count, offset >= 0, offset + 4 <= bytes.count else { return }
     let crc = bytes.withUnsafeBytes { CRC32C.checksum(UnsafeRawBufferPointer(rebasing: $0[range])) }
-    for i in 0..<4 { bytes[offset + i] = UInt8(truncatingIfNeeded: crc >> (8 * UInt32(i))) }
+    bytes.storeLittleEndian(crc, at: offset)
 }
 
 func loadUInt32(_ bytes: [UInt8], at offset: Int) -> UInt32? {
     guard offset >= 0, offset + 4 <= bytes.count else { return nil }
-    return (0..<4).reduce(UInt32(0)) { $0 | UInt32(bytes[offset + $1]) << (8 * UInt32($1)) }
+    return bytes.withUnsafeBytes { UInt32(littleEndian: $0.loadUnaligned(fromByteOffset: offset, as: UInt32.self)) }
 }
