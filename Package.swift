@@ -34,7 +34,8 @@ let package = Package(
         .target(
             name: "AuditLog",
             dependencies: ["CLZ4", "CCrypto", "CCRC32C"],
-            swiftSettings: strictSettings
+            // Crash points and I/O faults for the tests exist in debug builds only (Internal/FaultInjection.swift).
+            swiftSettings: strictSettings + [.define("AUDITLOG_FAULT_INJECTION", .when(configuration: .debug))]
         ),
         .target(
             name: "AuditLogSampleData",

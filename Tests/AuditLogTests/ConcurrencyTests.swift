@@ -129,3 +129,67 @@ struct ConcurrencyTests {
         #expect(report.treeSize == UInt64(count))
     }
 }
+
+extension ConcurrencyTests {
+    /// Proofs read the writer's Merkle level files while the commit leader appends to them. Several threads make
+    /// inclusion and consistency proofs while 8 threads append; every proof must check out against the state it
+    /// was made for. `make sanitize` runs this under ThreadSanitizer, which reports any unsynchronized access.
+    @Test func proofsFromSeveralThreadsWhileEightThreadsAppend() throws {
+        let dir = try TemporaryDirectory()
+        var options = smallOptions()
+        options.maxSegmentBytes = 64 << 10
+        let log = try AuditLog(directory: dir.path, options: options)
+        try log.append(sampleEvents(300, seed: 9))
+        let appenders = 8
+        let running = Atomic<Int>(appenders)
+        let failures = Locked<[String]>([])
+        let proofs = Atomic<Int>(0)
+        for t in 0..<appenders {
+            Thread {
+                defer { running.subtract(1, ordering: .sequentiallyConsistent) }
+                for chunk in sampleEvents(600, seed: UInt64(100 + t)).chunked(3) {
+                    do { try log.append(chunk) } catch {
+                        failures.withLock { $0.append("append: \(error)") }
+                        return
+                    }
+                }
+            }.start()
+        }
+        let provers = 3
+        let proversDone = Atomic<Int>(0)
+        for p in 0..<provers {
+            Thread {
+                defer { proversDone.add(1, ordering: .sequentiallyConsistent) }
+                var random = SystemRandomNumberGenerator()
+                var round = 0
+                while running.load(ordering: .sequentiallyConsistent) > 0 || round < 20 {
+                    round += 1
+                    let state = log.state
+                    let seq = UInt64.random(in: 0..<state.treeSize, using: &random)
+                    do {
+                        if (p + round) % 2 == 0 {
+                            let proof = try log.inclusionProof(seq: seq, treeSize: state.treeSize)
+                            if !proof.isValid() || proof.root != state.root {
+                                failures.withLock { $0.append("inclusion proof of \(seq) in \(state.treeSize)") }
+                            }
+                        } else {
+                            let proof = try log.consistencyProof(from: seq + 1, to: state.treeSize)
+                            if !proof.isValid() || proof.root2 != state.root {
+                                failures.withLock { $0.append("consistency proof \(seq + 1) -> \(state.treeSize)") }
+                            }
+                        }
+                        proofs.add(1, ordering: .sequentiallyConsistent)
+                    } catch {
+                        failures.withLock { $0.append("proof: \(error)") }
+                    }
+                }
+            }.start()
+        }
+        while proversDone.load(ordering: .sequentiallyConsistent) < provers { usleep(1_000) }
+        try log.close()
+        #expect(failures.withLock { $0 } == [])
+        #expect(proofs.load(ordering: .sequentiallyConsistent) >= 60)
+        #expect(try readAll(dir.path).count == 300 + appenders * 600)
+        #expect(try AuditLog.verify(directory: dir.path).isValid)
+    }
+}

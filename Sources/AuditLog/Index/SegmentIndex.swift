@@ -46,7 +46,6 @@ final class SegmentIndex {
         self.path = path
         let file = try SegmentFile.open(path: path, baseSeq: baseSeq)
         inode = try file.fd.inode()
-        let fileSize = try file.fd.size()
         var blocks: [BlockInfo] = []
         var hashes: [UInt64] = []
         var ends: [UInt32] = []
@@ -54,12 +53,14 @@ final class SegmentIndex {
             (blocks, hashes, ends, _) = SegmentIndexFiles.parseEntries(mapped.bytes, baseSeq: baseSeq)
         }
         // Check that the last indexed block is really there, then walk whatever the index does not cover yet.
-        var offset = Int64(file.headerSize)
+        var walker = try SegmentWalker(file: file, checking: .blocks)
         if let last = blocks.last {
-            if case .block(let header) = try file.entry(at: last.offset, fileSize: fileSize),
+            if case .block(let header) = try file.entry(at: last.offset, fileSize: walker.fileSize),
                 header.firstSeq == last.firstSeq, Int(header.recordCount) == last.recordCount
             {
-                offset = last.offset + Int64(header.totalLength)
+                walker = try SegmentWalker(
+                    file: file, checking: .blocks, offset: last.offset + Int64(header.totalLength),
+                    nextSeq: header.endSeq, blockCount: UInt32(blocks.count), lastRoot: header.root)
             } else {
                 blocks = []
                 hashes = []
@@ -67,18 +68,13 @@ final class SegmentIndex {
             }
         }
         var sealed = false
-        var buffer: [UInt8] = []
         var payload: [UInt8] = []
         walk: while true {
-            switch try file.entry(at: offset, fileSize: fileSize) {
-            case .block(let header):
-                guard header.firstSeq == (blocks.last?.endSeq ?? baseSeq),
-                    try file.readBlock(header, at: offset, into: &buffer) == nil
-                else { break walk }
+            switch try walker.next() {
+            case .block(let header, let offset):
                 var end: UInt32 = 0
                 do throws(DecodeFailure) {
-                    try BlockDecoder.forEachRecord(inBlock: buffer, header, payload: &payload) {
-                        (_, record) throws(DecodeFailure) in
+                    try walker.forEachRecord(header, payload: &payload) { (_, record) throws(DecodeFailure) in
                         hashes.append(SegmentIndexFiles.actorID(ofRecord: record).map(SegmentIndexFiles.actorHash) ?? 0)
                         end += UInt32(varintSize(UInt64(record.count)) + record.count)
                         ends.append(end)
@@ -91,11 +87,11 @@ final class SegmentIndex {
                     BlockInfo(
                         firstSeq: header.firstSeq, recordCount: Int(header.recordCount), offset: offset,
                         minTimestamp: header.minTimestamp, maxTimestamp: header.maxTimestamp))
-                offset += Int64(header.totalLength)
             case .footer:
                 sealed = true
                 break walk
-            case .end, .invalid:
+            case .end, .damaged:
+                // Past the committed blocks: a block still being written, or damage that verify reports.
                 break walk
             }
         }

@@ -49,8 +49,22 @@ func varintSize(_ value: UInt64) -> Int {
 
 /// Why a buffer could not be decoded, and where.
 struct DecodeFailure: Error {
+    enum Kind: Equatable {
+        /// The bytes break the format.
+        case malformed
+        /// The bytes carry a format version this library does not read.
+        case unsupportedVersion
+    }
+
     var reason: String
     var offset: Int
+    var kind = Kind.malformed
+
+    init(reason: String, offset: Int, kind: Kind = .malformed) {
+        self.reason = reason
+        self.offset = offset
+        self.kind = kind
+    }
 }
 
 /// A bounds-checked reader over a byte buffer. Every read past the end throws; nothing traps.

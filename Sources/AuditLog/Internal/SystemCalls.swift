@@ -103,10 +103,12 @@ final class FileDescriptor: @unchecked Sendable {
 
     /// Writes all of `bytes` at `offset`. The corresponding C function is `pwrite`.
     func write(_ bytes: UnsafeRawBufferPointer, at offset: Int64) throws(AuditLogError) {
-        if let fault = FaultInjection.writeFault(fd: rawValue, path: path, bytes: bytes, at: offset) {
-            _ = pwrite(rawValue, bytes.baseAddress!, fault.prefix, off_t(offset))
-            throw AuditLogError(.io, "write failed", path: path, offset: offset, errno: fault.errno)
-        }
+        #if AUDITLOG_FAULT_INJECTION
+            if let fault = FaultInjection.writeFault(fd: rawValue, path: path, bytes: bytes, at: offset) {
+                _ = pwrite(rawValue, bytes.baseAddress!, fault.prefix, off_t(offset))
+                throw AuditLogError(.io, "write failed", path: path, offset: offset, errno: fault.errno)
+            }
+        #endif
         var done = 0
         while done < bytes.count {
             let n = retryOnInterrupt {
@@ -127,13 +129,19 @@ final class FileDescriptor: @unchecked Sendable {
 
     /// Flushes the file's data (and the metadata needed to read it) to stable storage.
     func synchronizeData() throws(AuditLogError) {
-        guard !FaultInjection.syncFails(path: path) else { throw ioError("fdatasync failed", path: path, errno: EIO) }
+        #if AUDITLOG_FAULT_INJECTION
+            guard !FaultInjection.syncFails(path: path) else {
+                throw ioError("fdatasync failed", path: path, errno: EIO)
+            }
+        #endif
         guard retryOnInterrupt({ fdatasync(rawValue) }) == 0 else { throw ioError("fdatasync failed", path: path) }
     }
 
     /// Flushes data and all metadata; used for directories.
     func synchronize() throws(AuditLogError) {
-        guard !FaultInjection.syncFails(path: path) else { throw ioError("fsync failed", path: path, errno: EIO) }
+        #if AUDITLOG_FAULT_INJECTION
+            guard !FaultInjection.syncFails(path: path) else { throw ioError("fsync failed", path: path, errno: EIO) }
+        #endif
         guard retryOnInterrupt({ fsync(rawValue) }) == 0 else { throw ioError("fsync failed", path: path) }
     }
 
@@ -158,6 +166,10 @@ final class FileDescriptor: @unchecked Sendable {
 
 /// Directory and path operations.
 enum FileSystem {
+    /// The suffix of a file being written aside before it is renamed into place; such files are leftovers of an
+    /// interrupted write wherever they are found.
+    static let temporarySuffix = ".tmp"
+
     /// Whether `path` exists (without following a final symbolic link).
     static func exists(_ path: String) -> Bool {
         var info = stat()
@@ -206,7 +218,7 @@ enum FileSystem {
     /// Writes `bytes` as a new file `path.tmp` (replacing a stale one), fdatasynced if `sync`, and returns its
     /// path: the first half of replacing `path` by rename.
     static func writeAside(_ bytes: [UInt8], for path: String, sync: Bool) throws(AuditLogError) -> String {
-        let temporary = path + LogFiles.temporarySuffix
+        let temporary = path + temporarySuffix
         try remove(temporary)
         let fd = try FileDescriptor.openForWriting(temporary, create: true, exclusive: true)
         try fd.write(bytes, at: 0)

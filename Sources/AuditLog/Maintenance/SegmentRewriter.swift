@@ -16,27 +16,18 @@ enum SegmentRewriter {
         replacement: (UInt64, UnsafeRawBufferPointer) throws(AuditLogError) -> [UInt8]?
     ) throws(AuditLogError) -> Int {
         let file = try SegmentFile.open(path: segment.path, baseSeq: segment.baseSeq)
-        let size = try file.fd.size()
+        var walker = try SegmentWalker(file: file, checking: .blocks)
         var out = try file.fd.read(count: file.headerSize, at: 0)
-        var offset = Int64(file.headerSize)
-        var block: [UInt8] = []
         var payload: [UInt8] = []
         var builder = BlockBuilder(maxBlockBytes: maxBlockBytes)
         var replaced = 0
-        var sealed = false
         walk: while true {
-            switch try file.entry(at: offset, fileSize: size) {
-            case .block(let header):
-                if let reason = try file.readBlock(header, at: offset, into: &block) {
-                    throw AuditLogError(
-                        .corrupt, "\(reason); nothing was changed. Run `auditlog verify`", path: segment.path,
-                        offset: offset)
-                }
+            switch try walker.next() {
+            case .block(let header, let offset):
                 let before = replaced
                 var failure: AuditLogError?
                 do throws(DecodeFailure) {
-                    try BlockDecoder.forEachRecord(inBlock: block, header, payload: &payload) {
-                        (seq, record) throws(DecodeFailure) in
+                    try walker.forEachRecord(header, payload: &payload) { (seq, record) throws(DecodeFailure) in
                         guard failure == nil else { return }
                         do throws(AuditLogError) {
                             if let new = try replacement(seq, record) {
@@ -51,26 +42,28 @@ enum SegmentRewriter {
                     throw AuditLogError(.corrupt, error.reason, path: segment.path, offset: offset)
                 }
                 if let failure { throw failure }
-                let length = Int(header.totalLength)
                 if replaced == before {
-                    out.append(contentsOf: block[0..<length])
+                    out.append(contentsOf: walker.block[0..<header.totalLength])
                     builder.discardBlock()
                 } else {
-                    let frontier = block.withUnsafeBytes { BlockDecoder.frontier(of: $0, header) }!
+                    guard let frontier = walker.frontier(of: header) else {
+                        throw AuditLogError(
+                            .corrupt, "block frontier does not match its size", path: segment.path, offset: offset)
+                    }
                     _ = builder.finishBlock(
                         frontier: frontier, root: header.root, startsCommit: header.startsCommit, into: &out)
                 }
-                offset += Int64(length)
-            case .footer:
+            case .footer(_, let offset):
                 out.append(contentsOf: try file.fd.read(count: SegmentFooter.size, at: offset))
-                sealed = true
                 break walk
-            case .end, .invalid:
-                break walk
+            case .end:
+                throw AuditLogError(
+                    .corrupt, "only sealed segments are rewritten", path: segment.path, offset: walker.offset)
+            case .damaged(let damage):
+                throw AuditLogError(
+                    .corrupt, "\(damage.reason); nothing was changed. Run `auditlog verify`", path: segment.path,
+                    offset: damage.offset)
             }
-        }
-        guard sealed else {
-            throw AuditLogError(.corrupt, "only sealed segments are rewritten", path: segment.path, offset: offset)
         }
         guard replaced > 0 else { return 0 }
 

@@ -4,7 +4,12 @@
 /// `merkle-LL.hashes` holds, for one level ℓ ≥ ``firstLevel``, the roots of the perfect subtrees of 2^ℓ leaves
 /// in order: entry i covers leaves `[i·2^ℓ, (i+1)·2^ℓ)`. The writer appends to them after each commit without
 /// syncing them; opening the log repairs them from the records. Verification never reads them.
-final class MerkleLevelFiles {
+///
+/// Thread-safe: the commit leader appends while proofs read from any thread. The open files and entry counts are
+/// reached under a lock; an entry's count is published only after its bytes are written, so a reader never sees
+/// an entry that is not there yet.
+final class MerkleLevelFiles: @unchecked Sendable {
+    // @unchecked: `files` and `counts` are only reached under `lock` (after `init`, which runs alone).
     static let firstLevel = 8
 
     static func name(level: Int) -> String {
@@ -12,10 +17,12 @@ final class MerkleLevelFiles {
     }
 
     private let directory: String
+    private let lock = ConditionLock()
     private var files: [FileDescriptor?] = Array(repeating: nil, count: 64)
     private var counts: [UInt64] = Array(repeating: 0, count: 64)
     /// Set after a failed write: the files are no longer maintained this session and are repaired on next open.
-    private(set) var broken = false
+    /// Touched by the commit leader only.
+    private var broken = false
 
     /// Opens the level files for appending and brings them to `treeSize`: extra entries (after recovery cut the
     /// log) are dropped, missing ones (lost in a crash, or deleted) are recomputed from the records.
@@ -89,29 +96,35 @@ final class MerkleLevelFiles {
         counts[level] = expected
     }
 
-    /// Appends the subtree roots completed by a commit, in order.
+    /// Appends the subtree roots completed by a commit, in order. Called by the commit leader only.
     func append(_ completed: [(level: Int, hash: SHA256Hash)]) {
         guard !broken else { return }
         do throws(AuditLogError) {
             for (level, hash) in completed {
-                if files[level] == nil {
-                    files[level] = try FileDescriptor.openForWriting(
+                var (file, count) = lock.withLock { (files[level], counts[level]) }
+                if file == nil {
+                    let opened = try FileDescriptor.openForWriting(
                         LogFiles.path(directory, Self.name(level: level)), create: true)
+                    lock.withLock { files[level] = opened }
+                    file = opened
                 }
                 try hash.withUnsafeBytes { raw in
-                    Result { () throws(AuditLogError) in try files[level]!.write(raw, at: Int64(counts[level] * 32)) }
+                    Result { () throws(AuditLogError) in try file!.write(raw, at: Int64(count * 32)) }
                 }.get()
-                counts[level] += 1
+                count += 1
+                lock.withLock { counts[level] = count }
             }
         } catch {
             broken = true
         }
     }
 
-    /// The stored root of perfect subtree `index` at `level`, if the writer's files hold it.
+    /// The stored root of perfect subtree `index` at `level`, if the files hold it. Safe from any thread.
     func hash(level: Int, index: UInt64) -> SHA256Hash? {
-        guard level < 64, index < counts[level], let fd = files[level] else { return nil }
-        guard let bytes = try? fd.read(count: 32, at: Int64(index * 32)), bytes.count == 32 else { return nil }
+        guard level < 64 else { return nil }
+        let (file, count) = lock.withLock { (files[level], counts[level]) }
+        guard index < count, let file else { return nil }
+        guard let bytes = try? file.read(count: 32, at: Int64(index * 32)), bytes.count == 32 else { return nil }
         let hash = SHA256Hash(bytes: bytes)
         return hash == .zero ? nil : hash  // all zeros: not known (removed by retention before it was stored)
     }

@@ -208,22 +208,11 @@ extension AuditLog {
             return LogState(treeSize: 0, root: hasher.emptyRoot())
         }
         let file = try SegmentFile.open(path: last.path, baseSeq: last.baseSeq)
-        let size = try file.fd.size()
         var state = LogState(treeSize: last.baseSeq, root: file.header.frontier.root(using: hasher))
-        var previous = state
-        var offset = Int64(file.headerSize)
-        var lastBlock: (BlockHeader, Int64)?
-        while case .block(let header) = try file.entry(at: offset, fileSize: size), header.firstSeq == state.treeSize {
-            previous = state
+        // Complete blocks only: a block still being written (or torn) does not count.
+        var walker = try SegmentWalker(file: file, checking: .headers)
+        while case .block(let header, _) = try walker.next() {
             state = LogState(treeSize: header.endSeq, root: header.root)
-            lastBlock = (header, offset)
-            offset += Int64(header.totalLength)
-        }
-        // The last header may belong to a block still being written (or torn): its root counts only if the
-        // whole block checks out. Earlier blocks were followed by a valid header, so they were complete.
-        if let (header, blockOffset) = lastBlock {
-            var buffer: [UInt8] = []
-            if try file.readBlock(header, at: blockOffset, into: &buffer) != nil { return previous }
         }
         return state
     }

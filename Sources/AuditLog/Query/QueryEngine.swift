@@ -235,8 +235,8 @@ public final class QueryEngine {
                 .corrupt, "no block for seq \(info.firstSeq) where the index says", path: file.path, offset: info.offset
             )
         }
-        if let reason = try file.readBlock(header, at: info.offset, into: &block) {
-            throw AuditLogError(.corrupt, reason, path: file.path, offset: info.offset)
+        if let damage = try file.readBlock(header, at: info.offset, into: &block) {
+            throw AuditLogError(.corrupt, damage.reason, path: file.path, offset: info.offset)
         }
         var out: [(UInt64, T)] = []
         var failure: AuditLogError?

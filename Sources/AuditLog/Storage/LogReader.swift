@@ -14,13 +14,8 @@ public final class LogReader {
     private let hasher: MerkleHasher
     private var segments: [(baseSeq: UInt64, path: String)] = []
     private var segmentIndex = 0
-    private var file: SegmentFile?
-    private var fileSize: Int64 = 0
-    private var offset: Int64 = 0
-    /// Seq of the next block's first record.
-    private var expectedSeq: UInt64 = 0
+    private var walker: SegmentWalker?
     private var startSeq: UInt64 = 0
-    private var blockBuffer: [UInt8] = []
     private var payload: [UInt8] = []
     private var decoded: [StoredEvent] = []
     private var decodedIndex = 0
@@ -48,22 +43,21 @@ public final class LogReader {
         decodedIndex = 0
         startSeq = seq
         segmentIndex = max(0, (segments.lastIndex { $0.baseSeq <= seq }) ?? 0)
-        file = nil
+        walker = nil
         if !segments.isEmpty { try openSegment(at: segmentIndex) }
     }
 
     private func openSegment(at index: Int) throws(AuditLogError) {
         let entry = segments[index]
-        let segment = try SegmentFile.open(path: entry.path, baseSeq: entry.baseSeq)
-        file = segment
+        walker = try SegmentWalker(file: SegmentFile.open(path: entry.path, baseSeq: entry.baseSeq), checking: .blocks)
         segmentIndex = index
-        fileSize = try segment.fd.size()
-        offset = Int64(segment.headerSize)
-        expectedSeq = segment.header.baseSeq
     }
 
+    /// Seq of the next block's first record.
+    private var expectedSeq: UInt64 { walker?.nextSeq ?? 0 }
+
     private func corrupt(_ message: String, at offset: Int64? = nil) -> AuditLogError {
-        AuditLogError(.corrupt, message, path: file?.path, offset: offset ?? self.offset)
+        AuditLogError(.corrupt, message, path: walker?.file.path, offset: offset ?? walker?.offset)
     }
 
     /// The next event, or nil at the end of what is committed now.
@@ -78,31 +72,17 @@ public final class LogReader {
                 return event
             }
             if let bound, expectedSeq >= bound { return nil }
-            guard let file else {
+            guard walker != nil else {
                 // An empty directory so far: look again, a writer may have created the first segment.
                 segments = try LogFiles.segments(in: directory)
                 if segments.isEmpty { return nil }
                 try openSegment(at: 0)
                 continue
             }
-            switch try file.entry(at: offset, fileSize: fileSize) {
-            case .block(let header):
-                guard header.firstSeq == expectedSeq else {
-                    throw corrupt("block starts at seq \(header.firstSeq), expected \(expectedSeq)")
-                }
-                if header.endSeq > startSeq {
-                    if let reason = try file.readBlock(header, at: offset, into: &blockBuffer) {
-                        if try isCommittedTail() { return nil }
-                        throw corrupt(reason)
-                    }
-                    try decodeBlock(header)
-                }
-                offset += Int64(header.totalLength)
-                expectedSeq = header.endSeq
-            case .footer(let footer):
-                guard footer.endSeq == expectedSeq else {
-                    throw corrupt("segment footer says it ends at seq \(footer.endSeq), blocks end at \(expectedSeq)")
-                }
+            switch try walker!.next() {
+            case .block(let header, let offset):
+                if header.endSeq > startSeq { try decodeBlock(header, at: offset) }
+            case .footer:
                 if segmentIndex + 1 >= segments.count { segments = try LogFiles.segments(in: directory) }
                 guard segmentIndex + 1 < segments.count else { return nil }  // the writer is starting the next one
                 guard segments[segmentIndex + 1].baseSeq == expectedSeq else {
@@ -113,23 +93,23 @@ public final class LogReader {
                 }
                 try openSegment(at: segmentIndex + 1)
             case .end:
-                let size = try file.fd.size()
-                if size > fileSize {
-                    fileSize = size
-                    continue
+                if try walker!.refreshFileSize() { continue }
+                if walker!.sealed {
+                    // Past the footer: the next segment may have appeared since.
+                    segments = try LogFiles.segments(in: directory)
+                    if segmentIndex + 1 < segments.count, segments[segmentIndex + 1].baseSeq == expectedSeq {
+                        try openSegment(at: segmentIndex + 1)
+                        continue
+                    }
                 }
                 if let bound, expectedSeq < bound {
                     throw corrupt("the log ends at seq \(expectedSeq) but \(bound) events were acknowledged")
                 }
                 return nil
-            case .invalid(let reason):
-                let size = try file.fd.size()
-                if size > fileSize {
-                    fileSize = size
-                    continue
-                }
+            case .damaged(let damage):
+                if try walker!.refreshFileSize() { continue }
                 if try isCommittedTail() { return nil }
-                throw corrupt(reason)
+                throw corrupt(damage.reason, at: damage.offset)
             }
         }
     }
@@ -139,16 +119,16 @@ public final class LogReader {
     private func isCommittedTail() throws(AuditLogError) -> Bool {
         if let bound, expectedSeq < bound { return false }
         segments = try LogFiles.segments(in: directory)
-        guard segmentIndex == segments.count - 1, let file else { return false }
-        return try !file.containsCommit(after: offset, fileSize: try file.fd.size(), laterThan: expectedSeq)
+        guard segmentIndex == segments.count - 1, let walker else { return false }
+        return try !walker.file.containsCommit(
+            after: walker.offset, fileSize: try walker.file.fd.size(), laterThan: expectedSeq)
     }
 
-    private func decodeBlock(_ header: BlockHeader) throws(AuditLogError) {
+    private func decodeBlock(_ header: BlockHeader, at blockOffset: Int64) throws(AuditLogError) {
         decoded.removeAll(keepingCapacity: true)
         decodedIndex = 0
-        let blockOffset = offset
         do throws(DecodeFailure) {
-            try BlockDecoder.forEachRecord(inBlock: blockBuffer, header, payload: &payload) {
+            try walker!.forEachRecord(header, payload: &payload) {
                 (seq, record) throws(DecodeFailure) in
                 guard seq >= startSeq else { return }
                 let record = try RecordCodec.decode(record, into: StoredEvent.self, using: hasher)

@@ -39,23 +39,17 @@ extension AuditLog {
         }
         for entry in segments {
             let file = try SegmentFile.open(path: entry.path, baseSeq: entry.baseSeq)
-            let size = try file.fd.size()
-            var offset = Int64(file.headerSize)
             stats.state = LogState(treeSize: entry.baseSeq, root: file.header.frontier.root(using: hasher))
-            walk: while true {
-                switch try file.entry(at: offset, fileSize: size) {
-                case .block(let header):
-                    stats.blockCount += 1
-                    stats.eventCount += UInt64(header.recordCount)
-                    stats.recordBytes += Int64(header.uncompressedLength)
-                    stats.storedPayloadBytes += Int64(header.storedLength)
-                    stats.oldestTimestamp = min(stats.oldestTimestamp ?? .max, header.minTimestamp)
-                    stats.newestTimestamp = max(stats.newestTimestamp ?? .min, header.maxTimestamp)
-                    stats.state = LogState(treeSize: header.endSeq, root: header.root)
-                    offset += Int64(header.totalLength)
-                case .footer, .end, .invalid:
-                    break walk
-                }
+            // Complete blocks only, as the log's state counts them; the walk stops at damage (verify reports it).
+            var walker = try SegmentWalker(file: file, checking: .headers)
+            while case .block(let header, _) = try walker.next() {
+                stats.blockCount += 1
+                stats.eventCount += UInt64(header.recordCount)
+                stats.recordBytes += Int64(header.uncompressedLength)
+                stats.storedPayloadBytes += Int64(header.storedLength)
+                stats.oldestTimestamp = min(stats.oldestTimestamp ?? .max, header.minTimestamp)
+                stats.newestTimestamp = max(stats.newestTimestamp ?? .min, header.maxTimestamp)
+                stats.state = LogState(treeSize: header.endSeq, root: header.root)
             }
         }
         return stats

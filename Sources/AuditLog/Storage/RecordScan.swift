@@ -15,7 +15,6 @@ enum RecordScan {
                 .invalidArgument, "seq \(range.lowerBound) is not in the log\(removed)", path: directory)
         }
         var next = range.lowerBound
-        var block: [UInt8] = []
         var payload: [UInt8] = []
         while next < range.upperBound {
             guard index < segments.count else {
@@ -23,31 +22,28 @@ enum RecordScan {
                     .invalidArgument, "seq \(next) is not in the log (it ends earlier)", path: directory)
             }
             let file = try SegmentFile.open(path: segments[index].path, baseSeq: segments[index].baseSeq)
-            let size = try file.fd.size()
-            var offset = Int64(file.headerSize)
+            var walker = try SegmentWalker(file: file, checking: .blocks)
             walk: while next < range.upperBound {
-                switch try file.entry(at: offset, fileSize: size) {
-                case .block(let header):
-                    if header.endSeq > next {
-                        if let reason = try file.readBlock(header, at: offset, into: &block) {
-                            throw AuditLogError(.corrupt, reason, path: file.path, offset: offset)
+                switch try walker.next() {
+                case .block(let header, let offset):
+                    guard header.endSeq > next else { continue walk }
+                    var failure: AuditLogError?
+                    do throws(DecodeFailure) {
+                        try walker.forEachRecord(header, payload: &payload) { (seq, record) throws(DecodeFailure) in
+                            guard failure == nil, seq >= next, seq < range.upperBound else { return }
+                            do throws(AuditLogError) { try body(seq, record) } catch { failure = error }
                         }
-                        var failure: AuditLogError?
-                        do throws(DecodeFailure) {
-                            try BlockDecoder.forEachRecord(inBlock: block, header, payload: &payload) {
-                                (seq, record) throws(DecodeFailure) in
-                                guard failure == nil, seq >= next, seq < range.upperBound else { return }
-                                do throws(AuditLogError) { try body(seq, record) } catch { failure = error }
-                            }
-                        } catch {
-                            throw AuditLogError(.corrupt, error.reason, path: file.path, offset: offset)
-                        }
-                        if let failure { throw failure }
-                        next = min(range.upperBound, header.endSeq)
+                    } catch {
+                        throw AuditLogError(.corrupt, error.reason, path: file.path, offset: offset)
                     }
-                    offset += Int64(header.totalLength)
-                case .footer, .end, .invalid:
+                    if let failure { throw failure }
+                    next = min(range.upperBound, header.endSeq)
+                case .footer, .end:
                     break walk
+                case .damaged(let damage):
+                    throw AuditLogError(
+                        .corrupt, "seq \(walker.nextSeq) cannot be read: \(damage.reason)", path: file.path,
+                        offset: damage.offset)
                 }
             }
             index += 1

@@ -41,53 +41,42 @@ enum Recovery {
 
         let fd = try FileDescriptor.openForWriting(last.path, create: false)
         let file = try SegmentFile.open(path: last.path, baseSeq: last.baseSeq, fd: fd)
-        let fileSize = try fd.size()
         var segment = ActiveSegment(fd: fd, baseSeq: last.baseSeq, size: Int64(file.headerSize))
         var frontier = file.header.frontier
         var root = frontier.root(using: hasher)
-        var buffer: [UInt8] = []
-        var sealed = false
 
+        // Every block is read and checked. Recovery keeps the valid prefix: at the first entry that is not a valid
+        // continuation it cuts, unless a later commit follows (then the damage is not a torn write).
+        var walker = try SegmentWalker(file: file, checking: .blocks)
+        let fileSize = walker.fileSize
+        var sealed = false
         scan: while true {
-            let offset = segment.size
-            var problem: String
-            switch try file.entry(at: offset, fileSize: fileSize) {
+            let problem: String
+            let cut: Int64
+            switch try walker.next() {
             case .end:
                 break scan
-            case .footer(let footer):
-                guard footer.endSeq == frontier.size, footer.blockCount == segment.blockCount, footer.root == root
-                else {
-                    problem = "segment footer does not match the blocks before it"
-                    break
-                }
-                segment.size += Int64(SegmentFooter.size)
+            case .footer:
+                segment.size = walker.offset
                 sealed = true
-                if segment.size == fileSize { break scan }
-                problem = "bytes after the segment footer"
-            case .block(let header):
-                guard header.firstSeq == frontier.size else {
-                    problem = "block starts at seq \(header.firstSeq), expected \(frontier.size)"
-                    break
-                }
-                if let reason = try file.readBlock(header, at: offset, into: &buffer) {
-                    problem = reason
-                    break
-                }
-                guard let next = buffer.withUnsafeBytes({ BlockDecoder.frontier(of: $0, header) }) else {
+                break scan
+            case .block(let header, _):
+                guard let next = walker.frontier(of: header) else {
                     problem = "block frontier does not match its size"
+                    cut = segment.size
                     break
                 }
                 frontier = next
                 root = header.root
                 segment.recordBlock(header)
-                segment.size += Int64(header.totalLength)
+                segment.size = walker.offset
                 continue scan
-            case .invalid(let reason):
-                problem = reason
+            case .damaged(let damage):
+                problem = damage.reason
+                // Bytes after a valid footer go; the footer stays, and the segment is sealed.
+                sealed = damage.kind == .bytesAfterFooter
+                cut = sealed ? damage.offset : segment.size
             }
-            // Everything from `cut` on is not a valid continuation of the log (`cut` is past the footer of a
-            // sealed segment, else the offset of the bad entry).
-            let cut = segment.size
             try refuseIfAcknowledgedDataFollows(
                 file, from: cut, fileSize: fileSize, expectedSeq: frontier.size, problem)
             try fd.truncate(to: cut)

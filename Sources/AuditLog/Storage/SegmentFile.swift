@@ -7,11 +7,13 @@ enum SegmentEntry {
     /// Exactly the end of the file.
     case end
     /// Bytes that are not a valid block or footer: a torn write, garbage, or damage.
-    case invalid(String)
+    case invalid(SegmentDamage)
 }
 
-/// A segment file opened for reading. Uses `pread`, never `mmap`, so that a writer truncating a torn tail
-/// cannot fault a reader (BRIEF, practical notes).
+/// A segment file opened for reading, with the header checked. Reads use `pread`: a writer truncating a torn
+/// tail cannot fault a reader, as it could under a memory mapping.
+///
+/// The primitives here decode one entry at an offset; ``SegmentWalker`` is the one walk over a segment.
 final class SegmentFile {
     let fd: FileDescriptor
     let header: SegmentHeader
@@ -24,28 +26,35 @@ final class SegmentFile {
         self.headerSize = headerSize
     }
 
+    /// Byte offset of the base seq in the segment header (FORMAT.md, "Segment header").
+    static let baseSeqOffset: Int64 = 12
+
     /// Opens a segment and checks its header; the base seq must match the file name.
     static func open(path: String, baseSeq: UInt64, fd existing: FileDescriptor? = nil) throws(AuditLogError)
         -> SegmentFile
     {
+        let file = try open(path: path, fd: existing)
+        guard file.header.baseSeq == baseSeq else {
+            throw AuditLogError(
+                .corrupt, "segment header says base seq \(file.header.baseSeq) but the file name says \(baseSeq)",
+                path: path, offset: baseSeqOffset)
+        }
+        return file
+    }
+
+    /// Opens a segment and checks its header, whatever its base seq.
+    static func open(path: String, fd existing: FileDescriptor? = nil) throws(AuditLogError) -> SegmentFile {
         let fd = if let existing { existing } else { try FileDescriptor.openForReading(path) }
         let bytes = try fd.read(count: SegmentHeader.maxSize, at: 0)
-        let header: SegmentHeader
         do throws(DecodeFailure) {
-            header = try bytes.withUnsafeBytes { raw in
+            let header = try bytes.withUnsafeBytes { raw in
                 Result { () throws(DecodeFailure) in try SegmentHeader.decode(raw) }
             }.get()
+            return SegmentFile(fd: fd, header: header, headerSize: header.encodedSize)
         } catch {
-            let code: AuditLogError.Code = error.reason.contains("version") ? .unsupportedFormat : .corrupt
+            let code: AuditLogError.Code = error.kind == .unsupportedVersion ? .unsupportedFormat : .corrupt
             throw AuditLogError(code, "bad segment header: \(error.reason)", path: path, offset: Int64(error.offset))
         }
-        guard header.baseSeq == baseSeq else {
-            throw AuditLogError(
-                .corrupt, "segment header says base seq \(header.baseSeq) but the file name says \(baseSeq)",
-                path: path,
-                offset: 16)
-        }
-        return SegmentFile(fd: fd, header: header, headerSize: header.encodedSize)
     }
 
     /// Reads what starts at `offset`: a block header, the footer, the end of the file, or invalid bytes.
@@ -54,27 +63,41 @@ final class SegmentFile {
         let bytes = try fd.read(count: BlockHeader.size, at: offset)
         return bytes.withUnsafeBytes { raw -> SegmentEntry in
             if SegmentFooter.hasMagic(raw) {
-                guard raw.count >= SegmentFooter.size else { return .invalid("truncated segment footer") }
+                guard raw.count >= SegmentFooter.size else {
+                    return .invalid(
+                        SegmentDamage(kind: .cutShort, offset: offset, length: nil, reason: "segment footer cut short"))
+                }
                 do throws(DecodeFailure) {
                     return .footer(try SegmentFooter.decode(raw))
                 } catch {
-                    return .invalid(error.reason)
+                    return .invalid(
+                        SegmentDamage(
+                            kind: .badEntryHeader, offset: offset, length: Int64(SegmentFooter.size),
+                            reason: error.reason))
                 }
+            }
+            guard raw.count >= BlockHeader.size else {
+                return .invalid(
+                    SegmentDamage(kind: .cutShort, offset: offset, length: nil, reason: "block header cut short"))
             }
             do throws(DecodeFailure) {
                 let header = try BlockHeader.decode(raw)
                 guard offset + Int64(header.totalLength) <= fileSize else {
-                    return .invalid("block extends past the end of the file (torn write)")
+                    return .invalid(
+                        SegmentDamage(
+                            kind: .cutShort, offset: offset, length: Int64(header.totalLength),
+                            reason: "block extends past the end of the file"))
                 }
                 return .block(header)
             } catch {
-                return .invalid(error.reason)
+                return .invalid(SegmentDamage(kind: .badEntryHeader, offset: offset, length: nil, reason: error.reason))
             }
         }
     }
 
-    /// Reads a whole block into `buffer` and checks its trailing checksum. Returns the failure reason, or nil.
-    func readBlock(_ header: BlockHeader, at offset: Int64, into buffer: inout [UInt8]) throws(AuditLogError) -> String?
+    /// Reads a whole block into `buffer` and checks its trailing checksum. Returns the damage, or nil.
+    func readBlock(_ header: BlockHeader, at offset: Int64, into buffer: inout [UInt8]) throws(AuditLogError)
+        -> SegmentDamage?
     {
         let length = header.totalLength
         if buffer.count < length { buffer = [UInt8](repeating: 0, count: length) }
@@ -83,13 +106,19 @@ final class SegmentFile {
                 try fd.read(into: UnsafeMutableRawBufferPointer(rebasing: raw[0..<length]), at: offset)
             }
         }.get()
-        guard n == length else { return "block is truncated" }
-        return buffer.withUnsafeBytes { raw in
+        guard n == length else {
+            return SegmentDamage(
+                kind: .cutShort, offset: offset, length: Int64(length), reason: "block extends past the end of the file")
+        }
+        let intact = buffer.withUnsafeBytes { raw in
             let body = length - BlockHeader.trailerSize
             let stored = UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: body, as: UInt32.self))
             return CRC32C.checksum(UnsafeRawBufferPointer(rebasing: raw[0..<body])) == stored
-                ? nil : "block checksum mismatch"
         }
+        return intact
+            ? nil
+            : SegmentDamage(
+                kind: .blockChecksum, offset: offset, length: Int64(length), reason: "block checksum mismatch")
     }
 }
 

@@ -36,7 +36,7 @@ struct SegmentHeader: Equatable {
         guard version == formatVersion else {
             throw DecodeFailure(
                 reason: "segment format version \(version) is not supported (this library reads \(formatVersion))",
-                offset: 8)
+                offset: 8, kind: .unsupportedVersion)
         }
         let fixed = try r.readLittleEndian(UInt16.self, "header size")
         guard fixed == UInt16(fixedSize) else {
@@ -66,7 +66,7 @@ struct SegmentHeader: Equatable {
 /// Names of the files in a log directory (FORMAT.md, "Directory layout").
 enum LogFiles {
     static let segmentExtension = ".seg"
-    static let temporarySuffix = ".tmp"
+    static let temporarySuffix = FileSystem.temporarySuffix
     static let lockName = "LOCK"
     static let checkpointExtension = ".checkpoint"
 

@@ -322,13 +322,8 @@ enum SegmentVerifier {
         }
         let file: SegmentFile
         do throws(AuditLogError) {
-            let fd = try FileDescriptor.openForReading(path)
-            // Check the header against its own base first, so that a swapped file is told apart from damage.
-            let bytes = try fd.read(count: SegmentHeader.maxSize, at: 0)
-            let header = try bytes.withUnsafeBytes { raw in
-                Result { () throws(DecodeFailure) in try SegmentHeader.decode(raw) }
-            }.mapError { AuditLogError(.corrupt, $0.reason, offset: Int64($0.offset)) }.get()
-            file = try SegmentFile.open(path: path, baseSeq: header.baseSeq, fd: fd)
+            // The header is checked against its own base first, so that a swapped file is told apart from damage.
+            file = try SegmentFile.open(path: path)
         } catch {
             problem(
                 error.code == .io ? .truncated : .modified, error.offset ?? 0, nil, nameBase,
@@ -344,23 +339,19 @@ enum SegmentVerifier {
         if header.baseSeq != nameBase {
             check.nameMatchesHeader = false
             problem(
-                .reordered, 16, 8, header.baseSeq,
+                .reordered, SegmentFile.baseSeqOffset, 8, header.baseSeq,
                 "the file is named for seq \(nameBase) but holds the segment starting at seq \(header.baseSeq): "
                     + "segment files were swapped or renamed")
             return check
         }
-        guard let fileSize = try? file.fd.size() else {
+        guard var walker = try? SegmentWalker(file: file, checking: .blocks) else {
             problem(.modified, 0, nil, nameBase, "cannot read the segment")
             return check
         }
         var frontier = header.frontier
-        var offset = Int64(file.headerSize)
-        var block: [UInt8] = []
         var payload: [UInt8] = []
         var nextCheckpoint = checkpointSizes.firstIndex { $0 > frontier.size } ?? checkpointSizes.count
-        var blockCount: UInt32 = 0
-        var root = frontier.root(using: hasher)
-        progress(offset)
+        progress(Int64(file.headerSize))
         walk()
         check.result.endSeq = frontier.size
         check.finalFrontier = check.problems.isEmpty ? frontier : nil
@@ -370,64 +361,29 @@ enum SegmentVerifier {
         /// Checks every entry from the header on, stopping at the end, the footer or the first problem.
         func walk() {
             while true {
-                let entry: SegmentEntry
-                switch Result(catching: { () throws(AuditLogError) in try file.entry(at: offset, fileSize: fileSize) })
-                {
-                case .success(let read): entry = read
+                let step: SegmentWalker.Step
+                switch Result(catching: { () throws(AuditLogError) in try walker.next() }) {
+                case .success(let next): step = next
                 case .failure(let error):
-                    problem(.modified, offset, nil, frontier.size, "cannot read: \(error)")
+                    problem(.modified, walker.offset, nil, frontier.size, "cannot read: \(error)")
                     return
                 }
-                switch entry {
+                switch step {
                 case .end:
                     return
-                case .footer(let footer):
-                    guard footer.endSeq == frontier.size, footer.blockCount == blockCount, footer.root == root else {
-                        problem(
-                            .modified, offset, Int64(SegmentFooter.size), frontier.size,
-                            "segment footer does not match the blocks before it (end seq \(footer.endSeq), "
-                                + "\(footer.blockCount) blocks; found \(frontier.size), \(blockCount))")
-                        return
-                    }
+                case .footer:
                     check.result.sealed = true
                     progress(Int64(SegmentFooter.size))
-                    if offset + Int64(SegmentFooter.size) != fileSize {
-                        problem(
-                            .modified, offset + Int64(SegmentFooter.size),
-                            fileSize - offset - Int64(SegmentFooter.size),
-                            frontier.size, "bytes after the segment footer")
-                    }
                     return
-                case .invalid(let reason):
-                    classifyBadEntry(reason, at: offset, fileSize: fileSize)
+                case .damaged(let damage):
+                    classify(damage)
                     return
-                case .block(let blockHeader):
+                case .block(let blockHeader, let offset):
                     let length = Int64(blockHeader.totalLength)
-                    guard blockHeader.firstSeq == frontier.size else {
-                        let missing = blockHeader.firstSeq > frontier.size
-                        problem(
-                            .modified, offset, length, frontier.size,
-                            missing
-                                ? "seq \(frontier.size)..<\(blockHeader.firstSeq) missing: blocks were removed"
-                                : "block repeats seq \(blockHeader.firstSeq) (expected \(frontier.size)): blocks were duplicated or moved"
-                        )
-                        return
-                    }
-                    let failure: String?
-                    do throws(AuditLogError) {
-                        failure = try file.readBlock(blockHeader, at: offset, into: &block)
-                    } catch {
-                        failure = "block cannot be read: \(error)"
-                    }
-                    if let failure {
-                        classifyBadEntry(failure, at: offset, fileSize: fileSize, length: length)
-                        return
-                    }
                     var recordBytes = 0
                     var bad: String?
                     do throws(DecodeFailure) {
-                        try BlockDecoder.forEachRecord(inBlock: block, blockHeader, payload: &payload) {
-                            (_, record) throws(DecodeFailure) in
+                        try walker.forEachRecord(blockHeader, payload: &payload) { (_, record) throws(DecodeFailure) in
                             guard record[0] == RecordCodec.version else {
                                 throw DecodeFailure(reason: "record version \(record[0]) is unknown", offset: 0)
                             }
@@ -451,9 +407,8 @@ enum SegmentVerifier {
                             .modified, offset, length, blockHeader.firstSeq, "block records cannot be decoded: \(bad)")
                         return
                     }
-                    root = frontier.root(using: hasher)
-                    let stored = block.withUnsafeBytes { BlockDecoder.frontier(of: $0, blockHeader) }
-                    guard root == blockHeader.root, stored == frontier else {
+                    let root = frontier.root(using: hasher)
+                    guard root == blockHeader.root, walker.frontier(of: blockHeader) == frontier else {
                         problem(
                             .modified, offset, length, blockHeader.firstSeq,
                             "the records up to seq \(blockHeader.endSeq) do not hash to the root stored in this "
@@ -462,8 +417,6 @@ enum SegmentVerifier {
                         return
                     }
                     check.result.recordBytes += Int64(recordBytes)
-                    blockCount += 1
-                    offset += length
                     progress(length)
                 }
             }
@@ -485,23 +438,25 @@ enum SegmentVerifier {
             }
         }
 
-        /// A bad entry at the end of the active segment with nothing committed after it is a torn write
-        /// (reported, not a failure); anywhere else it is damage.
-        func classifyBadEntry(_ reason: String, at offset: Int64, fileSize: Int64, length: Int64? = nil) {
+        /// Bad bytes at the end of the active segment with nothing committed after them, in the shape a crash
+        /// leaves, are a torn write (reported, not a failure). An entry cut short by the end of a sealed segment's
+        /// file, with nothing committed after it, means the file was cut short. Anything else is damage.
+        func classify(_ damage: SegmentDamage) {
+            let fileSize = walker.fileSize
             let laterCommit =
-                (try? file.containsCommit(after: offset, fileSize: fileSize, laterThan: frontier.size)) ?? true
-            let cutShort = reason.contains("past the end") || reason.contains("truncated")
-            if isLast && !laterCommit && (cutShort || looksTorn(file, at: offset, fileSize: fileSize, length: length)) {
-                check.result.incompleteTailBytes = fileSize - offset
+                (try? file.containsCommit(after: damage.offset, fileSize: fileSize, laterThan: frontier.size)) ?? true
+            let torn = damage.isCutShort || looksTorn(file, damage, fileSize: fileSize)
+            if isLast && !laterCommit && torn && damage.kind != .bytesAfterFooter {
+                check.result.incompleteTailBytes = fileSize - damage.offset
                 return
             }
-            if !isLast && !laterCommit && reason.contains("past the end") {
+            if !isLast && !laterCommit && damage.isCutShort {
                 problem(
-                    .truncated, offset, fileSize - offset, frontier.size,
-                    "the segment is cut short at byte \(offset) (\(reason))")
+                    .truncated, damage.offset, fileSize - damage.offset, frontier.size,
+                    "the segment is cut short at byte \(damage.offset) (\(damage.reason))")
                 return
             }
-            problem(.modified, offset, length ?? (fileSize - offset), frontier.size, reason)
+            problem(.modified, damage.offset, damage.length ?? (fileSize - damage.offset), frontier.size, damage.reason)
         }
     }
 }
@@ -510,14 +465,14 @@ extension SegmentVerifier {
     /// Whether bad bytes at the end of the log have the shape a crash leaves: an entry cut short by the end of
     /// the file, or zeros (space the file system allocated but the write never reached). A complete block that
     /// fails its checksum, or other bytes, were changed after they were written.
-    fileprivate static func looksTorn(_ file: SegmentFile, at offset: Int64, fileSize: Int64, length: Int64?) -> Bool {
+    fileprivate static func looksTorn(_ file: SegmentFile, _ damage: SegmentDamage, fileSize: Int64) -> Bool {
+        let offset = damage.offset
         if fileSize - offset < Int64(BlockHeader.size) { return true }
-        if let length, offset + length > fileSize { return true }
         guard let rest = try? file.fd.read(count: Int(min(fileSize - offset, 1 << 20)), at: offset) else {
             return false
         }
         // A block whose header survived but whose body did not reach the disk reads as zeros after the header.
-        let body = rest.dropFirst(length == nil ? 0 : BlockHeader.size)
+        let body = rest.dropFirst(damage.kind == .blockChecksum ? BlockHeader.size : 0)
         return !body.isEmpty && body.allSatisfy { $0 == 0 }
     }
 }

@@ -145,3 +145,10 @@ func vectors(_ name: String) throws -> [String: Any] {
         .appendingPathComponent("Vectors").appendingPathComponent(name)
     return try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as! [String: Any]
 }
+
+extension Array {
+    /// The array cut into consecutive pieces of `size` elements (the last may be shorter).
+    func chunked(_ size: Int) -> [[Element]] {
+        stride(from: 0, to: count, by: size).map { Array(self[$0..<Swift.min($0 + size, count)]) }
+    }
+}

@@ -3,6 +3,7 @@ public struct SHA256Hash: Hashable, Sendable, CustomStringConvertible {
     var storage: (UInt64, UInt64, UInt64, UInt64)
 
     static let zero = SHA256Hash(storage: (0, 0, 0, 0))
+    static let byteCount = 32
 
     init(storage: (UInt64, UInt64, UInt64, UInt64)) {
         self.storage = storage

@@ -1,0 +1,126 @@
+import Testing
+
+@testable import AuditLog
+
+@Suite("Checksums and primitives")
+struct PrimitiveTests {
+    @Test func crc32cMatchesTheStandardCheckValue() {
+        #expect(CRC32C.checksum(Array("123456789".utf8)) == 0xE306_9283)
+        #expect(CRC32C.checksum([]) == 0)
+        // 32 zero bytes (RFC 3720 B.4).
+        #expect(CRC32C.checksum([UInt8](repeating: 0, count: 32)) == 0x8A91_36AA)
+    }
+
+    @Test func crc32cCanContinueAcrossChunks() {
+        let data = (0..<1000).map { UInt8(truncatingIfNeeded: $0 &* 7) }
+        let whole = CRC32C.checksum(data)
+        let first = data[..<333].withUnsafeBytes { CRC32C.checksum($0) }
+        let both = data[333...].withUnsafeBytes { CRC32C.checksum($0, continuing: first) }
+        #expect(both == whole)
+    }
+
+    @Test func hardwareAndSoftwareCRC32CAgree() {
+        var rng = SystemRandomNumberGenerator()
+        for length in [0, 1, 7, 8, 9, 63, 64, 65, 1000, 4097] {
+            let bytes = (0..<length).map { _ in UInt8.random(in: 0...255, using: &rng) }
+            let seed = UInt32.random(in: 0...UInt32.max, using: &rng)
+            bytes.withUnsafeBytes { raw in
+                #expect(
+                    CRC32C.checksum(raw, continuing: seed) == CRC32C.softwareChecksum(raw, continuing: seed),
+                    "\(length)")
+            }
+        }
+        Array("123456789".utf8).withUnsafeBytes { #expect(CRC32C.softwareChecksum($0) == 0xE306_9283) }
+    }
+
+    @Test func sha256OfAbcMatchesFIPS180() throws {
+        let hasher = try SHA256Hasher()
+        let digest = Array("abc".utf8).withUnsafeBytes { hasher.hash($0) }
+        #expect(digest.hex == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+    }
+
+    @Test func lz4RoundTripsAndRefusesGarbage() {
+        let input = Array(String(repeating: "audit event payload ", count: 200).utf8)
+        var compressed = [UInt8](repeating: 0, count: LZ4.compressBound(input.count))
+        let n = input.withUnsafeBytes { src in compressed.withUnsafeMutableBytes { LZ4.compress(src, into: $0) } }
+        let count = try! #require(n)
+        #expect(count < input.count / 5)
+        var output = [UInt8](repeating: 0, count: input.count)
+        let ok = compressed[..<count].withUnsafeBytes { src in
+            output.withUnsafeMutableBytes { LZ4.decompress(src, into: $0) }
+        }
+        #expect(ok && output == input)
+        let garbage: [UInt8] = [0xFF, 0xFF, 0xFF, 0xFF, 0x00]
+        let bad = garbage.withUnsafeBytes { src in output.withUnsafeMutableBytes { LZ4.decompress(src, into: $0) } }
+        #expect(!bad)
+    }
+
+    @Test func varintsAreMinimalAndRoundTrip() throws {
+        for value: UInt64 in [0, 1, 127, 128, 300, 16383, 16384, UInt64(UInt32.max), .max] {
+            var bytes: [UInt8] = []
+            bytes.appendVarint(value)
+            #expect(bytes.count == varintSize(value))
+            let decoded = try bytes.withUnsafeBytes { raw in
+                var r = ByteReader(raw)
+                return try r.readVarint("value")
+            }
+            #expect(decoded == value)
+        }
+        // 0x80 0x00 encodes 0 in two bytes: refused.
+        #expect(throws: DecodeFailure.self) {
+            try [UInt8]([0x80, 0x00]).withUnsafeBytes { raw in
+                var r = ByteReader(raw)
+                _ = try r.readVarint("value")
+            }
+        }
+    }
+}
+
+@Suite("UTF-8 validation")
+struct UTF8Tests {
+    @Test func agreesWithTheStandardLibraryOnEdgeCases() {
+        let cases: [[UInt8]] = [
+            [], [0x41], [0xC2, 0x80], [0xC1, 0xBF], [0xE0, 0x9F, 0x80], [0xE0, 0xA0, 0x80], [0xED, 0x9F, 0xBF],
+            [0xED, 0xA0, 0x80], [0xEF, 0xBF, 0xBF], [0xF0, 0x8F, 0xBF, 0xBF], [0xF0, 0x90, 0x80, 0x80],
+            [0xF4, 0x8F, 0xBF, 0xBF], [0xF4, 0x90, 0x80, 0x80], [0xF5, 0x80, 0x80, 0x80], [0x80], [0xC3],
+            [0xE2, 0x82], Array("héllo wörld, 😀 emoji and ascii padding".utf8),
+        ]
+        for bytes in cases {
+            let expected = String(validating: bytes, as: Unicode.UTF8.self) != nil
+            #expect(bytes.withUnsafeBytes { UTF8Validator.isValid($0) } == expected, "\(bytes)")
+        }
+    }
+
+    @Test func agreesWithTheStandardLibraryOnRandomBytes() {
+        var rng = SystemRandomNumberGenerator()
+        for _ in 0..<20_000 {
+            let count = Int.random(in: 0...12, using: &rng)
+            let bytes = (0..<count).map { _ in
+                Bool.random(using: &rng)
+                    ? UInt8.random(in: 0x80...0xF5, using: &rng) : UInt8.random(in: 0...0x7F, using: &rng)
+            }
+            let expected = String(validating: bytes, as: Unicode.UTF8.self) != nil
+            #expect(bytes.withUnsafeBytes { UTF8Validator.isValid($0) } == expected, "\(bytes)")
+        }
+    }
+
+    /// libcrypto's digest is checked before it is used: one whose output is not 32 bytes is refused (it would have
+    /// written past the hash), and the digests of the NIST examples come out right.
+    @Test func sha256HasherRefusesOtherDigestsAndMatchesNIST() throws {
+        #expect(throws: AuditLogError.self) { try SHA256Hasher(algorithm: "SHA512") }
+        #expect(throws: AuditLogError.self) { try SHA256Hasher(algorithm: "NO-SUCH-DIGEST") }
+        let hasher = try SHA256Hasher()
+        let vectors = [
+            ("", "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"),
+            ("abc", "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"),
+            (
+                "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq",
+                "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1"
+            ),
+        ]
+        for (text, hex) in vectors {
+            let digest = Array(text.utf8).withUnsafeBytes { hasher.hash($0) }
+            #expect(digest.hex == hex, "SHA-256(\"\(text)\")")
+        }
+    }
+}
