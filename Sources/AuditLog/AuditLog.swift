@@ -1,23 +1,23 @@
-/// An append-only, tamper-evident audit log stored in one directory.
+/// An append-only, tamper-evident audit log stored in one directory: the writer.
 ///
 /// ```swift
 /// let log = try AuditLog(directory: "/var/lib/myapp/audit")
-/// try log.append([event])
-/// let reader = try log.events(from: 0)
-/// while let stored = try reader.next() { print(stored.seq, stored.event.action) }
-/// try log.close()
+/// try await log.append(event)                       // suspends until the event is durable
+/// for try await stored in log.events(from: 0) { print(stored.seq, stored.event.action) }
+/// try await log.close()
 /// ```
 ///
-/// One process at a time may open a directory as `AuditLog` (the writer); any number of ``LogReader``s, in
+/// One process at a time may open a directory as `AuditLog` (the writer); any number of ``AuditLogReader``s, in
 /// any process, may read it meanwhile. `append` is thread-safe and batches concurrent callers into group
-/// commits. Nothing in the API updates or deletes an event.
+/// commits; its async form never blocks a thread of the concurrency pool. Nothing in the API updates or deletes
+/// an event; retention and redaction are themselves recorded as events.
 public final class AuditLog: Sendable {
     /// When an acknowledged append is on stable storage.
     public enum Durability: Sendable, Equatable {
         /// Every commit is fdatasynced before `append` returns: acknowledged means on disk.
         case sync
-        /// Commits are written before `append` returns and fdatasynced at most this many milliseconds later.
-        case interval(milliseconds: Int)
+        /// Commits are written before `append` returns and fdatasynced at most this long after.
+        case interval(Duration)
         /// Commits are written before `append` returns; the OS decides when they reach the disk.
         case none
     }
@@ -36,10 +36,11 @@ public final class AuditLog: Sendable {
         /// When set, the writer signs a C2SP checkpoint of the log into the log directory
         /// (`<tree size>.checkpoint`) at every segment seal and at close, once the data it covers is synced.
         public var checkpointSigner: NoteSigner?
-        /// With a signer, also sign a checkpoint after a commit when this many seconds have passed since the last.
-        public var checkpointIntervalSeconds: Int?
+        /// With a signer, also sign a checkpoint after a commit when this long has passed since the last (`.zero`:
+        /// after every commit).
+        public var checkpointInterval: Duration?
         /// When set, the writer applies this retention policy in the background: at open, after every segment
-        /// seal, and every ``RetentionPolicy/checkIntervalSeconds``.
+        /// seal, and every ``RetentionPolicy/checkInterval``.
         public var retention: RetentionPolicy?
 
         public init(durability: Durability = .sync) {
@@ -48,7 +49,10 @@ public final class AuditLog: Sendable {
     }
 
     let writer: LogWriter
-    let queryEngine = SharedQueryEngine()
+
+    /// Read-only access to this log: queries, streams and follows (woken by each commit), proofs, statistics.
+    /// It sees exactly the acknowledged events.
+    public let reader: AuditLogReader
 
     /// The log directory.
     public var directory: String { writer.directory }
@@ -64,10 +68,14 @@ public final class AuditLog: Sendable {
             throw AuditLogError(
                 .invalidArgument, "maxSegmentBytes must be at least 4 KiB and maxBlockBytes 1 KiB to 16 MiB")
         }
-        if case .interval(let ms) = options.durability, ms <= 0 {
+        if case .interval(let interval) = options.durability, interval <= .zero {
             throw AuditLogError(.invalidArgument, "the sync interval must be positive")
         }
+        if let interval = options.checkpointInterval, interval < .zero {
+            throw AuditLogError(.invalidArgument, "the checkpoint interval must not be negative")
+        }
         writer = try LogWriter(directory: directory, options: options)
+        reader = AuditLogReader(writer: writer)
     }
 
     /// A log dropped without ``close()`` is closed here: queued appends finish, the file is synced and the
@@ -76,11 +84,15 @@ public final class AuditLog: Sendable {
         try? writer.close()
     }
 
+    // MARK: Append
+
     /// Appends events, assigning them consecutive sequence numbers, and returns once they are acknowledged
     /// (see ``Durability``). Either every event of the call is stored or, on error, none is acknowledged.
+    ///
+    /// Blocks the calling thread until the commit is done; from async code use the async form.
     /// - Returns: The sequence numbers assigned, in order.
     /// - Throws: ``AuditLogError/Code/invalidEvent`` (nothing appended) if an event breaks the limits;
-    ///   ``AuditLogError/Code/writerFailed`` after a failed write or sync.
+    ///   ``AuditLogError/Code/writerFailed`` after a failed write or sync; ``AuditLogError/Code/closed``.
     @discardableResult
     public func append(_ events: [AuditEvent]) throws(AuditLogError) -> Range<UInt64> {
         try writer.append(events)
@@ -92,27 +104,104 @@ public final class AuditLog: Sendable {
         try writer.append([event]).lowerBound
     }
 
+    /// Appends events and suspends until they are acknowledged, without blocking a thread: the events are encoded
+    /// on the calling task, and the commit (write, fdatasync) runs on the writer's own thread, which resumes every
+    /// append it made durable. All or nothing, as the synchronous form.
+    @discardableResult
+    public func append(_ events: [AuditEvent]) async throws(AuditLogError) -> Range<UInt64> {
+        try await writer.append(events)
+    }
+
+    /// Appends one event; see ``append(_:)-([AuditEvent])``.
+    @discardableResult
+    public func append(_ event: AuditEvent) async throws(AuditLogError) -> UInt64 {
+        try await writer.append([event]).lowerBound
+    }
+
+    // MARK: State
+
     /// The tree size (number of events acknowledged) and Merkle root.
     public var state: LogState { writer.state }
 
-    /// A reader of the acknowledged events from `seq` on, as of now.
-    public func events(from seq: UInt64 = 0) throws(AuditLogError) -> LogReader {
-        let reader = try LogReader(directory: directory, upTo: state.treeSize)
-        try reader.seek(to: seq)
-        return reader
+    /// What the writer has done since the log was opened (commits, events, latencies).
+    public var metrics: WriterMetrics { writer.metrics.snapshot }
+
+    // MARK: Reads (see ``reader``)
+
+    /// One page of the events matching `query`; see ``AuditLogReader/events(matching:)``.
+    public func events(matching query: Query) throws(AuditLogError) -> QueryPage {
+        try reader.events(matching: query)
     }
 
-    /// Waits for appends in progress, syncs the log to disk and releases the directory. Appends after `close`
-    /// throw ``AuditLogError/Code/closed``.
+    /// The event with sequence number `seq`.
+    public func event(seq: UInt64) throws(AuditLogError) -> StoredEvent {
+        try reader.event(seq: seq)
+    }
+
+    /// The acknowledged events from `seq` on, up to the end of the log; see ``AuditLogReader/events(from:)``.
+    public func events(from seq: UInt64 = 0) -> EventStream {
+        reader.events(from: seq)
+    }
+
+    /// The events from `seq` on, then each new one as soon as it is acknowledged, until the task is cancelled.
+    public func follow(from seq: UInt64 = 0) -> EventStream {
+        reader.follow(from: seq)
+    }
+
+    /// An RFC 9162 inclusion proof from this log's acknowledged state; see ``AuditLogReader/inclusionProof(seq:treeSize:)``.
+    public func inclusionProof(seq: UInt64, treeSize: UInt64? = nil) throws(AuditLogError) -> InclusionProof {
+        try reader.inclusionProof(seq: seq, treeSize: treeSize)
+    }
+
+    /// An RFC 9162 consistency proof from this log's acknowledged state.
+    public func consistencyProof(from oldSize: UInt64, to newSize: UInt64? = nil) throws(AuditLogError)
+        -> ConsistencyProof
+    {
+        try reader.consistencyProof(from: oldSize, to: newSize)
+    }
+
+    // MARK: Close
+
+    /// Waits for appends in progress, syncs the log to disk, signs a last checkpoint (with a signer) and releases
+    /// the directory. Appends after `close` throw ``AuditLogError/Code/closed``. Blocks the calling thread; from
+    /// async code use the async form.
     public func close() throws(AuditLogError) {
         try writer.close()
+    }
+
+    /// Closes the log (see ``close()``) on a thread of its own, suspending meanwhile.
+    public func close() async throws(AuditLogError) {
+        let writer = self.writer
+        try await runOnOwnThread { () throws(AuditLogError) in try writer.close() }.get()
     }
 }
 
 /// A Merkle tree size and its root hash.
-public struct LogState: Sendable, Equatable {
+public struct LogState: Sendable, Equatable, Codable {
     /// Number of events: the next seq.
     public var treeSize: UInt64
     /// RFC 6962 root of the first `treeSize` events.
     public var root: SHA256Hash
+
+    public init(treeSize: UInt64, root: SHA256Hash) {
+        self.treeSize = treeSize
+        self.root = root
+    }
+}
+
+/// Runs blocking work (fsync, long file walks) on a new thread of its own and suspends until it is done, so that
+/// no thread of the concurrency pool blocks. For rare operations: a thread costs tens of microseconds to start.
+func runOnOwnThread<T: Sendable>(_ body: @escaping @Sendable () throws(AuditLogError) -> T) async -> Result<
+    T, AuditLogError
+> {
+    await withCheckedContinuation { (continuation: CheckedContinuation<Result<T, AuditLogError>, Never>) in
+        do throws(AuditLogError) {
+            let thread = try BackgroundThread {
+                continuation.resume(returning: Result { () throws(AuditLogError) in try body() })
+            }
+            thread.detach()
+        } catch {
+            continuation.resume(returning: .failure(error))
+        }
+    }
 }

@@ -8,9 +8,10 @@ public enum CrashTestEvents {
 
     public static func event(round: Int, thread: Int, index: Int) -> AuditEvent {
         let n = index % 37
+        let milliseconds: Int64 = 1_767_225_600_000 + Int64(round) * 3_600_000 + Int64(index) * 10 + Int64(thread)
         return AuditEvent(
             id: id(round: round, thread: thread, index: index),
-            timestamp: 1_767_225_600_000 + Int64(round) * 3_600_000 + Int64(index) * 10 + Int64(thread),
+            timestamp: Timestamp(millisecondsSinceEpoch: milliseconds),
             actor: .init(type: .user, id: "user_\(n)", name: "User \(n)", roles: n % 3 == 0 ? ["admin"] : nil),
             action: ["create", "update", "delete"][index % 3],
             resource: .init(type: "prompt", id: "prompt_\(index % 101)", name: "prompt \(index)"),

@@ -51,7 +51,7 @@ public struct SampleEventGenerator {
         let metadata =
             #"{"endpoint":"/api/public/\#(resource.type)s","method":"\#(method)","status":\#(random.below(20) == 0 ? 403 : 200)}"#
         return AuditEvent(
-            id: uuid(timestamp), timestamp: timestamp, actor: actor, action: action, resource: resource,
+            id: uuid(timestamp), timestamp: Timestamp(millisecondsSinceEpoch: timestamp), actor: actor, action: action, resource: resource,
             org: AuditEvent.Reference(id: "org_" + padded(org, 3), name: random.below(4) == 0 ? orgs[org] : nil),
             project: AuditEvent.Reference(id: "proj_" + padded(project, 4)),
             source: source, ip: makeIP(),

@@ -38,7 +38,7 @@ let directory = arguments[1]
 var options = AuditLog.Options(durability: .sync)
 options.maxSegmentBytes = 48 << 10  // a segment roll every ~100 events
 options.maxBlockBytes = 8 << 10
-options.checkpointIntervalSeconds = 0  // a signed checkpoint at every roll
+options.checkpointInterval = .zero  // a signed checkpoint after every commit
 do {
     options.checkpointSigner = try NoteSigner.generate(name: "torture.example/log")
 } catch {

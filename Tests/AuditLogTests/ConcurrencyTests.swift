@@ -56,7 +56,7 @@ struct ConcurrencyTests {
             defer { inProcessReaderDone.store(true, ordering: .sequentiallyConsistent) }
             while running.load(ordering: .sequentiallyConsistent) > 0 {
                 do {
-                    let page = try log.events(matching: Query(actors: ["user_3"], order: .oldestFirst, limit: 10_000))
+                    let page = try log.events(matching: Query(actorIDs: ["user_3"], order: .oldestFirst, limit: 10_000))
                     for stored in page.events
                     where stored.event.actor.id != "user_3" || Self.appended(stored.event.id) != stored.event {
                         failures.withLock { $0.append("in-process query returned seq \(stored.seq) wrongly") }
@@ -124,7 +124,7 @@ struct ConcurrencyTests {
             #expect(map[event.seq] == event.event.id)
             #expect(Self.appended(event.event.id) == event.event)
         }
-        let report = try AuditLog.verify(directory: dir.path)
+        let report = try AuditLogReader(directory: dir.path).verify()
         #expect(report.isValid, "\(report.problems)")
         #expect(report.treeSize == UInt64(count))
     }
@@ -190,6 +190,6 @@ extension ConcurrencyTests {
         #expect(failures.withLock { $0 } == [])
         #expect(proofs.load(ordering: .sequentiallyConsistent) >= 60)
         #expect(try readAll(dir.path).count == 300 + appenders * 600)
-        #expect(try AuditLog.verify(directory: dir.path).isValid)
+        #expect(try AuditLogReader(directory: dir.path).verify().isValid)
     }
 }

@@ -99,14 +99,14 @@ struct CrashLoopTests {
     func check(log: String, round: Int, acknowledged: [String: UInt64]) throws {
         let reopened = try AuditLog(directory: log)
         try reopened.close()
-        let report = try AuditLog.verify(directory: log)
+        let report = try AuditLogReader(directory: log).verify()
         #expect(report.isValid, "round \(round): \(report.problems.prefix(3))")
         let prunedBelow = report.prunedBelow ?? 0
 
         var bySeq: [UInt64: StoredEvent] = [:]
         var ids: Set<String> = []
         var expectedSeq = prunedBelow
-        let reader = try LogReader(directory: log)
+        let reader = try AuditLogReader(directory: log).eventIterator()
         while let stored = try reader.next() {
             #expect(stored.seq == expectedSeq, "round \(round): seqs are not dense at \(expectedSeq)")
             expectedSeq = stored.seq + 1

@@ -14,7 +14,7 @@ struct EventDecoderTests {
     @Test func everyFieldIsDecoded() throws {
         let event = try decoder.decode(Self.fullEvent)
         #expect(event.id == "evt-1")
-        #expect(event.timestamp == 1_795_317_213_123)
+        #expect(event.timestamp == Timestamp(millisecondsSinceEpoch: 1_795_317_213_123))
         #expect(
             event.actor
                 == AuditEvent.Actor(
@@ -71,7 +71,7 @@ struct EventDecoderTests {
         let event = try decoder.decode(
             #"{"actor":{"type":"system","id":"cron"},"action":"x","resource":{"type":"t","id":"1"}}"#)
         let after = Int64(Date().timeIntervalSince1970 * 1000)
-        #expect((before...after).contains(event.timestamp))
+        #expect((before...after).contains(event.timestamp.millisecondsSinceEpoch))
         #expect(event.id.count == 36)
         let parts = event.id.split(separator: "-")
         #expect(parts.count == 5 && parts[2].hasPrefix("7"))
@@ -204,36 +204,36 @@ struct EventDecoderTests {
 @Suite("Timestamps")
 struct TimestampTests {
     @Test func parsesRFC3339Forms() {
-        #expect(Timestamp.parse("2026-11-22T03:13:33.123Z") == 1_795_317_213_123)
-        #expect(Timestamp.parse("2026-11-22T05:13:33.123+02:00") == 1_795_317_213_123)
-        #expect(Timestamp.parse("2026-11-22t03:13:33.1z") == 1_795_317_213_100)
-        #expect(Timestamp.parse("2026-11-22T03:13:33.123999Z") == 1_795_317_213_123)  // truncated to ms
-        #expect(Timestamp.parse("2026-11-22T03:13:33Z") == 1_795_317_213_000)
-        #expect(Timestamp.parse("1970-01-01T00:00:00Z") == 0)
-        #expect(Timestamp.parse("2024-02-29T00:00:00Z") != nil)
-        #expect(Timestamp.parse("2023-02-29T00:00:00Z") == nil)
-        #expect(Timestamp.parse("2026-11-22T03:13:33") == nil)
-        #expect(Timestamp.parse("2026-11-22T24:00:00Z") == nil)
-        #expect(Timestamp.parse("2026-11-22T03:13:60Z") == nil)
-        #expect(Timestamp.parse("2026-11-22") == nil)
-        #expect(Timestamp.parse("2026-11-22T03:13:33.Z") == nil)
+        #expect(RFC3339.parse("2026-11-22T03:13:33.123Z") == 1_795_317_213_123)
+        #expect(RFC3339.parse("2026-11-22T05:13:33.123+02:00") == 1_795_317_213_123)
+        #expect(RFC3339.parse("2026-11-22t03:13:33.1z") == 1_795_317_213_100)
+        #expect(RFC3339.parse("2026-11-22T03:13:33.123999Z") == 1_795_317_213_123)  // truncated to ms
+        #expect(RFC3339.parse("2026-11-22T03:13:33Z") == 1_795_317_213_000)
+        #expect(RFC3339.parse("1970-01-01T00:00:00Z") == 0)
+        #expect(RFC3339.parse("2024-02-29T00:00:00Z") != nil)
+        #expect(RFC3339.parse("2023-02-29T00:00:00Z") == nil)
+        #expect(RFC3339.parse("2026-11-22T03:13:33") == nil)
+        #expect(RFC3339.parse("2026-11-22T24:00:00Z") == nil)
+        #expect(RFC3339.parse("2026-11-22T03:13:60Z") == nil)
+        #expect(RFC3339.parse("2026-11-22") == nil)
+        #expect(RFC3339.parse("2026-11-22T03:13:33.Z") == nil)
     }
 
     @Test func formatAndParseAreInverse() {
         var rng = SystemRandomNumberGenerator()
         for _ in 0..<2000 {
             let ms = Int64.random(in: 0...253_402_300_799_999, using: &rng)
-            let text = Timestamp.format(milliseconds: ms)
+            let text = RFC3339.format(milliseconds: ms)
             #expect(text.count == 24)
-            #expect(Timestamp.parse(text) == ms, "\(text)")
+            #expect(RFC3339.parse(text) == ms, "\(text)")
         }
-        #expect(Timestamp.format(milliseconds: 253_402_300_799_999) == "9999-12-31T23:59:59.999Z")
-        #expect(Timestamp.format(milliseconds: 951_782_400_000) == "2000-02-29T00:00:00.000Z")
+        #expect(RFC3339.format(milliseconds: 253_402_300_799_999) == "9999-12-31T23:59:59.999Z")
+        #expect(RFC3339.format(milliseconds: 951_782_400_000) == "2000-02-29T00:00:00.000Z")
     }
 
     @Test func parsesCalendarDates() {
-        #expect(Timestamp.parseDate("2026-11-22") == 1_795_305_600_000)
-        #expect(Timestamp.parseDate("2026-13-01") == nil)
+        #expect(RFC3339.parseDate("2026-11-22") == 1_795_305_600_000)
+        #expect(RFC3339.parseDate("2026-13-01") == nil)
     }
 }
 
@@ -250,7 +250,8 @@ struct RecordCodecTests {
         var events = [
             full,
             AuditEvent(
-                id: "m", timestamp: 0, actor: .init(type: .system, id: "s"), action: "a",
+                id: "m", timestamp: Timestamp(millisecondsSinceEpoch: 0), actor: .init(type: .system, id: "s"),
+                action: "a",
                 resource: .init(type: "t", id: "i")),
         ]
         var partial = full

@@ -74,7 +74,7 @@ struct FaultInjectionTests {
         // The log takes writes again and verifies.
         _ = try reopened.append(Array(events[Int(size)..<Int(size) + 5]))
         try reopened.close()
-        let report = try AuditLog.verify(directory: dir.path)
+        let report = try AuditLogReader(directory: dir.path).verify()
         #expect(report.isValid, "\(fault): \(report.problems)")
         #expect(report.treeSize == size + 5)
     }
@@ -93,7 +93,7 @@ struct FaultInjectionTests {
         var tornWrites = 0
         for iteration in 0..<60 {
             let dir = try TemporaryDirectory()
-            let durability: AuditLog.Durability = [.sync, .none, .interval(milliseconds: 2)][iteration % 3]
+            let durability: AuditLog.Durability = [.sync, .none, .interval(.milliseconds(2))][iteration % 3]
             var options = smallOptions(durability: durability)
             options.checkpointSigner = signer
             let log = try AuditLog(directory: dir.path, options: options)
@@ -126,7 +126,7 @@ struct FaultInjectionTests {
             if durability == .sync { #expect(stored.count >= acknowledged, "\(context)") }
             _ = try reopened.append(Array(events[stored.count..<stored.count + 5]))
             try reopened.close()
-            let report = try AuditLog.verify(directory: dir.path)
+            let report = try AuditLogReader(directory: dir.path).verify()
             #expect(report.isValid, "\(context): \(report.problems)")
             #expect(report.treeSize == UInt64(stored.count + 5), "\(context)")
         }
@@ -172,6 +172,6 @@ struct FaultInjectionTests {
         _ = try reopened.append(Array(events[size...]))
         try reopened.close()
         #expect(try readAll(log).map(\.event) == events)
-        #expect(try AuditLog.verify(directory: log).isValid)
+        #expect(try AuditLogReader(directory: log).verify().isValid)
     }
 }

@@ -25,9 +25,9 @@ struct FuzzRegressionTests {
             CRC32C.checksum(index.withUnsafeBytes { UnsafeRawBufferPointer(rebasing: $0[8..<length]) }), at: 4)
         try Data(index).write(to: URL(fileURLWithPath: indexPath))
 
-        let engine = try QueryEngine(directory: dir.path)
+        let engine = try AuditLogReader(directory: dir.path)
         let actor = stored[5].event.actor.id
-        let page = try engine.events(matching: Query(actors: [actor], order: .oldestFirst, limit: 1000))
+        let page = try engine.events(matching: Query(actorIDs: [actor], order: .oldestFirst, limit: 1000))
         #expect(page.events == stored.filter { $0.event.actor.id == actor })
         #expect(!page.events.isEmpty)
         let all = try engine.events(matching: Query(order: .oldestFirst, limit: 1000))

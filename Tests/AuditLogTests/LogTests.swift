@@ -25,7 +25,7 @@ struct LogTests {
         let hasher = try MerkleHasher()
         #expect(state.treeSize == 700)
         #expect(state.root == referenceRoot(stored.map(\.leafHash)[...], hasher))
-        let stats = try AuditLog.statistics(directory: dir.path)
+        let stats = try AuditLogReader(directory: dir.path).statistics()
         #expect(stats.eventCount == 700 && stats.state == state)
         #expect(stats.segmentCount >= 3, "small segments roll")
         #expect(stats.compressionRatio > 1.5)
@@ -43,7 +43,7 @@ struct LogTests {
         }
         let stored = try readAll(dir.path)
         #expect(stored.map(\.event) == events)
-        let root = try AuditLog.statistics(directory: dir.path).state.root
+        let root = try AuditLogReader(directory: dir.path).statistics().state.root
         #expect(root == referenceRoot(stored.map(\.leafHash)[...], try MerkleHasher()))
     }
 
@@ -53,7 +53,7 @@ struct LogTests {
         let log = try AuditLog(directory: dir.path, options: smallOptions())
         try log.append(events)
         for start in [0, 1, 57, 150, 299, 300, 1000] {
-            let reader = try log.events(from: UInt64(start))
+            let reader = try log.reader.eventIterator(from: UInt64(start))
             var seqs: [UInt64] = []
             while let stored = try reader.next() {
                 #expect(stored.event == events[Int(stored.seq)])
@@ -150,7 +150,7 @@ struct LogTests {
         #expect { try log.append(sampleEvents(1)) } throws: { ($0 as! AuditLogError).code == .closed }
     }
 
-    @Test(arguments: [AuditLog.Durability.sync, .interval(milliseconds: 5), .none])
+    @Test(arguments: [AuditLog.Durability.sync, .interval(.milliseconds(5)), .none])
     func everyDurabilityModeStoresEverything(durability: AuditLog.Durability) throws {
         let dir = try TemporaryDirectory()
         let events = sampleEvents(300)
@@ -188,7 +188,7 @@ struct LogTests {
     @Test func aLogDroppedWithoutCloseReleasesItsLockAndKeepsItsEvents() throws {
         let dir = try TemporaryDirectory()
         let events = sampleEvents(50)
-        for durability in [AuditLog.Durability.interval(milliseconds: 1000), .sync] {
+        for durability in [AuditLog.Durability.interval(.milliseconds(1000)), .sync] {
             do {
                 let log = try AuditLog(directory: dir.path, options: smallOptions(durability: durability))
                 try log.append(events)

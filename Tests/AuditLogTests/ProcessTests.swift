@@ -163,8 +163,8 @@ struct CommandLineTests {
         #expect(json["events"] as? Int == 100)
         #expect(json["treeSize"] as? Int == 100)
         #expect(json["root"] as? String == root.hex)
-        #expect(json["oldestTimestamp"] as? String == Timestamp.format(milliseconds: events.map(\.timestamp).min()!))
-        #expect(json["newestTimestamp"] as? String == Timestamp.format(milliseconds: events.map(\.timestamp).max()!))
+        #expect(json["oldestTimestamp"] as? String == events.map(\.timestamp).min()!.rfc3339)
+        #expect(json["newestTimestamp"] as? String == events.map(\.timestamp).max()!.rfc3339)
         let text = try runAuditlog(["stats", "--dir", dir.path])
         #expect(text.stdout.contains("events             100"))
     }

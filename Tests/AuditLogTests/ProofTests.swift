@@ -129,7 +129,7 @@ struct ProofTests {
             // In-process (the writer's level files) and from the directory alone (another process).
             for proof in [
                 try log.inclusionProof(seq: seq, treeSize: size),
-                try AuditLog.inclusionProof(directory: dir.path, seq: seq, treeSize: size),
+                try AuditLogReader(directory: dir.path).inclusionProof(seq: seq, treeSize: size),
             ] {
                 #expect(proof.root == referenceRoot(leaves[..<Int(size)], hasher))
                 #expect(proof.leafHash == leaves[Int(seq)])
@@ -168,9 +168,9 @@ struct ProofTests {
         #expect(try names.map { try Data(contentsOf: URL(fileURLWithPath: dir.file($0))) } == original)
         // Stored hashes that are wrong are detected and not used.
         try Data(repeating: 0xAB, count: 4 * 32).write(to: URL(fileURLWithPath: dir.file("merkle-08.hashes")))
-        let proof = try AuditLog.inclusionProof(directory: dir.path, seq: 3)
+        let proof = try AuditLogReader(directory: dir.path).inclusionProof(seq: 3)
         #expect(try IndependentVerifier.verifyInclusion(proof))
-        #expect(proof.root == (try AuditLog.statistics(directory: dir.path)).state.root)
+        #expect(proof.root == (try AuditLogReader(directory: dir.path).statistics()).state.root)
     }
 
     @Test func theCurrentStateIgnoresATornLastBlock() throws {
@@ -179,7 +179,7 @@ struct ProofTests {
         try log.append(sampleEvents(10))
         let before = log.state
         try log.append(sampleEvents(5, seed: 2))
-        #expect(try AuditLog.currentState(directory: dir.path).treeSize == 15)
+        #expect(try AuditLogReader(directory: dir.path).state().treeSize == 15)
         try log.close()
         // The last block's header is intact but its body is not (a write in progress, as another process may
         // see it): its root must not count.
@@ -187,7 +187,7 @@ struct ProofTests {
         var bytes = Array(try Data(contentsOf: URL(fileURLWithPath: path)))
         bytes[bytes.count - 10] ^= 0xFF
         try Data(bytes).write(to: URL(fileURLWithPath: path))
-        #expect(try AuditLog.currentState(directory: dir.path) == before)
+        #expect(try AuditLogReader(directory: dir.path).state() == before)
     }
 
     @Test func proofRequestsOutsideTheLogAreRefused() throws {
@@ -235,7 +235,7 @@ struct SignedNoteTests {
                 "audit.example.com/log\n12345\nWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlo=\n\n— audit.example.com/log "
             ))
         let note = try SignedNote(signed)
-        #expect(try Checkpoint(text: note.text) == checkpoint)
+        #expect(try Checkpoint(note.text) == checkpoint)
         #expect(note.isSigned(by: signer.verifierKey))
         #expect(!note.isSigned(by: other.verifierKey))
         // Keys survive their text forms.
@@ -271,7 +271,7 @@ struct SignedNoteTests {
         for text in ["no signatures\n", "text\n\nnot a signature\n", "text\n\n— name !!!\n"] {
             #expect(throws: AuditLogError.self) { _ = try SignedNote(text) }
         }
-        #expect(throws: AuditLogError.self) { _ = try Checkpoint(text: "origin\n01\nAAAA\n") }
+        #expect(throws: AuditLogError.self) { _ = try Checkpoint("origin\n01\nAAAA\n") }
     }
 
     @Test func base64RoundTripsAndIsStrict() {

@@ -13,7 +13,7 @@ struct QueryTests {
     }
 
     /// Pages through every result of `query`.
-    func allPages(_ engine: QueryEngine, _ query: Query) throws -> [StoredEvent] {
+    func allPages(_ engine: AuditLogReader, _ query: Query) throws -> [StoredEvent] {
         var q = query
         var out: [StoredEvent] = []
         var pages = 0
@@ -33,13 +33,13 @@ struct QueryTests {
     func randomQuery(_ events: [AuditEvent], _ rng: inout SplitMix64) -> Query {
         var q = Query()
         func pick<T>(_ values: [T]) -> T { values[Int(rng.next() % UInt64(values.count))] }
-        if rng.next() % 2 == 0 { q.actors = (0..<Int(1 + rng.next() % 3)).map { _ in pick(events).actor.id } }
+        if rng.next() % 2 == 0 { q.actorIDs = (0..<Int(1 + rng.next() % 3)).map { _ in pick(events).actor.id } }
         if rng.next() % 3 == 0 { q.actions = [pick(events).action, pick(events).action] }
         if rng.next() % 3 == 0 { q.resourceTypes = [pick(events).resource.type] }
-        if rng.next() % 6 == 0 { q.resourceID = pick(events).resource.id }
-        if rng.next() % 4 == 0 { q.org = pick(events).org?.id }
-        if rng.next() % 5 == 0 { q.project = pick(events).project?.id }
-        if rng.next() % 4 == 0 { q.source = pick(events).source }
+        if rng.next() % 6 == 0 { q.resourceIDs = [pick(events).resource.id] }
+        if rng.next() % 4 == 0 { q.orgIDs = [pick(events).org?.id, pick(events).org?.id].compactMap { $0 } }
+        if rng.next() % 5 == 0 { q.projectIDs = [pick(events).project?.id].compactMap { $0 } }
+        if rng.next() % 4 == 0 { q.sources = [pick(events).source].compactMap { $0 } }
         if rng.next() % 2 == 0 {
             let a = pick(events).timestamp
             let b = pick(events).timestamp
@@ -63,7 +63,7 @@ struct QueryTests {
         // The writer's own engine, and a fresh engine in "another process" after the log is closed.
         for round in 0..<2 {
             if round == 1 { try log.close() }
-            let engine = try QueryEngine(directory: dir.path)
+            let engine = try AuditLogReader(directory: dir.path)
             for _ in 0..<60 {
                 let q = randomQuery(events, &rng)
                 var expected = stored.filter { q.matches($0.event) }
@@ -87,11 +87,11 @@ struct QueryTests {
         }.sorted()
         #expect(indexFiles.contains { $0.hasSuffix(".aix") })
         let queries = [
-            Query(actors: [events[3].actor.id], limit: 7),
+            Query(actorIDs: [events[3].actor.id], limit: 7),
             Query(from: events[100].timestamp, to: events[400].timestamp, limit: 13),
         ]
         func check() throws {
-            let engine = try QueryEngine(directory: dir.path)
+            let engine = try AuditLogReader(directory: dir.path)
             for q in queries {
                 var expected = stored.filter { q.matches($0.event) }
                 expected.reverse()
@@ -123,7 +123,7 @@ struct QueryTests {
         try log.append(Array(events[0..<300]))
         let actor = events[0].actor.id
         for order in [Query.Order.newestFirst, .oldestFirst] {
-            var q = Query(actors: [actor], order: order, limit: 5)
+            var q = Query(actorIDs: [actor], order: order, limit: 5)
             let snapshot = log.state.treeSize
             var seen: [UInt64] = []
             var appended = 300
@@ -216,7 +216,8 @@ struct DiffTests {
 
     @Test func anEventsBeforeAndAfterAreDiffed() throws {
         var event = AuditEvent(
-            id: "e", timestamp: 0, actor: .init(type: .user, id: "u"), action: "update",
+            id: "e", timestamp: Timestamp(millisecondsSinceEpoch: 0), actor: .init(type: .user, id: "u"),
+            action: "update",
             resource: .init(type: "prompt", id: "p"))
         event.before = try JSONText(#"{"version":5,"labels":["latest"]}"#)
         event.after = try JSONText(#"{"version":6,"labels":["latest","production"]}"#)
@@ -307,21 +308,23 @@ struct ExportTests {
         _ = try log.redact(.events([5, 9]), reason: "test")
         try log.close()
 
-        let engine = try QueryEngine(directory: dir.path)
+        let engine = try AuditLogReader(directory: dir.path)
         let middle = events[1500].timestamp
         for query in [
-            Query(order: .oldestFirst), Query(order: .newestFirst), Query(from: middle - 60_000, to: middle + 60_000),
+            Query(order: .oldestFirst), Query(order: .newestFirst),
+            Query(from: middle - .seconds(60), to: middle + .seconds(60)),
         ] {
             var expected: [UInt8] = []
             var slow = ExportEncoder(format: format)
+            slow.appendHeader(to: &expected)
             try engine.forEach(matching: query) { (stored) throws(AuditLogError) in
                 slow.append(stored, to: &expected)
                 return true
             }
+            slow.appendFooter(to: &expected)
             var actual: [UInt8] = []
-            var fast = ExportEncoder(format: format)
-            try engine.forEach(matching: query, encodedBy: &fast) { (line) throws(AuditLogError) in
-                actual.append(contentsOf: line)
+            try engine.export(matching: query, format: format) { (bytes) throws(AuditLogError) in
+                actual.append(contentsOf: bytes)
                 return true
             }
             #expect(!expected.isEmpty)
@@ -379,7 +382,7 @@ struct ExportTests {
             let cell = Dictionary(uniqueKeysWithValues: zip(ExportEncoder.csvColumns, row))
             #expect(cell["seq"] == String(s.seq))
             #expect(cell["id"] == s.event.id)
-            #expect(cell["timestamp"] == Timestamp.format(milliseconds: s.event.timestamp))
+            #expect(cell["timestamp"] == s.event.timestamp.rfc3339)
             #expect(cell["actor.id"] == s.event.actor.id)
             #expect(cell["actor.name"] == (s.event.actor.name ?? ""))
             #expect(cell["userAgent"] == (s.event.userAgent ?? ""))
@@ -393,7 +396,8 @@ struct ExportTests {
     @Test(arguments: ["=HYPERLINK(\"http://x\")", "+1+1", "-2", "@SUM(A1)", "\tcmd", "\rcmd", "=1,2"])
     func formulaCellsAreNeutralized(value: String) throws {
         let event = AuditEvent(
-            id: value, timestamp: 0, actor: .init(type: .user, id: value, name: value), action: value,
+            id: value, timestamp: Timestamp(millisecondsSinceEpoch: 0), actor: .init(type: .user, id: value, name: value),
+            action: value,
             resource: .init(type: "t", id: "r"))
         let stored = StoredEvent(seq: 0, leafHash: SHA256Hash(bytes: [UInt8](repeating: 1, count: 32))!, event: event)
         let rows = try Self.parseCSV(export([stored], .csv))
@@ -443,14 +447,14 @@ struct ExportTests {
         ])
         #expect(next.stdout.split(separator: "\n").count == 3)
         #expect(next.stderr.hasPrefix("next cursor: "))
-        let date = Timestamp.format(milliseconds: events[0].timestamp).prefix(10)
+        let date = events[0].timestamp.rfc3339.prefix(10)
         let day = try runAuditlog([
             "query", "--dir", dir.path, "--from", String(date), "--to", String(date), "--limit", "10000", "--format",
             "jsonl",
         ])
         #expect(
             day.stdout.split(separator: "\n").count
-                == events.filter { Timestamp.format(milliseconds: $0.timestamp).hasPrefix(date) }.count)
+                == events.filter { $0.timestamp.rfc3339.hasPrefix(date) }.count)
         let show = try runAuditlog(["show", "--dir", dir.path, "5"])
         #expect(show.status == 0 && show.stdout.contains("seq ") && show.stdout.contains(events[5].id))
         #expect(try runAuditlog(["query", "--dir", dir.path, "--since", "soon"]).status == 64)

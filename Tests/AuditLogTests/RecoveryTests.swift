@@ -54,7 +54,7 @@ struct RecoveryTests {
                 try reopened.close()
                 let stored = try readAll(dir.path)
                 #expect(stored.map(\.event) == log.events)
-                let root = try AuditLog.statistics(directory: dir.path).state.root
+                let root = try AuditLogReader(directory: dir.path).statistics().state.root
                 #expect(root == referenceRoot(stored.map(\.leafHash)[...], try MerkleHasher()))
             } else {
                 try reopened.close()
@@ -161,7 +161,7 @@ struct RecoveryTests {
         try log.append(Array(events[20...]))
         try log.close()
         let bytes = Array(try Data(contentsOf: URL(fileURLWithPath: path)))
-        #expect(try AuditLog.statistics(directory: dir.path).blockCount > 4)
+        #expect(try AuditLogReader(directory: dir.path).statistics().blockCount > 4)
         let cut = before + (bytes.count - before) / 2
         try Data(bytes[..<cut]).write(to: URL(fileURLWithPath: path))
         let reopened = try AuditLog(directory: dir.path, options: options)

@@ -35,8 +35,8 @@ struct RetentionRedactionTests {
         // By age: everything whose segment ended before event 1000's time.
         let log = try AuditLog(directory: dir.path, options: smallOptions(durability: .none))
         let cutoff = events[1000].event.timestamp
-        let day: Int64 = 86_400_000
-        let policy = RetentionPolicy(maxAgeMilliseconds: day)
+        let day = Duration.seconds(86_400)
+        let policy = RetentionPolicy(maxAge: day)
         let dry = try log.applyRetention(policy, dryRun: true, now: cutoff + day)
         #expect(dry.eventSeq == nil && !dry.segmentsRemoved.isEmpty)
         #expect(try firstBase(dir.path) == 0, "a dry run changes nothing")
@@ -45,7 +45,7 @@ struct RetentionRedactionTests {
         #expect(result.segmentsRemoved == dry.segmentsRemoved && b == dry.prunedBelow)
         #expect(b > 0 && b <= 1000 + 200, "segments of ~40 events; boundary \(b)")
         #expect(try firstBase(dir.path) == b)
-        #expect(events[..<Int(b)].allSatisfy { $0.event.timestamp < cutoff + 2000 })
+        #expect(events[..<Int(b)].allSatisfy { $0.event.timestamp < cutoff + .seconds(2) })
         #expect(try directoryBytes(dir.path) < bytesBefore - Int(result.bytesRemoved) / 2, "disk space is freed")
 
         // The retention event is in the log, by the system actor.
@@ -55,7 +55,7 @@ struct RetentionRedactionTests {
         #expect(SystemEvents.retention(recorded.event)?.rootAtBoundary == referenceRoot(leaves[..<Int(b)], hasher))
 
         // Verification: pruned, valid; the tree is the same.
-        var report = try AuditLog.verify(directory: dir.path)
+        var report = try AuditLogReader(directory: dir.path).verify()
         #expect(report.isValid, "\(report.problems)")
         #expect(report.prunedBelow == b)
         let size = UInt64(leaves.count)
@@ -68,13 +68,13 @@ struct RetentionRedactionTests {
             let seq = UInt64.random(in: b..<n, using: &rng)
             for proof in [
                 try log.inclusionProof(seq: seq, treeSize: n),
-                try AuditLog.inclusionProof(directory: dir.path, seq: seq, treeSize: n),
+                try AuditLogReader(directory: dir.path).inclusionProof(seq: seq, treeSize: n),
             ] {
                 #expect(proof.root == referenceRoot(leaves[..<Int(n)], hasher))
                 #expect(try IndependentVerifier.verifyInclusion(proof), "seq \(seq) of \(n), boundary \(b)")
             }
             let m = UInt64.random(in: b...n, using: &rng)
-            let consistency = try AuditLog.consistencyProof(directory: dir.path, from: m, to: n)
+            let consistency = try AuditLogReader(directory: dir.path).consistencyProof(from: m, to: n)
             #expect(consistency.root1 == referenceRoot(leaves[..<Int(m)], hasher))
             #expect(try IndependentVerifier.verifyConsistency(consistency), "\(m) -> \(n), boundary \(b)")
         }
@@ -87,7 +87,7 @@ struct RetentionRedactionTests {
         let bySize = try log.applyRetention(RetentionPolicy(maxBytes: limit))
         #expect(bySize.prunedBelow > b && bySize.bytesKept <= limit)
         try log.close()
-        report = try AuditLog.verify(directory: dir.path)
+        report = try AuditLogReader(directory: dir.path).verify()
         #expect(report.isValid, "\(report.problems)")
         #expect(report.prunedBelow == bySize.prunedBelow)
 
@@ -102,7 +102,7 @@ struct RetentionRedactionTests {
 
         // A segment removed without a retention record is still a failure.
         try FileManager.default.removeItem(atPath: try segmentPaths(dir.path)[0])
-        report = try AuditLog.verify(directory: dir.path)
+        report = try AuditLogReader(directory: dir.path).verify()
         #expect(report.problems.map(\.kind).contains(.missingSegment))
     }
 
@@ -119,7 +119,7 @@ struct RetentionRedactionTests {
         }
         try log.close()
         #expect(try firstBase(dir.path) > 0)
-        let report = try AuditLog.verify(directory: dir.path)
+        let report = try AuditLogReader(directory: dir.path).verify()
         #expect(report.isValid, "\(report.problems)")
         #expect(report.prunedBelow == (try firstBase(dir.path)))
     }
@@ -132,7 +132,8 @@ struct RetentionRedactionTests {
     static func personalEvents(_ count: Int) throws -> [AuditEvent] {
         try (0..<count).map { i in
             AuditEvent(
-                timestamp: 1_767_225_600_000 + Int64(i), actor: person, action: "user.update",
+                timestamp: Timestamp(millisecondsSinceEpoch: 1_767_225_600_000 + Int64(i)), actor: person,
+                action: "user.update",
                 resource: AuditEvent.Resource(type: "user", id: "u_gdpr_7", name: "Zyxwq Gdprson"),
                 ip: "203.0.113.77", userAgent: "ZyxwqBrowser/9.1",
                 before: try JSONText("{\"email\":\"old-\(i)@x.org\"}"),
@@ -149,7 +150,7 @@ struct RetentionRedactionTests {
             let data = [UInt8](try Data(contentsOf: URL(fileURLWithPath: dir + "/" + name)))
             if data.firstRange(of: bytes) != nil { found.append(name) }
         }
-        let end = try AuditLog.currentState(directory: dir).treeSize
+        let end = try AuditLogReader(directory: dir).state().treeSize
         try RecordScan.forEach(in: dir, range: (try firstBase(dir))..<end) { (seq, record) throws(AuditLogError) in
             if Array(record).firstRange(of: bytes) != nil { found.append("record \(seq)") }
         }
@@ -176,12 +177,12 @@ struct RetentionRedactionTests {
         // The tree is unchanged: every leaf hash, the root at the old size.
         let after = try readAll(dir.path)
         #expect(Array(after.map(\.leafHash)[..<leaves.count]) == leaves)
-        let consistency = try AuditLog.consistencyProof(directory: dir.path, from: stateBefore.treeSize)
+        let consistency = try AuditLogReader(directory: dir.path).consistencyProof(from: stateBefore.treeSize)
         #expect(consistency.root1 == stateBefore.root && consistency.isValid())
 
         // Found by actor id, marked redacted, explained.
-        let engine = try QueryEngine(directory: dir.path)
-        let page = try engine.events(matching: Query(actors: ["u_gdpr_7"], limit: 100))
+        let engine = try AuditLogReader(directory: dir.path)
+        let page = try engine.events(matching: Query(actorIDs: ["u_gdpr_7"], limit: 100))
         #expect(page.events.count == 13)
         for stored in page.events {
             #expect(stored.redaction?.redactedBy == result.eventSeq)
@@ -197,11 +198,11 @@ struct RetentionRedactionTests {
         #expect(String(decoding: exported, as: UTF8.self).contains("\"redacted\":{\"by\":\(result.eventSeq),"))
 
         // Inclusion proof of a redacted event: its leaf hash, no entry.
-        let proof = try AuditLog.inclusionProof(directory: dir.path, seq: page.events[3].seq)
+        let proof = try AuditLogReader(directory: dir.path).inclusionProof(seq: page.events[3].seq)
         #expect(proof.entry.isEmpty && proof.leafHash == page.events[3].leafHash)
         #expect(try IndependentVerifier.verifyInclusion(proof))
 
-        let report = try AuditLog.verify(directory: dir.path)
+        let report = try AuditLogReader(directory: dir.path).verify()
         #expect(report.isValid, "\(report.problems)")
         #expect(report.redactedEvents == 13)
     }
@@ -238,7 +239,7 @@ struct RetentionRedactionTests {
         }
         #expect(log.state.treeSize == size)
         try log.close()
-        let report = try AuditLog.verify(directory: dir.path)
+        let report = try AuditLogReader(directory: dir.path).verify()
         #expect(report.isValid, "\(report.problems)")
         #expect(report.redactedEvents == 2)
     }
@@ -258,7 +259,7 @@ struct RetentionRedactionTests {
             return try? RecordCodec.redacting(
                 record, fields: RedactableField.mask(of: [.ip]), redactedBy: 20, hasher: hasher)
         }
-        let report = try AuditLog.verify(directory: dir.path)
+        let report = try AuditLogReader(directory: dir.path).verify()
         #expect(report.problems.map(\.kind) == [.unrecordedRedaction])
         #expect(report.problems.first?.seq == 10)
     }
@@ -269,11 +270,11 @@ struct RetentionRedactionTests {
         let crashed = try runAuditlog(arguments, environment: ["AUDITLOG_CRASH_AT": point])
         #expect(crashed.status == 86, "\(point): \(crashed.stderr)")
         #expect(FileManager.default.fileExists(atPath: dir + "/" + MaintenanceJournal.name))
-        let asLeft = try AuditLog.verify(directory: dir)
+        let asLeft = try AuditLogReader(directory: dir).verify()
         #expect(asLeft.isValid, "\(point), as left: \(asLeft.problems)")
         try AuditLog(directory: dir).close()
         #expect(!FileManager.default.fileExists(atPath: dir + "/" + MaintenanceJournal.name))
-        let finished = try AuditLog.verify(directory: dir)
+        let finished = try AuditLogReader(directory: dir).verify()
         #expect(finished.isValid, "\(point), finished: \(finished.problems)")
         return finished
     }
@@ -282,7 +283,7 @@ struct RetentionRedactionTests {
         for point in ["journal-written", "event-committed", "segment-removed", "applied"] {
             let dir = try TemporaryDirectory()
             _ = try makeLog(dir.path, count: 1500)
-            let plan = try AuditLog.retentionPlan(directory: dir.path, policy: RetentionPolicy(maxBytes: 100 << 10))
+            let plan = try AuditLogReader(directory: dir.path).retentionPlan(RetentionPolicy(maxBytes: 100 << 10))
             #expect(plan.segmentsRemoved.count > 1)
             let report = try crash(
                 at: point, ["retention", "--dir", dir.path, "--max-bytes", "100KiB"], dir: dir.path)

@@ -17,7 +17,7 @@ struct SecurityTests {
         let path = dir.file("log")
         var options = smallOptions()
         options.checkpointSigner = try NoteSigner.generate(name: "example.com/log")
-        options.checkpointIntervalSeconds = 0
+        options.checkpointInterval = .zero
         let log = try AuditLog(directory: path, options: options)
         _ = try log.append(sampleEvents(500, seed: 31))
         try log.close()
@@ -47,7 +47,7 @@ struct SecurityTests {
             try reopened.close()
         }
         #expect(throws: AuditLogError.self) { _ = try readAll(path) }
-        let report = try? AuditLog.verify(directory: path)
+        let report = try? AuditLogReader(directory: path).verify()
         #expect(report?.isValid != true)
         #expect(try Data(contentsOf: URL(fileURLWithPath: outside)) == before)
     }

@@ -42,8 +42,8 @@ struct SegmentWalkTests {
         let (offset, header) = lastBlocks.last!
         try flipByte(last, at: offset + Int64(header.totalLength) - 10)
 
-        let state = try AuditLog.currentState(directory: dir.path)
-        let stats = try AuditLog.statistics(directory: dir.path)
+        let state = try AuditLogReader(directory: dir.path).state()
+        let stats = try AuditLogReader(directory: dir.path).statistics()
         #expect(state.treeSize == header.firstSeq)
         #expect(stats.state == state)
         #expect(stats.eventCount == header.firstSeq)
@@ -62,8 +62,8 @@ struct SegmentWalkTests {
         bytes.removeSubrange(Int(offset)..<Int(offset) + header.totalLength)
         try Data(bytes).write(to: URL(fileURLWithPath: last))
 
-        let state = try AuditLog.currentState(directory: dir.path)
-        let stats = try AuditLog.statistics(directory: dir.path)
+        let state = try AuditLogReader(directory: dir.path).state()
+        let stats = try AuditLogReader(directory: dir.path).statistics()
         #expect(state.treeSize == header.firstSeq)
         #expect(stats.state == state)
         var walker = try SegmentWalker(file: SegmentFile.open(path: last), checking: .blocks)
@@ -86,7 +86,7 @@ struct SegmentWalkTests {
         let size = try FileManager.default.attributesOfItem(atPath: segments[0])[.size] as! Int
         #expect(truncate(segments[0], off_t(size - 10)) == 0)
 
-        let report = try AuditLog.verify(directory: dir.path)
+        let report = try AuditLogReader(directory: dir.path).verify()
         #expect(report.problems.map(\.kind) == [.truncated], "\(report.problems)")
         #expect(report.problems.first?.offset == Int64(size - SegmentFooter.size))
         let cli = try runAuditlog(["verify", dir.path, "--json"])
@@ -106,7 +106,7 @@ struct SegmentWalkTests {
         try FileManager.default.moveItem(atPath: segments[2], toPath: segments[1])
         try FileManager.default.moveItem(atPath: segments[1] + ".x", toPath: segments[2])
 
-        let report = try AuditLog.verify(directory: dir.path)
+        let report = try AuditLogReader(directory: dir.path).verify()
         let reordered = report.problems.filter { $0.kind == .reordered }
         #expect(!reordered.isEmpty)
         #expect(reordered.allSatisfy { $0.offset == 12 && $0.length == 8 }, "\(reordered)")

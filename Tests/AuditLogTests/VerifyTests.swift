@@ -116,8 +116,8 @@ struct VerifyTests {
         _ dir: TemporaryDirectory, _ log: SignedLog, checkpoints: [String] = [], key: NoteVerifierKey? = nil,
         jobs: Int = 2
     ) throws -> VerificationReport {
-        try AuditLog.verify(
-            directory: dir.path, checkpoints: checkpoints.enumerated().map { ("given-\($0.offset)", $0.element) },
+        try AuditLogReader(directory: dir.path).verify(
+            checkpoints: checkpoints.enumerated().map { ("given-\($0.offset)", $0.element) },
             key: key ?? log.signer.verifierKey, jobs: jobs)
     }
 
@@ -242,7 +242,7 @@ struct VerifyTests {
         try log.close()
         let segment = try segmentPaths(dir.path)[0]
         try write(try bytes(segment) + [0x41, 0x4C, 0x42, 0x4B, 9, 9, 9], segment)
-        let report = try AuditLog.verify(directory: dir.path)
+        let report = try AuditLogReader(directory: dir.path).verify()
         #expect(report.isValid)
         #expect(report.segments[0].incompleteTailBytes == 7)
         #expect(report.treeSize == 30)
@@ -280,8 +280,8 @@ struct VerifyTests {
         let writer = try AuditLog(directory: forged.path, options: smallOptions())
         try writer.append(log.events)
         try writer.close()
-        let report = try AuditLog.verify(
-            directory: forged.path, checkpoints: [("auditor", try log.checkpoint)], key: log.signer.verifierKey)
+        let report = try AuditLogReader(directory: forged.path).verify(
+            checkpoints: [("auditor", try log.checkpoint)], key: log.signer.verifierKey)
         #expect(report.problems.map(\.kind) == [.inconsistentWithCheckpoint], "\(report.problems)")
     }
 
@@ -300,7 +300,7 @@ struct VerifyTests {
         #expect(report.problems[0].message.contains("not signed by"))
         #expect(report.problems[1].message.contains("does not verify"))
         // Without a key nothing can be said about signatures, but the trees still match.
-        let unkeyed = try AuditLog.verify(directory: dir.path, checkpoints: [("x", byOther)])
+        let unkeyed = try AuditLogReader(directory: dir.path).verify(checkpoints: [("x", byOther)])
         #expect(unkeyed.isValid && unkeyed.checkpoints.allSatisfy { $0.signature == .notChecked })
     }
 
@@ -309,7 +309,7 @@ struct VerifyTests {
         let signer = try NoteSigner.generate(name: "audit.test/periodic")
         var options = AuditLog.Options(durability: .none)
         options.checkpointSigner = signer
-        options.checkpointIntervalSeconds = 0  // after every commit
+        options.checkpointInterval = .zero  // after every commit
         let log = try AuditLog(directory: dir.path, options: options)
         for chunk in sampleEvents(30).chunked(10) { try log.append(chunk) }
         try log.close()
@@ -321,8 +321,8 @@ struct VerifyTests {
             ])
         let note = try SignedNote(try String(contentsOfFile: dir.file(names[2]), encoding: .utf8))
         #expect(note.isSigned(by: signer.verifierKey))
-        #expect(try Checkpoint(text: note.text).root == (try AuditLog.currentState(directory: dir.path)).root)
-        let report = try AuditLog.verify(directory: dir.path, key: signer.verifierKey)
+        #expect(try Checkpoint(note.text).root == (try AuditLogReader(directory: dir.path).state()).root)
+        let report = try AuditLogReader(directory: dir.path).verify(key: signer.verifierKey)
         #expect(report.isValid && report.checkpoints.count == 3)
     }
 
@@ -345,7 +345,7 @@ struct VerifyTests {
             for i in bytes.indices {
                 bytes[i] ^= 0x10
                 try write(bytes, path)
-                let report = try AuditLog.verify(directory: dir.path)
+                let report = try AuditLogReader(directory: dir.path).verify()
                 #expect(!report.isValid, "flip at byte \(i) of \((path as NSString).lastPathComponent) not reported")
                 // A reader may stop or throw, but must never return something other than what was written.
                 if let read = try? readAll(dir.path),
@@ -360,7 +360,7 @@ struct VerifyTests {
         }
         #expect(flips > 5000)
         #expect(wrongData == 0)
-        #expect(try AuditLog.verify(directory: dir.path).isValid)
+        #expect(try AuditLogReader(directory: dir.path).verify().isValid)
     }
 
     @Test func verifyCommandExitsZeroOneTwoAndPrintsJSON() throws {

@@ -31,8 +31,8 @@ enum NoteTarget {
     }
 
     private static func checkCheckpoint(_ text: String) {
-        guard let checkpoint = try? Checkpoint(text: text) else { return }
-        require((try? Checkpoint(text: checkpoint.text)) == checkpoint, "a checkpoint does not print back to itself")
+        guard let checkpoint = try? Checkpoint(text) else { return }
+        require((try? Checkpoint(checkpoint.text)) == checkpoint, "a checkpoint does not print back to itself")
     }
 
     static func seeds() -> [[UInt8]] {

@@ -15,7 +15,7 @@ extension StoredEvent {
 }
 
 extension AuditEvent {
-    /// Appends the event as one JSON object in the input format of BRIEF.md ("The event").
+    /// Appends the event as one JSON object in the input format (README, "The event").
     public func appendJSON(to out: inout [UInt8]) {
         appendJSON(to: &out, seq: nil, leafHash: nil, redaction: nil)
     }
@@ -29,16 +29,9 @@ extension AuditEvent {
 
     func appendJSON(to out: inout [UInt8], seq: UInt64?, leafHash: SHA256Hash?, redaction: Redaction?) {
         let event = self
-        func key(_ name: StaticString) {
-            out.append(UInt8(ascii: "\""))
-            out.append(contentsOf: UnsafeBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount))
-            out.append(contentsOf: "\":".utf8)
-        }
+        func key(_ name: StaticString) { JSONWriter.appendKey(name, to: &out) }
         func string(_ name: StaticString, _ value: String?, comma: Bool = true) {
-            guard let value else { return }
-            if comma { out.append(UInt8(ascii: ",")) }
-            key(name)
-            JSONScanner.appendQuoted(value, to: &out)
+            JSONWriter.appendMember(name, value, comma: comma, to: &out)
         }
         func reference(_ name: StaticString, _ value: AuditEvent.Reference?) {
             guard let value else { return }
@@ -60,20 +53,16 @@ extension AuditEvent {
         if let seq {
             out.append(UInt8(ascii: ","))
             key("seq")
-            out.append(contentsOf: String(seq).utf8)
+            JSONWriter.appendDecimal(seq, to: &out)
         }
         if let leafHash {
             out.append(UInt8(ascii: ","))
             key("leafHash")
-            out.append(UInt8(ascii: "\""))
-            out.append(contentsOf: leafHash.hex.utf8)
-            out.append(UInt8(ascii: "\""))
+            JSONWriter.appendHash(leafHash, to: &out)
         }
         out.append(UInt8(ascii: ","))
         key("timestamp")
-        out.append(UInt8(ascii: "\""))
-        Timestamp.append(milliseconds: event.timestamp, to: &out)
-        out.append(UInt8(ascii: "\""))
+        JSONWriter.appendTimestamp(milliseconds: event.timestamp.millisecondsSinceEpoch, to: &out)
         out.append(UInt8(ascii: ","))
         key("actor")
         out.append(UInt8(ascii: "{"))
@@ -86,7 +75,7 @@ extension AuditEvent {
             out.append(UInt8(ascii: "["))
             for (i, role) in roles.enumerated() {
                 if i > 0 { out.append(UInt8(ascii: ",")) }
-                JSONScanner.appendQuoted(role, to: &out)
+                JSONWriter.appendString(role, to: &out)
             }
             out.append(UInt8(ascii: "]"))
         }
@@ -123,7 +112,7 @@ extension Redaction {
         out.append(contentsOf: "{\"by\":\(redactedBy),\"fields\":[".utf8)
         for (i, field) in fields.enumerated() {
             if i > 0 { out.append(UInt8(ascii: ",")) }
-            JSONScanner.appendQuoted(field.rawValue, to: &out)
+            JSONWriter.appendString(field.rawValue, to: &out)
         }
         out.append(contentsOf: "]}".utf8)
     }

@@ -1,6 +1,6 @@
 extension AuditEvent {
-    /// Checks the event against `limits` and the field rules of BRIEF.md ("The event"). The same checks run
-    /// for events decoded from JSON and events built in code.
+    /// Checks the event against `limits` and the field rules of the event contract (README, "The event"). The
+    /// same checks run for events decoded from JSON and events built in code.
     /// - Throws: ``AuditLogError/Code/invalidEvent``, naming the field.
     public func validate(limits: EventLimits = EventLimits()) throws(AuditLogError) {
         try validate(limits: limits, allowReserved: false)
@@ -21,12 +21,13 @@ extension AuditEvent {
             if let value { try check(value, field) }
         }
         try check(id, "id", required: true, max: limits.maxIdBytes)
-        guard limits.timestampRange.contains(timestamp), Timestamp.representable.contains(timestamp) else {
+        guard limits.timestampRange.contains(timestamp),
+            RFC3339.representable.contains(timestamp.millisecondsSinceEpoch)
+        else {
             throw fail(
                 "timestamp",
-                "\(timestamp) ms is outside the accepted range "
-                    + "\(Timestamp.format(milliseconds: limits.timestampRange.lowerBound)) to "
-                    + "\(Timestamp.format(milliseconds: limits.timestampRange.upperBound))")
+                "\(timestamp.millisecondsSinceEpoch) ms is outside the accepted range "
+                    + "\(limits.timestampRange.lowerBound) to \(limits.timestampRange.upperBound)")
         }
         try check(actor.id, "actor.id", required: true)
         if !allowReserved && SystemEvents.isReserved(actor) {

@@ -1,12 +1,12 @@
 /// One audit event: who did what to which resource, when, from where, with the state before and after.
 ///
-/// This is the input contract of BRIEF.md ("The event"). Every stored event also has a sequence number and a
+/// This is the input contract (README, "The event"). Every stored event also has a sequence number and a
 /// leaf hash, see ``StoredEvent``.
 public struct AuditEvent: Sendable, Equatable {
     /// Client-supplied unique id (at most ``EventLimits/maxIdBytes`` bytes); a UUIDv7 when not supplied.
     public var id: String
-    /// Milliseconds since the Unix epoch, UTC.
-    public var timestamp: Int64
+    /// When it happened, to the millisecond.
+    public var timestamp: Timestamp
     public var actor: Actor
     /// A verb or dotted event type: `create`, `update`, `setLabel`, `pipeline.run.triggered`.
     public var action: String
@@ -27,12 +27,12 @@ public struct AuditEvent: Sendable, Equatable {
 
     /// Creates an event. A nil `id` becomes a new UUIDv7; a nil `timestamp` becomes the current time.
     public init(
-        id: String? = nil, timestamp: Int64? = nil, actor: Actor, action: String, resource: Resource,
+        id: String? = nil, timestamp: Timestamp? = nil, actor: Actor, action: String, resource: Resource,
         org: Reference? = nil, project: Reference? = nil, source: String? = nil, ip: String? = nil,
         userAgent: String? = nil, before: JSONText? = nil, after: JSONText? = nil, metadata: JSONText? = nil
     ) {
-        let now = currentTimeMilliseconds()
-        self.id = id ?? UUIDv7.generate(milliseconds: now)
+        let now = Timestamp.now
+        self.id = id ?? UUIDv7.generate(milliseconds: now.millisecondsSinceEpoch)
         self.timestamp = timestamp ?? now
         self.actor = actor
         self.action = action
@@ -48,8 +48,8 @@ public struct AuditEvent: Sendable, Equatable {
     }
 
     /// Who performed the action.
-    public struct Actor: Sendable, Equatable {
-        public enum Kind: String, Sendable, CaseIterable {
+    public struct Actor: Sendable, Equatable, Codable {
+        public enum Kind: String, Sendable, CaseIterable, Codable {
             case user
             case apiKey = "api_key"
             case service
@@ -72,7 +72,7 @@ public struct AuditEvent: Sendable, Equatable {
     }
 
     /// What the action was performed on.
-    public struct Resource: Sendable, Equatable {
+    public struct Resource: Sendable, Equatable, Codable {
         public var type: String
         public var id: String
         public var name: String?
@@ -85,7 +85,7 @@ public struct AuditEvent: Sendable, Equatable {
     }
 
     /// An organization or project the event belongs to.
-    public struct Reference: Sendable, Equatable {
+    public struct Reference: Sendable, Equatable, Codable {
         public var id: String
         public var name: String?
 

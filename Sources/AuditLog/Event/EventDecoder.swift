@@ -164,7 +164,7 @@ private struct Parser {
 
     mutating func parseEvent() throws(AuditLogError) -> AuditEvent {
         var id: String?
-        var timestamp: Int64?
+        var timestamp: Timestamp?
         var actor: AuditEvent.Actor?
         var action: String?
         var resource: AuditEvent.Resource?
@@ -217,22 +217,22 @@ private struct Parser {
             metadata: metadata)
     }
 
-    mutating func timestamp(_ field: String) throws(AuditLogError) -> Int64? {
+    mutating func timestamp(_ field: String) throws(AuditLogError) -> Timestamp? {
         switch scanner.peek() ?? 0 {
         case UInt8(ascii: "n"):
             _ = try isNull(field)
             return nil
         case UInt8(ascii: "\""):
             let text = try string(field)
-            guard let ms = Timestamp.parse(text) else {
+            guard let ms = RFC3339.parse(text) else {
                 throw invalid(field, "\"\(text)\" is not an RFC 3339 date-time such as 2026-11-22T03:13:33.123Z")
             }
-            return ms
+            return Timestamp(millisecondsSinceEpoch: ms)
         case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"):
             guard let ms = try within(field, { (s) throws(SyntaxError) in try s.readInteger() }) else {
                 throw invalid(field, "expected whole milliseconds since the epoch")
             }
-            return ms
+            return Timestamp(millisecondsSinceEpoch: ms)
         default:
             throw typeMismatch(field, "an RFC 3339 string or integer milliseconds")
         }

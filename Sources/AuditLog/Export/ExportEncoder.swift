@@ -77,7 +77,7 @@ public struct ExportEncoder: Sendable {
         out += Array(String(stored.seq).utf8)
         out.append(UInt8(ascii: ","))
         cell(e.id)
-        Timestamp.append(milliseconds: e.timestamp, to: &out)
+        RFC3339.append(milliseconds: e.timestamp.millisecondsSinceEpoch, to: &out)
         out.append(UInt8(ascii: ","))
         cell(e.actor.type.rawValue)
         cell(e.actor.id)
@@ -86,7 +86,7 @@ public struct ExportEncoder: Sendable {
             var json: [UInt8] = [UInt8(ascii: "[")]
             for (i, role) in roles.enumerated() {
                 if i > 0 { json.append(UInt8(ascii: ",")) }
-                JSONScanner.appendQuoted(role, to: &json)
+                JSONWriter.appendString(role, to: &json)
             }
             json.append(UInt8(ascii: "]"))
             json.withUnsafeBytes { appendCSVCell(bytes: $0, to: &out) }

@@ -27,12 +27,7 @@ enum RecordJSON {
         let fixed = try RecordCodec.readFixedPart(&r)
         let presence = fixed.presence
 
-        func key(_ name: StaticString) {
-            out.append(UInt8(ascii: "\""))
-            out.append(contentsOf: UnsafeRawBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount))
-            out.append(UInt8(ascii: "\""))
-            out.append(UInt8(ascii: ":"))
-        }
+        func key(_ name: StaticString) { JSONWriter.appendKey(name, to: &out) }
         /// A length-prefixed UTF-8 field, checked.
         func field(_ what: StaticString) throws(DecodeFailure) -> UnsafeRawBufferPointer {
             let at = r.position
@@ -48,7 +43,7 @@ enum RecordJSON {
             let bytes = try field(what)
             if comma { out.append(UInt8(ascii: ",")) }
             key(name)
-            JSONScanner.appendQuoted(bytes, to: &out)
+            JSONWriter.appendString(bytes, to: &out)
         }
         func optional(_ bit: UInt16, _ name: StaticString, _ what: StaticString) throws(DecodeFailure) {
             if presence & bit != 0 { try string(name, what) }
@@ -65,22 +60,18 @@ enum RecordJSON {
         try string("id", "id", comma: false)
         out.append(UInt8(ascii: ","))
         key("seq")
-        appendDecimal(fixed.seq, to: &out)
+        JSONWriter.appendDecimal(fixed.seq, to: &out)
         out.append(UInt8(ascii: ","))
         key("leafHash")
-        out.append(UInt8(ascii: "\""))
-        RecordCodec.leafHash(of: record, using: hasher).appendHex(to: &out)
-        out.append(UInt8(ascii: "\""))
+        JSONWriter.appendHash(RecordCodec.leafHash(of: record, using: hasher), to: &out)
         out.append(UInt8(ascii: ","))
         key("timestamp")
-        out.append(UInt8(ascii: "\""))
-        Timestamp.append(milliseconds: fixed.timestamp, to: &out)
-        out.append(UInt8(ascii: "\""))
+        JSONWriter.appendTimestamp(milliseconds: fixed.timestamp, to: &out)
         out.append(UInt8(ascii: ","))
         key("actor")
         out.append(UInt8(ascii: "{"))
         key("type")
-        JSONScanner.appendQuoted(fixed.actorType.rawValue, to: &out)
+        JSONWriter.appendString(fixed.actorType.rawValue, to: &out)
         try string("id", "actor.id")
         try optional(Presence.actorName, "name", "actor.name")
         if presence & Presence.actorRoles != 0 {
@@ -92,7 +83,7 @@ enum RecordJSON {
             out.append(UInt8(ascii: "["))
             for i in 0..<count {
                 if i > 0 { out.append(UInt8(ascii: ",")) }
-                JSONScanner.appendQuoted(try field("role"), to: &out)
+                JSONWriter.appendString(try field("role"), to: &out)
             }
             out.append(UInt8(ascii: "]"))
         }
@@ -130,18 +121,5 @@ enum RecordJSON {
             redaction.appendJSON(to: &out)
         }
         out.append(UInt8(ascii: "}"))
-    }
-
-    private static func appendDecimal(_ value: UInt64, to out: inout [UInt8]) {
-        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { buffer in
-            var v = value
-            var i = 20
-            repeat {
-                i -= 1
-                buffer[i] = UInt8(ascii: "0") + UInt8(v % 10)
-                v /= 10
-            } while v > 0
-            out.append(contentsOf: UnsafeBufferPointer(rebasing: buffer[i...]))
-        }
     }
 }

@@ -31,4 +31,9 @@ final class BackgroundThread {
     func join() {
         pthread_join(thread, nil)
     }
+
+    /// Lets the thread finish on its own: nobody will join it.
+    func detach() {
+        pthread_detach(thread)
+    }
 }

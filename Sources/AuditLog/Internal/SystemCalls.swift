@@ -21,13 +21,29 @@ func ioError(_ message: String, path: String, errno code: Int32 = errno) -> Audi
 final class FileDescriptor: @unchecked Sendable {
     let rawValue: Int32
     let path: String
+    /// False for descriptors the process was given (standard input): they are not closed here.
+    private let owned: Bool
 
-    private init(rawValue: Int32, path: String) {
+    private init(rawValue: Int32, path: String, owned: Bool = true) {
         self.rawValue = rawValue
         self.path = path
+        self.owned = owned
     }
 
-    deinit { _ = close(rawValue) }
+    deinit { if owned { _ = close(rawValue) } }
+
+    /// The process's standard input.
+    static let standardInput = FileDescriptor(rawValue: 0, path: "standard input", owned: false)
+
+    /// Opens an input file (any file the user names, symbolic links allowed) for reading.
+    static func openInput(_ path: String) throws(AuditLogError) -> FileDescriptor {
+        let fd = retryOnInterrupt { open(path, O_RDONLY | O_CLOEXEC) }
+        guard fd >= 0 else {
+            let code = errno
+            throw AuditLogError(code == ENOENT ? .notFound : .io, "cannot open input", path: path, errno: code)
+        }
+        return FileDescriptor(rawValue: fd, path: path)
+    }
 
     /// Opens an existing file read-only. Refuses symbolic links.
     static func openForReading(_ path: String) throws(AuditLogError) -> FileDescriptor {

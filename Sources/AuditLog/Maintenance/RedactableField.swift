@@ -1,7 +1,7 @@
 /// A field that erasure can remove from a stored event: the personal data. Ids, seq, timestamp, action, actor
 /// type and resource type stay, so redacted events can still be counted, found by actor and resource id, and
 /// placed in time.
-public enum RedactableField: String, CaseIterable, Sendable, Comparable {
+public enum RedactableField: String, CaseIterable, Sendable, Comparable, Codable {
     case actorName = "actor.name"
     case actorRoles = "actor.roles"
     case actorAuthMethod = "actor.authMethod"
@@ -72,9 +72,20 @@ public enum RedactableField: String, CaseIterable, Sendable, Comparable {
 }
 
 /// How a stored event was redacted: which fields are gone and which redaction event (in the same log) did it.
-public struct Redaction: Sendable, Equatable {
+public struct Redaction: Sendable, Equatable, Codable {
     /// Seq of the `auditlog.redaction` event that last redacted this one; it says when, why and by what rule.
     public var redactedBy: UInt64
     /// The fields removed (by this and any earlier redaction).
     public var fields: [RedactableField]
+
+    public init(redactedBy: UInt64, fields: [RedactableField]) {
+        self.redactedBy = redactedBy
+        self.fields = fields
+    }
+
+    /// As in exports: `{"by": SEQ, "fields": [...]}`.
+    enum CodingKeys: String, CodingKey {
+        case redactedBy = "by"
+        case fields
+    }
 }

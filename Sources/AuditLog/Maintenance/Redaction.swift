@@ -1,5 +1,5 @@
 /// What one redaction changed.
-public struct RedactionResult: Sendable, Equatable {
+public struct RedactionResult: Sendable, Equatable, Codable {
     /// Seq of the `auditlog.redaction` event that records the redaction (what, which fields, why).
     public var eventSeq: UInt64
     /// Records rewritten without the fields (records already without them are not counted).
@@ -7,6 +7,13 @@ public struct RedactionResult: Sendable, Equatable {
     /// Segment files rewritten.
     public var segmentsRewritten: Int
     public var fields: [RedactableField]
+
+    public init(eventSeq: UInt64, recordsRedacted: Int, segmentsRewritten: Int, fields: [RedactableField]) {
+        self.eventSeq = eventSeq
+        self.recordsRedacted = recordsRedacted
+        self.segmentsRewritten = segmentsRewritten
+        self.fields = fields
+    }
 }
 
 extension AuditLog {
@@ -33,15 +40,24 @@ extension AuditLog {
 }
 
 /// When and why an event was redacted: from the redaction event that did it.
-public struct RedactionDetails: Sendable, Equatable {
+public struct RedactionDetails: Sendable, Equatable, Codable {
+    /// Seq of the `auditlog.redaction` event.
     public var eventSeq: UInt64
-    public var timestamp: Int64
+    /// When it was recorded.
+    public var timestamp: Timestamp
     public var reason: String
     public var fields: [RedactableField]
+
+    public init(eventSeq: UInt64, timestamp: Timestamp, reason: String, fields: [RedactableField]) {
+        self.eventSeq = eventSeq
+        self.timestamp = timestamp
+        self.reason = reason
+        self.fields = fields
+    }
 }
 
-extension QueryEngine {
-    /// The redaction event that redacted `stored` (nil if it is not redacted).
+extension AuditLogReader {
+    /// When and why `stored` was redacted, from the redaction event that did it (nil if it is not redacted).
     public func redactionDetails(of stored: StoredEvent) throws(AuditLogError) -> RedactionDetails? {
         guard let redaction = stored.redaction else { return nil }
         let event = try event(seq: redaction.redactedBy)
@@ -79,7 +95,7 @@ extension LogWriter {
 
     /// Refuses targets that would redact nothing or the log's own records, before anything is recorded.
     private func checkTarget(_ target: RedactionTarget) throws(AuditLogError) {
-        let engine = try QueryEngine(directory: directory)
+        let engine = try AuditLogReader(directory: directory)
         switch target {
         case .actor(let id):
             guard !id.isEmpty else { throw AuditLogError(.invalidArgument, "the actor id is empty") }
@@ -87,7 +103,7 @@ extension LogWriter {
                 throw AuditLogError(.invalidArgument, "the log's own actor \"\(id)\" cannot be redacted")
             }
             var found = false
-            try engine.forEach(matching: Query(actors: [id])) { _ in
+            try engine.forEach(matching: Query(actorIDs: [id])) { _ in
                 found = true
                 return false
             }
@@ -118,7 +134,7 @@ extension LogWriter {
         switch rule.target {
         case .actor(let id):
             seqs = []
-            try QueryEngine(directory: directory).forEach(matching: Query(actors: [id], order: .oldestFirst)) {
+            try AuditLogReader(directory: directory).forEach(matching: Query(actorIDs: [id], order: .oldestFirst)) {
                 guard $0.seq < rule.seq else { return false }
                 seqs.append($0.seq)
                 return true
@@ -164,7 +180,7 @@ extension LogWriter {
     func finishPendingMaintenance() throws(AuditLogError) {
         guard let seq = try MaintenanceJournal.read(directory: directory) else { return }
         if seq < state.treeSize {
-            let stored = try QueryEngine(directory: directory).event(seq: seq)
+            let stored = try AuditLogReader(directory: directory).event(seq: seq)
             if let retention = SystemEvents.retention(stored.event) {
                 try RetentionPlan.removeFiles(
                     below: retention.prunedBelow, directory: directory, directoryFD: directoryHandle)

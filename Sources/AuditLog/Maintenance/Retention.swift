@@ -5,23 +5,26 @@
 /// `maxBytes`. What is removed is recorded in the log itself (FORMAT.md, "Retention and redaction"), and the
 /// Merkle frontier at the new first segment keeps the tree size, roots, checkpoints and proofs working.
 public struct RetentionPolicy: Sendable, Equatable {
-    /// Remove sealed segments whose newest event is older than this many milliseconds.
-    public var maxAgeMilliseconds: Int64?
+    /// Remove sealed segments whose newest event is older than this.
+    public var maxAge: Duration?
     /// Remove the oldest sealed segments while the log (segments and their index files) is larger than this.
     public var maxBytes: Int64?
     /// A writer opened with this policy applies it in the background at open, after every segment seal, and
     /// this often. Default: hourly.
-    public var checkIntervalSeconds: Int = 3600
+    public var checkInterval: Duration = .seconds(3600)
 
-    public init(maxAgeMilliseconds: Int64? = nil, maxBytes: Int64? = nil) {
-        self.maxAgeMilliseconds = maxAgeMilliseconds
+    /// - Parameters:
+    ///   - maxAge: Keep events this long, for example `.seconds(400 * 86_400)`.
+    ///   - maxBytes: Keep the log under this size.
+    public init(maxAge: Duration? = nil, maxBytes: Int64? = nil) {
+        self.maxAge = maxAge
         self.maxBytes = maxBytes
     }
 
     /// `max-age 400d, max-bytes 10737418240`: recorded in the retention event as the reason.
     var description: String {
         var parts: [String] = []
-        if let age = maxAgeMilliseconds {
+        if let age = maxAge?.wholeMilliseconds {
             let day: Int64 = 86_400_000
             parts.append(age % day == 0 ? "max-age \(age / day)d" : "max-age \(age)ms")
         }
@@ -31,7 +34,7 @@ public struct RetentionPolicy: Sendable, Equatable {
 }
 
 /// What one application of a ``RetentionPolicy`` removed (or, for a dry run, would remove).
-public struct RetentionResult: Sendable, Equatable {
+public struct RetentionResult: Sendable, Equatable, Codable {
     /// Segment files removed, oldest first.
     public var segmentsRemoved: [String]
     /// Bytes freed: the segments and their index files.
@@ -44,6 +47,19 @@ public struct RetentionResult: Sendable, Equatable {
     /// Events and bytes the log holds afterwards (as of when the segments were chosen).
     public var eventsKept: UInt64
     public var bytesKept: Int64
+
+    public init(
+        segmentsRemoved: [String], bytesRemoved: Int64, prunedBelow: UInt64, eventSeq: UInt64?, dryRun: Bool,
+        eventsKept: UInt64, bytesKept: Int64
+    ) {
+        self.segmentsRemoved = segmentsRemoved
+        self.bytesRemoved = bytesRemoved
+        self.prunedBelow = prunedBelow
+        self.eventSeq = eventSeq
+        self.dryRun = dryRun
+        self.eventsKept = eventsKept
+        self.bytesKept = bytesKept
+    }
 }
 
 /// Which segments a policy removes, computed from segment footers (no record is read).
@@ -64,7 +80,7 @@ struct RetentionPlan {
             guard let footer = try Self.footer(of: segments[i]), footer.endSeq == segments[i + 1].baseSeq else {
                 break
             }
-            let old = policy.maxAgeMilliseconds.map { footer.maxTimestamp < now - $0 } ?? false
+            let old = policy.maxAge.map { footer.maxTimestamp < now - $0.wholeMilliseconds } ?? false
             let over = policy.maxBytes.map { total > $0 } ?? false
             guard old || over else { break }
             remove.append((segments[i].baseSeq, segments[i].path, sizes[i]))
@@ -77,7 +93,7 @@ struct RetentionPlan {
             boundary = first.header.baseSeq
             rootAtBoundary = first.header.frontier.root(using: try MerkleHasher())
         }
-        endSeq = try AuditLog.currentState(directory: directory).treeSize
+        endSeq = try LogState.current(directory: directory).treeSize
     }
 
     func result(eventSeq: UInt64?, dryRun: Bool) -> RetentionResult {
@@ -140,24 +156,28 @@ extension AuditLog {
     /// `auditlog.retention` event (seq, boundary, root at the boundary, reason). Crash-safe: a crash leaves the
     /// old files or the new, and the next open finishes what the recorded event says.
     /// - Parameter now: The time the age limit counts back from (default: the current time).
-    public func applyRetention(_ policy: RetentionPolicy, dryRun: Bool = false, now: Int64? = nil)
+    public func applyRetention(_ policy: RetentionPolicy, dryRun: Bool = false, now: Timestamp = .now)
         throws(AuditLogError) -> RetentionResult
     {
-        try writer.applyRetention(policy, dryRun: dryRun, now: now ?? currentTimeMilliseconds())
+        try writer.applyRetention(policy, dryRun: dryRun, now: now.millisecondsSinceEpoch)
     }
 
-    /// What `policy` would remove from the log in `directory` now, without changing anything (no writer needed).
-    public static func retentionPlan(directory: String, policy: RetentionPolicy, now: Int64? = nil)
-        throws(AuditLogError) -> RetentionResult
+}
+
+extension AuditLogReader {
+    /// What `policy` would remove from the log now, without changing anything (no writer needed).
+    /// - Parameter now: The time the age limit counts back from (default: the current time).
+    public func retentionPlan(_ policy: RetentionPolicy, now: Timestamp = .now) throws(AuditLogError)
+        -> RetentionResult
     {
-        try RetentionPlan(directory: directory, policy: policy, now: now ?? currentTimeMilliseconds())
+        try RetentionPlan(directory: directory, policy: policy, now: now.millisecondsSinceEpoch)
             .result(eventSeq: nil, dryRun: true)
     }
 }
 
 extension LogWriter {
     func applyRetention(_ policy: RetentionPolicy, dryRun: Bool, now: Int64) throws(AuditLogError) -> RetentionResult {
-        guard policy.maxAgeMilliseconds != nil || policy.maxBytes != nil else {
+        guard policy.maxAge != nil || policy.maxBytes != nil else {
             throw AuditLogError(.invalidArgument, "a retention policy needs a maximum age, a maximum size, or both")
         }
         return try exclusively { () throws(AuditLogError) in

@@ -109,16 +109,10 @@ public struct InclusionProof: Sendable, Equatable {
             leafHash: leafHash, index: leafIndex, size: treeSize, proof: proof, root: root, using: hasher)
     }
 
-    /// `{"leafIndex":…, "treeSize":…, "leafHash":"hex", "proof":["hex",…], "root":"hex", "entry":"base64"}`
-    public var jsonString: String {
-        "{\"leafIndex\":\(leafIndex),\"treeSize\":\(treeSize),\"leafHash\":\"\(leafHash.hex)\",\"proof\":["
-            + proof.map { "\"\($0.hex)\"" }.joined(separator: ",") + "],\"root\":\"\(root.hex)\",\"entry\":\""
-            + Base64.encode(entry) + "\"}"
-    }
 }
 
 /// Proof that a tree of `size2` leaves extends one of `size1`: RFC 9162 §2.1.4 consistency proof.
-public struct ConsistencyProof: Sendable, Equatable {
+public struct ConsistencyProof: Sendable, Equatable, Codable {
     public var size1: UInt64
     public var size2: UInt64
     public var root1: SHA256Hash
@@ -139,11 +133,6 @@ public struct ConsistencyProof: Sendable, Equatable {
             size1: size1, size2: size2, root1: root1, root2: root2, proof: proof, using: hasher)
     }
 
-    /// `{"size1":…, "size2":…, "root1":"hex", "root2":"hex", "proof":["hex",…]}`
-    public var jsonString: String {
-        "{\"size1\":\(size1),\"size2\":\(size2),\"root1\":\"\(root1.hex)\",\"root2\":\"\(root2.hex)\",\"proof\":["
-            + proof.map { "\"\($0.hex)\"" }.joined(separator: ",") + "]}"
-    }
 }
 
 /// The verification algorithms of RFC 9162 §2.1.3.2 and §2.1.4.2.

@@ -1,6 +1,6 @@
 /// One difference between `before` and `after`.
-public struct FieldChange: Sendable, Equatable {
-    public enum Kind: String, Sendable {
+public struct FieldChange: Sendable, Equatable, Codable {
+    public enum Kind: String, Sendable, Codable {
         case added, removed, changed
     }
 
@@ -11,6 +11,13 @@ public struct FieldChange: Sendable, Equatable {
     public var old: String?
     /// Canonical JSON of the new value (nil when removed).
     public var new: String?
+
+    public init(path: String, kind: Kind, old: String?, new: String?) {
+        self.path = path
+        self.kind = kind
+        self.old = old
+        self.new = new
+    }
 }
 
 /// Field-level differences of JSON values, the way an auditor reads "what changed between version 5 and 6".
@@ -65,7 +72,7 @@ public enum EventDiff {
             }
         if plain { return path.isEmpty ? key : "\(path).\(key)" }
         var quoted: [UInt8] = []
-        JSONScanner.appendQuoted(key, to: &quoted)
+        JSONWriter.appendString(key, to: &quoted)
         return "\(path)[\(String(decoding: quoted, as: UTF8.self))]"
     }
 }

@@ -1,22 +1,37 @@
 /// A filtered, ordered, paginated selection of events.
 ///
-/// Every filter that is set must match (AND); a list filter matches any of its values (OR). Time bounds are
-/// inclusive milliseconds. Order is by seq: newest first means the most recently appended first.
+/// Every filter that is set must match (AND); a list filter matches any of its values (OR), and an empty list
+/// does not filter. Time bounds are inclusive. Order is by seq: newest first means the most recently appended
+/// first.
+///
+/// ```swift
+/// var query = Query(from: .now - .seconds(86_400), actorIDs: ["user_42"], actions: ["update", "delete"])
+/// query.limit = 50
+/// ```
 public struct Query: Sendable, Equatable {
-    public enum Order: String, Sendable {
+    public enum Order: String, Sendable, Codable {
         case newestFirst = "newest"
         case oldestFirst = "oldest"
     }
 
-    public var from: Int64?
-    public var to: Int64?
-    public var actors: [String] = []
+    /// Events at or after this instant.
+    public var from: Timestamp?
+    /// Events at or before this instant.
+    public var to: Timestamp?
+    /// `actor.id` is one of these.
+    public var actorIDs: [String] = []
+    /// `action` is one of these.
     public var actions: [String] = []
+    /// `resource.type` is one of these.
     public var resourceTypes: [String] = []
-    public var resourceID: String?
-    public var org: String?
-    public var project: String?
-    public var source: String?
+    /// `resource.id` is one of these.
+    public var resourceIDs: [String] = []
+    /// `org.id` is one of these.
+    public var orgIDs: [String] = []
+    /// `project.id` is one of these.
+    public var projectIDs: [String] = []
+    /// `source` is one of these.
+    public var sources: [String] = []
     public var order: Order = .newestFirst
     /// Events per page (1…10,000). Default 100.
     public var limit = 100
@@ -24,19 +39,19 @@ public struct Query: Sendable, Equatable {
     public var cursor: String?
 
     public init(
-        from: Int64? = nil, to: Int64? = nil, actors: [String] = [], actions: [String] = [],
-        resourceTypes: [String] = [], resourceID: String? = nil, org: String? = nil, project: String? = nil,
-        source: String? = nil, order: Order = .newestFirst, limit: Int = 100, cursor: String? = nil
+        from: Timestamp? = nil, to: Timestamp? = nil, actorIDs: [String] = [], actions: [String] = [],
+        resourceTypes: [String] = [], resourceIDs: [String] = [], orgIDs: [String] = [], projectIDs: [String] = [],
+        sources: [String] = [], order: Order = .newestFirst, limit: Int = 100, cursor: String? = nil
     ) {
         self.from = from
         self.to = to
-        self.actors = actors
+        self.actorIDs = actorIDs
         self.actions = actions
         self.resourceTypes = resourceTypes
-        self.resourceID = resourceID
-        self.org = org
-        self.project = project
-        self.source = source
+        self.resourceIDs = resourceIDs
+        self.orgIDs = orgIDs
+        self.projectIDs = projectIDs
+        self.sources = sources
         self.order = order
         self.limit = limit
         self.cursor = cursor
@@ -44,44 +59,52 @@ public struct Query: Sendable, Equatable {
 
     /// Whether the time range is the only filter (the scan applies it to records before decoding them).
     var filtersOnlyByTime: Bool {
-        actors.isEmpty && actions.isEmpty && resourceTypes.isEmpty && resourceID == nil && org == nil
-            && project == nil && source == nil
+        actorIDs.isEmpty && actions.isEmpty && resourceTypes.isEmpty && resourceIDs.isEmpty && orgIDs.isEmpty
+            && projectIDs.isEmpty && sources.isEmpty
     }
 
+    /// The time range in milliseconds, as the indexes store it.
     var timeRange: ClosedRange<Int64>? {
         guard from != nil || to != nil else { return nil }
-        return (from ?? .min)...(to ?? .max)
+        return (from?.millisecondsSinceEpoch ?? .min)...(to?.millisecondsSinceEpoch ?? .max)
     }
 
     /// Whether `event` passes every filter.
     func matches(_ event: AuditEvent) -> Bool {
         if let from, event.timestamp < from { return false }
         if let to, event.timestamp > to { return false }
-        if !actors.isEmpty && !actors.contains(event.actor.id) { return false }
+        if !actorIDs.isEmpty && !actorIDs.contains(event.actor.id) { return false }
         if !actions.isEmpty && !actions.contains(event.action) { return false }
         if !resourceTypes.isEmpty && !resourceTypes.contains(event.resource.type) { return false }
-        if let resourceID, event.resource.id != resourceID { return false }
-        if let org, event.org?.id != org { return false }
-        if let project, event.project?.id != project { return false }
-        if let source, event.source != source { return false }
+        if !resourceIDs.isEmpty && !resourceIDs.contains(event.resource.id) { return false }
+        if !orgIDs.isEmpty && !orgIDs.contains(event.org?.id ?? "\u{0}") { return false }
+        if !projectIDs.isEmpty && !projectIDs.contains(event.project?.id ?? "\u{0}") { return false }
+        if !sources.isEmpty && !sources.contains(event.source ?? "\u{0}") { return false }
         return true
     }
 
     /// A fingerprint of the filters and order, carried in cursors so that a cursor is only used with the query
     /// that produced it.
     var fingerprint: UInt64 {
-        var text = "\(from.map(String.init) ?? "")|\(to.map(String.init) ?? "")|\(order.rawValue)"
-        for list in [actors, actions, resourceTypes] { text += "|" + list.sorted().joined(separator: "\u{1F}") }
-        for value in [resourceID, org, project, source] { text += "|" + (value ?? "\u{1E}") }
+        let bounds = [from, to].map { $0.map { String($0.millisecondsSinceEpoch) } ?? "" }
+        var text = "\(bounds[0])|\(bounds[1])|\(order.rawValue)"
+        for list in [actorIDs, actions, resourceTypes, resourceIDs, orgIDs, projectIDs, sources] {
+            text += "|" + list.sorted().joined(separator: "\u{1F}")
+        }
         return SegmentIndexFiles.actorHash(text)
     }
 }
 
 /// One page of results.
-public struct QueryPage: Sendable {
+public struct QueryPage: Sendable, Equatable, Codable {
     public var events: [StoredEvent]
     /// Pass as ``Query/cursor`` for the next page; nil when this is the last page.
     public var nextCursor: String?
+
+    public init(events: [StoredEvent], nextCursor: String?) {
+        self.events = events
+        self.nextCursor = nextCursor
+    }
 }
 
 /// The opaque keyset cursor: `v1.<seq>.<fingerprint>` in base64url. Pages continue strictly after (oldest first)

@@ -92,7 +92,7 @@ enum RecordCodec {
         out.append(code(of: event.actor.type))
         out.appendLittleEndian(presence)
         out.appendLittleEndian(seq)
-        out.appendLittleEndian(event.timestamp)
+        out.appendLittleEndian(event.timestamp.millisecondsSinceEpoch)
         fixedTail(&out)
 
         func optional(_ value: String?) {
@@ -215,7 +215,7 @@ enum RecordCodec {
         else { throw DecodeFailure(reason: "invalid presence bits \(presence)", offset: 3) }
         let seq = try r.readLittleEndian(UInt64.self, "seq")
         let timestamp = try r.readLittleEndian(Int64.self, "timestamp")
-        guard Timestamp.representable.contains(timestamp) else {
+        guard RFC3339.representable.contains(timestamp) else {
             throw DecodeFailure(reason: "timestamp \(timestamp) is outside years 0000-9999", offset: 13)
         }
         var redaction: Redaction?
@@ -276,7 +276,7 @@ enum RecordCodec {
         guard r.isAtEnd else { throw DecodeFailure(reason: "trailing bytes after record", offset: r.position) }
 
         let event = AuditEvent(
-            id: id, timestamp: fixed.timestamp,
+            id: id, timestamp: Timestamp(millisecondsSinceEpoch: fixed.timestamp),
             actor: AuditEvent.Actor(
                 type: fixed.actorType, id: actorID, name: actorName, roles: roles, authMethod: authMethod),
             action: action,

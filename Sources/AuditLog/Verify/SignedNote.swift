@@ -96,6 +96,12 @@ public struct SignedNote: Sendable, Equatable {
         public var name: String
         public var keyID: [UInt8]
         public var signature: [UInt8]
+
+        public init(name: String, keyID: [UInt8], signature: [UInt8]) {
+            self.name = name
+            self.keyID = keyID
+            self.signature = signature
+        }
     }
 
     /// The note text, including its final newline: the signed bytes.
@@ -132,7 +138,7 @@ public struct SignedNote: Sendable, Equatable {
 }
 
 /// A C2SP tlog-checkpoint: origin, tree size and root hash.
-public struct Checkpoint: Sendable, Equatable {
+public struct Checkpoint: Sendable, Equatable, Codable {
     public var origin: String
     public var treeSize: UInt64
     public var root: SHA256Hash
@@ -144,7 +150,7 @@ public struct Checkpoint: Sendable, Equatable {
     }
 
     /// Parses a checkpoint from note text (`origin\nsize\nbase64 root\n`, extension lines allowed after).
-    public init(text: String) throws(AuditLogError) {
+    public init(_ text: String) throws(AuditLogError) {
         let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
         guard lines.count >= 4, !lines[0].isEmpty, let size = UInt64(lines[1]), String(size) == lines[1],
             let rootBytes = Base64.decode(lines[2]), let root = SHA256Hash(bytes: rootBytes)

@@ -1,7 +1,7 @@
 /// What `verify` found: valid, or each problem with its class and location.
-public struct VerificationReport: Sendable {
-    /// The classes of integrity problems (BRIEF, "Verification and proofs").
-    public enum ProblemKind: String, Sendable, CaseIterable {
+public struct VerificationReport: Sendable, Equatable, Codable {
+    /// The classes of integrity problems (FORMAT.md, "Verification").
+    public enum ProblemKind: String, Sendable, CaseIterable, Codable {
         /// Bytes were changed: a checksum, leaf hash, stored root or frontier does not match.
         case modified
         /// A whole segment is gone: the seqs it held are missing between two segments, or before the first.
@@ -19,7 +19,7 @@ public struct VerificationReport: Sendable {
         case unrecordedRedaction = "unrecorded_redaction"
     }
 
-    public struct Problem: Sendable, Equatable {
+    public struct Problem: Sendable, Equatable, Codable {
         public var kind: ProblemKind
         /// File name within the log directory (or the checkpoint file given).
         public var file: String?
@@ -29,9 +29,20 @@ public struct VerificationReport: Sendable {
         /// The first seq affected.
         public var seq: UInt64?
         public var message: String
+
+        public init(
+            kind: ProblemKind, file: String?, offset: Int64?, length: Int64?, seq: UInt64?, message: String
+        ) {
+            self.kind = kind
+            self.file = file
+            self.offset = offset
+            self.length = length
+            self.seq = seq
+            self.message = message
+        }
     }
 
-    public struct SegmentResult: Sendable, Equatable {
+    public struct SegmentResult: Sendable, Equatable, Codable {
         public var file: String
         public var baseSeq: UInt64
         /// Seq after the last verified record.
@@ -42,10 +53,29 @@ public struct VerificationReport: Sendable {
         /// Bytes of an incomplete write at the end of the active segment (a crash; cut on the next open).
         public var incompleteTailBytes: Int64
         public var isValid: Bool
+
+        public init(
+            file: String, baseSeq: UInt64, endSeq: UInt64, bytes: Int64, recordBytes: Int64, sealed: Bool,
+            incompleteTailBytes: Int64, isValid: Bool
+        ) {
+            self.file = file
+            self.baseSeq = baseSeq
+            self.endSeq = endSeq
+            self.bytes = bytes
+            self.recordBytes = recordBytes
+            self.sealed = sealed
+            self.incompleteTailBytes = incompleteTailBytes
+            self.isValid = isValid
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case file, baseSeq, endSeq, bytes, recordBytes, sealed, incompleteTailBytes
+            case isValid = "valid"
+        }
     }
 
-    public struct CheckpointResult: Sendable, Equatable {
-        public enum Signature: String, Sendable {
+    public struct CheckpointResult: Sendable, Equatable, Codable {
+        public enum Signature: String, Sendable, Codable {
             case valid, invalid
             case notChecked = "not_checked"
         }
@@ -55,6 +85,13 @@ public struct VerificationReport: Sendable {
         public var signature: Signature
         /// Whether the log contains the checkpoint's tree with the same root (nil if not checkable).
         public var consistent: Bool?
+
+        public init(source: String, checkpoint: Checkpoint?, signature: Signature, consistent: Bool?) {
+            self.source = source
+            self.checkpoint = checkpoint
+            self.signature = signature
+            self.consistent = consistent
+        }
     }
 
     public var directory: String
@@ -77,4 +114,47 @@ public struct VerificationReport: Sendable {
 
     /// Events in the verified segments.
     public var eventCount: UInt64 { segments.reduce(0) { $0 + ($1.endSeq - $1.baseSeq) } }
+
+    /// An empty report of `directory`, to be filled in (verification builds one; so can test doubles).
+    public init(directory: String) {
+        self.directory = directory
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case valid, directory, treeSize, root, events, recordBytes, seconds, jobs, prunedBelow, redactedEvents,
+            segments, problems, checkpoints
+    }
+
+    /// The JSON of `auditlog verify --json`: the report's fields, plus `valid` and `events`.
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(isValid, forKey: .valid)
+        try c.encode(directory, forKey: .directory)
+        try c.encode(treeSize, forKey: .treeSize)
+        try c.encode(root, forKey: .root)
+        try c.encode(eventCount, forKey: .events)
+        try c.encode(recordBytes, forKey: .recordBytes)
+        try c.encode(seconds, forKey: .seconds)
+        try c.encode(jobs, forKey: .jobs)
+        try c.encode(prunedBelow, forKey: .prunedBelow)
+        try c.encode(redactedEvents, forKey: .redactedEvents)
+        try c.encode(segments, forKey: .segments)
+        try c.encode(problems, forKey: .problems)
+        try c.encode(checkpoints, forKey: .checkpoints)
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        directory = try c.decode(String.self, forKey: .directory)
+        treeSize = try c.decode(UInt64.self, forKey: .treeSize)
+        root = try c.decodeIfPresent(SHA256Hash.self, forKey: .root)
+        recordBytes = try c.decode(Int64.self, forKey: .recordBytes)
+        seconds = try c.decode(Double.self, forKey: .seconds)
+        jobs = try c.decode(Int.self, forKey: .jobs)
+        prunedBelow = try c.decodeIfPresent(UInt64.self, forKey: .prunedBelow)
+        redactedEvents = try c.decode(Int.self, forKey: .redactedEvents)
+        segments = try c.decode([SegmentResult].self, forKey: .segments)
+        problems = try c.decode([Problem].self, forKey: .problems)
+        checkpoints = try c.decode([CheckpointResult].self, forKey: .checkpoints)
+    }
 }

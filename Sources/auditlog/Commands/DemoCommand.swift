@@ -65,15 +65,16 @@ struct DemoCommand: ParsableCommand {
 
         // 2. Ingest through the same path as `auditlog ingest`.
         let log = try reportingErrors { () throws(AuditLogError) in try AuditLog(directory: logPath) }
-        let fd = open(inputPath, O_RDONLY | O_CLOEXEC)
-        let summary = try Ingester(log: log, limits: EventLimits(), skipInvalid: false, progress: .none).run(fd: fd)
-        close(fd)
+        let summary = try reportingErrors { () throws(AuditLogError) in
+            try log.appendJSONLines(from: .file(inputPath))
+        }
         let state = log.state
         try reportingErrors { () throws(AuditLogError) in try log.close() }
         if let error = summary.storageError ?? summary.stoppedAt?.error { throw fail(error) }
+        let ingestSeconds = Console.seconds(summary.duration)
         Console.print(
             "2. ingest     \(Console.grouped(summary.stored)) events into \(logPath) with durability sync in "
-                + "\(Console.fixed(summary.seconds, 2)) s (\(Console.grouped(Int(Double(summary.stored) / summary.seconds))) events/s)"
+                + "\(Console.fixed(ingestSeconds, 2)) s (\(Console.grouped(Int(Double(summary.stored) / ingestSeconds))) events/s)"
         )
         Console.print("   tree size \(Console.grouped(state.treeSize)), Merkle root \(state.root.hex)")
 
@@ -81,8 +82,8 @@ struct DemoCommand: ParsableCommand {
         var mismatches = 0
         var readCount = 0
         try reportingErrors { () throws(AuditLogError) in
-            let reader = try LogReader(directory: logPath)
-            while let stored = try reader.next() {
+            let iterator = try AuditLogReader(directory: logPath).eventIterator()
+            while let stored = try iterator.next() {
                 if stored.seq != UInt64(readCount) || stored.event != sample[readCount] { mismatches += 1 }
                 readCount += 1
             }
@@ -111,7 +112,7 @@ struct DemoCommand: ParsableCommand {
         let busiest = Dictionary(grouping: sample, by: \.actor.id).max { $0.value.count < $1.value.count }!.key
         let queryStarted = monotonicSeconds()
         let page = try reportingErrors { () throws(AuditLogError) in
-            try QueryEngine(directory: logPath).events(matching: Query(actors: [busiest], limit: 5))
+            try AuditLogReader(directory: logPath).events(matching: Query(actorIDs: [busiest], limit: 5))
         }
         Console.print(
             "5. query      first page of \(busiest)'s events, newest first "
@@ -132,7 +133,8 @@ struct DemoCommand: ParsableCommand {
         }
 
         // 7. Verify, as an auditor would.
-        let report = try reportingErrors { () throws(AuditLogError) in try AuditLog.verify(directory: logPath, jobs: 2)
+        let report = try reportingErrors { () throws(AuditLogError) in
+            try AuditLogReader(directory: logPath).verify(jobs: 2)
         }
         guard report.isValid else {
             throw fail(AuditLogError(.corrupt, "the demo log does not verify: \(report.problems)"))
@@ -142,7 +144,9 @@ struct DemoCommand: ParsableCommand {
                 + "\(Console.fixed(report.seconds * 1000, 0)) ms; root \(report.root!.hex.prefix(16))…")
 
         // 8. Stats.
-        let stats = try reportingErrors { () throws(AuditLogError) in try AuditLog.statistics(directory: logPath) }
+        let stats = try reportingErrors { () throws(AuditLogError) in
+            try AuditLogReader(directory: logPath).statistics()
+        }
         Console.print(
             "8. stats      \(stats.segmentCount) segment(s), \(Console.grouped(stats.blockCount)) blocks, "
                 + "\(Console.bytes(stats.bytesOnDisk)) on disk = "

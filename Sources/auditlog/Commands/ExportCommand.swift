@@ -55,28 +55,26 @@ struct ExportCommand: ParsableCommand {
 
 extension ExportEncoder.Format: ExpressibleByArgument {}
 
-/// Streams events out of a log.
+/// Streams events out of a log into an output file, with a progress bar on a terminal.
 enum Exporter {
     static func export(
         directory: String, query: Query, format: ExportEncoder.Format, to out: OutputFile, showProgress: Bool
     ) throws(AuditLogError) -> Int {
-        let engine = try QueryEngine(directory: directory)
-        let total = showProgress ? (try? AuditLog.statistics(directory: directory).eventCount) ?? 0 : 0
+        let reader = try AuditLogReader(directory: directory)
+        let total = showProgress ? (try? reader.statistics().eventCount) ?? 0 : 0
         let bar = ProgressLine()
-        var encoder = ExportEncoder(format: format)
-        try out.append { encoder.appendHeader(to: &$0) }
-        var count = 0
-        try engine.forEach(matching: query, encodedBy: &encoder) { (line) throws(AuditLogError) in
-            try out.append { $0.append(contentsOf: line) }
-            count += 1
-            if showProgress && count & 0x3FFF == 0 {
-                bar.update(
-                    ProgressLine.bar(Double(count) / Double(max(1, total))) + "  \(Console.grouped(count)) events")
-            }
+        let summary = try reader.export(
+            matching: query, format: format,
+            progress: showProgress
+                ? { count in
+                    bar.update(
+                        ProgressLine.bar(Double(count) / Double(max(1, total))) + "  \(Console.grouped(count)) events")
+                } : nil
+        ) { (bytes) throws(AuditLogError) in
+            try out.append { $0.append(contentsOf: bytes) }
             return true
         }
-        try out.append { encoder.appendFooter(to: &$0) }
         bar.finish()
-        return count
+        return summary.events
     }
 }

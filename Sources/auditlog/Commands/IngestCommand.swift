@@ -1,5 +1,6 @@
 import ArgumentParser
 import AuditLog
+import Synchronization
 
 #if canImport(Glibc)
     import Glibc
@@ -70,36 +71,39 @@ struct IngestCommand: ParsableCommand {
                     + (report.reason.map { " (\($0))" } ?? ""))
         }
 
-        let fd: Int32
-        var totalBytes: Int64?
-        if file == "-" {
-            fd = 0
-        } else {
-            fd = open(file, O_RDONLY | O_CLOEXEC)
-            guard fd >= 0 else {
-                throw fail(AuditLogError(.io, "cannot open input", path: file, errno: errno))
+        let source: JSONLinesSource = file == "-" ? .standardInput : .file(file)
+        let totalBytes = file == "-" ? nil : Console.regularFileSize(file)
+        let bar = ProgressLine()
+        let started = monotonicSeconds()
+        let progress: @Sendable (JSONLinesImportProgress) -> Void
+        if self.progress == .json {
+            progress = { Console.error("{\"durableEvents\": \($0.stored)}") }
+        } else if Console.stderrIsTerminal {
+            progress = { report in
+                let rate = Double(report.bytesRead) / max(0.001, monotonicSeconds() - started) / 1e6
+                let prefix = totalBytes.map { ProgressLine.bar(Double(report.bytesRead) / Double(max(1, $0))) + "  " }
+                bar.update(
+                    "\(prefix ?? "")\(Console.grouped(report.stored)) events stored  \(Console.fixed(rate, 1)) MB/s")
             }
-            var info = stat()
-            if fstat(fd, &info) == 0 && (info.st_mode & S_IFMT) == S_IFREG { totalBytes = Int64(info.st_size) }
+        } else {
+            progress = { _ in }
         }
-        defer { if fd != 0 { close(fd) } }
-
-        let mode: Ingester.Progress =
-            progress == .json ? .json : Console.stderrIsTerminal ? .bar(totalBytes: totalBytes) : .none
-        let ingester = Ingester(log: log, limits: options.limits, skipInvalid: skipInvalid, progress: mode)
-        let summary: Ingester.Summary
-        do {
-            summary = try ingester.run(fd: fd)
+        let skips = SkipReporter()
+        let summary: JSONLinesImportSummary
+        do throws(AuditLogError) {
+            summary = try log.appendJSONLines(
+                from: source, skipInvalid: skipInvalid, progress: progress, onInvalidLine: skips.report)
         } catch {
             try? log.close()
-            throw fail(AuditLogError(.io, "\(error)", path: file == "-" ? "standard input" : file))
+            throw fail(error)
         }
+        bar.finish()
+        skips.finish()
         let closeError: AuditLogError? = {
             do throws(AuditLogError) { try log.close() } catch { return error }
             return nil
         }()
 
-        let source = file == "-" ? "-" : file
         if let storage = summary.storageError ?? closeError {
             throw fail(
                 storage,
@@ -113,14 +117,33 @@ struct IngestCommand: ParsableCommand {
                 error,
                 hint: "stored \(Console.grouped(summary.stored)) events from the lines before line \(line); they are "
                     + "durable. Nothing from line \(line) on was stored.\nFix or remove that line, then continue "
-                    + "with: tail -n +\(line) \(source) | auditlog ingest --dir \(dir)")
+                    + "with: tail -n +\(line) \(file) | auditlog ingest --dir \(dir)")
         }
         let mb = Double(summary.bytesRead) / 1e6
+        let seconds = max(Console.seconds(summary.duration), 1e-9)
+        let rate = Int(Double(summary.stored) / seconds)
         Console.error(
             "stored \(Console.grouped(summary.stored)) events"
                 + (summary.skipped > 0 ? ", skipped \(Console.grouped(summary.skipped)) invalid lines" : "")
-                + " in \(Console.fixed(summary.seconds, 2)) s "
-                + "(\(Console.grouped(Int(Double(summary.stored) / max(summary.seconds, 1e-9)))) events/s, "
-                + "\(Console.fixed(mb / max(summary.seconds, 1e-9), 1)) MB/s)")
+                + " in \(Console.fixed(seconds, 2)) s (\(Console.grouped(rate)) events/s, "
+                + "\(Console.fixed(mb / seconds, 1)) MB/s)")
+    }
+}
+
+/// Prints the first hundred skipped lines and counts the rest.
+final class SkipReporter: Sendable {
+    private let printed = Mutex(0)
+
+    func report(_ error: AuditLogError) {
+        let count = printed.withLock { n -> Int in
+            n += 1
+            return n
+        }
+        if count <= 100 { Console.error("skipped \(error)") }
+    }
+
+    func finish() {
+        let count = printed.withLock { $0 }
+        if count > 100 { Console.error("… and \(count - 100) more skipped lines") }
     }
 }

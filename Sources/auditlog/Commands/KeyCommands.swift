@@ -79,7 +79,7 @@ struct CheckpointCommand: ParsableCommand {
     func run() throws {
         try reportingErrors { () throws(AuditLogError) in
             let signer = try KeyArguments.signer(key)
-            let state = try AuditLog.currentState(directory: dir)
+            let state = try AuditLogReader(directory: dir).state()
             let note = try signer.sign(Checkpoint(origin: signer.name, treeSize: state.treeSize, root: state.root).text)
             if let out { try writeNew(out, note) }
             Console.writeAll(1, Array(note.utf8))

@@ -1,27 +1,13 @@
 import ArgumentParser
 import AuditLog
 
-/// `400d`, `12h`, `30m`, `90s`, `500ms`, `2w`, `1y` (365 days): a duration in milliseconds.
+/// `400d`, `12h`, `30m`, `90s`, `500ms`, `2w`, `1y` (365 days).
 struct DurationArgument: ExpressibleByArgument {
-    var milliseconds: Int64
+    var duration: Duration
 
     init?(argument: String) {
-        let digits = argument.prefix { $0.isNumber }
-        guard let value = Int64(digits), value >= 0 else { return nil }
-        let unit: Int64
-        switch argument.dropFirst(digits.count).lowercased() {
-        case "ms": unit = 1
-        case "s": unit = 1000
-        case "m": unit = 60_000
-        case "h": unit = 3_600_000
-        case "d": unit = 86_400_000
-        case "w": unit = 7 * 86_400_000
-        case "y": unit = 365 * 86_400_000
-        default: return nil
-        }
-        let (product, overflow) = value.multipliedReportingOverflow(by: unit)
-        guard !overflow else { return nil }
-        milliseconds = product
+        guard let duration = Duration(parsing: argument) else { return nil }
+        self.duration = duration
     }
 }
 
@@ -89,11 +75,11 @@ struct RetentionCommand: ParsableCommand {
 
     func run() throws {
         let policy = RetentionPolicy(
-            maxAgeMilliseconds: maxAge?.milliseconds, maxBytes: maxBytes.map { Int64($0.bytes) })
+            maxAge: maxAge?.duration, maxBytes: maxBytes.map { Int64($0.bytes) })
         let result: RetentionResult
         if dryRun {
             result = try reportingErrors { () throws(AuditLogError) in
-                try AuditLog.retentionPlan(directory: dir, policy: policy)
+                try AuditLogReader(directory: dir).retentionPlan(policy)
             }
         } else {
             let log = try openForMaintenance(dir)

@@ -1,6 +1,5 @@
 import ArgumentParser
 import AuditLog
-import Foundation
 
 struct ProveCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -28,7 +27,7 @@ struct ProveCommand: ParsableCommand {
 
     func run() throws {
         let proof = try reportingErrors { () throws(AuditLogError) in
-            try AuditLog.inclusionProof(directory: dir, seq: seq, treeSize: treeSize)
+            try AuditLogReader(directory: dir).inclusionProof(seq: seq, treeSize: treeSize)
         }
         Console.print(proof.jsonString)
     }
@@ -57,7 +56,7 @@ struct ConsistencyCommand: ParsableCommand {
 
     func run() throws {
         let proof = try reportingErrors { () throws(AuditLogError) in
-            try AuditLog.consistencyProof(directory: dir, from: from, to: to)
+            try AuditLogReader(directory: dir).consistencyProof(from: from, to: to)
         }
         Console.print(proof.jsonString)
     }
@@ -89,71 +88,39 @@ struct VerifyProofCommand: ParsableCommand {
     var key: String
 
     func run() throws {
-        var trusted: [Checkpoint] = []
-        let proofText: String
-        do throws(AuditLogError) {
+        let (text, notes, verifierKey) = try reportingErrors { () throws(AuditLogError) in
             let verifierKey = try KeyArguments.verifierKey(key)
-            for file in checkpoints {
-                let note = try SignedNote(try KeyArguments.contents(of: file))
-                guard note.isSigned(by: verifierKey) else {
-                    Console.print("INVALID: \(file) is not signed by \(verifierKey.name)")
-                    throw AuditLogError(.invalidArgument, "bad signature")
-                }
-                trusted.append(try Checkpoint(text: note.text))
+            var notes: [String] = []
+            for file in checkpoints { notes.append(try KeyArguments.contents(of: file)) }
+            return (try KeyArguments.contents(of: proofFile), notes, verifierKey)
+        }
+        // The JSON names the proof: an inclusion proof has a leaf index, a consistency proof two sizes.
+        let verdict: ProofVerification
+        let claim: String
+        do throws(AuditLogError) {
+            if text.contains("\"leafIndex\"") {
+                let proof = try InclusionProof(text)
+                verdict = proof.verify(against: notes, key: verifierKey)
+                claim = "event \(proof.leafIndex) is in the tree of \(proof.treeSize) events signed in the checkpoint"
+            } else {
+                let proof = try ConsistencyProof(text)
+                verdict = proof.verify(against: notes, key: verifierKey)
+                claim = "the tree of \(proof.size2) events extends the tree of \(proof.size1) events"
             }
-            proofText = try KeyArguments.contents(of: proofFile)
-        } catch  where error.message == "bad signature" {
-            throw ExitCode(1)
         } catch {
-            Console.error("error: \(error)")
+            Console.error("error: \(proofFile): \(error)")
             throw ExitCode(2)
         }
-        guard let object = try? JSONSerialization.jsonObject(with: Data(proofText.utf8)) as? [String: Any] else {
-            Console.error("error: \(proofFile) is not a JSON object")
-            throw ExitCode(2)
-        }
-        func matches(_ size: UInt64, _ root: SHA256Hash) -> Bool {
-            trusted.contains { $0.treeSize == size && $0.root == root }
-        }
-        func hash(_ key: String) -> SHA256Hash? { (object[key] as? String).flatMap { SHA256Hash(hex: $0) } }
-        func size(_ key: String) -> UInt64? { (object[key] as? NSNumber)?.uint64Value }
-        let path = (object["proof"] as? [String])?.compactMap { SHA256Hash(hex: $0) }
-        if let index = size("leafIndex"), let treeSize = size("treeSize"), let leaf = hash("leafHash"),
-            let root = hash("root"), let path, path.count == (object["proof"] as? [String])?.count
-        {
-            let entry = (object["entry"] as? String).flatMap { Data(base64Encoded: $0) }.map { [UInt8]($0) } ?? []
-            let proof = InclusionProof(
-                leafIndex: index, treeSize: treeSize, leafHash: leaf, proof: path, root: root, entry: entry)
-            guard proof.isValid() else {
-                Console.print("INVALID: the inclusion proof does not lead from leaf \(index) to its root")
-                throw ExitCode(1)
+        switch verdict {
+        case .valid:
+            Console.print("VALID: \(claim)")
+        case .invalid(let failure):
+            if case .checkpointNotTrusted(let index, _) = failure {
+                Console.print("INVALID: \(checkpoints[index]): \(failure)")
+            } else {
+                Console.print("INVALID: \(failure)")
             }
-            guard matches(treeSize, root) else {
-                Console.print("INVALID: no signed checkpoint has tree size \(treeSize) and root \(root.hex)")
-                throw ExitCode(1)
-            }
-            Console.print("VALID: event \(index) is in the tree of \(treeSize) events signed in the checkpoint")
-        } else if let size1 = size("size1"), let size2 = size("size2"), let root1 = hash("root1"),
-            let root2 = hash("root2"),
-            let path, path.count == (object["proof"] as? [String])?.count
-        {
-            let proof = ConsistencyProof(size1: size1, size2: size2, root1: root1, root2: root2, proof: path)
-            guard proof.isValid() else {
-                Console.print("INVALID: the consistency proof does not link tree size \(size1) to \(size2)")
-                throw ExitCode(1)
-            }
-            guard matches(size2, root2) else {
-                Console.print("INVALID: no signed checkpoint has tree size \(size2) and root \(root2.hex)")
-                throw ExitCode(1)
-            }
-            if trusted.contains(where: { $0.treeSize == size1 }) && !matches(size1, root1) {
-                Console.print("INVALID: the signed checkpoint at tree size \(size1) has another root than the proof")
-                throw ExitCode(1)
-            }
-            Console.print("VALID: the tree of \(size2) events extends the tree of \(size1) events")
-        } else {
-            Console.error("error: \(proofFile) is neither an inclusion nor a consistency proof")
-            throw ExitCode(2)
+            throw ExitCode(1)
         }
     }
 }

@@ -51,7 +51,7 @@ struct QueryCommand: ParsableCommand {
         var query = try filters.query(defaultOrder: .newestFirst)
         query.limit = limit
         query.cursor = cursor
-        let engine = try reportingErrors { () throws(AuditLogError) in try QueryEngine(directory: dir) }
+        let engine = try reportingErrors { () throws(AuditLogError) in try AuditLogReader(directory: dir) }
         let started = monotonicSeconds()
         let page = try reportingErrors { () throws(AuditLogError) in try engine.events(matching: query) }
         let first = monotonicSeconds() - started
@@ -100,7 +100,7 @@ struct QueryCommand: ParsableCommand {
             let e = stored.event
             let actor = e.actor.name.map { "\($0) (\(e.actor.id))" } ?? "\(e.actor.type.rawValue):\(e.actor.id)"
             rows.append([
-                String(stored.seq), Timestamp.format(milliseconds: e.timestamp), clip(actor, 40), clip(e.action, 28),
+                String(stored.seq), e.timestamp.rfc3339, clip(actor, 40), clip(e.action, 28),
                 clip("\(e.resource.type) \(e.resource.id)", 40), e.source ?? "",
             ])
         }
@@ -140,13 +140,13 @@ struct ShowCommand: ParsableCommand {
 
     func run() throws {
         let (stored, changes, redaction) = try reportingErrors { () throws(AuditLogError) in
-            let engine = try QueryEngine(directory: dir)
+            let engine = try AuditLogReader(directory: dir)
             let stored = try engine.event(seq: seq)
             return (stored, try EventDiff.changes(of: stored.event), try engine.redactionDetails(of: stored))
         }
         let e = stored.event
         var lines: [(String, String?)] = [
-            ("seq", String(stored.seq)), ("id", e.id), ("timestamp", Timestamp.format(milliseconds: e.timestamp)),
+            ("seq", String(stored.seq)), ("id", e.id), ("timestamp", e.timestamp.rfc3339),
             ("actor.type", e.actor.type.rawValue), ("actor.id", e.actor.id), ("actor.name", e.actor.name),
             ("actor.roles", e.actor.roles?.joined(separator: ", ")), ("actor.authMethod", e.actor.authMethod),
             ("action", e.action), ("resource.type", e.resource.type), ("resource.id", e.resource.id),
@@ -156,9 +156,9 @@ struct ShowCommand: ParsableCommand {
             ("metadata", e.metadata?.text), ("leafHash", stored.leafHash.hex),
             (
                 "redacted",
-                redaction.map {
-                    "\($0.fields.map(\.rawValue).joined(separator: ", ")) removed on "
-                        + "\(Timestamp.format(milliseconds: $0.timestamp)) by event \($0.eventSeq): \($0.reason)"
+                redaction.map { (details: RedactionDetails) -> String in
+                    let fields = details.fields.map(\.rawValue).joined(separator: ", ")
+                    return "\(fields) removed on \(details.timestamp) by event \(details.eventSeq): \(details.reason)"
                 }
             ),
         ]

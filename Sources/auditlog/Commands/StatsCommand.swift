@@ -15,18 +15,11 @@ struct StatsCommand: ParsableCommand {
     var json = false
 
     func run() throws {
-        let stats = try reportingErrors { () throws(AuditLogError) in try AuditLog.statistics(directory: dir) }
-        let oldest = stats.oldestTimestamp.map { Timestamp.format(milliseconds: $0) }
-        let newest = stats.newestTimestamp.map { Timestamp.format(milliseconds: $0) }
+        let stats = try reportingErrors { () throws(AuditLogError) in try AuditLogReader(directory: dir).statistics() }
+        let oldest = stats.oldestTimestamp?.rfc3339
+        let newest = stats.newestTimestamp?.rfc3339
         if json {
-            func quoted(_ s: String?) -> String { s.map { "\"\($0)\"" } ?? "null" }
-            Console.print(
-                "{\"events\":\(stats.eventCount),\"segments\":\(stats.segmentCount),\"blocks\":\(stats.blockCount),"
-                    + "\"bytesOnDisk\":\(stats.bytesOnDisk),\"recordBytes\":\(stats.recordBytes),"
-                    + "\"storedRecordBytes\":\(stats.storedPayloadBytes),"
-                    + "\"compressionRatio\":\(Console.fixed(stats.compressionRatio, 3)),"
-                    + "\"oldestTimestamp\":\(quoted(oldest)),\"newestTimestamp\":\(quoted(newest)),"
-                    + "\"treeSize\":\(stats.state.treeSize),\"root\":\"\(stats.state.root.hex)\"}")
+            Console.print(try reportingErrors { () throws(AuditLogError) in try JSONText(encoding: stats).text })
             return
         }
         Console.print("events             \(Console.grouped(stats.eventCount))")

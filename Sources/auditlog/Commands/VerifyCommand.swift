@@ -63,8 +63,8 @@ struct VerifyCommand: ParsableCommand {
             var given: [(name: String, text: String)] = []
             for file in checkpoints { given.append((file, try KeyArguments.contents(of: file))) }
             let reporter = Console.stderrIsTerminal && !json ? SharedProgress(label: "verifying") : nil
-            report = try AuditLog.verify(
-                directory: path, checkpoints: given, key: verifierKey, jobs: jobs, progress: reporter?.update)
+            report = try AuditLogReader(directory: path).verify(
+                checkpoints: given, key: verifierKey, jobs: jobs, progress: reporter?.update)
             reporter?.finish()
         } catch {
             Console.error("error: \(error)")
@@ -147,32 +147,6 @@ enum VerifyReportFormat {
     }
 
     static func json(_ r: VerificationReport) -> String {
-        let object: [String: Any] = [
-            "valid": r.isValid, "directory": r.directory, "treeSize": r.treeSize, "root": r.root?.hex ?? NSNull(),
-            "events": r.eventCount, "recordBytes": r.recordBytes, "seconds": r.seconds, "jobs": r.jobs,
-            "prunedBelow": r.prunedBelow ?? NSNull(), "redactedEvents": r.redactedEvents,
-            "segments": r.segments.map {
-                [
-                    "file": $0.file, "baseSeq": $0.baseSeq, "endSeq": $0.endSeq, "bytes": $0.bytes,
-                    "recordBytes": $0.recordBytes, "sealed": $0.sealed, "incompleteTailBytes": $0.incompleteTailBytes,
-                    "valid": $0.isValid,
-                ] as [String: Any]
-            },
-            "problems": r.problems.map {
-                [
-                    "kind": $0.kind.rawValue, "file": $0.file ?? NSNull(), "offset": $0.offset ?? NSNull(),
-                    "length": $0.length ?? NSNull(), "seq": $0.seq ?? NSNull(), "message": $0.message,
-                ] as [String: Any]
-            },
-            "checkpoints": r.checkpoints.map {
-                [
-                    "source": $0.source, "origin": $0.checkpoint?.origin ?? NSNull(),
-                    "treeSize": $0.checkpoint?.treeSize ?? NSNull(), "root": $0.checkpoint?.root.hex ?? NSNull(),
-                    "signature": $0.signature.rawValue, "consistent": $0.consistent ?? NSNull(),
-                ] as [String: Any]
-            },
-        ]
-        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data("{}".utf8)
-        return String(decoding: data, as: UTF8.self)
+        (try? JSONText(encoding: r).text) ?? "{}"
     }
 }

@@ -36,7 +36,7 @@ struct DurabilityArgument: ExpressibleByArgument {
             guard argument.hasPrefix("interval:"), let ms = Int(argument.dropFirst("interval:".count)), ms > 0 else {
                 return nil
             }
-            value = .interval(milliseconds: ms)
+            value = .interval(.milliseconds(ms))
         }
     }
 }

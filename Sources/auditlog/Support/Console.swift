@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 #if canImport(Glibc)
     import Glibc
@@ -60,6 +61,19 @@ enum Console {
     }
 
     /// `value` with `decimals` digits after the point.
+    /// The size of a regular file, nil for anything else (a pipe, a missing file).
+    static func regularFileSize(_ path: String) -> Int64? {
+        var info = stat()
+        guard stat(path, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else { return nil }
+        return Int64(info.st_size)
+    }
+
+    /// A duration in seconds, as a `Double`.
+    static func seconds(_ duration: Duration) -> Double {
+        let (seconds, attoseconds) = duration.components
+        return Double(seconds) + Double(attoseconds) / 1e18
+    }
+
     static func fixed(_ value: Double, _ decimals: Int) -> String {
         var scale = 1.0
         for _ in 0..<decimals { scale *= 10 }
@@ -79,21 +93,23 @@ func monotonicSeconds() -> Double {
     return Double(now.tv_sec) + Double(now.tv_nsec) / 1e9
 }
 
-/// A one-line progress display on stderr, redrawn at most ten times a second.
-final class ProgressLine {
-    private var lastDraw = 0.0
-    private var drawn = false
+/// A one-line progress display on stderr, redrawn at most ten times a second, from any thread.
+final class ProgressLine: Sendable {
+    private let state = Mutex((lastDraw: 0.0, drawn: false))
 
     func update(_ text: @autoclosure () -> String) {
         let now = monotonicSeconds()
-        guard now - lastDraw >= 0.1 else { return }
-        lastDraw = now
-        drawn = true
-        Console.writeAll(2, Array("\r\u{1B}[2K\(text())".utf8))
+        let draw = state.withLock { state -> Bool in
+            guard now - state.lastDraw >= 0.1 else { return false }
+            state.lastDraw = now
+            state.drawn = true
+            return true
+        }
+        if draw { Console.writeAll(2, Array("\r\u{1B}[2K\(text())".utf8)) }
     }
 
     func finish() {
-        if drawn { Console.writeAll(2, Array("\r\u{1B}[2K".utf8)) }
+        if state.withLock({ $0.drawn }) { Console.writeAll(2, Array("\r\u{1B}[2K".utf8)) }
     }
 
     /// `[#####-----]  42%`
@@ -106,17 +122,15 @@ final class ProgressLine {
 }
 
 /// A progress line fed from several threads (`(done, total)` updates).
-final class SharedProgress: @unchecked Sendable {
-    // @unchecked: `line` is only touched under `lock`.
-    private let lock = NSLock()
+final class SharedProgress: Sendable {
     private let line = ProgressLine()
     private let label: String
 
     init(label: String) { self.label = label }
 
     func update(_ done: Int64, _ total: Int64) {
-        lock.withLock { line.update(ProgressLine.bar(Double(done) / Double(max(1, total))) + "  " + label) }
+        line.update(ProgressLine.bar(Double(done) / Double(max(1, total))) + "  " + label)
     }
 
-    func finish() { lock.withLock { line.finish() } }
+    func finish() { line.finish() }
 }

@@ -23,63 +23,54 @@ struct FilterOptions: ParsableArguments {
     @Option(name: .customLong("resource-type"), help: ArgumentHelp("Resource type (repeatable).", valueName: "type"))
     var resourceTypes: [String] = []
 
-    @Option(help: ArgumentHelp("Resource id.", valueName: "id"))
-    var resourceId: String?
+    @Option(name: .customLong("resource-id"), help: ArgumentHelp("Resource id (repeatable).", valueName: "id"))
+    var resourceIDs: [String] = []
 
-    @Option(help: ArgumentHelp("Organization id.", valueName: "id"))
-    var org: String?
+    @Option(name: .customLong("org"), help: ArgumentHelp("Organization id (repeatable).", valueName: "id"))
+    var orgs: [String] = []
 
-    @Option(help: ArgumentHelp("Project id.", valueName: "id"))
-    var project: String?
+    @Option(name: .customLong("project"), help: ArgumentHelp("Project id (repeatable).", valueName: "id"))
+    var projects: [String] = []
 
-    @Option(help: ArgumentHelp("Source: web, api, mcp, cli, …", valueName: "source"))
-    var source: String?
+    @Option(
+        name: .customLong("source"), help: ArgumentHelp("Source: web, api, mcp, cli, … (repeatable).", valueName: "source"))
+    var sources: [String] = []
 
     @Option(help: ArgumentHelp("newest or oldest first (query: newest; export: oldest).", valueName: "order"))
-    var order: OrderArgument?
-
-    enum OrderArgument: String, ExpressibleByArgument {
-        case newest, oldest
-    }
+    var order: String?
 
     func validate() throws {
-        if since != nil && from != nil { throw ValidationError("give --since or --from, not both") }
         _ = try query(defaultOrder: .newestFirst)
     }
 
-    /// The query these options describe; `defaultOrder` applies when `--order` is not given.
+    /// The query these options describe; `defaultOrder` applies when `--order` is not given. The library parses
+    /// them exactly as the HTTP API's query parameters of the same names.
     func query(defaultOrder: Query.Order) throws -> Query {
-        var q = Query(
-            actors: actors, actions: actions, resourceTypes: resourceTypes, resourceID: resourceId, org: org,
-            project: project, source: source,
-            order: order.map { $0 == .newest ? .newestFirst : .oldestFirst } ?? defaultOrder)
-        if let from { q.from = try Self.time(from, endOfDay: false, option: "--from") }
-        if let to { q.to = try Self.time(to, endOfDay: true, option: "--to") }
-        if let since {
-            guard let duration = Self.milliseconds(since) else {
-                throw ValidationError("--since takes a number and a unit: 30m, 24h, 7d (got \(since))")
-            }
-            q.from = Int64(Date().timeIntervalSince1970 * 1000) - duration
+        var parameters: [(name: String, value: String)] = []
+        func add(_ name: String, _ values: [String]) { for value in values { parameters.append((name, value)) } }
+        add("from", from.map { [$0] } ?? [])
+        add("to", to.map { [$0] } ?? [])
+        add("since", since.map { [$0] } ?? [])
+        add("actor", actors)
+        add("action", actions)
+        add("resourceType", resourceTypes)
+        add("resourceId", resourceIDs)
+        add("org", orgs)
+        add("project", projects)
+        add("source", sources)
+        add("order", order.map { [$0] } ?? [])
+        do throws(AuditLogError) {
+            return try Query(parameters: parameters, defaultOrder: defaultOrder)
+        } catch {
+            let option = error.field.map { "--" + Self.optionName($0) + " " } ?? ""
+            throw ValidationError(option + error.message)
         }
-        if let from = q.from, let to = q.to, from > to { throw ValidationError("--from is after --to") }
-        return q
     }
 
-    static func time(_ text: String, endOfDay: Bool, option: String) throws -> Int64 {
-        if let ms = Timestamp.parse(text) { return ms }
-        if let day = Timestamp.parseDate(text) { return endOfDay ? day + 86_399_999 : day }
-        throw ValidationError(
-            "\(option) takes an RFC 3339 time (2026-11-22T03:13:33Z) or a date (2026-11-22); got \(text)")
-    }
-
-    static func milliseconds(_ text: String) -> Int64? {
-        guard let unit = text.last, let value = Int64(text.dropLast()), value >= 0 else { return nil }
-        switch unit {
-        case "s": return value * 1000
-        case "m": return value * 60_000
-        case "h": return value * 3_600_000
-        case "d": return value * 86_400_000
-        default: return nil
+    /// `resourceType` → `resource-type`.
+    static func optionName(_ parameter: String) -> String {
+        parameter.reduce(into: "") { name, c in
+            if c.isUppercase { name += "-" + c.lowercased() } else { name.append(c) }
         }
     }
 }

@@ -28,7 +28,7 @@ func sampleEvents(_ count: Int, seed: UInt64 = 1) -> [AuditEvent] {
 
 /// Every stored event of a log directory, read with a fresh reader.
 func readAll(_ directory: String) throws -> [StoredEvent] {
-    let reader = try LogReader(directory: directory)
+    let reader = try AuditLogReader(directory: directory).eventIterator()
     var events: [StoredEvent] = []
     while let stored = try reader.next() { events.append(stored) }
     return events

@@ -1,16 +1,17 @@
-/// Reads the events of a log directory in seq order, in this process or another, while a writer appends.
+/// Reads the events of a log in seq order, synchronously, in this process or another, while a writer appends.
 ///
-/// A reader sees only complete blocks whose checksums match: a block still being written looks like the end
-/// of the log. It takes no lock and never writes. Opened from ``AuditLog/events(from:)`` it stops at the tree
-/// size acknowledged when it was created; opened on a directory it reads up to whatever is there.
+/// It sees only complete blocks whose checksums match: a block still being written looks like the end of the log.
+/// It takes no lock and never writes. Made by a writer's ``AuditLog/reader`` it stops at the tree size acknowledged
+/// when it was made; made by an ``AuditLogReader`` of a directory it reads up to whatever is there, and reading on
+/// after `nil` picks up what was written since. For async code, ``EventStream`` wraps it.
 ///
 /// ```swift
-/// let reader = try LogReader(directory: path)
-/// while let stored = try reader.next() { … }
+/// let iterator = try AuditLogReader(directory: path).eventIterator(from: 0)
+/// while let stored = try iterator.next() { … }
 /// ```
-public final class LogReader {
+public final class EventIterator {
     public let directory: String
-    private let bound: UInt64?
+    private var bound: UInt64?
     private let hasher: MerkleHasher
     private var segments: [(baseSeq: UInt64, path: String)] = []
     private var segmentIndex = 0
@@ -19,12 +20,6 @@ public final class LogReader {
     private var payload: [UInt8] = []
     private var decoded: [StoredEvent] = []
     private var decodedIndex = 0
-
-    /// Opens a reader on a log directory, positioned at its first event.
-    public convenience init(directory: String) throws(AuditLogError) {
-        try self.init(directory: directory, upTo: nil)
-        try seek(to: 0)
-    }
 
     init(directory: String, upTo bound: UInt64?) throws(AuditLogError) {
         guard FileSystem.isDirectory(directory) else {
@@ -56,6 +51,12 @@ public final class LogReader {
     /// Seq of the next block's first record.
     private var expectedSeq: UInt64 { walker?.nextSeq ?? 0 }
 
+    /// Reads on up to `bound` events (nil: whatever is there). Bounds only grow.
+    func extendBound(to newBound: UInt64?) {
+        guard let current = bound else { return }
+        bound = newBound.map { max(current, $0) }
+    }
+
     private func corrupt(_ message: String, at offset: Int64? = nil) -> AuditLogError {
         AuditLogError(.corrupt, message, path: walker?.file.path, offset: offset ?? walker?.offset)
     }
@@ -66,9 +67,9 @@ public final class LogReader {
         while true {
             while decodedIndex < decoded.count {
                 let event = decoded[decodedIndex]
+                if let bound, event.seq >= bound { return nil }  // kept for when the bound grows
                 decodedIndex += 1
                 if event.seq < startSeq { continue }
-                if let bound, event.seq >= bound { return nil }
                 return event
             }
             if let bound, expectedSeq >= bound { return nil }

@@ -1,5 +1,5 @@
 /// What opening a log found and repaired.
-public struct RecoveryReport: Sendable, Equatable {
+public struct RecoveryReport: Sendable, Equatable, Codable {
     /// The segment whose torn tail was cut off, if any.
     public var truncatedSegment: String?
     /// How many bytes were cut (bytes of unacknowledged, incomplete writes).
@@ -11,6 +11,16 @@ public struct RecoveryReport: Sendable, Equatable {
 
     /// Whether open changed anything.
     public var repaired: Bool { truncatedBytes > 0 || !removedTemporaryFiles.isEmpty }
+
+    public init(
+        truncatedSegment: String? = nil, truncatedBytes: Int64 = 0, reason: String? = nil,
+        removedTemporaryFiles: [String] = []
+    ) {
+        self.truncatedSegment = truncatedSegment
+        self.truncatedBytes = truncatedBytes
+        self.reason = reason
+        self.removedTemporaryFiles = removedTemporaryFiles
+    }
 }
 
 /// The writer's state after recovery: where to append and the Merkle state there.

@@ -1,52 +1,97 @@
-import AuditLog
 import Dispatch
-import Synchronization
 
-/// Reads JSON Lines and appends the events, used by `ingest` and `demo`.
+/// Where JSON Lines come from.
+public enum JSONLinesSource: Sendable {
+    /// A file (or named pipe).
+    case file(String)
+    /// The process's standard input.
+    case standardInput
+}
+
+/// What an import of JSON Lines stored, and where it stopped.
+public struct JSONLinesImportSummary: Sendable {
+    /// Events stored and acknowledged.
+    public var stored = 0
+    /// Invalid lines skipped (with `skipInvalid`).
+    public var skipped = 0
+    /// The bad line that stopped the import, and why. Everything before it is stored; nothing from it on.
+    public var stoppedAt: (line: Int, error: AuditLogError)?
+    /// The storage error that stopped the import (everything up to ``lastStoredLine`` is stored).
+    public var storageError: AuditLogError?
+    /// Line number of the last line whose event is stored.
+    public var lastStoredLine = 0
+    public var bytesRead: Int64 = 0
+    public var duration: Duration = .zero
+
+    public init() {}
+}
+
+/// Progress of an import, reported after each group commit.
+public struct JSONLinesImportProgress: Sendable {
+    /// Events stored and acknowledged so far.
+    public var stored: Int
+    /// Input bytes read so far.
+    public var bytesRead: Int64
+}
+
+extension AuditLog {
+    /// Appends the events of a JSON Lines input (one event object per line, README "The event"), in input order
+    /// with consecutive seqs, in bounded memory.
+    ///
+    /// Lines are decoded on every core and appended in input order, one group commit per chunk of lines. A bad
+    /// line (invalid JSON, a wrong field, an event over the limits) stops the import after every event before it
+    /// is stored and acknowledged, and nothing from it on is stored: the summary names the line, the field and the
+    /// reason, and the input can be resumed from that line. With `skipInvalid`, bad lines are reported through
+    /// `onInvalidLine` and skipped instead. Blocks the calling thread until the input ends.
+    /// - Parameters:
+    ///   - progress: Called after each group commit, from the appending thread.
+    ///   - onInvalidLine: Called with each skipped line's error (with `skipInvalid`), in input order.
+    /// - Throws: Only when the input cannot be opened or read; refusals and storage errors are in the summary,
+    ///   beside how much was stored.
+    public func appendJSONLines(
+        from source: JSONLinesSource, skipInvalid: Bool = false,
+        progress: (@Sendable (JSONLinesImportProgress) -> Void)? = nil,
+        onInvalidLine: (@Sendable (AuditLogError) -> Void)? = nil
+    ) throws(AuditLogError) -> JSONLinesImportSummary {
+        let input: FileDescriptor
+        switch source {
+        case .standardInput: input = .standardInput
+        case .file(let path): input = try FileDescriptor.openInput(path)
+        }
+        let importer = JSONLinesImporter(
+            log: self, limits: writer.options.limits, skipInvalid: skipInvalid, progress: progress,
+            onInvalidLine: onInvalidLine)
+        return try importer.run(input)
+    }
+}
+
+/// The import pipeline behind ``AuditLog/appendJSONLines(from:skipInvalid:progress:onInvalidLine:)``.
 ///
 /// Three stages: the calling thread splits the input into chunks of lines; chunks are decoded in parallel
 /// (JSON parsing is the bottleneck, so it gets every core); a serial stage appends each chunk's events in input
 /// order, one group commit per chunk. At most a few chunks are in flight, so memory stays bounded. A bad line
 /// stops the pipeline after the events of the lines before it are appended, so "everything before the bad line
 /// is stored and durable" holds exactly.
-final class Ingester: Sendable {
-    struct Summary {
-        /// Events stored and acknowledged.
-        var stored = 0
-        /// Invalid lines skipped (with `skipInvalid`).
-        var skipped = 0
-        /// The bad line that stopped ingest, and why.
-        var stoppedAt: (line: Int, error: AuditLogError)?
-        /// The storage error that stopped ingest.
-        var storageError: AuditLogError?
-        /// Line number of the last line whose event is stored.
-        var lastStoredLine = 0
-        var bytesRead: Int64 = 0
-        var seconds = 0.0
-    }
-
-    enum Progress: Sendable {
-        case none
-        /// `{"durableEvents": N}` lines on stderr after each commit.
-        case json
-        /// A redrawn bar on the terminal.
-        case bar(totalBytes: Int64?)
-    }
-
+final class JSONLinesImporter: Sendable {
     private let log: AuditLog
     private let decoder: EventDecoder
     private let skipInvalid: Bool
-    private let progress: Progress
+    private let progress: (@Sendable (JSONLinesImportProgress) -> Void)?
+    private let onInvalidLine: (@Sendable (AuditLogError) -> Void)?
     private let maxChunkLines = 4096
     private let maxChunkBytes = 2 << 20
     /// Chunks read but not yet appended.
     private let maxChunksInFlight = 4
 
-    init(log: AuditLog, limits: EventLimits, skipInvalid: Bool, progress: Progress) {
+    init(
+        log: AuditLog, limits: EventLimits, skipInvalid: Bool,
+        progress: (@Sendable (JSONLinesImportProgress) -> Void)?, onInvalidLine: (@Sendable (AuditLogError) -> Void)?
+    ) {
         self.log = log
         decoder = EventDecoder(limits: limits)
         self.skipInvalid = skipInvalid
         self.progress = progress
+        self.onInvalidLine = onInvalidLine
     }
 
     /// Lines copied out of the read buffer: their bytes, where each starts, and their line numbers.
@@ -72,23 +117,22 @@ final class Ingester: Sendable {
         var durable = 0
         var lastDurableLine = 0
         var skipped = 0
-        var printedSkips = 0
+        var bytesRead: Int64 = 0
         var stoppedAt: (line: Int, error: AuditLogError)?
         var storageError: AuditLogError?
         var stop: Bool { stoppedAt != nil || storageError != nil }
     }
 
     private final class Shared: Sendable {
-        let state = Mutex(State())
+        let state = Locked(State())
     }
 
-    func run(fd: Int32) throws -> Summary {
-        let started = monotonicSeconds()
+    func run(_ input: FileDescriptor) throws(AuditLogError) -> JSONLinesImportSummary {
+        let started = monotonicNanoseconds()
         let shared = Shared()
-        let appendQueue = DispatchQueue(label: "auditlog.ingest.append")
+        let appendQueue = DispatchQueue(label: "auditlog.import.append")
         let slots = DispatchSemaphore(value: maxChunksInFlight)
-        let reader = LineReader(fd: fd, maxLineBytes: decoder.limits.maxEventBytes)
-        let bar = ProgressLine()
+        let reader = LineReader(file: input, maxLineBytes: decoder.limits.maxEventBytes)
         var chunk = Chunk()
 
         func submit() {
@@ -97,6 +141,8 @@ final class Ingester: Sendable {
             chunk = Chunk()
             slots.wait()
             let decoded = Decoded()
+            let read = reader.bytesRead
+            shared.state.withLock { $0.bytesRead = read }
             let decoder = self.decoder
             DispatchQueue.global().async {
                 Self.decode(lines, with: decoder, into: decoded)
@@ -121,24 +167,20 @@ final class Ingester: Sendable {
                 chunk.bytes.append(contentsOf: bytes)
             }
             if chunk.lineNumbers.count >= maxChunkLines || chunk.bytes.count >= maxChunkBytes { submit() }
-            if case .bar(let total) = progress {
-                let durable = shared.state.withLock { $0.durable }
-                let read = reader.bytesRead
-                let rate = Double(read) / max(0.001, monotonicSeconds() - started) / 1e6
-                let prefix = total.map { ProgressLine.bar(Double(read) / Double(max(1, $0))) + "  " } ?? ""
-                bar.update("\(prefix)\(Console.grouped(durable)) events stored  \(Console.fixed(rate, 1)) MB/s")
-            }
             return true
         }
         submit()
         appendQueue.sync {}
-        bar.finish()
         let final = shared.state.withLock { $0 }
-        if final.printedSkips > 100 { Console.error("… and \(final.printedSkips - 100) more skipped lines") }
-        return Summary(
-            stored: final.durable, skipped: final.skipped, stoppedAt: final.stoppedAt,
-            storageError: final.storageError, lastStoredLine: final.lastDurableLine, bytesRead: reader.bytesRead,
-            seconds: monotonicSeconds() - started)
+        var summary = JSONLinesImportSummary()
+        summary.stored = final.durable
+        summary.skipped = final.skipped
+        summary.stoppedAt = final.stoppedAt
+        summary.storageError = final.storageError
+        summary.lastStoredLine = final.lastDurableLine
+        summary.bytesRead = reader.bytesRead
+        summary.duration = .nanoseconds(Int64(monotonicNanoseconds() - started))
+        return summary
     }
 
     private static func decode(_ chunk: Chunk, with decoder: EventDecoder, into out: Decoded) {
@@ -174,13 +216,8 @@ final class Ingester: Sendable {
         var stop: (line: Int, error: AuditLogError)?
         if let first = decoded.invalid.first {
             if skipInvalid {
-                shared.state.withLock { state in
-                    for (_, error) in decoded.invalid {
-                        if state.printedSkips < 100 { Console.error("skipped \(error)") }
-                        state.printedSkips += 1
-                    }
-                    state.skipped += decoded.invalid.count
-                }
+                for (_, error) in decoded.invalid { onInvalidLine?(error) }
+                shared.state.withLock { $0.skipped += decoded.invalid.count }
             } else {
                 // Only what comes before the first bad line is stored.
                 let keep = lines.firstIndex { $0 > first.line } ?? lines.count
@@ -192,12 +229,12 @@ final class Ingester: Sendable {
         if !events.isEmpty {
             do throws(AuditLogError) {
                 try log.append(events)
-                let durable = shared.state.withLock { state in
+                let report = shared.state.withLock { state in
                     state.durable += events.count
                     state.lastDurableLine = lines.last!
-                    return state.durable
+                    return JSONLinesImportProgress(stored: state.durable, bytesRead: state.bytesRead)
                 }
-                if case .json = progress { Console.error("{\"durableEvents\": \(durable)}") }
+                progress?(report)
             } catch {
                 shared.state.withLock { $0.storageError = error }
                 return

@@ -13,7 +13,7 @@ final class LineReader {
         case tooLong(Int)
     }
 
-    private let fd: Int32
+    private let file: FileDescriptor
     private let maxLineBytes: Int
     private var buffer: UnsafeMutableRawBufferPointer
     private var start = 0
@@ -22,8 +22,8 @@ final class LineReader {
     /// Bytes read so far, for progress.
     private(set) var bytesRead: Int64 = 0
 
-    init(fd: Int32, maxLineBytes: Int) {
-        self.fd = fd
+    init(file: FileDescriptor, maxLineBytes: Int) {
+        self.file = file
         self.maxLineBytes = maxLineBytes
         buffer = .allocate(byteCount: max(4 << 20, maxLineBytes + 1), alignment: 16)
     }
@@ -31,8 +31,8 @@ final class LineReader {
     deinit { buffer.deallocate() }
 
     /// Calls `body` with each line and its 1-based number until the input ends or `body` returns false.
-    /// - Throws: the `errno` of a failed read.
-    func forEachLine(_ body: (Int, Line) throws -> Bool) throws {
+    /// - Throws: ``AuditLogError/Code/io`` with the `errno` of a failed read.
+    func forEachLine(_ body: (Int, Line) throws(AuditLogError) -> Bool) throws(AuditLogError) {
         var lineNumber = 0
         var skipping = 0  // > 0 while discarding the rest of an overlong line
         while true {
@@ -88,19 +88,14 @@ final class LineReader {
                 start = 0
                 end = count
             }
-            let n = read(fd, buffer.baseAddress! + end, buffer.count - end)
+            let n = read(file.rawValue, buffer.baseAddress! + end, buffer.count - end)
             if n < 0 {
                 if errno == EINTR { continue }
-                throw ReadError(errno: errno)
+                throw AuditLogError(.io, "read failed", path: file.path, errno: errno)
             }
             if n == 0 { atEOF = true }
             end += n
             bytesRead += Int64(n)
         }
-    }
-
-    struct ReadError: Error, CustomStringConvertible {
-        var errno: Int32
-        var description: String { "read failed: \(String(cString: strerror(errno)))" }
     }
 }

@@ -100,42 +100,9 @@ struct ProofBuilder {
     }
 }
 
-extension AuditLog {
-    /// An RFC 9162 inclusion proof that event `seq` is in the tree of `treeSize` events (default: the whole log).
-    /// Reads the log without opening it for writing.
-    public static func inclusionProof(directory: String, seq: UInt64, treeSize: UInt64? = nil) throws(AuditLogError)
-        -> InclusionProof
-    {
-        try makeInclusionProof(
-            directory: directory, seq: seq, treeSize: treeSize, current: try currentState(directory: directory),
-            levels: MerkleLevelFiles(readingFrom: directory))
-    }
-
-    /// An RFC 9162 consistency proof that the tree of `newSize` events (default: the whole log) extends the
-    /// tree of `oldSize` events.
-    public static func consistencyProof(directory: String, from oldSize: UInt64, to newSize: UInt64? = nil)
-        throws(AuditLogError) -> ConsistencyProof
-    {
-        try makeConsistencyProof(
-            directory: directory, from: oldSize, to: newSize, current: try currentState(directory: directory),
-            levels: MerkleLevelFiles(readingFrom: directory))
-    }
-
-    /// An inclusion proof from this log's acknowledged state; see ``inclusionProof(directory:seq:treeSize:)``.
-    public func inclusionProof(seq: UInt64, treeSize: UInt64? = nil) throws(AuditLogError) -> InclusionProof {
-        try Self.makeInclusionProof(
-            directory: directory, seq: seq, treeSize: treeSize, current: state, levels: writer.levels)
-    }
-
-    /// A consistency proof from this log's acknowledged state; see ``consistencyProof(directory:from:to:)``.
-    public func consistencyProof(from oldSize: UInt64, to newSize: UInt64? = nil) throws(AuditLogError)
-        -> ConsistencyProof
-    {
-        try Self.makeConsistencyProof(
-            directory: directory, from: oldSize, to: newSize, current: state, levels: writer.levels)
-    }
-
-    private static func makeInclusionProof(
+extension ProofBuilder {
+    /// An RFC 9162 inclusion proof that event `seq` is in the tree of `treeSize` events (default: `current`).
+    static func inclusionProof(
         directory: String, seq: UInt64, treeSize: UInt64?, current: LogState, levels: MerkleLevelFiles
     ) throws(AuditLogError) -> InclusionProof {
         let size = treeSize ?? current.treeSize
@@ -171,7 +138,9 @@ extension AuditLog {
             .corrupt, "the records do not hash to the log's root; run `auditlog verify`", path: directory)
     }
 
-    private static func makeConsistencyProof(
+    /// An RFC 9162 consistency proof that the tree of `newSize` events (default: `current`) extends the tree of
+    /// `oldSize` events.
+    static func consistencyProof(
         directory: String, from oldSize: UInt64, to newSize: UInt64?, current: LogState, levels: MerkleLevelFiles
     ) throws(AuditLogError) -> ConsistencyProof {
         let size2 = newSize ?? current.treeSize
@@ -197,9 +166,11 @@ extension AuditLog {
         throw AuditLogError(
             .corrupt, "the records do not hash to the log's root; run `auditlog verify`", path: directory)
     }
+}
 
+extension LogState {
     /// The tree size and root of a log directory, from the last segment (reads block headers only).
-    public static func currentState(directory: String) throws(AuditLogError) -> LogState {
+    static func current(directory: String) throws(AuditLogError) -> LogState {
         guard FileSystem.isDirectory(directory) else {
             throw AuditLogError(.notFound, "no log directory here", path: directory)
         }

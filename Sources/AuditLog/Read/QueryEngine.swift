@@ -1,43 +1,42 @@
-/// Runs queries against a log directory, in this process or another, using the segment indexes.
+/// Cached views of the segments' indexes, shared by the queries of one ``AuditLogReader``.
 ///
-/// The plan: segments outside the time range or beyond the cursor are skipped whole; within a segment, an actor
-/// filter reads only that actor's records (from the actor index), and a time range only the blocks whose time
-/// range meets it; only then are records decoded and every filter applied. So cost grows with what matches.
-/// Index views are cached, so a long-lived engine answers repeated queries from memory-mapped indexes.
-public final class QueryEngine {
-    public let directory: String
-    private var indexes: [UInt64: SegmentIndex] = [:]
-    private let hasher: MerkleHasher
-    private var block: [UInt8] = []
-    private var payload: [UInt8] = []
-
-    public init(directory: String) throws(AuditLogError) {
-        guard FileSystem.isDirectory(directory) else {
-            throw AuditLogError(.notFound, "no log directory here", path: directory)
-        }
-        self.directory = directory
-        hasher = try MerkleHasher()
+/// A view is reused while it still describes its segment: a sealed segment changes only when redaction rewrites
+/// it, as a new file (inode); the active segment grows, so its view is reused only while neither it nor its index
+/// has grown (re-parsing it on every query was 20% of a first-page query, `perf record` of `query --repeat`).
+/// The lock is held only to look a view up or store it, never while reading the disk.
+final class SegmentIndexCache: Sendable {
+    private struct Entry {
+        var index: SegmentIndex
+        /// Sizes of the segment and its block index when the view was built (active segment only).
+        var sizes: (segment: Int64, index: Int64)?
     }
 
-    /// Sizes of the active segment and its block index when its view was built.
-    private var activeSizes: (segment: Int64, index: Int64)?
+    private let entries = Locked<[UInt64: Entry]>([:])
 
-    private func index(_ segment: (baseSeq: UInt64, path: String), isLast: Bool) throws(AuditLogError) -> SegmentIndex {
-        if let cached = indexes[segment.baseSeq], cached.inode == FileSystem.inode(segment.path) {
-            // A sealed segment changes only when redaction rewrites it, as a new file (inode).
-            if cached.sealed { return cached }
-            // The active segment grows: its view is reused only while neither it nor its index has grown.
-            // (Re-parsing it on every query was 20% of a first-page query, `perf record` of `query --repeat`.)
-            if isLast, let sizes = activeSizes, sizes == (try currentSizes(segment)) { return cached }
+    func index(_ segment: (baseSeq: UInt64, path: String), isLast: Bool, directory: String) throws(AuditLogError)
+        -> SegmentIndex
+    {
+        let inode = FileSystem.inode(segment.path)
+        let sizes = isLast ? Self.sizes(segment, directory: directory) : nil
+        if let cached = entries.withLock({ $0[segment.baseSeq] }), cached.index.inode == inode {
+            if cached.index.sealed { return cached.index }
+            if isLast, let then = cached.sizes, let now = sizes, then == now { return cached.index }
         }
-        let before = try currentSizes(segment)
         let index = try SegmentIndex(directory: directory, baseSeq: segment.baseSeq, path: segment.path)
-        indexes[segment.baseSeq] = index
-        if isLast { activeSizes = before }
+        entries.withLock { $0[segment.baseSeq] = Entry(index: index, sizes: sizes) }
         return index
     }
 
-    private func currentSizes(_ segment: (baseSeq: UInt64, path: String)) throws(AuditLogError) -> (
+    /// Forgets the views of segments that retention removed.
+    func keep(only segments: [(baseSeq: UInt64, path: String)]) {
+        entries.withLock { entries in
+            guard entries.count > segments.count else { return }
+            let present = Set(segments.map(\.baseSeq))
+            entries = entries.filter { present.contains($0.key) }
+        }
+    }
+
+    private static func sizes(_ segment: (baseSeq: UInt64, path: String), directory: String) -> (
         segment: Int64, index: Int64
     ) {
         (
@@ -45,9 +44,29 @@ public final class QueryEngine {
             FileSystem.fileSize(SegmentIndexFiles.blockIndexPath(directory: directory, baseSeq: segment.baseSeq)) ?? 0
         )
     }
+}
+
+/// Runs one query against a log directory, using the segment indexes.
+///
+/// The plan: segments outside the time range or beyond the cursor are skipped whole; within a segment, an actor
+/// filter reads only that actor's records (from the actor index), and a time range only the blocks whose time
+/// range meets it; only then are records decoded and every filter applied. So cost grows with what matches.
+/// An engine is made per query (its buffers are its own); index views come from the reader's shared cache.
+final class QueryEngine {
+    let directory: String
+    private let indexes: SegmentIndexCache
+    let hasher: MerkleHasher
+    private var block: [UInt8] = []
+    private var payload: [UInt8] = []
+
+    init(directory: String, indexes: SegmentIndexCache) throws(AuditLogError) {
+        self.directory = directory
+        self.indexes = indexes
+        hasher = try MerkleHasher()
+    }
 
     /// One page of the events matching `query`.
-    public func events(matching query: Query) throws(AuditLogError) -> QueryPage {
+    func events(matching query: Query) throws(AuditLogError) -> QueryPage {
         guard (1...10_000).contains(query.limit) else {
             throw AuditLogError(.invalidArgument, "limit must be between 1 and 10000")
         }
@@ -67,57 +86,14 @@ public final class QueryEngine {
 
     /// Calls `body` with every event matching `query` (its filters and order; limit and cursor are ignored)
     /// until `body` returns false, in constant memory.
-    public func forEach(matching query: Query, _ body: (StoredEvent) throws(AuditLogError) -> Bool)
+    func forEach(matching query: Query, _ body: (StoredEvent) throws(AuditLogError) -> Bool)
         throws(AuditLogError)
     {
         try scan(query, after: nil, body)
     }
 
-    /// Calls `body` with every event matching `query` encoded by `encoder` (its filters and order; limit and
-    /// cursor are ignored) until `body` returns false, in constant memory. The export path: JSON is written
-    /// straight from the stored records when only a time range filters them, which is several times faster than
-    /// ``forEach(matching:_:)`` followed by ``ExportEncoder/append(_:to:)`` (the bytes are the same).
-    public func forEach(
-        matching query: Query, encodedBy encoder: inout ExportEncoder,
-        _ body: (UnsafeRawBufferPointer) throws(AuditLogError) -> Bool
-    ) throws(AuditLogError) {
-        var line: [UInt8] = []
-        func emit(_ line: [UInt8]) throws(AuditLogError) -> Bool {
-            var result = Result<Bool, AuditLogError>.success(true)
-            line.withUnsafeBytes { bytes in result = Result { () throws(AuditLogError) in try body(bytes) } }
-            return try result.get()
-        }
-        if encoder.format != .csv && query.filtersOnlyByTime {
-            var encoder2 = encoder
-            defer { encoder = encoder2 }
-            try scan(
-                query, after: nil,
-                produce: { (seq, record) throws(AuditLogError) -> [UInt8]? in
-                    var json: [UInt8] = []
-                    json.reserveCapacity(record.count * 2)
-                    do throws(DecodeFailure) {
-                        try RecordJSON.append(record, using: hasher, to: &json)
-                    } catch {
-                        throw AuditLogError(.corrupt, "record \(seq): \(error.reason)", path: directory)
-                    }
-                    return json
-                },
-                { (json) throws(AuditLogError) in
-                    line.removeAll(keepingCapacity: true)
-                    encoder2.append(encodedJSON: json, to: &line)
-                    return try emit(line)
-                })
-            return
-        }
-        try scan(query, after: nil) { (stored) throws(AuditLogError) in
-            line.removeAll(keepingCapacity: true)
-            encoder.append(stored, to: &line)
-            return try emit(line)
-        }
-    }
-
     /// The event with sequence number `seq`.
-    public func event(seq: UInt64) throws(AuditLogError) -> StoredEvent {
+    func event(seq: UInt64) throws(AuditLogError) -> StoredEvent {
         var found: StoredEvent?
         try RecordScan.forEach(in: directory, range: seq..<seq + 1) { (seq, record) throws(AuditLogError) in
             found = try decode(seq, record)
@@ -147,28 +123,24 @@ public final class QueryEngine {
 
     /// The scan: `produce` turns each record that passes the index-level filters (time, actor hash, cursor) into
     /// what `body` receives, or nil to skip it.
-    private func scan<T>(
+    func scan<T>(
         _ query: Query, after cursor: UInt64?,
         produce: (UInt64, UnsafeRawBufferPointer) throws(AuditLogError) -> T?,
         _ body: (T) throws(AuditLogError) -> Bool
     ) throws(AuditLogError) {
         let newest = query.order == .newestFirst
         let segments = try LogFiles.segments(in: directory)
-        if indexes.count > segments.count {
-            // Retention removed segments: forget their views.
-            let present = Set(segments.map(\.baseSeq))
-            indexes = indexes.filter { present.contains($0.key) }
-        }
+        indexes.keep(only: segments)
         let order = newest ? Array(segments.indices.reversed()) : Array(segments.indices)
         let range = query.timeRange
-        let actorHashes = Set(query.actors.map(SegmentIndexFiles.actorHash))
+        let actorHashes = Set(query.actorIDs.map(SegmentIndexFiles.actorHash))
         for i in order {
             let segment = segments[i]
             if let cursor {
                 if newest && segment.baseSeq >= cursor { continue }
                 if !newest && i + 1 < segments.count && segments[i + 1].baseSeq <= cursor + 1 { continue }
             }
-            let index = try index(segment, isLast: i == segments.count - 1)
+            let index = try indexes.index(segment, isLast: i == segments.count - 1, directory: directory)
             if let range,
                 index.blocks.isEmpty || index.maxTimestamp < range.lowerBound || index.minTimestamp > range.upperBound
             {
@@ -262,31 +234,4 @@ public final class QueryEngine {
         if let failure { throw failure }
         return out
     }
-}
-
-extension AuditLog {
-    /// One page of the events matching `query`; see ``QueryEngine``. Queries of one log share a cached engine and
-    /// run one at a time; for parallel queries give each thread its own ``QueryEngine``.
-    public func events(matching query: Query) throws(AuditLogError) -> QueryPage {
-        try withQueryEngine { (engine) throws(AuditLogError) in try engine.events(matching: query) }
-    }
-
-    /// The event with sequence number `seq`.
-    public func event(seq: UInt64) throws(AuditLogError) -> StoredEvent {
-        try withQueryEngine { (engine) throws(AuditLogError) in try engine.event(seq: seq) }
-    }
-
-    private func withQueryEngine<T>(_ body: (QueryEngine) throws(AuditLogError) -> T) throws(AuditLogError) -> T {
-        queryEngine.lock.lock()
-        defer { queryEngine.lock.unlock() }
-        if queryEngine.engine == nil { queryEngine.engine = try QueryEngine(directory: directory) }
-        return try body(queryEngine.engine!)
-    }
-}
-
-/// The query engine of an open log, created on first use.
-final class SharedQueryEngine: @unchecked Sendable {
-    // @unchecked: `engine` is only touched while `lock` is held.
-    let lock = ConditionLock()
-    var engine: QueryEngine?
 }

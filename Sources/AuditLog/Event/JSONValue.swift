@@ -70,7 +70,7 @@ public indirect enum JSONValue: Sendable, Equatable {
         case .null: out += Array("null".utf8)
         case .bool(let b): out += Array((b ? "true" : "false").utf8)
         case .number(let n): out += Array(n.utf8)
-        case .string(let s): JSONScanner.appendQuoted(s, to: &out)
+        case .string(let s): JSONWriter.appendString(s, to: &out)
         case .array(let items):
             out.append(UInt8(ascii: "["))
             for (i, item) in items.enumerated() {
@@ -82,7 +82,7 @@ public indirect enum JSONValue: Sendable, Equatable {
             out.append(UInt8(ascii: "{"))
             for (i, member) in members.enumerated() {
                 if i > 0 { out.append(UInt8(ascii: ",")) }
-                JSONScanner.appendQuoted(member.key, to: &out)
+                JSONWriter.appendString(member.key, to: &out)
                 out.append(UInt8(ascii: ":"))
                 member.value.append(to: &out)
             }

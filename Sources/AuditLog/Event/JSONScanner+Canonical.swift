@@ -1,0 +1,107 @@
+extension JSONScanner {
+    /// Copies the next value into `out` in canonical form (FORMAT.md, "Canonical JSON"): no insignificant
+    /// whitespace, strings re-escaped minimally, numbers as written, object keys in input order, duplicate keys
+    /// refused.
+    mutating func copyCanonicalValue(into out: inout [UInt8], depth: Int = 0) throws(SyntaxError) {
+        guard let c = peek() else { throw error("expected a value, found end of input") }
+        switch c {
+        case UInt8(ascii: "\""):
+            try copyCanonicalString(into: &out)
+        case UInt8(ascii: "{"):
+            guard depth < maxDepth else { throw error("nesting deeper than \(maxDepth) levels") }
+            position += 1
+            out.append(UInt8(ascii: "{"))
+            if consume(UInt8(ascii: "}")) {
+                out.append(UInt8(ascii: "}"))
+                return
+            }
+            var keys: [String] = []
+            var keySet: Set<String> = []
+            while true {
+                guard peek() == UInt8(ascii: "\"") else { throw error("expected a key string, found \(found())") }
+                let keyStart = position
+                let key = try readString()
+                if keys.count < 16 {
+                    if keys.contains(key) { throw SyntaxError(reason: "duplicate key \"\(key)\"", offset: keyStart) }
+                    keys.append(key)
+                    if keys.count == 16 { keySet = Set(keys) }
+                } else if !keySet.insert(key).inserted {
+                    throw SyntaxError(reason: "duplicate key \"\(key)\"", offset: keyStart)
+                }
+                JSONWriter.appendString(key, to: &out)
+                try expect(UInt8(ascii: ":"), "':'")
+                out.append(UInt8(ascii: ":"))
+                try copyCanonicalValue(into: &out, depth: depth + 1)
+                if consume(UInt8(ascii: ",")) {
+                    out.append(UInt8(ascii: ","))
+                    continue
+                }
+                try expect(UInt8(ascii: "}"), "',' or '}'")
+                out.append(UInt8(ascii: "}"))
+                return
+            }
+        case UInt8(ascii: "["):
+            guard depth < maxDepth else { throw error("nesting deeper than \(maxDepth) levels") }
+            position += 1
+            out.append(UInt8(ascii: "["))
+            if consume(UInt8(ascii: "]")) {
+                out.append(UInt8(ascii: "]"))
+                return
+            }
+            while true {
+                try copyCanonicalValue(into: &out, depth: depth + 1)
+                if consume(UInt8(ascii: ",")) {
+                    out.append(UInt8(ascii: ","))
+                    continue
+                }
+                try expect(UInt8(ascii: "]"), "',' or ']'")
+                out.append(UInt8(ascii: "]"))
+                return
+            }
+        case UInt8(ascii: "t"):
+            try literal("true")
+            out.append(contentsOf: "true".utf8)
+        case UInt8(ascii: "f"):
+            try literal("false")
+            out.append(contentsOf: "false".utf8)
+        case UInt8(ascii: "n"):
+            try literal("null")
+            out.append(contentsOf: "null".utf8)
+        case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"):
+            let range = try readNumber()
+            out.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[range]))
+        default:
+            throw error("expected a value, found \(found())")
+        }
+    }
+
+    private mutating func copyCanonicalString(into out: inout [UInt8]) throws(SyntaxError) {
+        position += 1
+        let start = position
+        // Fast path: nothing to unescape and nothing to escape; copy the bytes as they are.
+        while position < bytes.count {
+            let c = bytes[position]
+            if c == UInt8(ascii: "\"") {
+                let slice = UnsafeRawBufferPointer(rebasing: bytes[start..<position])
+                guard UTF8Validator.isValid(slice) else {
+                    throw SyntaxError(reason: "string is not valid UTF-8", offset: start)
+                }
+                out.append(UInt8(ascii: "\""))
+                out.append(contentsOf: slice)
+                out.append(UInt8(ascii: "\""))
+                position += 1
+                return
+            }
+            if c == UInt8(ascii: "\\") { break }
+            if c < 0x20 { throw error("control character in string (escape it)") }
+            position += 1
+        }
+        position = start
+        var decoded: [UInt8] = []
+        try readStringSlow(into: &decoded)
+        guard let string = decoded.withUnsafeBytes({ UTF8Validator.string($0) }) else {
+            throw SyntaxError(reason: "string is not valid UTF-8", offset: start)
+        }
+        JSONWriter.appendString(string, to: &out)
+    }
+}

@@ -1,0 +1,124 @@
+/// Read-only access to a log: queries, record details, streams and follows, exports, proofs, statistics,
+/// verification and retention plans.
+///
+/// Open one on a directory from any process, with no lock, while a writer appends (readers see complete blocks
+/// only), or take the writer's own ``AuditLog/reader``, which sees exactly the acknowledged events and whose
+/// followers are woken by each commit. It is `Sendable`: queries from several threads run in parallel, sharing the
+/// cached index views and nothing else.
+///
+/// ```swift
+/// let reader = try AuditLogReader(directory: "/var/lib/myapp/audit")
+/// let page = try reader.events(matching: Query(actorIDs: ["user_42"], limit: 50))
+/// let proof = try reader.inclusionProof(seq: page.events[0].seq)
+/// ```
+public final class AuditLogReader: Sendable {
+    /// The log directory.
+    public let directory: String
+    /// The writer this reader belongs to, if it was made by one.
+    let writer: LogWriter?
+    let indexes = SegmentIndexCache()
+
+    /// A reader of the log in `directory`.
+    /// - Throws: ``AuditLogError/Code/notFound`` when there is no directory there.
+    public init(directory: String) throws(AuditLogError) {
+        guard FileSystem.isDirectory(directory) else {
+            throw AuditLogError(.notFound, "no log directory here", path: directory)
+        }
+        self.directory = directory
+        writer = nil
+    }
+
+    init(writer: LogWriter) {
+        directory = writer.directory
+        self.writer = writer
+    }
+
+    // MARK: State
+
+    /// The tree size (events committed) and Merkle root: the writer's acknowledged state, or for a directory the
+    /// state after its last complete block.
+    public func state() throws(AuditLogError) -> LogState {
+        if let writer { return writer.state }
+        return try LogState.current(directory: directory)
+    }
+
+    /// Size and content figures, read from block headers (no payload is read).
+    public func statistics() throws(AuditLogError) -> LogStatistics {
+        try LogStatistics(directory: directory)
+    }
+
+    // MARK: Queries
+
+    /// One page of the events matching `query`; pass ``QueryPage/nextCursor`` back for the next page.
+    /// - Throws: ``AuditLogError/Code/invalidArgument`` for a bad limit or a cursor of another query.
+    public func events(matching query: Query) throws(AuditLogError) -> QueryPage {
+        try QueryEngine(directory: directory, indexes: indexes).events(matching: query)
+    }
+
+    /// Calls `body` with every event matching `query` (its filters and order; limit and cursor are ignored) until
+    /// `body` returns false, in constant memory.
+    public func forEach(matching query: Query, _ body: (StoredEvent) throws(AuditLogError) -> Bool)
+        throws(AuditLogError)
+    {
+        try QueryEngine(directory: directory, indexes: indexes).forEach(matching: query, body)
+    }
+
+    /// The event with sequence number `seq`.
+    /// - Throws: ``AuditLogError/Code/invalidArgument`` if it is not in the log.
+    public func event(seq: UInt64) throws(AuditLogError) -> StoredEvent {
+        try QueryEngine(directory: directory, indexes: indexes).event(seq: seq)
+    }
+
+    // MARK: Sequential reads
+
+    /// The events from `seq` on, up to the end of the log as it is when the sequence reaches it.
+    public func events(from seq: UInt64 = 0) -> EventStream {
+        EventStream(reader: self, start: seq, pollInterval: nil)
+    }
+
+    /// The events from `seq` on, then each new event as it is committed, until the task is cancelled.
+    /// - Parameter pollInterval: How often a reader of a directory looks for new events written by another
+    ///   process (the writer's own reader is woken by each commit, and looks this often anyway).
+    public func follow(from seq: UInt64 = 0, pollInterval: Duration = .milliseconds(100)) -> EventStream {
+        EventStream(reader: self, start: seq, pollInterval: pollInterval)
+    }
+
+    /// A synchronous iterator over the events from `seq` on.
+    public func eventIterator(from seq: UInt64 = 0) throws(AuditLogError) -> EventIterator {
+        let iterator = try EventIterator(directory: directory, upTo: writer?.state.treeSize)
+        try iterator.seek(to: seq)
+        return iterator
+    }
+
+    // MARK: Proofs
+
+    /// An RFC 9162 inclusion proof that event `seq` is in the tree of `treeSize` events (default: the whole log).
+    public func inclusionProof(seq: UInt64, treeSize: UInt64? = nil) throws(AuditLogError) -> InclusionProof {
+        try ProofBuilder.inclusionProof(
+            directory: directory, seq: seq, treeSize: treeSize, current: try state(), levels: levelFiles())
+    }
+
+    /// An RFC 9162 consistency proof that the tree of `newSize` events (default: the whole log) extends the tree
+    /// of `oldSize` events.
+    public func consistencyProof(from oldSize: UInt64, to newSize: UInt64? = nil) throws(AuditLogError)
+        -> ConsistencyProof
+    {
+        try ProofBuilder.consistencyProof(
+            directory: directory, from: oldSize, to: newSize, current: try state(), levels: levelFiles())
+    }
+
+    /// The writer's level files, or the directory's as they are now (read-only).
+    private func levelFiles() -> MerkleLevelFiles {
+        writer?.appender.levels ?? MerkleLevelFiles(readingFrom: directory)
+    }
+
+    /// The text of the newest signed checkpoint in the log directory, if the writer signs them.
+    public func latestCheckpoint() throws(AuditLogError) -> String? {
+        let sizes = try FileSystem.contents(of: directory).compactMap {
+            LogFiles.number(ofFileNamed: $0, fileExtension: LogFiles.checkpointExtension)
+        }
+        guard let newest = sizes.max() else { return nil }
+        let path = LogFiles.path(directory, LogFiles.checkpointName(treeSize: newest))
+        return String(decoding: try FileDescriptor.openForReading(path).read(count: 64 << 10, at: 0), as: UTF8.self)
+    }
+}

@@ -1,0 +1,72 @@
+/// Keeps the active segment's index files up to date as the commit leader writes blocks (FORMAT.md, "Indexes"):
+/// one `.idx` entry per block, appended after each commit, and at seal the segment's sorted actor index (`.aix`).
+///
+/// Index files are derived data. A failed index write never fails a commit: the file is dropped for this session,
+/// readers fall back to the blocks, and the next open rebuilds it. Leader only.
+struct BlockIndexAppender {
+    private let directory: String
+    private var file: FileDescriptor?
+    private var fileSize: Int64 = 0
+    /// Entries of the blocks finished in this commit, written at its end.
+    private var buffer: [UInt8] = []
+    /// (actor hash, seq) of every record of the active segment, for its actor index at seal.
+    private var actorPairs: [(hash: UInt64, seq: UInt64)] = []
+    /// Actor hashes and payload record ends of the block being built.
+    private var blockActorHashes: [UInt64] = []
+    private var blockRecordEnds: [UInt32] = []
+
+    /// Opens (or creates) the `.idx` of the active segment at `baseSeq`; `existing` is the segment's index as
+    /// repaired at open, whose records' actors count towards the actor index at seal.
+    init(directory: String, baseSeq: UInt64, existing: SegmentIndex?) throws(AuditLogError) {
+        self.directory = directory
+        if let existing {
+            actorPairs = existing.actorHashes.enumerated().map { ($1, existing.baseSeq + UInt64($0)) }
+        }
+        try open(baseSeq: baseSeq)
+    }
+
+    private mutating func open(baseSeq: UInt64) throws(AuditLogError) {
+        let path = SegmentIndexFiles.blockIndexPath(directory: directory, baseSeq: baseSeq)
+        let opened = try FileDescriptor.openForWriting(path, create: true)
+        fileSize = try opened.size()
+        file = opened
+    }
+
+    /// Notes one record added to the block being built.
+    mutating func add(record: UnsafeRawBufferPointer, seq: UInt64, endInPayload: Int) {
+        let actorHash = SegmentIndexFiles.actorID(ofRecord: record).map(SegmentIndexFiles.actorHash) ?? 0
+        blockActorHashes.append(actorHash)
+        actorPairs.append((actorHash, seq))
+        blockRecordEnds.append(UInt32(endInPayload))
+    }
+
+    /// Encodes the entry of the block just finished.
+    mutating func finishBlock(_ info: BlockInfo) {
+        SegmentIndexFiles.appendEntry(
+            info, actorHashes: blockActorHashes[...], recordEnds: blockRecordEnds[...], to: &buffer)
+        blockActorHashes.removeAll(keepingCapacity: true)
+        blockRecordEnds.removeAll(keepingCapacity: true)
+    }
+
+    /// Appends the commit's entries to the `.idx`.
+    mutating func writeEntries() {
+        defer { buffer.removeAll(keepingCapacity: true) }
+        guard let file, !buffer.isEmpty else { return }
+        do throws(AuditLogError) {
+            try file.write(buffer, at: fileSize)
+            fileSize += Int64(buffer.count)
+        } catch {
+            self.file = nil
+        }
+    }
+
+    /// Writes the sealed segment's actor index and starts the index of the next segment. If the actor index
+    /// cannot be written, the next open writes it.
+    mutating func seal(baseSeq sealedBase: UInt64, nextBaseSeq: UInt64) throws(AuditLogError) {
+        try? SegmentIndexFiles.replace(
+            SegmentIndexFiles.actorIndexPath(directory: directory, baseSeq: sealedBase),
+            with: SegmentIndexFiles.encodeActorIndex(baseSeq: sealedBase, pairs: actorPairs))
+        actorPairs.removeAll(keepingCapacity: true)
+        try open(baseSeq: nextBaseSeq)
+    }
+}

@@ -1,0 +1,149 @@
+/// What the commit leader owns: the active segment and the Merkle state at its end, the block being built, the
+/// index files and the level files. It turns queued batches into blocks, writes them with one `pwrite` and syncs
+/// them as the durability asks, seals segments and signs checkpoints (FORMAT.md, "Writing and recovery").
+///
+/// Not thread-safe: only the thread that holds the writer's leadership calls it (``LogWriter`` hands leadership
+/// over under its lock, which orders every access).
+final class SegmentAppender {
+    let directory: String
+    let options: AuditLog.Options
+    private let directoryFD: FileDescriptor
+    private let metrics: MetricsRecorder
+    private(set) var segment: ActiveSegment
+    private(set) var frontier: MerkleFrontier
+    private(set) var root: SHA256Hash
+    private let hasher: MerkleHasher
+    private var builder: BlockBuilder
+    private var writeBuffer: [UInt8] = []
+    /// Also read by proofs on other threads; thread-safe.
+    let levels: MerkleLevelFiles
+    private var completedSubtrees: [(level: Int, hash: SHA256Hash)] = []
+    private var index: BlockIndexAppender
+    private var checkpointedSize: UInt64?
+    private var checkpointedAt = monotonicNanoseconds()
+    /// Whether the active segment has writes that no fdatasync covers yet.
+    private(set) var hasUnsyncedWrites = false
+
+    init(
+        directory: String, directoryFD: FileDescriptor, options: AuditLog.Options, recovered: RecoveredState,
+        hasher: MerkleHasher, metrics: MetricsRecorder
+    ) throws(AuditLogError) {
+        self.directory = directory
+        self.metrics = metrics
+        self.directoryFD = directoryFD
+        self.options = options
+        self.hasher = hasher
+        segment = recovered.segment
+        frontier = recovered.frontier
+        root = recovered.root
+        builder = BlockBuilder(maxBlockBytes: options.maxBlockBytes)
+        levels = try MerkleLevelFiles(directory: directory, treeSize: recovered.frontier.size, hasher: hasher)
+        index = try BlockIndexAppender(
+            directory: directory, baseSeq: recovered.segment.baseSeq,
+            existing: try SegmentIndexFiles.repair(directory: directory))
+    }
+
+    var state: LogState { LogState(treeSize: frontier.size, root: root) }
+
+    /// Writes `batches` as blocks with one write and, for `.sync`, one fdatasync.
+    func commit(_ batches: [PendingBatch]) throws(AuditLogError) -> LogState {
+        if segment.size >= Int64(options.maxSegmentBytes) && segment.blockCount > 0 { try roll() }
+        writeBuffer.removeAll(keepingCapacity: true)
+        var startsCommit = true
+        var headers: [BlockHeader] = []
+        for batch in batches {
+            batch.records.withUnsafeBytes { raw in
+                for (i, offset) in batch.offsets.enumerated() {
+                    let end = i + 1 < batch.offsets.count ? batch.offsets[i + 1] : raw.count
+                    let bytes = UnsafeRawBufferPointer(rebasing: raw[offset..<end])
+                    var r = ByteReader(bytes)
+                    _ = try? r.readVarint("record length")  // written by `PendingBatch` itself; cannot fail
+                    let seq = batch.firstSeq + UInt64(i)
+                    let leaf = builder.add(
+                        lengthPrefixedRecord: bytes, recordOffset: r.position, seq: seq, hasher: hasher)
+                    index.add(
+                        record: UnsafeRawBufferPointer(rebasing: bytes[r.position...]), seq: seq,
+                        endInPayload: builder.payload.count)
+                    frontier.append(
+                        leaf, using: hasher, completing: &completedSubtrees, fromLevel: MerkleLevelFiles.firstLevel)
+                    if builder.isFull {
+                        finishBlock(startsCommit: startsCommit, headers: &headers)
+                        startsCommit = false
+                    }
+                }
+            }
+        }
+        if !builder.isEmpty { finishBlock(startsCommit: startsCommit, headers: &headers) }
+        try segment.fd.write(writeBuffer, at: segment.size)
+        segment.size += Int64(writeBuffer.count)
+        hasUnsyncedWrites = true
+        for header in headers { segment.recordBlock(header) }
+        if options.durability == .sync { try syncData() }
+        levels.append(completedSubtrees)
+        completedSubtrees.removeAll(keepingCapacity: true)
+        index.writeEntries()
+        if let interval = options.checkpointInterval,
+            monotonicNanoseconds() - checkpointedAt >= UInt64(max(0, interval.wholeMilliseconds)) * 1_000_000
+        {
+            try syncData()
+            try signCheckpoint()
+        }
+        return state
+    }
+
+    /// Encodes the block being built into the write buffer, and its index entry.
+    private func finishBlock(startsCommit: Bool, headers: inout [BlockHeader]) {
+        root = frontier.root(using: hasher)
+        let start = writeBuffer.count
+        let header = builder.finishBlock(frontier: frontier, root: root, startsCommit: startsCommit, into: &writeBuffer)
+        headers.append(header)
+        index.finishBlock(
+            BlockInfo(
+                firstSeq: header.firstSeq, recordCount: Int(header.recordCount), offset: segment.size + Int64(start),
+                minTimestamp: header.minTimestamp, maxTimestamp: header.maxTimestamp))
+    }
+
+    /// fdatasyncs the active segment if it has writes no sync covers yet.
+    func syncData() throws(AuditLogError) {
+        guard hasUnsyncedWrites else { return }
+        try synchronize()
+    }
+
+    private func synchronize() throws(AuditLogError) {
+        let started = monotonicNanoseconds()
+        try segment.fd.synchronizeData()
+        metrics.recordSync(nanoseconds: monotonicNanoseconds() - started)
+        hasUnsyncedWrites = false
+    }
+
+    /// Seals the active segment with a footer and starts the next one.
+    func roll() throws(AuditLogError) {
+        let footer = SegmentFooter(
+            blockCount: segment.blockCount, endSeq: frontier.size, minTimestamp: segment.minTimestamp,
+            maxTimestamp: segment.maxTimestamp, root: root)
+        try segment.fd.write(footer.encode(), at: segment.size)
+        FaultInjection.crashPoint("footer-written")
+        try synchronize()
+        try signCheckpoint()
+        let sealedBase = segment.baseSeq
+        segment = try ActiveSegment.create(
+            directory: directory, directoryFD: directoryFD, baseSeq: frontier.size, frontier: frontier)
+        FaultInjection.crashPoint("segment-created")
+        try index.seal(baseSeq: sealedBase, nextBaseSeq: segment.baseSeq)
+    }
+
+    /// Signs a checkpoint of the synced tree into the log directory (written aside, fsynced, renamed), if a signer
+    /// is configured and the tree grew since the last one.
+    func signCheckpoint() throws(AuditLogError) {
+        checkpointedAt = monotonicNanoseconds()
+        guard let signer = options.checkpointSigner, frontier.size > 0, checkpointedSize != frontier.size else {
+            return
+        }
+        let note = try signer.sign(Checkpoint(origin: signer.name, treeSize: frontier.size, root: root).text)
+        FaultInjection.crashPoint("checkpoint-signed")
+        try FileSystem.writeAtomically(
+            Array(note.utf8), to: LogFiles.path(directory, LogFiles.checkpointName(treeSize: frontier.size)),
+            directoryFD: directoryFD)
+        checkpointedSize = frontier.size
+    }
+}
