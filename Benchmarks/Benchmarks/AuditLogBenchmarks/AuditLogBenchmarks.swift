@@ -32,7 +32,8 @@ final class Fixture: @unchecked Sendable {
             return line
         }
         actors = Array(Set(events.map(\.actor.id))).sorted()
-        timeSpan = events.map(\.timestamp).min()!...events.map(\.timestamp).max()!
+        let times = events.map(\.timestamp.millisecondsSinceEpoch)
+        timeSpan = times.min()!...times.max()!
         do {
             let writer = try AuditLog(directory: log, options: .init(durability: .none))
             var index = 0
@@ -84,7 +85,7 @@ let benchmarks: @Sendable () -> Void = {
 
     // Ingest: 10,000 events per iteration, appended 1000 at a time (one group commit each).
     let durabilities: [(String, AuditLog.Durability)] = [
-        ("sync", .sync), ("interval 10 ms", .interval(milliseconds: 10)), ("none", .none),
+        ("sync", .sync), ("interval 10 ms", .interval(.milliseconds(10))), ("none", .none),
     ]
     for (name, durability) in durabilities {
         Benchmark("ingest 10k events, 1000 per append, durability \(name)") { benchmark in
@@ -114,6 +115,26 @@ let benchmarks: @Sendable () -> Void = {
         try log.close()
     }
 
+    // Group commit across tasks: 256 tasks appending one event at a time with `await`, 2,000 events per iteration.
+    Benchmark("ingest 2k events, 256 tasks x 1-event async appends, sync") { benchmark in
+        let log = try AuditLog(directory: fixture.scratch("tasks"), options: .init(durability: .sync))
+        let done = DispatchSemaphore(value: 0)
+        benchmark.startMeasurement()
+        Task {
+            await withTaskGroup(of: Void.self) { group in
+                for t in 0..<256 {
+                    group.addTask {
+                        for i in stride(from: t, to: 2000, by: 256) { _ = try? await log.append(fixture.events[i]) }
+                    }
+                }
+            }
+            done.signal()
+        }
+        done.wait()
+        benchmark.stopMeasurement()
+        try log.close()
+    }
+
     // JSON Lines parse and ingest: 10,000 lines decoded and appended (durability none: parse-bound).
     Benchmark("JSONL parse + ingest 10k events") { benchmark in
         let log = try AuditLog(directory: fixture.scratch("jsonl"), options: .init(durability: .none))
@@ -133,7 +154,7 @@ let benchmarks: @Sendable () -> Void = {
 
     Benchmark("full scan 50k events") { benchmark in
         for _ in benchmark.scaledIterations {
-            let reader = try LogReader(directory: fixture.log)
+            let reader = try AuditLogReader(directory: fixture.log).eventIterator()
             var count = 0
             while let event = try reader.next() {
                 blackHole(event)
@@ -145,15 +166,10 @@ let benchmarks: @Sendable () -> Void = {
 
     for format in [ExportEncoder.Format.jsonLines, .csv] {
         Benchmark("export 50k events as \(format.rawValue)") { benchmark in
-            let engine = try QueryEngine(directory: fixture.log)
-            var encoder = ExportEncoder(format: format)
-            var out: [UInt8] = []
-            out.reserveCapacity(2 << 20)
+            let engine = try AuditLogReader(directory: fixture.log)
             benchmark.startMeasurement()
-            try engine.forEach(matching: Query(order: .oldestFirst), encodedBy: &encoder) {
-                (line) throws(AuditLogError) in
-                out.append(contentsOf: line)
-                if out.count >= 1 << 20 { out.removeAll(keepingCapacity: true) }
+            try engine.export(matching: Query(order: .oldestFirst), format: format) { (bytes) throws(AuditLogError) in
+                blackHole(bytes.count)
                 return true
             }
             benchmark.stopMeasurement()
@@ -161,31 +177,32 @@ let benchmarks: @Sendable () -> Void = {
     }
 
     Benchmark("first page of one actor, 100 queries", configuration: .init(scalingFactor: .one)) { benchmark in
-        let engine = try QueryEngine(directory: fixture.log)
+        let engine = try AuditLogReader(directory: fixture.log)
         var random = SplitMix64(seed: 3)
         benchmark.startMeasurement()
         for _ in 0..<100 {
             let actor = fixture.actors[Int(random.next() % UInt64(fixture.actors.count))]
-            blackHole(try engine.events(matching: Query(actors: [actor], limit: 100)))
+            blackHole(try engine.events(matching: Query(actorIDs: [actor], limit: 100)))
         }
         benchmark.stopMeasurement()
     }
 
     Benchmark("one-hour range first page, 100 queries") { benchmark in
-        let engine = try QueryEngine(directory: fixture.log)
+        let engine = try AuditLogReader(directory: fixture.log)
         var random = SplitMix64(seed: 4)
         let span = UInt64(max(1, fixture.timeSpan.upperBound - fixture.timeSpan.lowerBound - 3_600_000))
         benchmark.startMeasurement()
         for _ in 0..<100 {
             let from = fixture.timeSpan.lowerBound + Int64(random.next() % span)
-            blackHole(try engine.events(matching: Query(from: from, to: from + 3_600_000, limit: 100)))
+            let start = Timestamp(millisecondsSinceEpoch: from)
+            blackHole(try engine.events(matching: Query(from: start, to: start + .seconds(3600), limit: 100)))
         }
         benchmark.stopMeasurement()
     }
 
     for jobs in [1, 2] {
         Benchmark("verify 50k events, \(jobs) job\(jobs == 1 ? "" : "s")") { benchmark in
-            let report = try AuditLog.verify(directory: fixture.log, jobs: jobs)
+            let report = try AuditLogReader(directory: fixture.log).verify(jobs: jobs)
             precondition(report.isValid)
         }
     }
@@ -199,8 +216,9 @@ let benchmarks: @Sendable () -> Void = {
         var random = SplitMix64(seed: 5)
         for _ in 0..<100 {
             let seq = random.next() % UInt64(Fixture.eventCount)
-            blackHole(try AuditLog.inclusionProof(directory: fixture.log, seq: seq))
-            blackHole(try AuditLog.consistencyProof(directory: fixture.log, from: seq + 1))
+            let reader = try AuditLogReader(directory: fixture.log)
+            blackHole(try reader.inclusionProof(seq: seq))
+            blackHole(try reader.consistencyProof(from: seq + 1))
         }
     }
 }

@@ -110,8 +110,8 @@ public final class Comparison {
                 event.appendJSON(to: &buffer)
                 buffer.append(UInt8(ascii: "\n"))
                 actorSet.insert(event.actor.id)
-                low = min(low, event.timestamp)
-                high = max(high, event.timestamp)
+                low = min(low, event.timestamp.millisecondsSinceEpoch)
+                high = max(high, event.timestamp.millisecondsSinceEpoch)
                 if first + i < 100_000 { sample.append(RecordBytes.of(event, seq: UInt64(first + i))) }
             }
             guard buffer.withUnsafeBytes({ write(fd, $0.baseAddress, $0.count) }) == buffer.count else {
@@ -154,6 +154,12 @@ public final class Comparison {
         record(
             "ingest_16_threads_single_events", "ingest, 16 threads x 1-event appends, sync", "events/s",
             auditlog: threadRate, higherIsBetter: true)
+        let asyncRate = try ingestFromTasks(
+            EventSource(count: min(events, 100_000)), tasks: 256, into: directory + "/log-tasks")
+        removeTree(directory + "/log-tasks")
+        record(
+            "ingest_async_256_tasks_single_events", "async append, 256 tasks x 1 event, sync", "events/s",
+            auditlog: asyncRate, higherIsBetter: true)
 
         say("ingest: auditlog ingest (CLI: read, parse, validate, append; sync)")
         let cliSeconds = try seconds {
@@ -177,7 +183,7 @@ public final class Comparison {
 
     private func recordBytesTotal() throws -> Int64 {
         if let verifiedRecordBytes { return verifiedRecordBytes }
-        let bytes = try AuditLog.statistics(directory: logDirectory).recordBytes
+        let bytes = try AuditLogReader(directory: logDirectory).statistics().recordBytes
         verifiedRecordBytes = bytes
         return bytes
     }
@@ -225,6 +231,36 @@ public final class Comparison {
         return Double(events.count) / s
     }
 
+    /// Events per second of `tasks` concurrent tasks each appending one event at a time with `await`.
+    private func ingestFromTasks(_ source: EventSource, tasks: Int, into path: String) throws -> Double {
+        var all: [AuditEvent] = []
+        source.forEachChunk { _, chunk in all.append(contentsOf: chunk) }
+        let log = try AuditLog(directory: path, options: AuditLog.Options(durability: .sync))
+        let events = all
+        let failures = FailureCount()
+        let done = DispatchSemaphore(value: 0)
+        let s = seconds {
+            Task {
+                await withTaskGroup(of: Void.self) { group in
+                    for t in 0..<tasks {
+                        group.addTask {
+                            var i = t
+                            while i < events.count {
+                                if (try? await log.append(events[i])) == nil { failures.add() }
+                                i += tasks
+                            }
+                        }
+                    }
+                }
+                done.signal()
+            }
+            done.wait()
+        }
+        try log.close()
+        guard failures.value == 0 else { throw Failure(description: "\(failures.value) async appends failed") }
+        return Double(events.count) / s
+    }
+
     private func runTool(_ arguments: [String]) throws -> Int32 {
         var pid: pid_t = 0
         let argv = ([tool] + arguments).map { strdup($0) } + [nil]
@@ -264,7 +300,7 @@ public final class Comparison {
             "open", "open the log (median)", "ms", auditlog: openLog.percentile(50),
             sqlite: openSQLite.percentile(50), higherIsBetter: false)
 
-        let engine = try QueryEngine(directory: logDirectory)
+        let engine = try AuditLogReader(directory: logDirectory)
         let peer = try SQLitePeer(path: sqlitePath, create: false)
         var random = SplitMix64(seed: 7)
         let rounds = 400
@@ -279,7 +315,7 @@ public final class Comparison {
             var sql = Latencies()
             try log.measure {
                 out.removeAll(keepingCapacity: true)
-                let page = try engine.events(matching: Query(actors: [actor], order: .newestFirst, limit: 100))
+                let page = try engine.events(matching: Query(actorIDs: [actor], order: .newestFirst, limit: 100))
                 var encoder = ExportEncoder(format: .jsonLines)
                 for event in page.events { encoder.append(event, to: &out) }
             }
@@ -308,7 +344,10 @@ public final class Comparison {
             let from = timeSpan.lowerBound + Int64(random.next() % UInt64(span))
             try logHour.measure {
                 out.removeAll(keepingCapacity: true)
-                let page = try engine.events(matching: Query(from: from, to: from + hour, order: .newestFirst))
+                let page = try engine.events(
+                    matching: Query(
+                        from: Timestamp(millisecondsSinceEpoch: from), to: Timestamp(millisecondsSinceEpoch: from + hour),
+                        order: .newestFirst))
                 var encoder = ExportEncoder(format: .jsonLines)
                 for event in page.events { encoder.append(event, to: &out) }
             }
@@ -341,7 +380,7 @@ public final class Comparison {
 
         say("verify")
         for jobs in [1, 2] {
-            let report = try AuditLog.verify(directory: logDirectory, jobs: jobs)
+            let report = try AuditLogReader(directory: logDirectory).verify(jobs: jobs)
             guard report.isValid, report.treeSize == UInt64(events) else {
                 throw Failure(description: "verify found problems: \(report.problems.prefix(3))")
             }
@@ -357,9 +396,11 @@ public final class Comparison {
         var consistency = Latencies()
         for _ in 0..<200 {
             let seq = random.next() % UInt64(events)
-            try inclusion.measure { _ = try AuditLog.inclusionProof(directory: logDirectory, seq: seq) }
+            try inclusion.measure {
+                _ = try AuditLogReader(directory: logDirectory).inclusionProof(seq: seq)
+            }
             try consistency.measure {
-                _ = try AuditLog.consistencyProof(directory: logDirectory, from: seq + 1)
+                _ = try AuditLogReader(directory: logDirectory).consistencyProof(from: seq + 1)
             }
         }
         record(
@@ -376,24 +417,13 @@ public final class Comparison {
         var megabytesPerSecond: Double { Double(bytes) / 1e6 / seconds }
     }
 
-    private func exportLog(_ engine: QueryEngine, format: ExportEncoder.Format) throws -> ExportRun {
+    private func exportLog(_ engine: AuditLogReader, format: ExportEncoder.Format) throws -> ExportRun {
         let output = try OutputSink(path: directory + "/export.out")
-        var encoder = ExportEncoder(format: format)
-        var out: [UInt8] = []
-        out.reserveCapacity(2 << 20)
         let s = try seconds {
-            encoder.appendHeader(to: &out)
-            try engine.forEach(matching: Query(order: .oldestFirst), encodedBy: &encoder) {
-                (line) throws(AuditLogError) in
-                out.append(contentsOf: line)
-                if out.count >= 1 << 20 {
-                    output.write(out)
-                    out.removeAll(keepingCapacity: true)
-                }
+            try engine.export(matching: Query(order: .oldestFirst), format: format) { (bytes) throws(AuditLogError) in
+                output.write(bytes)
                 return true
             }
-            encoder.appendFooter(to: &out)
-            output.write(out)
         }
         return ExportRun(bytes: output.finish(), seconds: s)
     }
@@ -418,7 +448,11 @@ private final class OutputSink {
     }
 
     func write(_ out: [UInt8]) {
-        bytes += Int64(out.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) })
+        out.withUnsafeBytes { write($0) }
+    }
+
+    func write(_ out: UnsafeRawBufferPointer) {
+        bytes += Int64(Glibc.write(fd, out.baseAddress, out.count))
     }
 
     func finish() -> Int64 {

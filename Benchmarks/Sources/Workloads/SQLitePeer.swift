@@ -91,7 +91,7 @@ public final class SQLitePeer {
                     event.userAgent, event.before?.text, event.after?.text, event.metadata?.text,
                 ]
                 sqlite3_bind_int64(insert, 1, Int64(firstSeq + i))
-                sqlite3_bind_int64(insert, 3, event.timestamp)
+                sqlite3_bind_int64(insert, 3, event.timestamp.millisecondsSinceEpoch)
                 for (column, value) in values.enumerated() where column != 0 && column != 2 {
                     if let value {
                         sqlite3_bind_text(insert, Int32(column + 1), value, -1, transient)
@@ -239,7 +239,7 @@ public final class SQLitePeer {
         out.append(contentsOf: String(sqlite3_column_int64(statement, 0)).utf8)
         string("id", 1)
         key("timestamp")
-        out.append(contentsOf: ("\"" + Timestamp.format(milliseconds: sqlite3_column_int64(statement, 2)) + "\"").utf8)
+        out.append(contentsOf: ("\"" + Timestamp(millisecondsSinceEpoch: sqlite3_column_int64(statement, 2)).rfc3339 + "\"").utf8)
         open("actor")
         string("type", 3)
         string("id", 4)
@@ -279,7 +279,7 @@ public final class SQLitePeer {
         for column in 0..<Int32(columns.count) {
             if column > 0 { out.append(UInt8(ascii: ",")) }
             if column == 2 {
-                out.append(contentsOf: Timestamp.format(milliseconds: sqlite3_column_int64(statement, 2)).utf8)
+                out.append(contentsOf: Timestamp(millisecondsSinceEpoch: sqlite3_column_int64(statement, 2)).rfc3339.utf8)
                 continue
             }
             guard let value = text(statement, column), let first = value.first else { continue }

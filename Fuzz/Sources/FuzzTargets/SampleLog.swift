@@ -22,7 +22,7 @@ final class SampleLog {
             _ = try log.append(generator.events(10))
             try log.close()
             var events: [StoredEvent] = []
-            let reader = try LogReader(directory: directory.path)
+            let reader = try AuditLogReader(directory: directory.path).eventIterator()
             while let event = try reader.next() { events.append(event) }
             self.events = events
         } catch {
@@ -41,14 +41,10 @@ final class SampleLog {
         var out: [[UInt8]] = []
         for segment in segments {
             guard let file = try? SegmentFile.open(path: segment.path, baseSeq: segment.baseSeq),
-                let size = try? file.fd.size()
+                var walker = try? SegmentWalker(file: file, checking: .blocks)
             else { continue }
-            var offset = Int64(file.headerSize)
-            var buffer: [UInt8] = []
-            while case .block(let header)? = try? file.entry(at: offset, fileSize: size) {
-                guard (try? file.readBlock(header, at: offset, into: &buffer)) == .some(nil) else { break }
-                out.append(Array(buffer[0..<header.totalLength]))
-                offset += Int64(header.totalLength)
+            while case .block(let header, _)? = try? walker.next() {
+                out.append(Array(walker.block[0..<header.totalLength]))
             }
         }
         return out

@@ -28,7 +28,7 @@ final class SegmentTarget: @unchecked Sendable {
 
         scratch.empty()
         writeFile(scratch.file(LogFiles.segmentName(baseSeq: header?.baseSeq ?? 0)), file)
-        let report = try? AuditLog.verify(directory: scratch.path)
+        let report = try? AuditLogReader(directory: scratch.path).verify()
         let events = readAll()
         if let report, report.isValid {
             let count = Int(report.treeSize - (report.prunedBelow ?? 0))
@@ -44,7 +44,7 @@ final class SegmentTarget: @unchecked Sendable {
         try? opened?.close()
         if let report, report.isValid {
             require(opened != nil, "the writer refused a segment that verifies valid")
-            let after = try? AuditLog.verify(directory: scratch.path)
+            let after = try? AuditLogReader(directory: scratch.path).verify()
             require(
                 after?.isValid == true,
                 "the writer's recovery broke a valid segment: \(String(describing: after?.problems))")
@@ -53,7 +53,7 @@ final class SegmentTarget: @unchecked Sendable {
     }
 
     private func readAll() -> [StoredEvent]? {
-        guard let reader = try? LogReader(directory: scratch.path) else { return nil }
+        guard let reader = try? AuditLogReader(directory: scratch.path).eventIterator() else { return nil }
         var events: [StoredEvent] = []
         do throws(AuditLogError) {
             while let event = try reader.next() { events.append(event) }
@@ -62,7 +62,7 @@ final class SegmentTarget: @unchecked Sendable {
     }
 
     private func scanAll() -> [UInt64]? {
-        guard let engine = try? QueryEngine(directory: scratch.path) else { return nil }
+        guard let engine = try? AuditLogReader(directory: scratch.path) else { return nil }
         var seqs: [UInt64] = []
         do throws(AuditLogError) {
             try engine.forEach(matching: Query(order: .oldestFirst)) { (event) throws(AuditLogError) in

@@ -1,6 +1,9 @@
 #if canImport(Glibc)
     import Glibc
 #endif
+#if canImport(SwiftOverlayShims)
+    import SwiftOverlayShims  // for `timespec`'s members; see SystemCalls.swift
+#endif
 
 /// A mutex with a condition variable. Group commit needs waiters that sleep until "my sequence number is
 /// durable", which `Synchronization.Mutex` cannot express. The library's locks are all pthread mutexes (this, and

@@ -1,6 +1,12 @@
 #if canImport(Glibc)
     import Glibc
 #endif
+// `timespec` is declared by the C library headers, which the toolchain's SwiftOverlayShims module also includes;
+// which module the compiler attributes it to depends on the order modules load, so with MemberImportVisibility its
+// members need both imports (the compiler's own fix-it).
+#if canImport(SwiftOverlayShims)
+    import SwiftOverlayShims
+#endif
 
 // Every system call of the library goes through this file, with the EINTR retry in one place.
 
@@ -283,4 +289,11 @@ func currentTimeMilliseconds() -> Int64 {
     var now = timespec()
     clock_gettime(CLOCK_REALTIME, &now)
     return Int64(now.tv_sec) * 1000 + Int64(now.tv_nsec) / 1_000_000
+}
+
+/// Monotonic time in nanoseconds (CLOCK_MONOTONIC), for durations.
+func monotonicNanoseconds() -> UInt64 {
+    var now = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &now)
+    return UInt64(now.tv_sec) * 1_000_000_000 + UInt64(now.tv_nsec)
 }

@@ -1,9 +1,5 @@
 import Synchronization
 
-#if canImport(Glibc)
-    import Glibc
-#endif
-
 /// The outcome of checking one segment on its own.
 struct SegmentCheck {
     var result: VerificationReport.SegmentResult
@@ -233,10 +229,4 @@ extension SegmentVerifier {
         let body = rest.dropFirst(damage.kind == .blockChecksum ? BlockHeader.size : 0)
         return !body.isEmpty && body.allSatisfy { $0 == 0 }
     }
-}
-
-func monotonicNanoseconds() -> UInt64 {
-    var now = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &now)
-    return UInt64(now.tv_sec) * 1_000_000_000 + UInt64(now.tv_nsec)
 }
