@@ -1,7 +1,7 @@
 # swift-audit-log: `make demo` and `make test` work on a fresh Debian machine with only the Swift toolchain.
 SWIFT ?= swift
 
-.PHONY: deps build demo test torture sanitize fuzz compare benchmark clean
+.PHONY: deps build demo test test-fast torture sanitize fuzz compare benchmark clean
 
 ## Install liblz4-dev, libssl-dev and pkg-config if they are missing.
 deps:
@@ -15,11 +15,19 @@ build: deps
 demo: build
 	.build/release/auditlog demo --dir demo-log --replace
 
-## Unit, recovery and multi-process tests (the tests run the built auditlog tool, so build it first).
+## Unit, recovery and multi-process tests (the tests run the built auditlog tool, so build it first), then a
+## release build of auditlog checked for test hooks.
 test: deps
 	$(SWIFT) build
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
+	@bash scripts/check-release-build.sh
+
+## The suite without the slow tests (crash loops, power cuts, byte-by-byte sweeps, many threads).
+test-fast: deps
+	$(SWIFT) build
+	$(SWIFT) build --build-tests
+	AUDITLOG_FAST_TESTS=1 $(SWIFT) test --skip-build
 
 ## The crash loop at length: 500 SIGKILLs of a multi-threaded writer (make test runs 12).
 torture: deps

@@ -1,7 +1,7 @@
 // swift-tools-version: 6.0
 import PackageDescription
 
-// Strict settings for every Swift target (see STYLE.md).
+// Strict settings for every Swift target: `any` for existentials, and members visible only from imported modules.
 let strictSettings: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny"),
     .enableUpcomingFeature("MemberImportVisibility"),

@@ -17,7 +17,7 @@ trap 'rm -rf "$work"' EXIT
 "$tool" demo --dir "$work/demo" --events 2000 >/dev/null
 log="$work/demo/log"
 # Six actors, one per crash point a redaction passes (debug builds exit with status 86 at the named one).
-mapfile -t actors < <("$tool" query --dir "$log" --limit 500 --format jsonl |
+mapfile -t actors < <("$tool" query --dir "$log" --limit 500 --format jsonl 2>/dev/null |
     sed -E 's/.*"actor":\{"type":"[a-z_]+","id":"([^"]+)".*/\1/' | sort -u | head -6)
 i=0
 for point in journal-written event-committed sealed copy-written segment-replaced applied; do

@@ -74,7 +74,23 @@ public final class AuditLog: Sendable {
         if let interval = options.checkpointInterval, interval < .zero {
             throw AuditLogError(.invalidArgument, "the checkpoint interval must not be negative")
         }
-        writer = try LogWriter(directory: directory, options: options)
+        let writer = try LogWriter(directory: directory, options: options)
+        do throws(AuditLogError) {
+            // A retention or redaction that a crash interrupted after its event was committed is finished before
+            // anything else happens.
+            try writer.finishPendingMaintenance()
+            if let policy = options.retention {
+                // At open, after every segment seal, and every check interval; a failure is left for the next
+                // run (a failed write in the retention event stops the writer as usual).
+                try writer.runPeriodically(every: policy.checkInterval) { writer in
+                    _ = try? writer.applyRetention(policy, dryRun: false, now: currentTimeMilliseconds())
+                }
+            }
+        } catch {
+            try? writer.close()
+            throw error
+        }
+        self.writer = writer
         reader = AuditLogReader(writer: writer)
     }
 

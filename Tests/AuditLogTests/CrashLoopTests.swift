@@ -11,7 +11,7 @@ import Testing
 /// hold nothing else but whole events some writer appended, have dense seqs, and verify as valid.
 ///
 /// `make test` runs a short loop; `make torture` sets AUDITLOG_TORTURE_ITERATIONS (≥ 500).
-@Suite("Crash loop")
+@Suite("Crash loop", .tags(.slow), .skippedInFastRuns)
 struct CrashLoopTests {
     static let crashPoints = [
         "footer-written", "segment-created", "checkpoint-signed", "journal-written", "event-committed",

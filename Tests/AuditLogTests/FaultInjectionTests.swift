@@ -85,7 +85,7 @@ struct FaultInjectionTests {
     /// blocks, footers, new segment headers, index files and checkpoint files. With `sync` durability nothing
     /// acknowledged may be lost; with every durability the log must open holding a prefix of what was appended
     /// (dense seqs, each event exactly as appended), take writes again and verify.
-    @Test func powerCutsLoseOnlyWhatWasNotSynced() throws {
+    @Test(.tags(.slow), .skippedInFastRuns) func powerCutsLoseOnlyWhatWasNotSynced() throws {
         var random = SplitMix64(seed: 0x90fe)
         let events = sampleEvents(700, seed: 33)
         let signer = try NoteSigner.generate(name: "example.com/power")

@@ -39,7 +39,7 @@ struct RecoveryTests {
         return dir
     }
 
-    @Test func aTornLastCommitIsCutAtEveryByteOffset() throws {
+    @Test(.tags(.slow), .skippedInFastRuns) func aTornLastCommitIsCutAtEveryByteOffset() throws {
         let source = try TemporaryDirectory()
         let log = try threeCommits(in: source)
         #expect(log.segment.count - log.lastCommitOffset > 300)

@@ -326,7 +326,7 @@ struct VerifyTests {
         #expect(report.isValid && report.checkpoints.count == 3)
     }
 
-    @Test func everyFlippedByteOfEverySegmentIsReported() throws {
+    @Test(.tags(.slow), .skippedInFastRuns) func everyFlippedByteOfEverySegmentIsReported() throws {
         let dir = try TemporaryDirectory()
         var options = AuditLog.Options(durability: .none)
         options.maxSegmentBytes = 4096

@@ -19,22 +19,12 @@ enum SegmentIndexFiles {
         LogFiles.path(directory, LogFiles.name(baseSeq, actorIndexExtension))
     }
 
-    /// FNV-1a, 64 bits, of the actor id's UTF-8 bytes: stable across processes and platforms. Collisions only
-    /// cost extra reads: every candidate record is decoded and compared.
+    /// FNV-1a, 64 bits, of the actor id's UTF-8 bytes (FORMAT.md, "Indexes"). Collisions only cost extra reads:
+    /// every candidate record is decoded and compared.
     @inline(__always)
-    static func actorHash(_ bytes: UnsafeRawBufferPointer) -> UInt64 {
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in bytes {
-            hash ^= UInt64(byte)
-            hash &*= 0x0000_0100_0000_01B3
-        }
-        return hash
-    }
+    static func actorHash(_ bytes: UnsafeRawBufferPointer) -> UInt64 { FNV1a.hash(bytes) }
 
-    static func actorHash(_ id: String) -> UInt64 {
-        var copy = id
-        return copy.withUTF8 { actorHash(UnsafeRawBufferPointer($0)) }
-    }
+    static func actorHash(_ id: String) -> UInt64 { FNV1a.hash(id) }
 
     /// The actor id bytes of a record, read without decoding the record (FORMAT.md, "Record": id, then actor.id).
     static func actorID(ofRecord record: UnsafeRawBufferPointer) -> UnsafeRawBufferPointer? {

@@ -1,7 +1,7 @@
 import CLZ4
 
 /// LZ4 block compression (liblz4, acceleration 1). Blocks are compressed whole, never records one by one:
-/// a single ~480-byte record hardly compresses (BRIEF, facts).
+/// a single ~480-byte record hardly compresses (whole 64 KiB blocks of records reach about 0.36 bytes per byte).
 enum LZ4 {
     /// The largest compressed size of `count` input bytes.
     static func compressBound(_ count: Int) -> Int {

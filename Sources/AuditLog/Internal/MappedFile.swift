@@ -3,7 +3,7 @@
 #endif
 
 /// A read-only memory mapping of a whole file. Index files are only ever appended to or replaced by rename,
-/// never truncated in place, so a mapping cannot fault (BRIEF, practical notes).
+/// never truncated in place, so a mapping cannot fault (a file truncated under a mapping raises SIGBUS).
 final class MappedFile: @unchecked Sendable {
     let bytes: UnsafeRawBufferPointer
 

@@ -35,7 +35,7 @@ extension AuditLog {
     public func redact(
         _ target: RedactionTarget, fields: [RedactableField] = RedactableField.personalData, reason: String
     ) throws(AuditLogError) -> RedactionResult {
-        try writer.redact(target, fields: RedactableField.mask(of: fields), reason: reason)
+        try writer.redact(target, fields: Set(fields).sorted(), reason: reason)
     }
 }
 
@@ -74,11 +74,13 @@ extension AuditLogReader {
 extension LogWriter {
     static let maxRedactedSeqs = 10_000
 
-    func redact(_ target: RedactionTarget, fields: UInt16, reason: String) throws(AuditLogError) -> RedactionResult {
+    func redact(_ target: RedactionTarget, fields: [RedactableField], reason: String) throws(AuditLogError)
+        -> RedactionResult
+    {
         guard !reason.allSatisfy(\.isWhitespace) else {
             throw AuditLogError(.invalidArgument, "give a reason for the redaction (it is recorded in the log)")
         }
-        guard fields != 0 else { throw AuditLogError(.invalidArgument, "choose at least one field to redact") }
+        guard !fields.isEmpty else { throw AuditLogError(.invalidArgument, "choose at least one field to redact") }
         guard reason.utf8.count <= options.limits.maxStringBytes else {
             throw AuditLogError(.invalidArgument, "the reason is over \(options.limits.maxStringBytes) bytes")
         }
@@ -145,7 +147,7 @@ extension LogWriter {
         guard let last = seqs.last else {
             return RedactionResult(
                 eventSeq: rule.seq, recordsRedacted: 0, segmentsRewritten: 0,
-                fields: RedactableField.fields(in: rule.fields))
+                fields: rule.fields)
         }
         try sealActiveSegment(ifItHolds: last)
         FaultInjection.crashPoint("sealed")
@@ -162,7 +164,8 @@ extension LogWriter {
             ) { (seq, record) throws(AuditLogError) in
                 guard wanted.contains(seq) else { return nil }
                 do throws(DecodeFailure) {
-                    return try RecordCodec.redacting(record, fields: rule.fields, redactedBy: rule.seq, hasher: hasher)
+                    return try RecordCodec.redacting(
+                        record, fields: RedactableField.mask(of: rule.fields), redactedBy: rule.seq, hasher: hasher)
                 } catch {
                     throw AuditLogError(.corrupt, "record \(seq): \(error.reason)", path: segment.path)
                 }
@@ -172,7 +175,7 @@ extension LogWriter {
         }
         return RedactionResult(
             eventSeq: rule.seq, recordsRedacted: records, segmentsRewritten: rewritten,
-            fields: RedactableField.fields(in: rule.fields))
+            fields: rule.fields)
     }
 
     /// Finishes a retention or redaction that a crash interrupted after its event was committed

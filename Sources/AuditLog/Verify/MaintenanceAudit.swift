@@ -37,7 +37,7 @@ enum MaintenanceAudit {
                 let covering = ((byActor[record.actorID] ?? []) + (bySeq[record.seq] ?? [])).filter {
                     $0.seq <= record.by && $0.covers(seq: record.seq, actorID: record.actorID)
                 }
-                let fields = covering.reduce(UInt16(0)) { $0 | $1.fields }
+                let fields = covering.reduce(UInt16(0)) { $0 | RedactableField.mask(of: $1.fields) }
                 if covering.contains(where: { $0.seq == record.by }) && record.fields & ~fields == 0 {
                     report.redactedEvents += 1
                     continue

@@ -59,7 +59,7 @@ extension AuditLog {
         case .file(let path): input = try FileDescriptor.openInput(path)
         }
         let importer = JSONLinesImporter(
-            log: self, limits: writer.options.limits, skipInvalid: skipInvalid, progress: progress,
+            writer: writer, limits: writer.options.limits, skipInvalid: skipInvalid, progress: progress,
             onInvalidLine: onInvalidLine)
         return try importer.run(input)
     }
@@ -73,7 +73,7 @@ extension AuditLog {
 /// stops the pipeline after the events of the lines before it are appended, so "everything before the bad line
 /// is stored and durable" holds exactly.
 final class JSONLinesImporter: Sendable {
-    private let log: AuditLog
+    private let writer: LogWriter
     private let decoder: EventDecoder
     private let skipInvalid: Bool
     private let progress: (@Sendable (JSONLinesImportProgress) -> Void)?
@@ -84,10 +84,10 @@ final class JSONLinesImporter: Sendable {
     private let maxChunksInFlight = 4
 
     init(
-        log: AuditLog, limits: EventLimits, skipInvalid: Bool,
+        writer: LogWriter, limits: EventLimits, skipInvalid: Bool,
         progress: (@Sendable (JSONLinesImportProgress) -> Void)?, onInvalidLine: (@Sendable (AuditLogError) -> Void)?
     ) {
-        self.log = log
+        self.writer = writer
         decoder = EventDecoder(limits: limits)
         self.skipInvalid = skipInvalid
         self.progress = progress
@@ -228,7 +228,7 @@ final class JSONLinesImporter: Sendable {
         }
         if !events.isEmpty {
             do throws(AuditLogError) {
-                try log.append(events)
+                try writer.append(events)
                 let report = shared.state.withLock { state in
                     state.durable += events.count
                     state.lastDurableLine = lines.last!

@@ -36,9 +36,9 @@ final class LogWriter: @unchecked Sendable {
     private var unsyncedFile: FileDescriptor?
     private var committer: BackgroundThread?
     private var flusher: BackgroundThread?
-    private var retentionThread: BackgroundThread?
-    /// Set at segment seal: the retention thread should look for segments to drop.
-    private var retentionDue = true
+    private var maintenanceThread: BackgroundThread?
+    /// Set at segment seal: the maintenance task should run.
+    private var maintenanceDue = true
     /// Tells the background threads to stop.
     private var stopThreads = false
     /// Whether `close` has released the directory lock.
@@ -87,13 +87,9 @@ final class LogWriter: @unchecked Sendable {
             directory: directory, directoryFD: directoryHandle, options: options, recovered: recovered,
             hasher: hasher, metrics: metrics)
 
-        try finishPendingMaintenance()
         // The threads hold the writer until `close` stops them; `AuditLog.deinit` calls `close`.
         if case .interval(let interval) = options.durability {
             flusher = try BackgroundThread { self.flushPeriodically(every: interval) }
-        }
-        if let policy = options.retention {
-            retentionThread = try BackgroundThread { self.applyRetentionPeriodically(policy) }
         }
     }
 
@@ -175,7 +171,7 @@ final class LogWriter: @unchecked Sendable {
                 events: work.reduce(0) { $0 + $1.count }, nanoseconds: monotonicNanoseconds() - started)
             if case .interval = options.durability { unsyncedFile = written }
         }
-        if sealed { retentionDue = true }
+        if sealed { maintenanceDue = true }
         acknowledge(result)
     }
 
@@ -271,7 +267,7 @@ final class LogWriter: @unchecked Sendable {
         }
         let sealed = appender.segment.baseSeq != segmentBefore
         lock.withLock {
-            if sealed { retentionDue = true }
+            if sealed { maintenanceDue = true }
             acknowledge(result)
         }
         _ = try result.get()
@@ -287,7 +283,7 @@ final class LogWriter: @unchecked Sendable {
             try appender.roll()
             lock.withLock {
                 unsyncedFile = nil
-                retentionDue = true
+                maintenanceDue = true
                 lock.broadcast()
             }
         } catch {
@@ -315,21 +311,28 @@ final class LogWriter: @unchecked Sendable {
         }
     }
 
-    /// Applies the retention policy now (at open), after each segment seal and every check interval, until close.
-    /// A failure is left for the next run (a failed write in the retention event stops the writer as usual).
-    private func applyRetentionPeriodically(_ policy: RetentionPolicy) {
-        let interval = UInt64(max(1, policy.checkInterval.wholeMilliseconds)) * 1_000_000
+    /// Runs `task` on a thread of its own now, after each segment seal and every `interval`, until close: the
+    /// writer's background maintenance (retention). Once per writer.
+    func runPeriodically(every interval: Duration, _ task: @escaping @Sendable (LogWriter) -> Void)
+        throws(AuditLogError)
+    {
+        let thread = try BackgroundThread { self.maintain(every: interval, task) }
+        lock.withLock { maintenanceThread = thread }
+    }
+
+    private func maintain(every interval: Duration, _ task: @Sendable (LogWriter) -> Void) {
+        let nanoseconds = UInt64(max(1, interval.wholeMilliseconds)) * 1_000_000
         lock.lock()
         defer { lock.unlock() }
         while !stopThreads {
-            let deadline = monotonicNanoseconds() + interval
-            while !stopThreads && !retentionDue && monotonicNanoseconds() < deadline {
+            let deadline = monotonicNanoseconds() + nanoseconds
+            while !stopThreads && !maintenanceDue && monotonicNanoseconds() < deadline {
                 lock.wait(milliseconds: Int((deadline - min(deadline, monotonicNanoseconds())) / 1_000_000) + 1)
             }
             if stopThreads { return }
-            retentionDue = false
+            maintenanceDue = false
             lock.unlock()
-            _ = try? applyRetention(policy, dryRun: false, now: currentTimeMilliseconds())
+            task(self)
             lock.lock()
         }
     }
@@ -352,10 +355,10 @@ final class LogWriter: @unchecked Sendable {
         }
         stopThreads = true
         lock.broadcast()
-        let threads = [committer, flusher, retentionThread]
+        let threads = [committer, flusher, maintenanceThread]
         committer = nil
         flusher = nil
-        retentionThread = nil
+        maintenanceThread = nil
         let failure = self.failure
         lock.unlock()
         for thread in threads { thread?.join() }

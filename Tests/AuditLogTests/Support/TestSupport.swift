@@ -4,6 +4,20 @@ import Testing
 
 @testable import AuditLog
 
+extension Tag {
+    /// Tests that take seconds (crash loops, power cuts, byte-by-byte sweeps, many threads).
+    @Tag static var slow: Self
+}
+
+extension Trait where Self == ConditionTrait {
+    /// Skips a slow test when `AUDITLOG_FAST_TESTS` is set (`make test-fast`); `make test` runs everything.
+    static var skippedInFastRuns: Self {
+        .enabled(
+            if: ProcessInfo.processInfo.environment["AUDITLOG_FAST_TESTS"] == nil,
+            "slow: run by make test, skipped by make test-fast")
+    }
+}
+
 /// A fresh directory for one test, removed when the test ends.
 final class TemporaryDirectory: Sendable {
     let path: String

@@ -19,36 +19,6 @@ public enum RedactableField: String, CaseIterable, Sendable, Comparable, Codable
     /// personal data (all but `source`, which names a channel such as `web` or `api`).
     public static let personalData: [RedactableField] = allCases.filter { $0 != .source }
 
-    /// The record presence bit of the field (FORMAT.md, "Record"); a redacted record lists its removed fields
-    /// with the same bits.
-    var presenceBit: UInt16 {
-        typealias P = RecordCodec.Presence
-        return switch self {
-        case .actorName: P.actorName
-        case .actorRoles: P.actorRoles
-        case .actorAuthMethod: P.actorAuthMethod
-        case .resourceName: P.resourceName
-        case .orgName: P.orgName
-        case .projectName: P.projectName
-        case .source: P.source
-        case .ip: P.ip
-        case .userAgent: P.userAgent
-        case .before: P.before
-        case .after: P.after
-        case .metadata: P.metadata
-        }
-    }
-
-    static let allMask: UInt16 = allCases.reduce(0) { $0 | $1.presenceBit }
-
-    static func mask(of fields: some Sequence<RedactableField>) -> UInt16 {
-        fields.reduce(0) { $0 | $1.presenceBit }
-    }
-
-    static func fields(in mask: UInt16) -> [RedactableField] {
-        allCases.filter { mask & $0.presenceBit != 0 }
-    }
-
     func remove(from event: inout AuditEvent) {
         switch self {
         case .actorName: event.actor.name = nil
@@ -66,8 +36,9 @@ public enum RedactableField: String, CaseIterable, Sendable, Comparable, Codable
         }
     }
 
+    /// In the order of the event's fields (the order of the cases).
     public static func < (a: RedactableField, b: RedactableField) -> Bool {
-        a.presenceBit < b.presenceBit
+        allCases.firstIndex(of: a)! < allCases.firstIndex(of: b)!
     }
 }
 

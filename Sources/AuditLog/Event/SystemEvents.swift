@@ -10,13 +10,6 @@ enum SystemEvents {
         actor.type == .system && actor.id == actorID
     }
 
-    private static let systemTypeCode = RecordCodec.code(of: .system)
-
-    /// Whether a record is a candidate system event, from its actor type byte alone (no decoding).
-    static func mayBeSystemEvent(_ record: UnsafeRawBufferPointer) -> Bool {
-        record.count > 2 && record[2] == systemTypeCode
-    }
-
     private static var actor: AuditEvent.Actor { AuditEvent.Actor(type: .system, id: actorID) }
 
     // MARK: Retention
@@ -65,7 +58,8 @@ enum SystemEvents {
         /// Seq of the redaction event; an actor rule covers that actor's records before it.
         var seq: UInt64 = 0
         var target: RedactionTarget
-        var fields: UInt16
+        /// The fields removed, in field order.
+        var fields: [RedactableField]
         var reason: String
 
         func covers(seq recordSeq: UInt64, actorID: String) -> Bool {
@@ -88,7 +82,7 @@ enum SystemEvents {
             members.append(("seqs", .array(seqs.map { .number(String($0)) })))
             resource = AuditEvent.Resource(type: "auditlog.events", id: "\(seqs.count) events")
         }
-        members.append(("fields", .array(RedactableField.fields(in: rule.fields).map { .string($0.rawValue) })))
+        members.append(("fields", .array(rule.fields.map { .string($0.rawValue) })))
         members.append(("reason", .string(rule.reason)))
         return AuditEvent(
             actor: actor, action: redactionAction, resource: resource,
@@ -100,10 +94,10 @@ enum SystemEvents {
         guard isReserved(event.actor), event.action == redactionAction, let fields = members(event),
             case .array(let names)? = fields["fields"]
         else { return nil }
-        var mask: UInt16 = 0
+        var removed: Set<RedactableField> = []
         for case .string(let name) in names {
             guard let field = RedactableField(rawValue: name) else { return nil }
-            mask |= field.presenceBit
+            removed.insert(field)
         }
         let target: RedactionTarget
         if let id = fields.string("actorId") {
@@ -118,7 +112,8 @@ enum SystemEvents {
         } else {
             return nil
         }
-        return RedactionRule(seq: stored.seq, target: target, fields: mask, reason: fields.string("reason") ?? "")
+        return RedactionRule(
+            seq: stored.seq, target: target, fields: removed.sorted(), reason: fields.string("reason") ?? "")
     }
 
     // MARK: Metadata

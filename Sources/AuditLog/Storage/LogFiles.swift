@@ -1,0 +1,51 @@
+/// Names of the files in a log directory (FORMAT.md, "Directory layout").
+enum LogFiles {
+    static let segmentExtension = ".seg"
+    static let temporarySuffix = FileSystem.temporarySuffix
+    static let lockName = "LOCK"
+    static let checkpointExtension = ".checkpoint"
+
+    /// `number` in 20 decimal digits followed by `fileExtension`: how segments, their index files and
+    /// checkpoints are named.
+    static func name(_ number: UInt64, _ fileExtension: String) -> String {
+        let digits = String(number)
+        return String(repeating: "0", count: 20 - digits.count) + digits + fileExtension
+    }
+
+    /// `00000000000000001000.checkpoint`: a signed checkpoint of the tree of that size.
+    static func checkpointName(treeSize: UInt64) -> String { name(treeSize, checkpointExtension) }
+
+    /// `00000000000000000000.seg`: the base seq in 20 decimal digits.
+    static func segmentName(baseSeq: UInt64) -> String { name(baseSeq, segmentExtension) }
+
+    /// The base seq of a segment file name, or nil for any other name.
+    static func baseSeq(ofSegmentNamed name: String) -> UInt64? {
+        number(ofFileNamed: name, fileExtension: segmentExtension)
+    }
+
+    /// The number of a file named by ``name(_:_:)`` with this extension, or nil for any other name.
+    static func number(ofFileNamed name: String, fileExtension: String) -> UInt64? {
+        guard name.utf8.count == 20 + fileExtension.utf8.count, name.hasSuffix(fileExtension) else { return nil }
+        let digits = name.prefix(20)
+        guard digits.utf8.allSatisfy({ $0 >= 48 && $0 <= 57 }) else { return nil }
+        return UInt64(digits)
+    }
+
+    static func path(_ directory: String, _ name: String) -> String {
+        directory.hasSuffix("/") ? directory + name : directory + "/" + name
+    }
+
+    /// The frontier in the first segment's header: empty for a log that starts at seq 0; after retention, the
+    /// Merkle state of everything removed.
+    static func boundaryFrontier(directory: String) throws(AuditLogError) -> MerkleFrontier {
+        guard let first = try segments(in: directory).first, first.baseSeq > 0 else { return MerkleFrontier() }
+        return try SegmentFile.open(path: first.path, baseSeq: first.baseSeq).header.frontier
+    }
+
+    /// The segments of a directory, sorted by base seq.
+    static func segments(in directory: String) throws(AuditLogError) -> [(baseSeq: UInt64, path: String)] {
+        try FileSystem.contents(of: directory)
+            .compactMap { name in baseSeq(ofSegmentNamed: name).map { ($0, path(directory, name)) } }
+            .sorted { $0.0 < $1.0 }
+    }
+}
