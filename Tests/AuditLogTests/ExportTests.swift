@@ -1,0 +1,236 @@
+import AuditLogSampleData
+import Foundation
+import Testing
+
+@testable import AuditLog
+
+@Suite("Exports")
+struct ExportTests {
+    /// A strict RFC 4180 parser: CRLF records, quoted fields with doubled quotes, no stray quotes.
+    static func parseCSV(_ text: String) throws -> [[String]] {
+        struct Malformed: Error { var at: Int }
+        let bytes = Array(text.utf8)
+        var rows: [[String]] = []
+        var row: [String] = []
+        var field: [UInt8] = []
+        var i = 0
+        while i < bytes.count {
+            if bytes[i] == UInt8(ascii: "\"") && field.isEmpty {
+                i += 1
+                while true {
+                    guard i < bytes.count else { throw Malformed(at: i) }
+                    if bytes[i] == UInt8(ascii: "\"") {
+                        if i + 1 < bytes.count && bytes[i + 1] == UInt8(ascii: "\"") {
+                            field.append(UInt8(ascii: "\""))
+                            i += 2
+                            continue
+                        }
+                        i += 1
+                        break
+                    }
+                    field.append(bytes[i])
+                    i += 1
+                }
+                guard i < bytes.count, bytes[i] == UInt8(ascii: ",") || bytes[i] == 0x0D else { throw Malformed(at: i) }
+            }
+            guard i < bytes.count else { throw Malformed(at: i) }
+            switch bytes[i] {
+            case UInt8(ascii: ","):
+                row.append(String(decoding: field, as: UTF8.self))
+                field = []
+                i += 1
+            case 0x0D:
+                guard i + 1 < bytes.count, bytes[i + 1] == 0x0A else { throw Malformed(at: i) }
+                row.append(String(decoding: field, as: UTF8.self))
+                rows.append(row)
+                row = []
+                field = []
+                i += 2
+            case UInt8(ascii: "\""), 0x0A:
+                throw Malformed(at: i)
+            default:
+                field.append(bytes[i])
+                i += 1
+            }
+        }
+        guard field.isEmpty && row.isEmpty else { throw Malformed(at: i) }
+        return rows
+    }
+
+    func export(_ events: [StoredEvent], _ format: ExportEncoder.Format) -> String {
+        var encoder = ExportEncoder(format: format)
+        var out: [UInt8] = []
+        encoder.appendHeader(to: &out)
+        for e in events { encoder.append(e, to: &out) }
+        encoder.appendFooter(to: &out)
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// The export fast path (JSON straight from records) writes exactly what encoding decoded events writes.
+    @Test(arguments: [ExportEncoder.Format.jsonLines, .jsonArray])
+    func recordTranscodingMatchesEncodingDecodedEvents(format: ExportEncoder.Format) throws {
+        let dir = try TemporaryDirectory()
+        var events = sampleEvents(3000, seed: 11)
+        // Strings that need escaping, non-ASCII, every optional field absent, and roles.
+        events[5].actor.name = "Zoë \"quoted\" \\ back\u{01}\n\t\u{1F}"
+        events[6] = AuditEvent(
+            timestamp: events[6].timestamp, actor: .init(type: .service, id: "svc"), action: "x",
+            resource: .init(type: "t", id: "i"))
+        events[7].actor.roles = ["admin", "ünïcode", ""]
+        let log = try AuditLog(directory: dir.path, options: smallOptions())
+        _ = try log.append(events)
+        _ = try log.redact(.events([5, 9]), reason: "test")
+        try log.close()
+
+        let engine = try AuditLogReader(directory: dir.path)
+        let middle = events[1500].timestamp
+        for query in [
+            Query(order: .oldestFirst), Query(order: .newestFirst),
+            Query(from: middle - .seconds(60), to: middle + .seconds(60)),
+        ] {
+            var expected: [UInt8] = []
+            var slow = ExportEncoder(format: format)
+            slow.appendHeader(to: &expected)
+            try engine.forEach(matching: query) { (stored) throws(AuditLogError) in
+                slow.append(stored, to: &expected)
+                return true
+            }
+            slow.appendFooter(to: &expected)
+            var actual: [UInt8] = []
+            try engine.export(matching: query, format: format) { (bytes) throws(AuditLogError) in
+                actual.append(contentsOf: bytes)
+                return true
+            }
+            #expect(!expected.isEmpty)
+            #expect(actual == expected, "query \(query)")
+        }
+    }
+
+    /// On damaged records the transcoder refuses exactly what the decoder refuses, and agrees on the rest.
+    @Test func recordTranscodingRefusesWhatDecodingRefuses() throws {
+        let hasher = try MerkleHasher()
+        var random = SplitMix64(seed: 99)
+        var refused = 0
+        for event in sampleEvents(300, seed: 12) {
+            var record: [UInt8] = []
+            let salt = [UInt8](repeating: 7, count: RecordCodec.saltSize)
+            salt.withUnsafeBytes { RecordCodec.encode(event, seq: 42, salt: $0, into: &record) }
+            for _ in 0..<20 {
+                var damaged = record
+                let position = Int(random.next() % UInt64(damaged.count))
+                damaged[position] = UInt8(truncatingIfNeeded: random.next())
+                if random.next() % 4 == 0 { damaged.removeLast(Int(random.next() % UInt64(damaged.count))) }
+                damaged.withUnsafeBytes { bytes in
+                    let decoded = try? RecordCodec.decode(bytes, into: StoredEvent.self, using: hasher)
+                    var json: [UInt8] = [1, 2, 3]
+                    let ok = (try? RecordJSON.append(bytes, using: hasher, to: &json)) != nil
+                    #expect(ok == (decoded != nil))
+                    if let decoded {
+                        var expected: [UInt8] = [1, 2, 3]
+                        decoded.appendJSON(to: &expected)
+                        #expect(json == expected)
+                    } else {
+                        refused += 1
+                        #expect(json == [1, 2, 3])
+                    }
+                }
+            }
+        }
+        #expect(refused > 1000)
+    }
+
+    @Test func csvParsesStrictlyWithEveryColumnInPlace() throws {
+        let dir = try TemporaryDirectory()
+        var events = sampleEvents(300)
+        events[0].userAgent = "quote \" comma , newline \n carriage \r end"
+        events[1].actor.name = "Ünïcödé 名前 😀"
+        let log = try AuditLog(directory: dir.path)
+        try log.append(events)
+        try log.close()
+        let stored = try readAll(dir.path)
+        let rows = try Self.parseCSV(export(stored, .csv))
+        #expect(rows.count == 301)
+        #expect(rows[0] == ExportEncoder.csvColumns)
+        for (row, s) in zip(rows.dropFirst(), stored) {
+            #expect(row.count == ExportEncoder.csvColumns.count)
+            let cell = Dictionary(uniqueKeysWithValues: zip(ExportEncoder.csvColumns, row))
+            #expect(cell["seq"] == String(s.seq))
+            #expect(cell["id"] == s.event.id)
+            #expect(cell["timestamp"] == s.event.timestamp.rfc3339)
+            #expect(cell["actor.id"] == s.event.actor.id)
+            #expect(cell["actor.name"] == (s.event.actor.name ?? ""))
+            #expect(cell["userAgent"] == (s.event.userAgent ?? ""))
+            #expect(cell["before"] == (s.event.before?.text ?? ""))
+            #expect(cell["after"] == (s.event.after?.text ?? ""))
+            #expect(cell["metadata"] == (s.event.metadata?.text ?? ""))
+            #expect(cell["leafHash"] == s.leafHash.hex)
+        }
+    }
+
+    @Test(arguments: ["=HYPERLINK(\"http://x\")", "+1+1", "-2", "@SUM(A1)", "\tcmd", "\rcmd", "=1,2"])
+    func formulaCellsAreNeutralized(value: String) throws {
+        let event = AuditEvent(
+            id: value, timestamp: Timestamp(millisecondsSinceEpoch: 0), actor: .init(type: .user, id: value, name: value),
+            action: value,
+            resource: .init(type: "t", id: "r"))
+        let stored = StoredEvent(seq: 0, leafHash: SHA256Hash(bytes: [UInt8](repeating: 1, count: 32))!, event: event)
+        let rows = try Self.parseCSV(export([stored], .csv))
+        let cell = Dictionary(uniqueKeysWithValues: zip(ExportEncoder.csvColumns, rows[1]))
+        for column in ["id", "actor.id", "actor.name", "action"] {
+            #expect(cell[column] == "'" + value, "\(column)")
+        }
+        #expect(cell["resource.type"] == "t")
+    }
+
+    @Test func jsonArrayAndJSONLinesAreValidJSON() throws {
+        let dir = try TemporaryDirectory()
+        let log = try AuditLog(directory: dir.path)
+        try log.append(sampleEvents(50))
+        try log.close()
+        let stored = try readAll(dir.path)
+        let array = try JSONSerialization.jsonObject(with: Data(export(stored, .jsonArray).utf8)) as! [[String: Any]]
+        #expect(array.count == 50 && (array[7]["seq"] as? Int) == 7)
+        #expect((try JSONSerialization.jsonObject(with: Data(export([], .jsonArray).utf8)) as! [Any]).isEmpty)
+        let lines = export(stored, .jsonLines).split(separator: "\n")
+        #expect(lines.count == 50)
+        for (line, s) in zip(lines, stored) { #expect(try EventDecoder().decode(String(line)) == s.event) }
+    }
+
+    @Test func exportAndQueryCommandsApplyFilters() throws {
+        let dir = try TemporaryDirectory()
+        let events = sampleEvents(400)
+        let log = try AuditLog(directory: dir.path)
+        try log.append(events)
+        try log.close()
+        let counts = Dictionary(grouping: events, by: \.actor.id).mapValues(\.count)
+        let actor = counts.max { $0.value < $1.value }!.key
+        let expected = events.enumerated().filter { $0.element.actor.id == actor }
+        #expect(expected.count > 6)
+        let csv = try runAuditlog(["export", "--dir", dir.path, "--actor", actor, "--format", "csv"])
+        #expect(csv.status == 0, "\(csv.stderr)")
+        let rows = try Self.parseCSV(csv.stdout)
+        #expect(rows.dropFirst().map { $0[0] } == expected.map { String($0.offset) }, "oldest first")
+        let json = try runAuditlog(["query", "--dir", dir.path, "--actor", actor, "--limit", "3", "--format", "json"])
+        let page = try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as! [String: Any]
+        #expect(
+            (page["events"] as! [[String: Any]]).map { $0["seq"] as! Int }
+                == expected.suffix(3).reversed().map(\.offset))
+        let cursor = try #require(page["nextCursor"] as? String)
+        let next = try runAuditlog([
+            "query", "--dir", dir.path, "--actor", actor, "--limit", "3", "--cursor", cursor, "--format", "jsonl",
+        ])
+        #expect(next.stdout.split(separator: "\n").count == 3)
+        #expect(next.stderr.hasPrefix("next cursor: "))
+        let date = events[0].timestamp.rfc3339.prefix(10)
+        let day = try runAuditlog([
+            "query", "--dir", dir.path, "--from", String(date), "--to", String(date), "--limit", "10000", "--format",
+            "jsonl",
+        ])
+        #expect(
+            day.stdout.split(separator: "\n").count
+                == events.filter { $0.timestamp.rfc3339.hasPrefix(date) }.count)
+        let show = try runAuditlog(["show", "--dir", dir.path, "5"])
+        #expect(show.status == 0 && show.stdout.contains("seq ") && show.stdout.contains(events[5].id))
+        #expect(try runAuditlog(["query", "--dir", dir.path, "--since", "soon"]).status == 64)
+    }
+}
