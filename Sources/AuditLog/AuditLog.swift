@@ -79,12 +79,13 @@ public final class AuditLog: Sendable {
             // A retention or redaction that a crash interrupted after its event was committed is finished before
             // anything else happens.
             try writer.finishPendingMaintenance()
-            if let policy = options.retention {
-                // At open, after every segment seal, and every check interval; a failure is left for the next
-                // run (a failed write in the retention event stops the writer as usual).
-                try writer.runPeriodically(every: policy.checkInterval) { writer in
-                    _ = try? writer.applyRetention(policy, dryRun: false, now: currentTimeMilliseconds())
-                }
+            // In the background, at open, after every segment seal and every check interval: retention (a failure
+            // is left for the next run; a failed write in its event stops the writer as usual), then the facet
+            // summaries of sealed segments.
+            let policy = options.retention
+            try writer.runPeriodically(every: policy?.checkInterval ?? .seconds(3600)) { writer in
+                if let policy { _ = try? writer.applyRetention(policy, dryRun: false, now: currentTimeMilliseconds()) }
+                writer.writeMissingFacetSummaries()
             }
         } catch {
             try? writer.close()

@@ -74,6 +74,13 @@ public struct AuditLogError: Error, Sendable, Equatable, CustomStringConvertible
         return text
     }
 
+    /// The same error with `prefix` before its message.
+    func prefixed(_ prefix: String) -> AuditLogError {
+        var copy = self
+        copy.message = prefix + message
+        return copy
+    }
+
     /// The same error, located at a 1-based input line.
     public func at(line: Int) -> AuditLogError {
         var copy = self

@@ -200,3 +200,37 @@ struct EventDecoderTests {
         #expect(!IPAddress.isValid(ip))
     }
 }
+
+extension EventDecoderTests {
+    /// A request body of many events is decoded all or nothing, naming the line of the first bad one.
+    @Test func batchesAreAllOrNothingAndNameTheLine() throws {
+        let good = jsonLines(sampleEvents(3, seed: 4))
+        let lines = good.split(separator: "\n").map(String.init)
+        func batch(_ text: String, _ format: EventDecoder.BatchFormat) throws -> [AuditEvent] {
+            var copy = text
+            return try copy.withUTF8 { try decoder.decodeBatch(UnsafeRawBufferPointer($0), format: format) }
+        }
+        #expect(try batch(good + "\n\n", .jsonLines).count == 3)
+        #expect(try batch("[" + lines.joined(separator: ",\n") + "]", .json).count == 3)
+        #expect(try batch(lines[0], .json).count == 1)
+        #expect(try batch(" [ ] ", .json).isEmpty)
+
+        let robot = #"{"actor":{"type":"robot","id":"r"},"action":"x","resource":{"type":"t","id":"1"}}"#
+        let bad = lines[0] + "\n" + robot + "\n" + lines[2]
+        for (text, format) in [(bad, EventDecoder.BatchFormat.jsonLines), ("[" + bad.replacingOccurrences(of: "\n", with: ",\n") + "]", .json)] {
+            do {
+                _ = try batch(text, format)
+                Issue.record("a bad batch was accepted")
+            } catch let error as AuditLogError {
+                #expect(error.line == 2, "\(error)")
+                #expect(error.field == "actor.type", "\(error)")
+            }
+        }
+        do {
+            _ = try batch("[" + lines[0] + "," + lines[1], .json)
+            Issue.record("an unterminated array was accepted")
+        } catch let error as AuditLogError {
+            #expect(error.code == .invalidEvent && error.line != nil)
+        }
+    }
+}

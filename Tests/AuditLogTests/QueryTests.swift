@@ -182,3 +182,29 @@ struct QueryTests {
         try log.close()
     }
 }
+
+extension QueryTests {
+    /// `afterSeq` skips everything up to a seq, in either order and with any other filter.
+    @Test func afterSeqReturnsOnlyLaterEvents() throws {
+        let dir = try TemporaryDirectory()
+        let events = smallWorld(600, seed: 31)
+        let log = try AuditLog(directory: dir.path, options: smallOptions(durability: .none))
+        for chunk in events.chunked(50) { try log.append(chunk) }
+        try log.close()
+        let stored = try readAll(dir.path)
+        let reader = try AuditLogReader(directory: dir.path)
+        for after: UInt64 in [0, 17, 299, 598, 599, 10_000] {
+            for order in [Query.Order.oldestFirst, .newestFirst] {
+                for actors in [[], [events[5].actor.id]] {
+                    let query = Query(actorIDs: actors, afterSeq: after, order: order, limit: 37)
+                    var expected = stored.filter { $0.seq > after && query.matches($0.event) }
+                    if order == .newestFirst { expected.reverse() }
+                    #expect(try allPages(reader, query).map(\.seq) == expected.map(\.seq))
+                }
+            }
+            let parsed = try Query(parameters: [("afterSeq", String(after)), ("order", "oldest")])
+            #expect(parsed.afterSeq == after)
+        }
+        #expect(throws: AuditLogError.self) { try Query(parameters: [("afterSeq", "-1")]) }
+    }
+}

@@ -109,6 +109,7 @@ struct RetentionPlan {
                 ?? 0)
             + (FileSystem.fileSize(SegmentIndexFiles.actorIndexPath(directory: directory, baseSeq: segment.baseSeq))
                 ?? 0)
+            + (FileSystem.fileSize(SegmentFacets.path(directory: directory, baseSeq: segment.baseSeq)) ?? 0)
     }
 
     /// The footer of a sealed segment (its last 68 bytes), or nil if the segment is not sealed.
@@ -143,7 +144,8 @@ struct RetentionPlan {
             FaultInjection.crashPoint("segment-removed")
         }
         for fileExtension in [
-            SegmentIndexFiles.blockIndexExtension, SegmentIndexFiles.actorIndexExtension, LogFiles.checkpointExtension,
+            SegmentIndexFiles.blockIndexExtension, SegmentIndexFiles.actorIndexExtension, SegmentFacets.fileExtension,
+            LogFiles.checkpointExtension,
         ] {
             for name in below(fileExtension) { try FileSystem.remove(LogFiles.path(directory, name)) }
         }

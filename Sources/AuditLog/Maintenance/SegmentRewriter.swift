@@ -71,6 +71,8 @@ enum SegmentRewriter {
         FaultInjection.crashPoint("copy-written")
         let indexPath = SegmentIndexFiles.blockIndexPath(directory: directory, baseSeq: segment.baseSeq)
         try FileSystem.remove(indexPath)
+        // The facet summary holds names the rewrite may remove; the writer's maintenance thread writes it again.
+        try FileSystem.remove(SegmentFacets.path(directory: directory, baseSeq: segment.baseSeq))
         try FileSystem.rename(temporary, to: segment.path)
         try directoryFD.synchronize()
         FaultInjection.crashPoint("segment-replaced")

@@ -1,8 +1,8 @@
 extension Query {
     /// The parameters ``init(parameters:defaultOrder:now:)`` reads, as the HTTP API and the page name them.
     public static let parameterNames: [String] = [
-        "from", "to", "since", "actor", "action", "resourceType", "resourceId", "org", "project", "source", "order",
-        "limit", "cursor",
+        "from", "to", "since", "actor", "action", "resourceType", "resourceId", "org", "project", "source",
+        "afterSeq", "order", "limit", "cursor",
     ]
 
     /// A query from named text parameters, as the `auditlog` options and the HTTP API's query string give them.
@@ -11,6 +11,7 @@ extension Query {
     ///   (`to`) UTC; inclusive.
     /// - `since`: the last `30m`, `24h`, `7d` … before `now` (instead of `from`).
     /// - `actor`, `action`, `resourceType`, `resourceId`, `org`, `project`, `source`: repeatable, any of them.
+    /// - `afterSeq`: only events with a greater seq (incremental exports).
     /// - `order`: `newest` or `oldest`; `limit`: 1 to 10,000; `cursor`: a previous page's `nextCursor`.
     /// - Throws: ``AuditLogError/Code/invalidArgument`` with ``AuditLogError/field`` naming the parameter that is
     ///   unknown, repeated where it cannot be, or malformed.
@@ -47,6 +48,9 @@ extension Query {
             case "org": orgIDs.append(value)
             case "project": projectIDs.append(value)
             case "source": sources.append(value)
+            case "afterSeq":
+                guard let seq = UInt64(value) else { throw fail("is a sequence number (got \"\(value)\")") }
+                afterSeq = seq
             case "order":
                 switch value {
                 case "newest": order = .newestFirst

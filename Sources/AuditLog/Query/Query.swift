@@ -32,6 +32,8 @@ public struct Query: Sendable, Equatable {
     public var projectIDs: [String] = []
     /// `source` is one of these.
     public var sources: [String] = []
+    /// Only events with a greater seq: what an incremental export that ended at this seq has not shipped yet.
+    public var afterSeq: UInt64?
     public var order: Order = .newestFirst
     /// Events per page (1…10,000). Default 100.
     public var limit = 100
@@ -41,7 +43,8 @@ public struct Query: Sendable, Equatable {
     public init(
         from: Timestamp? = nil, to: Timestamp? = nil, actorIDs: [String] = [], actions: [String] = [],
         resourceTypes: [String] = [], resourceIDs: [String] = [], orgIDs: [String] = [], projectIDs: [String] = [],
-        sources: [String] = [], order: Order = .newestFirst, limit: Int = 100, cursor: String? = nil
+        sources: [String] = [], afterSeq: UInt64? = nil, order: Order = .newestFirst, limit: Int = 100,
+        cursor: String? = nil
     ) {
         self.from = from
         self.to = to
@@ -52,12 +55,14 @@ public struct Query: Sendable, Equatable {
         self.orgIDs = orgIDs
         self.projectIDs = projectIDs
         self.sources = sources
+        self.afterSeq = afterSeq
         self.order = order
         self.limit = limit
         self.cursor = cursor
     }
 
-    /// Whether the time range is the only filter (the scan applies it to records before decoding them).
+    /// Whether the time range (and `afterSeq`) are the only filters (the scan applies them to records before
+    /// decoding them).
     var filtersOnlyByTime: Bool {
         actorIDs.isEmpty && actions.isEmpty && resourceTypes.isEmpty && resourceIDs.isEmpty && orgIDs.isEmpty
             && projectIDs.isEmpty && sources.isEmpty
@@ -87,7 +92,7 @@ public struct Query: Sendable, Equatable {
     /// that produced it.
     var fingerprint: UInt64 {
         let bounds = [from, to].map { $0.map { String($0.millisecondsSinceEpoch) } ?? "" }
-        var text = "\(bounds[0])|\(bounds[1])|\(order.rawValue)"
+        var text = "\(bounds[0])|\(bounds[1])|\(order.rawValue)|\(afterSeq.map(String.init) ?? "")"
         for list in [actorIDs, actions, resourceTypes, resourceIDs, orgIDs, projectIDs, sources] {
             text += "|" + list.sorted().joined(separator: "\u{1F}")
         }

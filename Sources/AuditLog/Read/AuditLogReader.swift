@@ -17,6 +17,7 @@ public final class AuditLogReader: Sendable {
     /// The writer this reader belongs to, if it was made by one.
     let writer: LogWriter?
     let indexes = SegmentIndexCache()
+    let facetCache = FacetCache()
 
     /// A reader of the log in `directory`.
     /// - Throws: ``AuditLogError/Code/notFound`` when there is no directory there.

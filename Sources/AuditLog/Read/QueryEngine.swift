@@ -129,6 +129,9 @@ final class QueryEngine {
         _ body: (T) throws(AuditLogError) -> Bool
     ) throws(AuditLogError) {
         let newest = query.order == .newestFirst
+        // Wanted seqs lie strictly between `above` and `below`: the cursor bounds one side, `afterSeq` the low one.
+        let below = newest ? cursor : nil
+        let above = [newest ? nil : cursor, query.afterSeq].compactMap { $0 }.max()
         let segments = try LogFiles.segments(in: directory)
         indexes.keep(only: segments)
         let order = newest ? Array(segments.indices.reversed()) : Array(segments.indices)
@@ -136,10 +139,8 @@ final class QueryEngine {
         let actorHashes = Set(query.actorIDs.map(SegmentIndexFiles.actorHash))
         for i in order {
             let segment = segments[i]
-            if let cursor {
-                if newest && segment.baseSeq >= cursor { continue }
-                if !newest && i + 1 < segments.count && segments[i + 1].baseSeq <= cursor + 1 { continue }
-            }
+            if let below, segment.baseSeq >= below { continue }
+            if let above, i + 1 < segments.count, segments[i + 1].baseSeq <= above + 1 { continue }
             let index = try indexes.index(segment, isLast: i == segments.count - 1, directory: directory)
             if let range,
                 index.blocks.isEmpty || index.maxTimestamp < range.lowerBound || index.minTimestamp > range.upperBound
@@ -149,8 +150,7 @@ final class QueryEngine {
             let file = try SegmentFile.open(path: segment.path, baseSeq: segment.baseSeq)
             /// Whether a seq is on the right side of the cursor.
             func wanted(_ seq: UInt64) -> Bool {
-                guard let cursor else { return true }
-                return newest ? seq < cursor : seq > cursor
+                (below.map { seq < $0 } ?? true) && (above.map { seq > $0 } ?? true)
             }
             if !actorHashes.isEmpty {
                 // Only this segment's records of the actors, from the actor index, block by block.
@@ -183,7 +183,8 @@ final class QueryEngine {
                 if newest { blocks.reverse() }
                 for b in blocks {
                     let info = index.blocks[b]
-                    if !wanted(newest ? info.firstSeq : info.endSeq - 1) { continue }
+                    if let below, info.firstSeq >= below { continue }
+                    if let above, info.endSeq - 1 <= above { continue }
                     let events = try records(of: info, in: file, seqs: nil, prefix: nil, query: query, produce: produce)
                     for (seq, event) in newest ? events.reversed() : events where wanted(seq) {
                         if try !body(event) { return }

@@ -228,7 +228,7 @@ final class JSONLinesImporter: Sendable {
         }
         if !events.isEmpty {
             do throws(AuditLogError) {
-                try writer.append(events)
+                _ = try writer.append(events)
                 let report = shared.state.withLock { state in
                     state.durable += events.count
                     state.lastDurableLine = lines.last!

@@ -98,6 +98,9 @@ final class LogWriter: @unchecked Sendable {
     /// Whether `close` has run (or is running).
     var isClosed: Bool { lock.withLock { closed } }
 
+    /// Whether the background threads are asked to stop (the log is closing).
+    var isStopping: Bool { lock.withLock { stopThreads || closed } }
+
     // MARK: Append
 
     func append(_ events: [AuditEvent]) throws(AuditLogError) -> Range<UInt64> {

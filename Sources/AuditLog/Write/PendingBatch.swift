@@ -41,11 +41,3 @@ struct PendingBatch {
         }
     }
 }
-
-extension AuditLogError {
-    func prefixed(_ prefix: String) -> AuditLogError {
-        var copy = self
-        copy.message = prefix + message
-        return copy
-    }
-}
