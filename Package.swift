@@ -1,4 +1,4 @@
-// swift-tools-version: 6.0
+// swift-tools-version: 6.2
 import PackageDescription
 
 // Strict settings for every Swift target: `any` for existentials, and members visible only from imported modules.
@@ -9,14 +9,25 @@ let strictSettings: [SwiftSetting] = [
 
 let package = Package(
     name: "swift-audit-log",
+    platforms: [.macOS(.v15)],
     products: [
         .library(name: "AuditLog", targets: ["AuditLog"]),
+        .library(name: "AuditLogServer", targets: ["AuditLogServer"]),
         .library(name: "AuditLogSampleData", targets: ["AuditLogSampleData"]),
         .executable(name: "auditlog", targets: ["auditlog"]),
     ],
     dependencies: [
-        // Used by the command-line tool only; the AuditLog library depends on no Swift package.
-        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0")
+        // The AuditLog library depends on none of these. The tool uses the argument parser; the service
+        // (AuditLogServer) uses Hummingbird, service lifecycle, logging and metrics with a Prometheus exporter.
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1", traits: []),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
     ],
     targets: [
         .systemLibrary(
@@ -37,6 +48,26 @@ let package = Package(
             // Crash points and I/O faults for the tests exist in debug builds only (Internal/FaultInjection.swift).
             swiftSettings: strictSettings + [.define("AUDITLOG_FAULT_INJECTION", .when(configuration: .debug))]
         ),
+        // The HTTP service: routes, API keys, metrics and the audit-log page, mountable in any Hummingbird app.
+        .target(
+            name: "AuditLogServer",
+            dependencies: [
+                "AuditLog",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
+                .product(name: "HummingbirdTLS", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+            ],
+            resources: [.copy("Resources")],
+            swiftSettings: strictSettings
+        ),
         .target(
             name: "AuditLogSampleData",
             dependencies: ["AuditLog"],
@@ -46,6 +77,7 @@ let package = Package(
             name: "auditlog",
             dependencies: [
                 "AuditLog",
+                "AuditLogServer",
                 "AuditLogSampleData",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
@@ -62,6 +94,11 @@ let package = Package(
             dependencies: ["AuditLog", "AuditLogSampleData"],
             // Published RFC 6962 and C2SP vectors, read from the source tree by the tests.
             exclude: ["Vectors"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "AuditLogServerTests",
+            dependencies: ["AuditLog", "AuditLogServer", "AuditLogSampleData"],
             swiftSettings: strictSettings
         ),
     ]

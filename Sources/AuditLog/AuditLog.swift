@@ -57,6 +57,12 @@ public final class AuditLog: Sendable {
     /// The log directory.
     public var directory: String { writer.directory }
 
+    /// The options the log was opened with.
+    public var options: Options { writer.options }
+
+    /// Whether appends are accepted: false once the log is closed, or after a failed write or sync stopped it.
+    public var isAcceptingAppends: Bool { writer.isAcceptingAppends }
+
     /// What opening the log found and repaired (a torn tail cut off, temporary files removed).
     public var recoveryReport: RecoveryReport { writer.report }
 

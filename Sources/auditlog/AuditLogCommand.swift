@@ -2,7 +2,7 @@ import ArgumentParser
 import AuditLog
 
 @main
-struct AuditLogCommand: ParsableCommand {
+struct AuditLogCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "auditlog",
         abstract: "Append-only, tamper-evident audit log: ingest, query, export and verify events.",
@@ -19,6 +19,8 @@ struct AuditLogCommand: ParsableCommand {
               auditlog verify audit --key prod.vkey     offline integrity check
               auditlog retention --dir audit --max-age 400d   drop old segments
               auditlog redact --dir audit --actor u_42 --reason "GDPR"  erase personal data
+              auditlog keys create --dir audit --name ci --permission auditLogs:write
+              auditlog serve --dir audit                 the HTTP API on 127.0.0.1:8080
 
             Exit status: 0 success, 64 usage error, 65 invalid input, 74 I/O or storage error, 75 log locked; \
             verify and verify-proof: 0 valid, 1 invalid, 2 usage or I/O error.
@@ -27,16 +29,20 @@ struct AuditLogCommand: ParsableCommand {
             IngestCommand.self, QueryCommand.self, ShowCommand.self, ExportCommand.self, StatsCommand.self,
             VerifyCommand.self, KeygenCommand.self,
             CheckpointCommand.self, ProveCommand.self, ConsistencyCommand.self, VerifyProofCommand.self,
-            RetentionCommand.self, RedactCommand.self, DemoCommand.self,
+            RetentionCommand.self, RedactCommand.self, ServeCommand.self, KeysCommand.self, DemoCommand.self,
         ]
     )
 
     /// `verify` and `verify-proof` promise exit status 2 for usage errors (1 means "invalid log or proof");
     /// every other command keeps ArgumentParser's 64.
-    static func main() {
+    static func main() async {
         do {
             var command = try parseAsRoot()
-            try command.run()
+            if var asynchronous = command as? any AsyncParsableCommand {
+                try await asynchronous.run()
+            } else {
+                try command.run()
+            }
         } catch {
             let code = exitCode(for: error)
             let verifying = ["verify", "verify-proof"].contains(CommandLine.arguments.dropFirst().first ?? "")

@@ -1,15 +1,15 @@
 /// Writes JSON text into byte buffers: the one writer that event JSON, exports, proofs and reports share, so
 /// that strings are escaped the same way everywhere (FORMAT.md, "Canonical JSON").
-enum JSONWriter {
+package enum JSONWriter {
     /// Appends `string` as a JSON string literal: `"` and `\` escaped, control characters as `\n`-style or
     /// `\u00XX` escapes, everything else as raw UTF-8.
-    static func appendString(_ string: String, to out: inout [UInt8]) {
+    package static func appendString(_ string: String, to out: inout [UInt8]) {
         var s = string
         s.withUTF8 { appendString(UnsafeRawBufferPointer($0), to: &out) }
     }
 
     /// Appends valid UTF-8 `bytes` as a JSON string, escaping only what JSON requires.
-    static func appendString(_ bytes: UnsafeRawBufferPointer, to out: inout [UInt8]) {
+    package static func appendString(_ bytes: UnsafeRawBufferPointer, to out: inout [UInt8]) {
         let utf8 = bytes.assumingMemoryBound(to: UInt8.self)
         out.append(UInt8(ascii: "\""))
         var runStart = 0
@@ -37,7 +37,7 @@ enum JSONWriter {
     }
 
     /// Appends `"name":`.
-    static func appendKey(_ name: StaticString, to out: inout [UInt8]) {
+    package static func appendKey(_ name: StaticString, to out: inout [UInt8]) {
         out.append(UInt8(ascii: "\""))
         out.append(contentsOf: UnsafeRawBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount))
         out.append(UInt8(ascii: "\""))
@@ -45,7 +45,7 @@ enum JSONWriter {
     }
 
     /// Appends `,"name":"value"` (no comma first when `comma` is false); nothing when `value` is nil.
-    static func appendMember(_ name: StaticString, _ value: String?, comma: Bool = true, to out: inout [UInt8]) {
+    package static func appendMember(_ name: StaticString, _ value: String?, comma: Bool = true, to out: inout [UInt8]) {
         guard let value else { return }
         if comma { out.append(UInt8(ascii: ",")) }
         appendKey(name, to: &out)
@@ -53,7 +53,7 @@ enum JSONWriter {
     }
 
     /// Appends an unsigned integer in decimal.
-    static func appendDecimal(_ value: UInt64, to out: inout [UInt8]) {
+    package static func appendDecimal(_ value: UInt64, to out: inout [UInt8]) {
         withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { buffer in
             var v = value
             var i = 20
@@ -67,20 +67,20 @@ enum JSONWriter {
     }
 
     /// Appends a signed integer in decimal.
-    static func appendDecimal(_ value: Int64, to out: inout [UInt8]) {
+    package static func appendDecimal(_ value: Int64, to out: inout [UInt8]) {
         if value < 0 { out.append(UInt8(ascii: "-")) }
         appendDecimal(value.magnitude, to: &out)
     }
 
     /// Appends `"YYYY-MM-DDTHH:MM:SS.mmmZ"`.
-    static func appendTimestamp(milliseconds: Int64, to out: inout [UInt8]) {
+    package static func appendTimestamp(milliseconds: Int64, to out: inout [UInt8]) {
         out.append(UInt8(ascii: "\""))
         RFC3339.append(milliseconds: milliseconds, to: &out)
         out.append(UInt8(ascii: "\""))
     }
 
     /// Appends a hash as a quoted string of 64 lowercase hex digits.
-    static func appendHash(_ hash: SHA256Hash, to out: inout [UInt8]) {
+    package static func appendHash(_ hash: SHA256Hash, to out: inout [UInt8]) {
         out.append(UInt8(ascii: "\""))
         hash.appendHex(to: &out)
         out.append(UInt8(ascii: "\""))

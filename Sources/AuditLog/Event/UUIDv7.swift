@@ -1,6 +1,6 @@
 /// UUID version 7 (RFC 9562): 48-bit Unix milliseconds, then random bits, so generated ids sort by time.
-enum UUIDv7 {
-    static func generate(milliseconds: Int64) -> String {
+package enum UUIDv7 {
+    package static func generate(milliseconds: Int64) -> String {
         var bytes = (try? SecureRandom.bytes(16)) ?? [UInt8](repeating: 0, count: 16)
         let ms = UInt64(max(0, milliseconds))
         for i in 0..<6 { bytes[i] = UInt8(truncatingIfNeeded: ms >> (40 - 8 * UInt64(i))) }

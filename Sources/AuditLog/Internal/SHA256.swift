@@ -83,3 +83,11 @@ final class SHA256Hasher {
         return finish()
     }
 }
+
+extension SHA256Hash {
+    /// SHA-256 of `bytes` (one-shot; for the service's key hashes).
+    package static func digest(of bytes: [UInt8]) throws(AuditLogError) -> SHA256Hash {
+        let hasher = try SHA256Hasher()
+        return bytes.withUnsafeBytes { hasher.hash($0) }
+    }
+}

@@ -180,6 +180,11 @@ final class FileDescriptor: @unchecked Sendable {
         throw ioError("flock failed", path: path)
     }
 
+    /// Takes an exclusive advisory lock, waiting for other holders.
+    func lockExclusive() throws(AuditLogError) {
+        guard retryOnInterrupt({ flock(rawValue, LOCK_EX) }) == 0 else { throw ioError("flock failed", path: path) }
+    }
+
     /// Releases a lock taken with ``tryLockExclusive()``.
     func unlock() {
         _ = retryOnInterrupt { flock(rawValue, LOCK_UN) }

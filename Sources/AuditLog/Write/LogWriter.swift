@@ -98,6 +98,9 @@ final class LogWriter: @unchecked Sendable {
     /// Whether `close` has run (or is running).
     var isClosed: Bool { lock.withLock { closed } }
 
+    /// Whether appends are accepted: not closed, not stopped by a failure.
+    var isAcceptingAppends: Bool { lock.withLock { !closed && failure == nil } }
+
     /// Whether the background threads are asked to stop (the log is closing).
     var isStopping: Bool { lock.withLock { stopThreads || closed } }
 

@@ -1,0 +1,58 @@
+import AuditLog
+import HTTPTypes
+import Hummingbird
+import NIOCore
+import Synchronization
+
+/// Decides which reads are recorded in the log: at most one per key, filter set and interval, so that a live view
+/// refreshing every few seconds records its reader once a minute rather than flooding the log.
+final class ReadAudit: Sendable {
+    private let interval: Int64
+    private let recent = Mutex<[String: Int64]>([:])
+
+    init(interval: Duration) {
+        let (seconds, attoseconds) = interval.components
+        self.interval = seconds * 1000 + attoseconds / 1_000_000_000_000_000
+    }
+
+    /// Whether a read of `filters` by `keyID` now should be recorded (and notes it if so).
+    func shouldRecord(keyID: String, action: String, filters: String) -> Bool {
+        let now = Timestamp.now.millisecondsSinceEpoch
+        let slot = "\(keyID)\n\(action)\n\(filters)"
+        return recent.withLock { recent in
+            if let last = recent[slot], now - last < interval { return false }
+            if recent.count > 100_000 { recent = recent.filter { now - $0.value < interval } }
+            recent[slot] = now
+            return true
+        }
+    }
+}
+
+extension AuditLogService {
+    /// The event the log records about one of its own readers or exporters: by the API key, from the caller's
+    /// address and user agent, source `api`, in the key's org.
+    func selfAuditEvent(
+        _ action: String, key: APIKey, request: Request, context: some AuditLogRequestContextProtocol,
+        metadata: JSONValue
+    ) throws(AuditLogError) -> AuditEvent {
+        AuditEvent(
+            actor: key.actor, action: action,
+            resource: AuditEvent.Resource(type: "audit_log", id: log.options.checkpointSigner?.name ?? "audit-log"),
+            org: key.org.map { AuditEvent.Reference(id: $0) }, source: "api",
+            ip: context.remoteAddress?.ipAddress, userAgent: request.headers[.userAgent].map { String($0.prefix(1024)) },
+            metadata: try JSONText(metadata.text))
+    }
+
+    /// Records a read (a page, facets, a detail view, a proof), at most once per key, filter set and interval.
+    func recordRead(
+        _ action: String, key: APIKey, request: Request, context: some AuditLogRequestContextProtocol, filters: String,
+        metadata: [(key: String, value: JSONValue)]
+    ) async throws {
+        guard readAudit.shouldRecord(keyID: key.id, action: action, filters: filters) else { return }
+        let query = request.uri.queryParameters.map { (String($0.key), JSONValue.string(String($0.value))) }
+        let event = try selfAuditEvent(
+            action, key: key, request: request, context: context,
+            metadata: .object(metadata + [("filters", .object(query))]))
+        try await log.append(event)
+    }
+}
