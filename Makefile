@@ -1,7 +1,7 @@
 # swift-audit-log: `make demo` and `make test` work on a fresh Debian machine with only the Swift toolchain.
 SWIFT ?= swift
 
-.PHONY: deps build demo test test-fast torture sanitize fuzz compare benchmark clean
+.PHONY: deps build demo test check-api test-fast torture sanitize fuzz compare benchmark clean
 
 ## Install liblz4-dev, libssl-dev and pkg-config if they are missing.
 deps:
@@ -15,13 +15,22 @@ build: deps
 demo: build
 	.build/release/auditlog demo --dir demo-log --replace
 
-## Unit, recovery and multi-process tests (the tests run the built auditlog tool, so build it first), then a
-## release build of auditlog checked for test hooks.
+## Unit, recovery, multi-process and HTTP tests (the tests run the built auditlog tool, so build it first), the
+## API against its OpenAPI document (openapi-spec-validator, schemathesis), then a release build of auditlog
+## checked for test hooks.
 test: deps
+	@bash scripts/install-deps.sh --tools
 	$(SWIFT) build
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
+	@bash scripts/check-api.sh
 	@bash scripts/check-release-build.sh
+
+## The HTTP API against its OpenAPI document: openapi-spec-validator and schemathesis (part of make test).
+check-api: deps
+	@bash scripts/install-deps.sh --tools
+	$(SWIFT) build --product auditlog
+	@bash scripts/check-api.sh
 
 ## The suite without the slow tests (crash loops, power cuts, byte-by-byte sweeps, many threads).
 test-fast: deps

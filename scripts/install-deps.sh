@@ -1,19 +1,45 @@
 #!/usr/bin/env bash
-# Installs the system libraries the AuditLog library links (liblz4, OpenSSL libcrypto) and
-# pkg-config, which SwiftPM uses to find them. Does nothing when they are already present.
-#   --benchmarks  also SQLite's development files, for the Benchmarks package's SQLite peer.
+# Installs with apt what the build and the tests need, when it is missing; does nothing when it is present.
+#   (no option)    liblz4, OpenSSL libcrypto and pkg-config: what the library links
+#   --benchmarks   also SQLite's development files, for the Benchmarks package's SQLite peer
+#   --python       python3 with venv and pip, for the API and browser checks (scripts/python-env.sh)
+#   --tools        curl and openssl (the service tests' TLS and raw-HTTP checks), wrk (make load)
+#   --browser      chromium and chromium-driver, for the audit-log page's browser tests
 set -euo pipefail
 
 modules=(liblz4 libcrypto)
 packages=(liblz4-dev libssl-dev pkg-config)
-if [ "${1:-}" = "--benchmarks" ]; then
-    modules+=(sqlite3)
-    packages+=(libsqlite3-dev)
-fi
+commands=()
+for option in "$@"; do
+    case "$option" in
+    --benchmarks)
+        modules+=(sqlite3)
+        packages+=(libsqlite3-dev)
+        ;;
+    --python)
+        packages+=(python3 python3-venv python3-pip)
+        commands+=("python3 -c 'import venv, ensurepip'")
+        ;;
+    --tools)
+        packages+=(curl openssl wrk)
+        commands+=("command -v curl" "command -v openssl" "command -v wrk")
+        ;;
+    --browser)
+        packages+=(chromium chromium-driver)
+        commands+=("command -v chromium" "command -v chromedriver")
+        ;;
+    *)
+        echo "install-deps: unknown option $option" >&2
+        exit 64
+        ;;
+    esac
+done
 
 have_all() {
-    command -v pkg-config >/dev/null 2>&1 &&
-        pkg-config --exists "${modules[@]}" 2>/dev/null
+    command -v pkg-config >/dev/null 2>&1 && pkg-config --exists "${modules[@]}" 2>/dev/null || return 1
+    for check in "${commands[@]}"; do
+        bash -c "$check" >/dev/null 2>&1 || return 1
+    done
 }
 
 if have_all; then
@@ -37,5 +63,5 @@ fi
 export DEBIAN_FRONTEND=noninteractive
 "${sudo[@]}" apt-get update -qq
 "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${packages[@]}" >/dev/null
-have_all || { echo "install-deps: pkg-config still cannot find ${modules[*]}" >&2; exit 1; }
+have_all || { echo "install-deps: still missing something of: ${packages[*]}" >&2; exit 1; }
 echo "install-deps: done" >&2

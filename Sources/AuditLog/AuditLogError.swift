@@ -30,8 +30,10 @@ public struct AuditLogError: Error, Sendable, Equatable, CustomStringConvertible
         public static let writerFailed = Code(rawValue: "writer_failed")
         /// The log was closed.
         public static let closed = Code(rawValue: "closed")
-        /// The path is not a log directory.
+        /// The path is not a log directory, or what was asked for does not exist.
         public static let notFound = Code(rawValue: "not_found")
+        /// The request conflicts with what exists (a name already taken).
+        public static let conflict = Code(rawValue: "conflict")
     }
 
     public var code: Code

@@ -57,6 +57,8 @@ public struct APIError: HTTPResponseError, Sendable {
                 name.map { "\($0) \(error.message)" } ?? error.message, parameter: name)
         case .notFound:
             self.init(.notFound, code: "not_found", error.message)
+        case .conflict:
+            self.init(.conflict, code: "conflict", error.message, field: error.field)
         case .writerFailed, .closed:
             self.init(
                 .serviceUnavailable, code: error.code.rawValue,
@@ -92,6 +94,22 @@ public struct APIError: HTTPResponseError, Sendable {
 /// Turns every error a route throws into the API's JSON error form (Hummingbird's own errors included: an unknown
 /// route, a body over the limit), and logs server-side failures without their secrets.
 struct APIErrorMiddleware<Context: RequestContext>: RouterMiddleware {
+    /// The routes, as path patterns (`:name` matches one segment) and their methods: a known path asked with
+    /// another method gets 405 with `Allow`, not 404.
+    let routes: [(pattern: [Substring], methods: [String])]
+
+    init(routes: [(path: String, methods: [String])]) {
+        self.routes = routes.map { ($0.path.split(separator: "/"), $0.methods) }
+    }
+
+    private func allowedMethods(_ path: String) -> [String]? {
+        let segments = path.split(separator: "/")
+        return routes.first { route in
+            route.pattern.count == segments.count
+                && zip(route.pattern, segments).allSatisfy { $0.hasPrefix(":") || $0 == $1 }
+        }?.methods
+    }
+
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response)
         async throws -> Response
     {
@@ -105,6 +123,13 @@ struct APIErrorMiddleware<Context: RequestContext>: RouterMiddleware {
             if api.status.code >= 500 {
                 context.logger.error("\(request.method) \(request.uri.path): \(error.description)")
             }
+            return try api.response(from: request, context: context)
+        } catch let error as HTTPError where error.status == .notFound && allowedMethods(request.uri.path) != nil {
+            let allowed = allowedMethods(request.uri.path)!
+            var api = APIError(
+                .methodNotAllowed, code: "method_not_allowed",
+                "\(request.uri.path) takes \(allowed.joined(separator: ", ")), not \(request.method)")
+            api.headers[.allow] = allowed.joined(separator: ", ")
             return try api.response(from: request, context: context)
         } catch let error as HTTPError {
             let code =

@@ -146,7 +146,7 @@ public final class APIKeyStore: Sendable {
             var keys = try Self.load(path)
             guard !keys.contains(where: { $0.name == name && !$0.isRevoked }) else {
                 throw AuditLogError(
-                    .invalidArgument, "a key named \"\(name)\" exists; revoke it first or choose another name",
+                    .conflict, "a key named \"\(name)\" exists; revoke it first or choose another name",
                     field: "name")
             }
             keys.append(key)

@@ -45,11 +45,11 @@ extension AuditLogService {
             }
         }
 
-        guard let idempotencyKey = request.headers[.idempotencyKey], !idempotencyKey.isEmpty else {
+        guard let idempotencyKey = request.headers[.idempotencyKey] else {
             return try appended(try await log.append(events))
         }
-        guard idempotencyKey.utf8.count <= 255 else {
-            throw APIError(.badRequest, code: "invalid_header", "Idempotency-Key is longer than 255 bytes")
+        guard (1...255).contains(idempotencyKey.utf8.count) else {
+            throw APIError(.badRequest, code: "invalid_header", "Idempotency-Key must be 1 to 255 bytes")
         }
         let scoped = try IdempotencyStore.scopedKey(apiKeyID: key.id, key: idempotencyKey)
         let bodyHash = try SHA256Hash.digest(of: Array(buffer: body)).hex
@@ -252,7 +252,9 @@ extension AuditLogService {
                         "field", "is one of \(FacetField.allCases.map(\.rawValue).joined(separator: ", "))")
                 }
                 field = parsed
-            case "org": orgs.append(String(value))
+            case "org":
+                guard !value.isEmpty else { throw APIError.badParameter("org", "is empty") }
+                orgs.append(String(value))
             case "limit":
                 guard let number = Int(value), (1...10_000).contains(number) else {
                     throw APIError.badParameter("limit", "is a number from 1 to 10000 (got \(value))")

@@ -83,10 +83,9 @@ extension AuditLogService {
         key: APIKey, request: Request, context: some AuditLogRequestContextProtocol, format: ExportEncoder.Format,
         rows: Int, completed: Bool
     ) async throws {
-        let filters = request.uri.queryParameters.filter { $0.key != "format" }
         let metadata = JSONValue.object([
             ("format", .string(format.rawValue)),
-            ("filters", .object(filters.map { (String($0.key), .string(String($0.value))) })),
+            ("filters", Self.filters(request, except: ["format"])),
             ("rows", .number(String(rows))),
             ("completed", .bool(completed)),
         ])

@@ -47,7 +47,7 @@ public struct AuditLogService: Sendable {
 
     /// Adds the API's routes (under `/v1`, plus `/healthz` and `/metrics`) and its error and metrics middleware.
     public func addRoutes<Context: AuditLogRequestContextProtocol>(to router: Router<Context>) {
-        router.add(middleware: APIErrorMiddleware<Context>())
+        router.add(middleware: APIErrorMiddleware<Context>(routes: Self.routes))
         router.add(middleware: MetricsMiddleware<Context>())
         router.get("healthz") { _, _ in try health() }
         router.get("metrics") { _, _ in try await metrics.response() }
@@ -66,6 +66,14 @@ public struct AuditLogService: Sendable {
         api.post("keys") { request, context in try await createKey(request, context) }
         api.delete("keys/:key") { request, context in try await revokeKey(request, context) }
     }
+
+    /// Every route and its methods (for 405 answers; the OpenAPI document lists the same).
+    static let routes: [(path: String, methods: [String])] = [
+        ("/healthz", ["GET"]), ("/metrics", ["GET"]), ("/v1/openapi.json", ["GET"]), ("/v1/events", ["GET", "POST"]),
+        ("/v1/events/:seq", ["GET"]), ("/v1/facets", ["GET"]), ("/v1/export", ["GET"]), ("/v1/checkpoint", ["GET"]),
+        ("/v1/verifier-key", ["GET"]), ("/v1/proofs/inclusion", ["GET"]), ("/v1/proofs/consistency", ["GET"]),
+        ("/v1/keys", ["GET", "POST"]), ("/v1/keys/:key", ["DELETE"]),
+    ]
 
     // MARK: Authentication
 

@@ -43,16 +43,31 @@ extension AuditLogService {
             metadata: try JSONText(metadata.text))
     }
 
+    /// The query parameters as a JSON object: each name once, a repeated one with an array of its values.
+    static func filters(_ request: Request, except excluded: Set<String> = []) -> JSONValue {
+        var order: [String] = []
+        var values: [String: [String]] = [:]
+        for (name, value) in request.uri.queryParameters where !excluded.contains(String(name)) {
+            let name = String(name)
+            if values[name] == nil { order.append(name) }
+            values[name, default: []].append(String(value))
+        }
+        return .object(
+            order.map { name in
+                let list = values[name]!
+                return (name, list.count == 1 ? .string(list[0]) : .array(list.map { .string($0) }))
+            })
+    }
+
     /// Records a read (a page, facets, a detail view, a proof), at most once per key, filter set and interval.
     func recordRead(
         _ action: String, key: APIKey, request: Request, context: some AuditLogRequestContextProtocol, filters: String,
         metadata: [(key: String, value: JSONValue)]
     ) async throws {
         guard readAudit.shouldRecord(keyID: key.id, action: action, filters: filters) else { return }
-        let query = request.uri.queryParameters.map { (String($0.key), JSONValue.string(String($0.value))) }
         let event = try selfAuditEvent(
             action, key: key, request: request, context: context,
-            metadata: .object(metadata + [("filters", .object(query))]))
+            metadata: .object(metadata + [("filters", Self.filters(request))]))
         try await log.append(event)
     }
 }

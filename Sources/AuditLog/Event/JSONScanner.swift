@@ -220,6 +220,8 @@ struct JSONScanner {
     }
 
     /// Reads an integer without fraction or exponent; nil if the number has either or does not fit 64 bits.
+    /// Reads a number whose value is a whole number: plain digits, or a fraction or exponent form with a whole
+    /// value (`75.0`, `1.5e3`; JSON Schema counts them as integers) up to 2^53.
     mutating func readInteger() throws(SyntaxError) -> Int64? {
         let range = try readNumber()
         var value: Int64 = 0
@@ -230,7 +232,13 @@ struct JSONScanner {
                 negative = true
                 continue
             }
-            guard c >= UInt8(ascii: "0") && c <= UInt8(ascii: "9") else { return nil }
+            guard c >= UInt8(ascii: "0") && c <= UInt8(ascii: "9") else {
+                let text = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[range]), as: UTF8.self)
+                guard let double = Double(text), double.isFinite, double == double.rounded(.towardZero),
+                    abs(double) <= 9_007_199_254_740_992
+                else { return nil }
+                return Int64(double)
+            }
             let (m, o1) = value.multipliedReportingOverflow(by: 10)
             let (a, o2) = m.addingReportingOverflow(Int64(c - UInt8(ascii: "0")))
             if o1 || o2 { return nil }

@@ -9,7 +9,7 @@ extension Query {
     ///
     /// - `from`, `to`: RFC 3339, or a calendar date `YYYY-MM-DD` meaning 00:00:00.000 (`from`) or 23:59:59.999
     ///   (`to`) UTC; inclusive.
-    /// - `since`: the last `30m`, `24h`, `7d` … before `now` (instead of `from`).
+    /// - `since`: the last `30m`, `24h`, `7d` … before `now` (with `from` too, the later of the two).
     /// - `actor`, `action`, `resourceType`, `resourceId`, `org`, `project`, `source`: repeatable, any of them.
     /// - `afterSeq`: only events with a greater seq (incremental exports).
     /// - `order`: `newest` or `oldest`; `limit`: 1 to 10,000; `cursor`: a previous page's `nextCursor`.
@@ -70,14 +70,10 @@ extension Query {
             if repeatable.contains(name) && value.isEmpty { throw fail("is empty") }
         }
         if let since {
-            guard from == nil else {
-                throw AuditLogError(.invalidArgument, "give since or from, not both", field: "since")
-            }
-            from = now - since
+            // With both, events must satisfy both: the later bound wins.
+            from = max(from ?? now - since, now - since)
         }
-        if let from, let to, from > to {
-            throw AuditLogError(.invalidArgument, "is after to (\(from) > \(to))", field: "from")
-        }
+        // A `from` after `to` selects nothing; that is an empty answer, not an error.
         if let cursor { _ = try QueryCursor.decode(cursor, query: self) }
     }
 

@@ -68,9 +68,15 @@ public struct Query: Sendable, Equatable {
             && projectIDs.isEmpty && sources.isEmpty
     }
 
-    /// The time range in milliseconds, as the indexes store it.
+    /// Whether `from` is later than `to`, so that nothing can match.
+    var isEmptyTimeRange: Bool {
+        guard let from, let to else { return false }
+        return from > to
+    }
+
+    /// The time range in milliseconds, as the indexes store it (nil when unbounded or empty).
     var timeRange: ClosedRange<Int64>? {
-        guard from != nil || to != nil else { return nil }
+        guard from != nil || to != nil, !isEmptyTimeRange else { return nil }
         return (from?.millisecondsSinceEpoch ?? .min)...(to?.millisecondsSinceEpoch ?? .max)
     }
 

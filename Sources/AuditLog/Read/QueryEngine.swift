@@ -95,6 +95,9 @@ final class QueryEngine {
     /// The event with sequence number `seq`.
     func event(seq: UInt64) throws(AuditLogError) -> StoredEvent {
         var found: StoredEvent?
+        guard seq < UInt64.max else {
+            throw AuditLogError(.invalidArgument, "seq \(seq) is not in the log", path: directory)
+        }
         try RecordScan.forEach(in: directory, range: seq..<seq + 1) { (seq, record) throws(AuditLogError) in
             found = try decode(seq, record)
         }
@@ -128,6 +131,7 @@ final class QueryEngine {
         produce: (UInt64, UnsafeRawBufferPointer) throws(AuditLogError) -> T?,
         _ body: (T) throws(AuditLogError) -> Bool
     ) throws(AuditLogError) {
+        guard !query.isEmptyTimeRange else { return }
         let newest = query.order == .newestFirst
         // Wanted seqs lie strictly between `above` and `below`: the cursor bounds one side, `afterSeq` the low one.
         let below = newest ? cursor : nil
@@ -140,7 +144,7 @@ final class QueryEngine {
         for i in order {
             let segment = segments[i]
             if let below, segment.baseSeq >= below { continue }
-            if let above, i + 1 < segments.count, segments[i + 1].baseSeq <= above + 1 { continue }
+            if let above, i + 1 < segments.count, segments[i + 1].baseSeq - 1 <= above { continue }
             let index = try indexes.index(segment, isLast: i == segments.count - 1, directory: directory)
             if let range,
                 index.blocks.isEmpty || index.maxTimestamp < range.lowerBound || index.minTimestamp > range.upperBound

@@ -11,7 +11,7 @@ enum ExitStatus {
         switch error.code {
         case .invalidEvent: invalidInput
         case .locked: locked
-        case .invalidArgument: ExitCode.validationFailure
+        case .invalidArgument, .conflict: ExitCode.validationFailure
         default: ioError
         }
     }

@@ -60,7 +60,12 @@ struct FilterOptions: ParsableArguments {
         add("source", sources)
         add("order", order.map { [$0] } ?? [])
         do throws(AuditLogError) {
-            return try Query(parameters: parameters, defaultOrder: defaultOrder)
+            if since != nil && from != nil { throw AuditLogError(.invalidArgument, "give --since or --from, not both") }
+            let query = try Query(parameters: parameters, defaultOrder: defaultOrder)
+            if let from = query.from, let to = query.to, from > to {
+                throw AuditLogError(.invalidArgument, "is after --to (\(from) > \(to))", field: "from")
+            }
+            return query
         } catch {
             let option = error.field.map { "--" + Self.optionName($0) + " " } ?? ""
             throw ValidationError(option + error.message)
