@@ -89,16 +89,23 @@ let package = Package(
             dependencies: ["AuditLog", "AuditLogSampleData"],
             swiftSettings: strictSettings
         ),
+        // What both test targets share: temporary directories, sample events, running the built tools.
+        .target(
+            name: "AuditLogTestSupport",
+            dependencies: ["AuditLog", "AuditLogSampleData"],
+            path: "Tests/AuditLogTestSupport",
+            swiftSettings: strictSettings
+        ),
         .testTarget(
             name: "AuditLogTests",
-            dependencies: ["AuditLog", "AuditLogSampleData"],
+            dependencies: ["AuditLog", "AuditLogSampleData", "AuditLogTestSupport"],
             // Published RFC 6962 and C2SP vectors, read from the source tree by the tests.
             exclude: ["Vectors"],
             swiftSettings: strictSettings
         ),
         .testTarget(
             name: "AuditLogServerTests",
-            dependencies: ["AuditLog", "AuditLogServer", "AuditLogSampleData"],
+            dependencies: ["AuditLog", "AuditLogServer", "AuditLogSampleData", "AuditLogTestSupport"],
             swiftSettings: strictSettings
         ),
     ]

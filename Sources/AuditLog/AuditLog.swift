@@ -36,8 +36,9 @@ public final class AuditLog: Sendable {
         /// When set, the writer signs a C2SP checkpoint of the log into the log directory
         /// (`<tree size>.checkpoint`) at every segment seal and at close, once the data it covers is synced.
         public var checkpointSigner: NoteSigner?
-        /// With a signer, also sign a checkpoint after a commit when this long has passed since the last (`.zero`:
-        /// after every commit).
+        /// With a signer, also sign a checkpoint of new events once this long has passed since the last one: after
+        /// a commit, or by a background thread when no commit comes, so that the latest checkpoint is never more
+        /// than this behind the log (`.zero`: after every commit).
         public var checkpointInterval: Duration?
         /// When set, the writer applies this retention policy in the background: at open, after every segment
         /// seal, and every ``RetentionPolicy/checkInterval``.

@@ -1,4 +1,5 @@
 import AuditLogSampleData
+import AuditLogTestSupport
 import Foundation
 import Testing
 

@@ -1,4 +1,5 @@
 import AuditLog
+import AuditLogTestSupport
 import Foundation
 import Testing
 

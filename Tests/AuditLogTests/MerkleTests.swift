@@ -1,3 +1,4 @@
+import AuditLogTestSupport
 import Testing
 
 @testable import AuditLog

@@ -1,3 +1,4 @@
+import AuditLogTestSupport
 import Foundation
 import Testing
 

@@ -1,3 +1,4 @@
+import AuditLogTestSupport
 import Foundation
 import Testing
 
@@ -324,6 +325,27 @@ struct VerifyTests {
         #expect(try Checkpoint(note.text).root == (try AuditLogReader(directory: dir.path).state()).root)
         let report = try AuditLogReader(directory: dir.path).verify(key: signer.verifierKey)
         #expect(report.isValid && report.checkpoints.count == 3)
+    }
+
+    @Test func aCheckpointFollowsTheLastCommitWithinTheIntervalWithoutAnotherCommit() async throws {
+        let dir = try TemporaryDirectory()
+        let signer = try NoteSigner.generate(name: "audit.test/idle")
+        var options = AuditLog.Options()
+        options.checkpointSigner = signer
+        options.checkpointInterval = .milliseconds(200)
+        let log = try AuditLog(directory: dir.path, options: options)
+        try await log.append(sampleEvents(5))  // signed at once: the first checkpoint
+        try await log.append(sampleEvents(7))  // within the interval of it, and nothing follows
+        var latest: String?
+        for _ in 0..<100 {
+            latest = try log.reader.latestCheckpoint()
+            if let latest, try Checkpoint(SignedNote(latest).text).treeSize == 12 { break }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        let note = try SignedNote(try #require(latest))
+        #expect(try Checkpoint(note.text).treeSize == 12)
+        #expect(note.isSigned(by: signer.verifierKey))
+        try await log.close()
     }
 
     @Test(.tags(.slow), .skippedInFastRuns) func everyFlippedByteOfEverySegmentIsReported() throws {

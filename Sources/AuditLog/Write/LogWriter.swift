@@ -37,6 +37,7 @@ final class LogWriter: @unchecked Sendable {
     private var committer: BackgroundThread?
     private var flusher: BackgroundThread?
     private var maintenanceThread: BackgroundThread?
+    private var checkpointer: BackgroundThread?
     /// Set at segment seal: the maintenance task should run.
     private var maintenanceDue = true
     /// Tells the background threads to stop.
@@ -90,6 +91,9 @@ final class LogWriter: @unchecked Sendable {
         // The threads hold the writer until `close` stops them; `AuditLog.deinit` calls `close`.
         if case .interval(let interval) = options.durability {
             flusher = try BackgroundThread { self.flushPeriodically(every: interval) }
+        }
+        if options.checkpointSigner != nil, let interval = options.checkpointInterval, interval > .zero {
+            checkpointer = try BackgroundThread { self.checkpointPeriodically(every: interval) }
         }
     }
 
@@ -317,6 +321,29 @@ final class LogWriter: @unchecked Sendable {
         }
     }
 
+    /// Signs a checkpoint of what was committed since the last one once the checkpoint interval has passed, also
+    /// when no further commit comes to do it: a checkpoint is never more than an interval behind the log.
+    private func checkpointPeriodically(every interval: Duration) {
+        let milliseconds = Int(max(1, interval.wholeMilliseconds))
+        lock.lock()
+        defer { lock.unlock() }
+        while !stopThreads {
+            lock.wait(milliseconds: milliseconds)
+            while leaderActive && !stopThreads { lock.wait() }
+            guard !stopThreads, !closed, failure == nil else { continue }
+            leaderActive = true
+            lock.unlock()
+            let result = Result { () throws(AuditLogError) in try appender.signCheckpointIfDue() }
+            lock.lock()
+            leaderActive = false
+            if case .failure(let error) = result {
+                acknowledge(.failure(error))
+            } else {
+                lock.broadcast()
+            }
+        }
+    }
+
     /// Runs `task` on a thread of its own now, after each segment seal and every `interval`, until close: the
     /// writer's background maintenance (retention). Once per writer.
     func runPeriodically(every interval: Duration, _ task: @escaping @Sendable (LogWriter) -> Void)
@@ -361,10 +388,11 @@ final class LogWriter: @unchecked Sendable {
         }
         stopThreads = true
         lock.broadcast()
-        let threads = [committer, flusher, maintenanceThread]
+        let threads = [committer, flusher, maintenanceThread, checkpointer]
         committer = nil
         flusher = nil
         maintenanceThread = nil
+        checkpointer = nil
         let failure = self.failure
         lock.unlock()
         for thread in threads { thread?.join() }

@@ -82,12 +82,7 @@ final class SegmentAppender {
         levels.append(completedSubtrees)
         completedSubtrees.removeAll(keepingCapacity: true)
         index.writeEntries()
-        if let interval = options.checkpointInterval,
-            monotonicNanoseconds() - checkpointedAt >= UInt64(max(0, interval.wholeMilliseconds)) * 1_000_000
-        {
-            try syncData()
-            try signCheckpoint()
-        }
+        try signCheckpointIfDue()
         return state
     }
 
@@ -134,6 +129,16 @@ final class SegmentAppender {
 
     /// Signs a checkpoint of the synced tree into the log directory (written aside, fsynced, renamed), if a signer
     /// is configured and the tree grew since the last one.
+    /// Signs a checkpoint if events were committed since the last one and the checkpoint interval has passed since
+    /// it: after a commit, and on the writer's checkpoint thread when no commit comes.
+    func signCheckpointIfDue() throws(AuditLogError) {
+        guard let interval = options.checkpointInterval, checkpointedSize != frontier.size,
+            monotonicNanoseconds() - checkpointedAt >= UInt64(max(0, interval.wholeMilliseconds)) * 1_000_000
+        else { return }
+        try syncData()
+        try signCheckpoint()
+    }
+
     func signCheckpoint() throws(AuditLogError) {
         checkpointedAt = monotonicNanoseconds()
         guard let signer = options.checkpointSigner, frontier.size > 0, checkpointedSize != frontier.size else {
