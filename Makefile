@@ -1,7 +1,7 @@
 # swift-audit-log: `make demo` and `make test` work on a fresh Debian machine with only the Swift toolchain.
 SWIFT ?= swift
 
-.PHONY: deps build demo test check-api test-fast torture sanitize fuzz compare benchmark clean
+.PHONY: deps build demo test check-api openapi test-fast torture sanitize fuzz compare benchmark clean
 
 ## Install liblz4-dev, libssl-dev and pkg-config if they are missing.
 deps:
@@ -25,6 +25,10 @@ test: deps
 	$(SWIFT) test --skip-build
 	@bash scripts/check-api.sh
 	@bash scripts/check-release-build.sh
+
+## Regenerate the OpenAPI document from scripts/openapi.py.
+openapi:
+	python3 scripts/openapi.py > Sources/AuditLogServer/Resources/openapi.json
 
 ## The HTTP API against its OpenAPI document: openapi-spec-validator and schemathesis (part of make test).
 check-api: deps

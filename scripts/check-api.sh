@@ -8,8 +8,12 @@
 # Usage: scripts/check-api.sh [path/to/auditlog]   (default: the debug build)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-binary=${1:-.build/debug/auditlog}
-[ -x "$binary" ] || swift build --product auditlog
+if [ $# -ge 1 ]; then
+    binary=$1
+else
+    swift build --product auditlog
+    binary=.build/debug/auditlog
+fi
 command -v curl >/dev/null || bash scripts/install-deps.sh --tools
 python=$(bash scripts/python-env.sh)
 bin=$(dirname "$python")
@@ -43,6 +47,12 @@ for i in 1 2 3; do
         -d "{\"actor\":{\"type\":\"user\",\"id\":\"u$i\"},\"action\":\"project.update\",\"resource\":{\"type\":\"project\",\"id\":\"p$i\"},\"org\":{\"id\":\"org_$i\"},\"before\":{\"n\":$i},\"after\":{\"n\":$((i + 1))}}" \
         >/dev/null
 done
+
+echo "== the committed document is the generator's"
+if ! "$python" scripts/openapi.py | cmp -s - Sources/AuditLogServer/Resources/openapi.json; then
+    echo "Sources/AuditLogServer/Resources/openapi.json differs from scripts/openapi.py's output: run make openapi"
+    exit 1
+fi
 
 echo "== openapi-spec-validator"
 curl -sf "$url/v1/openapi.json" -o "$work/openapi.json"

@@ -2,6 +2,7 @@ import AuditLog
 import HTTPTypes
 import Hummingbird
 import Logging
+import NIOCore
 
 /// Every error of the HTTP API: a status and a JSON body with a stable `code`, a message for people, and where
 /// known the 1-based `line` and the `field` of the event, or the query `parameter`, at fault.
@@ -124,6 +125,10 @@ struct APIErrorMiddleware<Context: RequestContext>: RouterMiddleware {
                 context.logger.error("\(request.method) \(request.uri.path): \(error.description)")
             }
             return try api.response(from: request, context: context)
+        } catch is NIOTooManyBytesError {
+            return try APIError(
+                .contentTooLarge, code: "payload_too_large", "the request body is over the limit of this route"
+            ).response(from: request, context: context)
         } catch let error as HTTPError where error.status == .notFound && allowedMethods(request.uri.path) != nil {
             let allowed = allowedMethods(request.uri.path)!
             var api = APIError(

@@ -21,22 +21,34 @@ public struct APIKey: Sendable, Equatable, Codable {
     public var id: String
     public var name: String
     public var permissions: [Permission]
-    /// When set, the key sees and appends only events of this org.
+    /// When set, the key sees and appends only events of this org. Fixed at creation.
     public var org: String?
     var secretSHA256: String
     public var createdAt: Timestamp
     public var createdBy: AuditEvent.Actor
     public var revokedAt: Timestamp?
-    public var revokedBy: AuditEvent.Actor?
-    /// Which of its changes (`create`, `revoke`) are recorded as events in the log.
-    var recorded: [String] = []
-    /// A change being recorded: its event id, and the tree size before it (to find the event after a crash).
+    /// Every change of the key, oldest first (creation, updates, revocation): each is recorded in the log as an
+    /// event.
+    var changes: [Change]
+    /// How many of `changes` the log holds as events.
+    var recordedChanges = 0
+    /// The change being recorded: its event id, and the tree size before it (to find the event after a crash).
     var pending: PendingEvent?
 
     public var isRevoked: Bool { revokedAt != nil }
 
+    /// One change, with the key's name and permissions after it.
+    struct Change: Equatable, Codable {
+        enum Kind: String, Codable { case create, update, revoke }
+        var kind: Kind
+        var at: Timestamp
+        var by: AuditEvent.Actor
+        var name: String
+        var permissions: [Permission]
+    }
+
     struct PendingEvent: Equatable, Codable {
-        var change: String
+        var change: Int
         var eventID: String
         var treeSizeBefore: UInt64
     }
@@ -51,9 +63,9 @@ public struct APIKey: Sendable, Equatable, Codable {
 /// `api-keys.lock` by `auditlog keys` and by the service; the service reloads the file when it changes.
 ///
 /// Tokens are `alk_<12 hex id>_<43 base64url characters>`: 256 random bits, shown once at creation. Only their
-/// SHA-256 is stored, and a presented token is compared with it in constant time. Creating and revoking a key is
-/// recorded in the log as an event (`apiKey.create`, `apiKey.revoke`) by whoever holds the log: `auditlog keys`
-/// when no server runs, else the server, which records changes it finds in the file.
+/// SHA-256 is stored, and a presented token is compared with it in constant time. Creating, updating and revoking a
+/// key is recorded in the log as an event (`apiKey.create`, `apiKey.update`, `apiKey.revoke`) by whoever holds the
+/// log: `auditlog keys` when no server runs, else the server, which records changes it finds in the file.
 public final class APIKeyStore: Sendable {
     public let directory: String
     let path: String
@@ -127,44 +139,101 @@ public final class APIKeyStore: Sendable {
     public func create(name: String, permissions: [Permission], org: String?, by actor: AuditEvent.Actor)
         throws(AuditLogError) -> (key: APIKey, token: String)
     {
-        let name = String(name.drop(while: \.isWhitespace).reversed().drop(while: \.isWhitespace).reversed())
-        guard !name.isEmpty, name.utf8.count <= 128 else {
-            throw AuditLogError(.invalidArgument, "a key needs a name of 1 to 128 bytes", field: "name")
-        }
-        guard !permissions.isEmpty else {
-            throw AuditLogError(.invalidArgument, "a key needs at least one permission", field: "permissions")
-        }
+        let name = try Self.checkedName(name)
+        let permissions = try Self.checkedPermissions(permissions)
         if let org, org.isEmpty || org.utf8.count > 4096 {
             throw AuditLogError(.invalidArgument, "the org id is empty or too long", field: "org")
         }
         let id = try SecureRandom.bytes(6).map { String($0, radix: 16).leftPadded(to: 2) }.joined()
         let secret = Base64.encode(try SecureRandom.bytes(32)).base64URL
+        let now = Timestamp.now
         let key = APIKey(
-            id: id, name: name, permissions: Array(Set(permissions)).sorted { $0.rawValue < $1.rawValue }, org: org,
-            secretSHA256: try SHA256Hash.digest(of: Array(secret.utf8)).hex, createdAt: .now, createdBy: actor)
+            id: id, name: name, permissions: permissions, org: org,
+            secretSHA256: try SHA256Hash.digest(of: Array(secret.utf8)).hex, createdAt: now, createdBy: actor,
+            changes: [APIKey.Change(kind: .create, at: now, by: actor, name: name, permissions: permissions)])
         try SidecarFile.withLock(lockPath) { () throws(AuditLogError) in
             var keys = try Self.load(path)
-            guard !keys.contains(where: { $0.name == name && !$0.isRevoked }) else {
-                throw AuditLogError(
-                    .conflict, "a key named \"\(name)\" exists; revoke it first or choose another name",
-                    field: "name")
-            }
+            try Self.checkNameIsFree(name, in: keys)
             keys.append(key)
             try Self.save(keys, to: path)
         }
         return (key, "alk_\(id)_\(secret)")
     }
 
+    /// Renames a key or replaces its permissions (its token and org stay); the change applies at once.
+    /// - Throws: ``AuditLogError/Code/notFound`` for no such active key, ``AuditLogError/Code/conflict`` for a
+    ///   name another active key has, ``AuditLogError/Code/invalidArgument`` for an empty name or permission list.
+    /// - Parameter scope: When set, only a key of this org is found (what an org's admin may change).
+    public func update(
+        _ nameOrID: String, name newName: String? = nil, permissions newPermissions: [Permission]? = nil,
+        scope: String? = nil, by actor: AuditEvent.Actor
+    ) throws(AuditLogError) -> APIKey {
+        let name = try newName.map { (name) throws(AuditLogError) in try Self.checkedName(name) }
+        let permissions = try newPermissions.map { (list) throws(AuditLogError) in try Self.checkedPermissions(list) }
+        guard name != nil || permissions != nil else {
+            throw AuditLogError(.invalidArgument, "give a new name, new permissions, or both")
+        }
+        return try SidecarFile.withLock(lockPath) { () throws(AuditLogError) in
+            var keys = try Self.load(path)
+            let i = try Self.activeKey(nameOrID, in: keys, scope: scope)
+            if let name, name != keys[i].name { try Self.checkNameIsFree(name, in: keys) }
+            keys[i].name = name ?? keys[i].name
+            keys[i].permissions = permissions ?? keys[i].permissions
+            keys[i].changes.append(
+                APIKey.Change(
+                    kind: .update, at: .now, by: actor, name: keys[i].name, permissions: keys[i].permissions))
+            try Self.save(keys, to: path)
+            return keys[i]
+        }
+    }
+
+    private static func checkedName(_ name: String) throws(AuditLogError) -> String {
+        let name = String(name.drop(while: \.isWhitespace).reversed().drop(while: \.isWhitespace).reversed())
+        guard !name.isEmpty, name.utf8.count <= 128 else {
+            throw AuditLogError(.invalidArgument, "a key needs a name of 1 to 128 bytes", field: "name")
+        }
+        return name
+    }
+
+    private static func checkedPermissions(_ permissions: [Permission]) throws(AuditLogError) -> [Permission] {
+        guard !permissions.isEmpty else {
+            throw AuditLogError(.invalidArgument, "a key needs at least one permission", field: "permissions")
+        }
+        return Array(Set(permissions)).sorted { $0.rawValue < $1.rawValue }
+    }
+
+    private static func checkNameIsFree(_ name: String, in keys: [APIKey]) throws(AuditLogError) {
+        guard !keys.contains(where: { $0.name == name && !$0.isRevoked }) else {
+            throw AuditLogError(
+                .conflict, "a key named \"\(name)\" exists; revoke it first or choose another name", field: "name")
+        }
+    }
+
+    private static func activeKey(_ nameOrID: String, in keys: [APIKey], scope: String?) throws(AuditLogError) -> Int {
+        guard
+            let index = keys.firstIndex(where: {
+                ($0.name == nameOrID || $0.id == nameOrID) && !$0.isRevoked && (scope == nil || $0.org == scope)
+            })
+        else {
+            throw AuditLogError(
+                .notFound, "no active key is named \"\(nameOrID)\"" + (scope.map { " in org \($0)" } ?? ""))
+        }
+        return index
+    }
+
     /// Revokes the key named (or with the id) `nameOrID`; its token stops working at once.
-    public func revoke(_ nameOrID: String, by actor: AuditEvent.Actor) throws(AuditLogError) -> APIKey {
+    /// - Parameter scope: When set, only a key of this org is found (what an org's admin may revoke).
+    public func revoke(_ nameOrID: String, scope: String? = nil, by actor: AuditEvent.Actor) throws(AuditLogError)
+        -> APIKey
+    {
         try SidecarFile.withLock(lockPath) { () throws(AuditLogError) in
             var keys = try Self.load(path)
-            guard let index = keys.firstIndex(where: { ($0.name == nameOrID || $0.id == nameOrID) && !$0.isRevoked })
-            else {
-                throw AuditLogError(.notFound, "no active key is named \"\(nameOrID)\"")
-            }
-            keys[index].revokedAt = .now
-            keys[index].revokedBy = actor
+            let index = try Self.activeKey(nameOrID, in: keys, scope: scope)
+            let now = Timestamp.now
+            keys[index].revokedAt = now
+            keys[index].changes.append(
+                APIKey.Change(
+                    kind: .revoke, at: now, by: actor, name: keys[index].name, permissions: keys[index].permissions))
             try Self.save(keys, to: path)
             return keys[index]
         }
@@ -172,43 +241,40 @@ public final class APIKeyStore: Sendable {
 
     // MARK: Recording changes in the log
 
-    /// Appends the events of key changes not recorded yet (`apiKey.create`, `apiKey.revoke`), exactly once: the
-    /// change is marked pending (with its event id and the tree size) before the append, and marked recorded
-    /// after it; a pending change found later (after a crash) is recorded only if the log does not hold its
-    /// event already. Called by the log's writer: `auditlog keys` or the server.
+    /// Appends the events of key changes not recorded yet (`apiKey.create`, `apiKey.update`, `apiKey.revoke`),
+    /// each exactly once and in order: a change is marked pending (with its event id and the tree size) before
+    /// the append, and recorded after it; a pending change found later (after a crash) is appended only if the
+    /// log does not hold its event already. Called by the log's writer: `auditlog keys` or the server.
     public func recordChanges(in log: AuditLog) async throws(AuditLogError) {
-        let pending = try SidecarFile.withLock(lockPath) { () throws(AuditLogError) -> [APIKey] in
-            var keys = try Self.load(path)
-            var changed = false
-            for i in keys.indices where keys[i].pending == nil {
-                guard let change = Self.unrecorded(keys[i]) else { continue }
-                keys[i].pending = APIKey.PendingEvent(
-                    change: change, eventID: "apikey-\(keys[i].id)-\(change)", treeSizeBefore: log.state.treeSize)
-                changed = true
-            }
-            if changed { try Self.save(keys, to: path) }
-            return keys.filter { $0.pending != nil }
-        }
-        for key in pending {
-            guard let intent = key.pending else { continue }
-            if try !Self.logHolds(eventID: intent.eventID, from: intent.treeSizeBefore, log: log) {
-                try await log.append(Self.event(intent.change, of: key, id: intent.eventID))
-            }
-            try SidecarFile.withLock(lockPath) { () throws(AuditLogError) in
+        while true {
+            let pending = try SidecarFile.withLock(lockPath) { () throws(AuditLogError) -> [APIKey] in
                 var keys = try Self.load(path)
-                guard let i = keys.firstIndex(where: { $0.id == key.id }) else { return }
-                keys[i].recorded.append(intent.change)
-                keys[i].pending = nil
-                try Self.save(keys, to: path)
+                var changed = false
+                for i in keys.indices where keys[i].pending == nil && keys[i].recordedChanges < keys[i].changes.count {
+                    let change = keys[i].recordedChanges
+                    keys[i].pending = APIKey.PendingEvent(
+                        change: change, eventID: "apikey-\(keys[i].id)-\(change)-\(keys[i].changes[change].kind)",
+                        treeSizeBefore: log.state.treeSize)
+                    changed = true
+                }
+                if changed { try Self.save(keys, to: path) }
+                return keys.filter { $0.pending != nil }
+            }
+            guard !pending.isEmpty else { return }
+            for key in pending {
+                guard let intent = key.pending else { continue }
+                if try !Self.logHolds(eventID: intent.eventID, from: intent.treeSizeBefore, log: log) {
+                    try await log.append(try Self.event(intent.change, of: key, id: intent.eventID))
+                }
+                try SidecarFile.withLock(lockPath) { () throws(AuditLogError) in
+                    var keys = try Self.load(path)
+                    guard let i = keys.firstIndex(where: { $0.id == key.id }) else { return }
+                    keys[i].recordedChanges = intent.change + 1
+                    keys[i].pending = nil
+                    try Self.save(keys, to: path)
+                }
             }
         }
-    }
-
-    /// The next change of `key` whose event is not in the log.
-    private static func unrecorded(_ key: APIKey) -> String? {
-        if !key.recorded.contains("create") { return "create" }
-        if key.isRevoked && !key.recorded.contains("revoke") { return "revoke" }
-        return nil
     }
 
     private static func logHolds(eventID: String, from seq: UInt64, log: AuditLog) throws(AuditLogError) -> Bool {
@@ -219,19 +285,31 @@ public final class APIKeyStore: Sendable {
         return false
     }
 
-    static func event(_ change: String, of key: APIKey, id: String) throws(AuditLogError) -> AuditEvent {
-        let revoking = change == "revoke"
-        let actor = (revoking ? key.revokedBy : key.createdBy) ?? key.createdBy
+    /// The event of the key's change number `index`: by whoever made it, with the key's name, permissions and
+    /// org; an update carries the state before and after it.
+    static func event(_ index: Int, of key: APIKey, id: String) throws(AuditLogError) -> AuditEvent {
+        let change = key.changes[index]
+        func state(_ change: APIKey.Change) throws(AuditLogError) -> JSONText {
+            try JSONText(
+                JSONValue.object([
+                    ("name", .string(change.name)),
+                    ("permissions", .array(change.permissions.map { .string($0.rawValue) })),
+                ]).text)
+        }
         var metadata: [(key: String, value: JSONValue)] = [
-            ("permissions", .array(key.permissions.map { .string($0.rawValue) }))
+            ("permissions", .array(change.permissions.map { .string($0.rawValue) }))
         ]
         if let org = key.org { metadata.append(("scope", .string(org))) }
-        return AuditEvent(
-            id: id, timestamp: revoking ? key.revokedAt : key.createdAt, actor: actor,
-            action: revoking ? "apiKey.revoke" : "apiKey.create",
-            resource: AuditEvent.Resource(type: "api_key", id: key.id, name: key.name),
-            org: key.org.map { AuditEvent.Reference(id: $0) }, source: actor.type == .apiKey ? "api" : "cli",
+        var event = AuditEvent(
+            id: id, timestamp: change.at, actor: change.by, action: "apiKey.\(change.kind.rawValue)",
+            resource: AuditEvent.Resource(type: "api_key", id: key.id, name: change.name),
+            org: key.org.map { AuditEvent.Reference(id: $0) }, source: change.by.type == .apiKey ? "api" : "cli",
             metadata: try JSONText(JSONValue.object(metadata).text))
+        if change.kind == .update, index > 0 {
+            event.before = try state(key.changes[index - 1])
+            event.after = try state(change)
+        }
+        return event
     }
 }
 

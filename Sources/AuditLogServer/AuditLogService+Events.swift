@@ -25,7 +25,7 @@ extension AuditLogService {
         let body: ByteBuffer
         do {
             body = try await request.body.collect(upTo: configuration.maxBodyBytes)
-        } catch let error as HTTPError where error.status == .contentTooLarge {
+        } catch is NIOTooManyBytesError {
             throw tooLarge()
         }
         var events = try body.withUnsafeReadableBytes { bytes throws(AuditLogError) in

@@ -25,19 +25,12 @@ struct APIKeyView: Encodable {
     }
 }
 
-/// The bodies of `/v1/keys`.
-struct NewKey: Decodable {
-    var name: String
-    var permissions: [String]
-    var org: String?
-}
-
 struct CreatedKey: Encodable {
     var key: APIKeyView
     var token: String
 }
 
-struct RevokedKey: Encodable { var key: APIKeyView }
+struct KeyResult: Encodable { var key: APIKeyView }
 
 struct KeyList: Encodable { var keys: [APIKeyView] }
 
@@ -53,50 +46,62 @@ extension AuditLogService {
     /// `{"name": "...", "permissions": ["auditLogs:read", ...], "org": "..."}` → 201 with the token, shown once.
     func createKey(_ request: Request, _ context: some AuditLogRequestContextProtocol) async throws -> Response {
         let admin = try authorize(request, .admin)
-        let body = try await request.body.collect(upTo: 64 << 10)
-        let input: NewKey
-        do {
-            input = try JSONDecoder().decode(NewKey.self, from: Data(Array(buffer: body)))
-        } catch {
-            throw APIError(
-                .badRequest, code: "invalid_body",
-                #"expected {"name": "...", "permissions": ["auditLogs:read", ...], "org": "..."}"#)
+        let body = try await JSONBody(
+            request, fields: ["name", "permissions", "org"],
+            example: #"{"name": "...", "permissions": ["auditLogs:read", ...], "org": "..."}"#)
+        let name = try body.required("name", body.string)
+        let permissions = try Self.permissions(try body.required("permissions", body.strings))
+        let org = try body.string("org")
+        if let scope = admin.org, org != scope {
+            throw APIError.forbidden(
+                "the key \"\(admin.name)\" creates keys for org \(scope) only; pass \"org\": \"\(scope)\"")
         }
-        var permissions: [Permission] = []
-        for name in input.permissions {
+        let (store, actor) = (keys, admin.actor)
+        let created = try await blocking { () throws(AuditLogError) in
+            try store.create(name: name, permissions: permissions, org: org, by: actor)
+        }
+        try await keys.recordChanges(in: log)
+        return try JSONResponse.encode(.created, CreatedKey(key: APIKeyView(created.key), token: created.token))
+    }
+
+    /// `{"name": "...", "permissions": [...]}` (either or both) → the key after the change; its token stays.
+    func updateKey(_ request: Request, _ context: some AuditLogRequestContextProtocol) async throws -> Response {
+        let admin = try authorize(request, .admin)
+        let name = context.parameters.get("key") ?? ""
+        let body = try await JSONBody(
+            request, fields: ["name", "permissions"],
+            example: #"{"name": "...", "permissions": ["auditLogs:read", ...]} (either or both)"#)
+        let newName = try body.string("name")
+        let permissions = try body.strings("permissions").map(Self.permissions)
+        let (store, actor, scope) = (keys, admin.actor, admin.org)
+        let updated = try await blocking { () throws(AuditLogError) in
+            try store.update(name, name: newName, permissions: permissions, scope: scope, by: actor)
+        }
+        try await keys.recordChanges(in: log)
+        return try JSONResponse.encode(.ok, KeyResult(key: APIKeyView(updated)))
+    }
+
+    func revokeKey(_ request: Request, _ context: some AuditLogRequestContextProtocol) async throws -> Response {
+        let admin = try authorize(request, .admin)
+        let name = context.parameters.get("key") ?? ""
+        let (store, actor, scope) = (keys, admin.actor, admin.org)
+        let revoked = try await blocking { () throws(AuditLogError) in
+            try store.revoke(name, scope: scope, by: actor)
+        }
+        try await keys.recordChanges(in: log)
+        return try JSONResponse.encode(.ok, KeyResult(key: APIKeyView(revoked)))
+    }
+
+    /// Permission names as the API takes them.
+    static func permissions(_ names: [String]) throws -> [Permission] {
+        try names.map { name in
             guard let permission = Permission(rawValue: name) else {
                 throw APIError(
                     .badRequest, code: "invalid_body",
                     "\(name) is not a permission; they are \(Permission.allCases.map(\.rawValue).joined(separator: ", "))",
                     field: "permissions")
             }
-            permissions.append(permission)
+            return permission
         }
-        if let org = admin.org, input.org != org {
-            throw APIError.forbidden("the key \"\(admin.name)\" creates keys for org \(org) only; pass \"org\": \"\(org)\"")
-        }
-        let store = keys
-        let actor = admin.actor
-        let granted = permissions
-        let created = try await blocking { () throws(AuditLogError) in
-            try store.create(name: input.name, permissions: granted, org: input.org, by: actor)
-        }
-        try await keys.recordChanges(in: log)
-        return try JSONResponse.encode(.created, CreatedKey(key: APIKeyView(created.key), token: created.token))
-    }
-
-    func revokeKey(_ request: Request, _ context: some AuditLogRequestContextProtocol) async throws -> Response {
-        let admin = try authorize(request, .admin)
-        let name = context.parameters.get("key") ?? ""
-        if let org = admin.org {
-            guard try keys.keys().contains(where: { ($0.name == name || $0.id == name) && $0.org == org }) else {
-                throw APIError.notFound("no active key is named \"\(name)\" in org \(org)")
-            }
-        }
-        let store = keys
-        let actor = admin.actor
-        let revoked = try await blocking { () throws(AuditLogError) in try store.revoke(name, by: actor) }
-        try await keys.recordChanges(in: log)
-        return try JSONResponse.encode(.ok, RevokedKey(key: APIKeyView(revoked)))
     }
 }

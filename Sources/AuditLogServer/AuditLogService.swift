@@ -64,7 +64,10 @@ public struct AuditLogService: Sendable {
         api.get("proofs/consistency") { request, _ in try await consistencyProof(request) }
         api.get("keys") { request, _ in try await listKeys(request) }
         api.post("keys") { request, context in try await createKey(request, context) }
+        api.patch("keys/:key") { request, context in try await updateKey(request, context) }
         api.delete("keys/:key") { request, context in try await revokeKey(request, context) }
+        api.post("redactions") { request, context in try await redact(request, context) }
+        api.post("retention") { request, context in try await applyRetention(request, context) }
     }
 
     /// Every route and its methods (for 405 answers; the OpenAPI document lists the same).
@@ -72,7 +75,8 @@ public struct AuditLogService: Sendable {
         ("/healthz", ["GET"]), ("/metrics", ["GET"]), ("/v1/openapi.json", ["GET"]), ("/v1/events", ["GET", "POST"]),
         ("/v1/events/:seq", ["GET"]), ("/v1/facets", ["GET"]), ("/v1/export", ["GET"]), ("/v1/checkpoint", ["GET"]),
         ("/v1/verifier-key", ["GET"]), ("/v1/proofs/inclusion", ["GET"]), ("/v1/proofs/consistency", ["GET"]),
-        ("/v1/keys", ["GET", "POST"]), ("/v1/keys/:key", ["DELETE"]),
+        ("/v1/keys", ["GET", "POST"]), ("/v1/keys/:key", ["PATCH", "DELETE"]), ("/v1/redactions", ["POST"]),
+        ("/v1/retention", ["POST"]),
     ]
 
     // MARK: Authentication

@@ -19,7 +19,10 @@ struct AuthorizationTests {
         ("GET", "/v1/export", nil, "export"),
         ("GET", "/v1/keys", nil, "admin"),
         ("POST", "/v1/keys", #"{"name":"k","permissions":["auditLogs:read"]}"#, "admin"),
+        ("PATCH", "/v1/keys/nobody", #"{"name":"x"}"#, "admin"),
         ("DELETE", "/v1/keys/nobody", nil, "admin"),
+        ("POST", "/v1/redactions", #"{"seqs":[999999],"reason":"test"}"#, "admin"),
+        ("POST", "/v1/retention", #"{"maxAge":"400d","dryRun":true}"#, "admin"),
     ]
 
     @Test("every route: 401 without a valid key, 403 without its permission, not refused with it")
@@ -157,13 +160,31 @@ struct AuthorizationTests {
         let mode = try FileManager.default.attributesOfItem(atPath: log + "/api-keys.json")[.posixPermissions] as? Int
         #expect(mode == 0o600)
 
-        let revoked = try await admin.send("DELETE", "/v1/keys/ci-reader")
+        // An update renames the key and replaces its permissions at once; the token stays.
+        let updated = try await admin.send(
+            "PATCH", "/v1/keys/ci-reader", body: Data(#"{"name":"ci-writer","permissions":["auditLogs:write"]}"#.utf8),
+            headers: ["Content-Type": "application/json"])
+        #expect(updated.status == 200)
+        #expect(try await reader.get("/v1/events").status == 403)
+        #expect(try await reader.post("/v1/events", eventJSON()).status == 201)
+        let unknownField = try await admin.send(
+            "PATCH", "/v1/keys/ci-writer", body: Data(#"{"colour":"red"}"#.utf8),
+            headers: ["Content-Type": "application/json"])
+        #expect(unknownField.status == 400)
+        #expect(unknownField.error["field"] as? String == "colour")
+        let change = try #require(try await admin.allEvents("action=apiKey.update").first)
+        #expect((change["before"] as? [String: Any])?["name"] as? String == "ci-reader")
+        #expect((change["after"] as? [String: Any])?["name"] as? String == "ci-writer")
+        #expect((change["after"] as? [String: Any])?["permissions"] as? [String] == ["auditLogs:write"])
+
+        let revoked = try await admin.send("DELETE", "/v1/keys/ci-writer")
         #expect(revoked.status == 200)
         #expect(try await reader.get("/v1/events").status == 401)
-        #expect(try await admin.send("DELETE", "/v1/keys/ci-reader").status == 404)
+        #expect(try await admin.send("DELETE", "/v1/keys/ci-writer").status == 404)
 
         let creations = try await admin.allEvents("action=apiKey.create")
         #expect(creations.contains { ($0["resource"] as? [String: Any])?["name"] as? String == "ci-reader" })
+        #expect(creations.contains { ($0["metadata"] as? [String: Any])?["scope"] as? String == "org_acme" })
         let revocations = try await admin.allEvents("action=apiKey.revoke")
         #expect(revocations.count == 1)
         #expect((revocations.first?["actor"] as? [String: Any])?["name"] as? String == "root")
@@ -187,8 +208,20 @@ struct AuthorizationTests {
             if !recorded { try await Task.sleep(for: .milliseconds(100)) }
         }
         #expect(recorded)
+        let update = try runAuditlog(["keys", "update", "--dir", log, "late", "--permission", "auditLogs:export"])
+        #expect(update.status == 0, "\(update.stderr)")
+        #expect(try await Client(server, token: token).get("/v1/events").status == 403)
+        #expect(try await Client(server, token: token).get("/v1/export").status == 200)
         #expect(try runAuditlog(["keys", "revoke", "--dir", log, "late"]).status == 0)
         #expect(try await Client(server, token: token).get("/v1/events").status == 401)
+        var changes: [String] = []
+        for _ in 0..<100 where changes.count < 3 {
+            changes = try await admin.allEvents("resourceType=api_key").filter {
+                ($0["resource"] as? [String: Any])?["name"] as? String == "late"
+            }.compactMap { $0["action"] as? String }
+            if changes.count < 3 { try await Task.sleep(for: .milliseconds(100)) }
+        }
+        #expect(changes == ["apiKey.create", "apiKey.update", "apiKey.revoke"])
         try await server.stop()
     }
 

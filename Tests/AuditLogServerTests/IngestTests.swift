@@ -86,6 +86,9 @@ struct IngestTests {
         let reply = try await client.post("/v1/events", big)
         #expect(reply.status == 413)
         #expect(reply.error["code"] as? String == "payload_too_large")
+        // Chunked, with no Content-Length to refuse it early: cut off at the limit all the same.
+        let chunked = try await client.post("/v1/events", big, headers: ["Transfer-Encoding": "chunked"])
+        #expect(chunked.status == 413)
         #expect(try await client.treeSize() == before)
         #expect(try await client.post("/v1/events", eventJSON()).status == 201)
         try await server.stop()

@@ -10,15 +10,15 @@ struct KeysCommand: AsyncParsableCommand {
         discussion: """
             Keys live beside the log, in DIR/api-keys.json (owner-only): only the SHA-256 of each secret is \
             stored, so a token is shown once, when it is created. These commands work on the files, also while \
-            `auditlog serve` runs: the server picks the change up at once. Creating and revoking a key is recorded \
-            in the log as an event (apiKey.create, apiKey.revoke) by you as the operator: by this command when no \
-            server holds the log, else by the server within a second.
+            `auditlog serve` runs: the server picks the change up at once. Creating, updating and revoking a key is \
+            recorded in the log as an event (apiKey.create, apiKey.update, apiKey.revoke) by you as the operator: by \
+            this command when no server holds the log, else by the server within a second.
 
             Permissions: auditLogs:write (append), auditLogs:read (query, details, facets, proofs, checkpoints), \
             auditLogs:export (bulk export), auditLogs:admin (keys, through the API). A key with --org sees and \
             appends only events of that org.
             """,
-        subcommands: [KeysCreateCommand.self, KeysListCommand.self, KeysRevokeCommand.self]
+        subcommands: [KeysCreateCommand.self, KeysListCommand.self, KeysUpdateCommand.self, KeysRevokeCommand.self]
     )
 }
 
@@ -81,10 +81,7 @@ struct KeysCreateCommand: AsyncParsableCommand {
 
     func validate() throws {
         guard !permissions.isEmpty else { throw ValidationError("give at least one --permission") }
-        for permission in permissions where Permission(rawValue: permission) == nil {
-            throw ValidationError(
-                "\(permission) is not a permission: \(Permission.allCases.map(\.rawValue).joined(separator: ", "))")
-        }
+        try checkPermissionNames(permissions)
     }
 
     func run() async throws {
@@ -136,6 +133,59 @@ struct KeysListCommand: ParsableCommand {
                     i == row.count - 1 ? cell : cell.padding(toLength: widths[i], withPad: " ", startingAt: 0)
                 }.joined(separator: "  "))
         }
+    }
+}
+
+struct KeysUpdateCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "update",
+        abstract: "Rename a key or replace its permissions; its token and org stay.",
+        discussion: """
+            Examples:
+              auditlog keys update --dir audit ingest-service --permission auditLogs:write --permission auditLogs:read
+              auditlog keys update --dir audit ingest-service --rename ingest-eu
+            """
+    )
+
+    @Option(name: .long, help: ArgumentHelp("The log directory.", valueName: "dir"))
+    var dir: String
+
+    @Argument(help: ArgumentHelp("The key's name or id.", valueName: "name"))
+    var name: String
+
+    @Option(help: ArgumentHelp("A new name, unique among active keys.", valueName: "name"))
+    var rename: String?
+
+    @Option(
+        name: .customLong("permission"),
+        help: ArgumentHelp(
+            "The key's permissions from now on (repeatable; replaces all of them).", valueName: "permission"))
+    var permissions: [String] = []
+
+    func validate() throws {
+        guard rename != nil || !permissions.isEmpty else { throw ValidationError("give --rename, --permission, or both") }
+        try checkPermissionNames(permissions)
+    }
+
+    func run() async throws {
+        let store = APIKeyStore(directory: dir)
+        let key = try reportingErrors { () throws(AuditLogError) in
+            try store.update(
+                name, name: rename,
+                permissions: permissions.isEmpty ? nil : permissions.compactMap(Permission.init(rawValue:)),
+                by: operatorActor())
+        }
+        Console.error(
+            "updated key \(key.name) (id \(key.id)): " + key.permissions.map(\.rawValue).joined(separator: ", "))
+        try await recordKeyChanges(store)
+    }
+}
+
+/// Refuses a permission name that is not one.
+func checkPermissionNames(_ names: [String]) throws {
+    for name in names where Permission(rawValue: name) == nil {
+        throw ValidationError(
+            "\(name) is not a permission: \(Permission.allCases.map(\.rawValue).joined(separator: ", "))")
     }
 }
 
