@@ -47,8 +47,9 @@ public struct AuditLogService: Sendable {
 
     /// Adds the API's routes (under `/v1`, plus `/healthz` and `/metrics`) and its error and metrics middleware.
     public func addRoutes<Context: AuditLogRequestContextProtocol>(to router: Router<Context>) {
-        router.add(middleware: APIErrorMiddleware<Context>(routes: Self.routes))
+        // Metrics outermost, so that they count every answer as sent, errors included, by route and status.
         router.add(middleware: MetricsMiddleware<Context>())
+        router.add(middleware: APIErrorMiddleware<Context>(routes: Self.routes))
         router.get("healthz") { _, _ in try health() }
         router.get("metrics") { _, _ in try await metrics.response() }
         let api = router.group("v1")

@@ -21,7 +21,7 @@ struct ServerMetrics: Sendable {
         let metrics = log.metrics
         let state = log.state
         let reader = log.reader
-        let bytes = (try? await NIOThreadPool.singleton.runIfActive { try reader.statistics().bytesOnDisk }) ?? 0
+        let bytes = (try? await NIOThreadPool.singleton.runIfActive { try reader.bytesOnDisk() }) ?? 0
         var text = ""
         func counter(_ name: String, _ help: String, _ value: UInt64) {
             text += "# HELP \(name) \(help)\n# TYPE \(name) counter\n\(name) \(value)\n"

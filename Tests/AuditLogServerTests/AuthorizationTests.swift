@@ -236,9 +236,17 @@ struct AuthorizationTests {
         #expect(try await client.post("/v1/events", "{").status == 400)
         let forged = "alk_0123456789ab_forgedSecretForgedSecretForgedSecretForged1"
         #expect(try await Client(server, token: forged).get("/v1/events").status == 401)
+        #expect(try await client.get("/v1/events/999999").status == 403)  // write-only key
         let metrics = try await Client(server).get("/metrics")
         #expect(metrics.status == 200)
-        #expect(metrics.text.contains("auditlog_"))
+        for name in [
+            "auditlog_events_appended_total 1", "auditlog_commit_duration_seconds_count", "auditlog_fsync_duration_seconds",
+            "auditlog_tree_size", "auditlog_bytes_on_disk",
+            #"hb_requests{http_route="/v1/events",http_request_method="POST",http_response_status_code="201"} 1"#,
+            #"http_response_status_code="400"} 1"#, #"http_route="/v1/events/{seq}""#,
+        ] {
+            #expect(metrics.text.contains(name), "\(name) missing from /metrics")
+        }
         try await server.stop()
         let secret = String(token.split(separator: "_").last!)
         for text in [server.output, metrics.text] {

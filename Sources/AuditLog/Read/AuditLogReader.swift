@@ -48,6 +48,12 @@ public final class AuditLogReader: Sendable {
         try LogStatistics(directory: directory)
     }
 
+    /// Bytes of every file in the log directory (segments, indexes, checkpoints, key and idempotency files), from
+    /// the directory listing alone: cheap enough for every metrics scrape.
+    public func bytesOnDisk() throws(AuditLogError) -> Int64 {
+        try LogStatistics.bytesOnDisk(directory)
+    }
+
     // MARK: Queries
 
     /// One page of the events matching `query`; pass ``QueryPage/nextCursor`` back for the next page.

@@ -78,6 +78,14 @@ public struct LogStatistics: Sendable, Equatable, Codable {
 }
 
 extension LogStatistics {
+    static func bytesOnDisk(_ directory: String) throws(AuditLogError) -> Int64 {
+        var bytes: Int64 = 0
+        for name in try FileSystem.contents(of: directory) {
+            bytes += FileSystem.fileSize(LogFiles.path(directory, name)) ?? 0
+        }
+        return bytes
+    }
+
     /// Reads the statistics of the log in `directory` from its block headers.
     init(directory: String) throws(AuditLogError) {
         guard FileSystem.isDirectory(directory) else {
@@ -89,9 +97,7 @@ extension LogStatistics {
             eventCount: 0, segmentCount: segments.count, bytesOnDisk: 0, recordBytes: 0, storedPayloadBytes: 0,
             blockCount: 0, oldestTimestamp: nil, newestTimestamp: nil,
             state: LogState(treeSize: 0, root: hasher.emptyRoot()))
-        for name in try FileSystem.contents(of: directory) {
-            stats.bytesOnDisk += FileSystem.fileSize(LogFiles.path(directory, name)) ?? 0
-        }
+        stats.bytesOnDisk = try Self.bytesOnDisk(directory)
         for entry in segments {
             let file = try SegmentFile.open(path: entry.path, baseSeq: entry.baseSeq)
             stats.state = LogState(treeSize: entry.baseSeq, root: file.header.frontier.root(using: hasher))
