@@ -1,7 +1,7 @@
 # swift-audit-log: `make demo` and `make test` work on a fresh Debian machine with only the Swift toolchain.
 SWIFT ?= swift
 
-.PHONY: deps build demo test check-api openapi test-fast torture sanitize fuzz compare benchmark clean
+.PHONY: deps build demo test check-api openapi load test-fast torture sanitize fuzz compare benchmark clean
 
 ## Install liblz4-dev, libssl-dev and pkg-config if they are missing.
 deps:
@@ -75,6 +75,11 @@ compare: build
 	cd Benchmarks && $(SWIFT) build -c release --product compare
 	cd Benchmarks && .build/release/compare --events $(EVENTS) --tool ../.build/release/auditlog \
 		$(if $(JSON),--json $(abspath $(JSON)))
+
+## auditlog serve under wrk on loopback: 500-event batches, single events from 64 connections, reads under load.
+load: build
+	@bash scripts/install-deps.sh --tools
+	@bash scripts/load.sh $(or $(SECONDS),10)
 
 ## package-benchmark suites, checked against the committed thresholds in Benchmarks/Thresholds.
 benchmark: deps

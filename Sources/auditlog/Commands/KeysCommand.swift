@@ -6,7 +6,7 @@ import Foundation
 struct KeysCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "keys",
-        abstract: "Create, list and revoke the API keys of `auditlog serve`.",
+        abstract: "Create, list, update and revoke the API keys of `auditlog serve`.",
         discussion: """
             Keys live beside the log, in DIR/api-keys.json (owner-only): only the SHA-256 of each secret is \
             stored, so a token is shown once, when it is created. These commands work on the files, also while \
