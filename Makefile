@@ -1,18 +1,22 @@
 # swift-audit-log: `make demo` and `make test` work on a fresh Debian machine with only the Swift toolchain.
 SWIFT ?= swift
 
-.PHONY: deps build demo test check-api openapi load test-fast torture sanitize fuzz compare benchmark clean
+.PHONY: deps build tool demo test check-api openapi load test-fast torture sanitize fuzz compare benchmark clean
 
 ## Install liblz4-dev, libssl-dev and pkg-config if they are missing.
 deps:
 	@bash scripts/install-deps.sh
 
-## Release build of the auditlog tool.
-build: deps
+## Release build of the auditlog tool and of auditlog-serve, the server `auditlog serve` runs.
+build: tool
+	$(SWIFT) build -c release --product auditlog-serve
+
+## Release build of the auditlog tool alone (no HTTP stack: quick to build).
+tool: deps
 	$(SWIFT) build -c release --product auditlog
 
 ## Generate sample events, ingest, read back, export, show stats (into ./demo-log).
-demo: build
+demo: tool
 	.build/release/auditlog demo --dir demo-log --replace
 
 ## Unit, recovery, multi-process and HTTP tests (the tests run the built auditlog tool, so build it first), the
@@ -70,7 +74,7 @@ EVENTS ?= 1000000
 JSON ?=
 
 ## The log against SQLite and this machine's limits in one run, one table (EVENTS=N, JSON=path; release build).
-compare: build
+compare: tool
 	@bash scripts/install-deps.sh --benchmarks
 	cd Benchmarks && $(SWIFT) build -c release --product compare
 	cd Benchmarks && .build/release/compare --events $(EVENTS) --tool ../.build/release/auditlog \

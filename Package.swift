@@ -12,9 +12,10 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .library(name: "AuditLog", targets: ["AuditLog"]),
-        .library(name: "AuditLogServer", targets: ["AuditLogServer"]),
+        .library(name: "AuditLogServer", targets: ["AuditLogServer", "AuditLogKeys"]),
         .library(name: "AuditLogSampleData", targets: ["AuditLogSampleData"]),
         .executable(name: "auditlog", targets: ["auditlog"]),
+        .executable(name: "auditlog-serve", targets: ["auditlog-serve"]),
     ],
     dependencies: [
         // The AuditLog library depends on none of these. The tool uses the argument parser; the service
@@ -48,11 +49,19 @@ let package = Package(
             // Crash points and I/O faults for the tests exist in debug builds only (Internal/FaultInjection.swift).
             swiftSettings: strictSettings + [.define("AUDITLOG_FAULT_INJECTION", .when(configuration: .debug))]
         ),
-        // The HTTP service: routes, API keys, metrics and the audit-log page, mountable in any Hummingbird app.
+        // API keys and their permissions: the key file beside the log, shared by the service and `auditlog keys`.
+        .target(
+            name: "AuditLogKeys",
+            dependencies: ["AuditLog"],
+            swiftSettings: strictSettings
+        ),
+        // The HTTP service: routes, authentication, metrics and the audit-log page, mountable in any Hummingbird
+        // app.
         .target(
             name: "AuditLogServer",
             dependencies: [
                 "AuditLog",
+                "AuditLogKeys",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
@@ -73,13 +82,32 @@ let package = Package(
             dependencies: ["AuditLog"],
             swiftSettings: strictSettings
         ),
+        // What the two executables share: console output, exit statuses, argument types, the options of `serve`.
+        .target(
+            name: "AuditLogCommandSupport",
+            dependencies: ["AuditLog", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            swiftSettings: strictSettings
+        ),
+        // The tool. It has no HTTP stack: `auditlog serve` runs `auditlog-serve` in its place.
         .executableTarget(
             name: "auditlog",
             dependencies: [
                 "AuditLog",
-                "AuditLogServer",
+                "AuditLogKeys",
+                "AuditLogCommandSupport",
                 "AuditLogSampleData",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .executableTarget(
+            name: "auditlog-serve",
+            dependencies: [
+                "AuditLog",
+                "AuditLogServer",
+                "AuditLogCommandSupport",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strictSettings
         ),
@@ -105,7 +133,7 @@ let package = Package(
         ),
         .testTarget(
             name: "AuditLogServerTests",
-            dependencies: ["AuditLog", "AuditLogServer", "AuditLogSampleData", "AuditLogTestSupport"],
+            dependencies: ["AuditLog", "AuditLogKeys", "AuditLogServer", "AuditLogSampleData", "AuditLogTestSupport"],
             swiftSettings: strictSettings
         ),
     ]

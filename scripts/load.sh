@@ -8,7 +8,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-10}
 binary=.build/release/auditlog
-[ -x "$binary" ] || swift build -c release --product auditlog
+swift build -c release --product auditlog
+swift build -c release --product auditlog-serve
 command -v wrk >/dev/null || bash scripts/install-deps.sh --tools
 
 work=$(mktemp -d)

@@ -106,7 +106,7 @@ schemas = {
  "RedactionResult": {"type": "object", "required": ["eventSeq", "recordsRedacted", "segmentsRewritten", "fields"], "properties": {
     "eventSeq": {"type": "integer"}, "recordsRedacted": {"type": "integer"}, "segmentsRewritten": {"type": "integer"}, "fields": {"type": "array", "items": ref("RedactableField")}}},
  "RetentionRequest": {"type": "object", "additionalProperties": False, "properties": {
-    "maxAge": nullable({"type": "string", "pattern": "^[0-9]+(ms|s|m|h|d|w|y)$", "description": "Remove sealed segments whose newest event is older: 90d, 400d, 12h."}),
+    "maxAge": nullable({"type": "string", "pattern": "^[0-9]{1,8}(ms|s|m|h|d|w|y)$", "description": "Remove sealed segments whose newest event is older: 90d, 400d, 12h."}),
     "maxBytes": nullable({"type": "integer", "minimum": 0, "maximum": 9223372036854775807, "description": "Remove the oldest sealed segments while the log is larger."}),
     "dryRun": nullable({"type": "boolean", "description": "Only say what would be removed (default false)."})},
     "anyOf": [{"required": ["maxAge"], "properties": {"maxAge": {"type": "string"}}}, {"required": ["maxBytes"], "properties": {"maxBytes": {"type": "integer"}}}]},

@@ -1,3 +1,4 @@
+import AuditLogKeys
 import HTTPTypes
 import Hummingbird
 import NIOCore

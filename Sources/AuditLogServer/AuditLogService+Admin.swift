@@ -1,4 +1,5 @@
 import AuditLog
+import AuditLogKeys
 import HTTPTypes
 import Hummingbird
 import NIOCore

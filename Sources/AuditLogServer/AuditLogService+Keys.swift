@@ -1,4 +1,5 @@
 import AuditLog
+import AuditLogKeys
 import Foundation
 import HTTPTypes
 import Hummingbird

@@ -1,5 +1,6 @@
 import ArgumentParser
 import AuditLog
+import AuditLogCommandSupport
 
 @main
 struct AuditLogCommand: AsyncParsableCommand {

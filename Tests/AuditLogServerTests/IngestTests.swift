@@ -1,6 +1,7 @@
 import AuditLog
 import AuditLogTestSupport
 import Foundation
+import Synchronization
 import Testing
 
 /// `POST /v1/events` through a real server process and a real HTTP client: formats, all-or-nothing refusals with
@@ -170,6 +171,7 @@ struct IngestTests {
         let server = try await ServerProcess.start(directory: log)
         let client = Client(server, token: token)
 
+        let counter = AcknowledgedCount()
         let acknowledged = try await withThrowingTaskGroup(of: [String].self) { group in
             for worker in 0..<16 {
                 group.addTask {
@@ -184,18 +186,23 @@ struct IngestTests {
                         }
                         guard reply.status == 201 else { return ids }
                         ids.append(id)
+                        counter.value.add(1, ordering: .relaxed)
                     }
                     return ids
                 }
             }
             group.addTask {
-                try await Task.sleep(for: .milliseconds(1500))
+                // Killed in full flight: once a few hundred appends are acknowledged (or after 30 s).
+                let deadline = ContinuousClock.now + .seconds(30)
+                while counter.value.load(ordering: .relaxed) < 300 && ContinuousClock.now < deadline {
+                    try await Task.sleep(for: .milliseconds(10))
+                }
                 try await server.stop(SIGKILL)
                 return []
             }
             return try await group.reduce(into: [String]()) { $0 += $1 }
         }
-        #expect(acknowledged.count > 50, "too few appends before the kill to test anything")
+        #expect(acknowledged.count >= 300, "too few appends before the kill to test anything")
 
         let restarted = try await ServerProcess.start(directory: log)
         let stored = Set(
@@ -222,4 +229,8 @@ struct IngestTests {
         let reader = try AuditLogReader(directory: log)
         #expect(try reader.state().treeSize >= 2)  // the key's creation and the event
     }
+}
+
+final class AcknowledgedCount: Sendable {
+    let value = Atomic<Int>(0)
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import AuditLog
+import AuditLogCommandSupport
 import AuditLogSampleData
 
 #if canImport(Glibc)

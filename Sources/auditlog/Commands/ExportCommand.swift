@@ -1,5 +1,6 @@
 import ArgumentParser
 import AuditLog
+import AuditLogCommandSupport
 
 struct ExportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -1,6 +1,7 @@
 import ArgumentParser
 import AuditLog
-import AuditLogServer
+import AuditLogCommandSupport
+import AuditLogKeys
 import Foundation
 
 struct KeysCommand: AsyncParsableCommand {

@@ -1,15 +1,6 @@
 import ArgumentParser
 import AuditLog
-
-/// `400d`, `12h`, `30m`, `90s`, `500ms`, `2w`, `1y` (365 days).
-struct DurationArgument: ExpressibleByArgument {
-    var duration: Duration
-
-    init?(argument: String) {
-        guard let duration = Duration(parsing: argument) else { return nil }
-        self.duration = duration
-    }
-}
+import AuditLogCommandSupport
 
 /// Opens the log for writing, explaining what to do when a service holds it.
 func openForMaintenance(_ dir: String) throws(ExitCode) -> AuditLog {

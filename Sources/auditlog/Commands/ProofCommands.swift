@@ -1,5 +1,6 @@
 import ArgumentParser
 import AuditLog
+import AuditLogCommandSupport
 
 struct ProveCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

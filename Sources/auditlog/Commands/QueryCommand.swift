@@ -1,5 +1,6 @@
 import ArgumentParser
 import AuditLog
+import AuditLogCommandSupport
 import Foundation
 
 struct QueryCommand: ParsableCommand {

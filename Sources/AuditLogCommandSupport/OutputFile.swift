@@ -7,17 +7,17 @@ import AuditLog
 /// Buffered output to stdout or to a file. A file is written as `NAME.partial` (owner-only, since audit
 /// data is personal data) and renamed into place only when complete, so a failed export leaves no
 /// half-file under the final name.
-final class OutputFile {
+package final class OutputFile {
     private let fd: Int32
     private let finalPath: String?
     /// The partial file, until it is renamed into place.
     private var partialPath: String?
     private(set) var buffer: [UInt8] = []
-    private(set) var bytesWritten: Int64 = 0
+    package private(set) var bytesWritten: Int64 = 0
     private let flushThreshold = 1 << 20
 
     /// Standard output.
-    init() {
+    package init() {
         fd = 1
         finalPath = nil
         partialPath = nil
@@ -25,7 +25,7 @@ final class OutputFile {
     }
 
     /// A new file at `path` (`-` means standard output).
-    init(path: String) throws(AuditLogError) {
+    package init(path: String) throws(AuditLogError) {
         guard path != "-" else {
             fd = 1
             finalPath = nil
@@ -51,12 +51,12 @@ final class OutputFile {
 
     /// Appends through `body`, flushing when the buffer is large.
     @inline(__always)
-    func append(_ body: (inout [UInt8]) -> Void) throws(AuditLogError) {
+    package func append(_ body: (inout [UInt8]) -> Void) throws(AuditLogError) {
         body(&buffer)
         if buffer.count >= flushThreshold { try flush() }
     }
 
-    func flush() throws(AuditLogError) {
+    package func flush() throws(AuditLogError) {
         guard !buffer.isEmpty else { return }
         guard Console.writeAll(fd, buffer) else {
             throw AuditLogError(.io, "cannot write output", path: partialPath ?? "standard output", errno: errno)
@@ -66,7 +66,7 @@ final class OutputFile {
     }
 
     /// Flushes, syncs and moves a file output into place.
-    func finish() throws(AuditLogError) {
+    package func finish() throws(AuditLogError) {
         try flush()
         guard let partialPath, let finalPath else { return }
         guard fsync(fd) == 0 else { throw AuditLogError(.io, "cannot sync output", path: partialPath, errno: errno) }

@@ -54,7 +54,7 @@ public struct APIKey: Sendable, Equatable, Codable {
     }
 
     /// The actor of the events this key appends for the log's own use (exports, reads).
-    var actor: AuditEvent.Actor {
+    package var actor: AuditEvent.Actor {
         AuditEvent.Actor(type: .apiKey, id: id, name: name, authMethod: "api_key")
     }
 }
@@ -68,7 +68,7 @@ public struct APIKey: Sendable, Equatable, Codable {
 /// log: `auditlog keys` when no server runs, else the server, which records changes it finds in the file.
 public final class APIKeyStore: Sendable {
     public let directory: String
-    let path: String
+    package let path: String
     let lockPath: String
     private let cache = Mutex<(version: (UInt64, Int64, Int64)?, keys: [String: APIKey])>((nil, [:]))
 

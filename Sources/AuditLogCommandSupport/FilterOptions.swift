@@ -3,49 +3,51 @@ import AuditLog
 import Foundation
 
 /// The filter options shared by `query` and `export`.
-struct FilterOptions: ParsableArguments {
+package struct FilterOptions: ParsableArguments {
+    package init() {}
+
     @Option(help: ArgumentHelp("Events at or after T: RFC 3339, or a date (meaning 00:00:00.000 UTC).", valueName: "T"))
-    var from: String?
+    package var from: String?
 
     @Option(
         help: ArgumentHelp("Events at or before T: RFC 3339, or a date (meaning 23:59:59.999 UTC).", valueName: "T"))
-    var to: String?
+    package var to: String?
 
     @Option(help: ArgumentHelp("Events of the last DURATION: 30m, 24h, 7d (instead of --from).", valueName: "duration"))
-    var since: String?
+    package var since: String?
 
     @Option(name: .customLong("actor"), help: ArgumentHelp("Actor id (repeatable: any of them).", valueName: "id"))
-    var actors: [String] = []
+    package var actors: [String] = []
 
     @Option(name: .customLong("action"), help: ArgumentHelp("Action (repeatable: any of them).", valueName: "action"))
-    var actions: [String] = []
+    package var actions: [String] = []
 
     @Option(name: .customLong("resource-type"), help: ArgumentHelp("Resource type (repeatable).", valueName: "type"))
-    var resourceTypes: [String] = []
+    package var resourceTypes: [String] = []
 
     @Option(name: .customLong("resource-id"), help: ArgumentHelp("Resource id (repeatable).", valueName: "id"))
-    var resourceIDs: [String] = []
+    package var resourceIDs: [String] = []
 
     @Option(name: .customLong("org"), help: ArgumentHelp("Organization id (repeatable).", valueName: "id"))
-    var orgs: [String] = []
+    package var orgs: [String] = []
 
     @Option(name: .customLong("project"), help: ArgumentHelp("Project id (repeatable).", valueName: "id"))
-    var projects: [String] = []
+    package var projects: [String] = []
 
     @Option(
         name: .customLong("source"), help: ArgumentHelp("Source: web, api, mcp, cli, … (repeatable).", valueName: "source"))
-    var sources: [String] = []
+    package var sources: [String] = []
 
     @Option(help: ArgumentHelp("newest or oldest first (query: newest; export: oldest).", valueName: "order"))
-    var order: String?
+    package var order: String?
 
-    func validate() throws {
+    package func validate() throws {
         _ = try query(defaultOrder: .newestFirst)
     }
 
     /// The query these options describe; `defaultOrder` applies when `--order` is not given. The library parses
     /// them exactly as the HTTP API's query parameters of the same names.
-    func query(defaultOrder: Query.Order) throws -> Query {
+    package func query(defaultOrder: Query.Order) throws -> Query {
         var parameters: [(name: String, value: String)] = []
         func add(_ name: String, _ values: [String]) { for value in values { parameters.append((name, value)) } }
         add("from", from.map { [$0] } ?? [])
@@ -73,7 +75,7 @@ struct FilterOptions: ParsableArguments {
     }
 
     /// `resourceType` → `resource-type`.
-    static func optionName(_ parameter: String) -> String {
+    package static func optionName(_ parameter: String) -> String {
         parameter.reduce(into: "") { name, c in
             if c.isUppercase { name += "-" + c.lowercased() } else { name.append(c) }
         }

@@ -2,12 +2,14 @@ import ArgumentParser
 import AuditLog
 
 /// sysexits(3) codes, so scripts can tell bad input from a failing disk.
-enum ExitStatus {
-    static let invalidInput = ExitCode(65)
-    static let ioError = ExitCode(74)
-    static let locked = ExitCode(75)
+package enum ExitStatus {
+    package static let invalidInput = ExitCode(65)
+    package static let ioError = ExitCode(74)
+    package static let locked = ExitCode(75)
+    /// A program this one needs is missing.
+    package static let unavailable = ExitCode(69)
 
-    static func code(for error: AuditLogError) -> ExitCode {
+    package static func code(for error: AuditLogError) -> ExitCode {
         switch error.code {
         case .invalidEvent: invalidInput
         case .locked: locked
@@ -18,14 +20,14 @@ enum ExitStatus {
 }
 
 /// Prints `error: …` to stderr and returns the matching exit status.
-func fail(_ error: AuditLogError, hint: String? = nil) -> ExitCode {
+package func fail(_ error: AuditLogError, hint: String? = nil) -> ExitCode {
     Console.error("error: \(error)")
     if let hint { Console.error(hint) }
     return ExitStatus.code(for: error)
 }
 
 /// Runs `body`, turning an `AuditLogError` into a message on stderr and an exit status.
-func reportingErrors<T>(_ body: () throws(AuditLogError) -> T) throws(ExitCode) -> T {
+package func reportingErrors<T>(_ body: () throws(AuditLogError) -> T) throws(ExitCode) -> T {
     do {
         return try body()
     } catch {

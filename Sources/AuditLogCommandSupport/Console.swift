@@ -4,22 +4,25 @@ import Synchronization
 #if canImport(Glibc)
     import Glibc
 #endif
+#if canImport(SwiftOverlayShims)
+    import SwiftOverlayShims  // for `timespec`'s members
+#endif
 
 /// Terminal output helpers.
-enum Console {
-    static func error(_ line: String) {
+package enum Console {
+    package static func error(_ line: String) {
         writeAll(2, Array((line + "\n").utf8))
     }
 
-    static func print(_ line: String = "") {
+    package static func print(_ line: String = "") {
         writeAll(1, Array((line + "\n").utf8))
     }
 
-    static var stderrIsTerminal: Bool { isatty(2) == 1 }
+    package static var stderrIsTerminal: Bool { isatty(2) == 1 }
 
     /// Writes every byte, retrying on EINTR; returns false if the write failed (EPIPE, ENOSPC, …).
     @discardableResult
-    static func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer) -> Bool {
+    package static func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer) -> Bool {
         var done = 0
         while done < bytes.count {
             let n = write(fd, bytes.baseAddress! + done, bytes.count - done)
@@ -33,12 +36,12 @@ enum Console {
     }
 
     @discardableResult
-    static func writeAll(_ fd: Int32, _ bytes: [UInt8]) -> Bool {
+    package static func writeAll(_ fd: Int32, _ bytes: [UInt8]) -> Bool {
         bytes.withUnsafeBytes { writeAll(fd, $0) }
     }
 
     /// `1234567` as `1,234,567`.
-    static func grouped(_ value: some BinaryInteger) -> String {
+    package static func grouped(_ value: some BinaryInteger) -> String {
         let digits = Array(String(value))
         var out = ""
         for (i, c) in digits.enumerated() {
@@ -49,7 +52,7 @@ enum Console {
     }
 
     /// A byte count as `12.3 MiB`.
-    static func bytes(_ value: Int64) -> String {
+    package static func bytes(_ value: Int64) -> String {
         let units = ["B", "KiB", "MiB", "GiB", "TiB"]
         var v = Double(value)
         var unit = 0
@@ -62,19 +65,19 @@ enum Console {
 
     /// `value` with `decimals` digits after the point.
     /// The size of a regular file, nil for anything else (a pipe, a missing file).
-    static func regularFileSize(_ path: String) -> Int64? {
+    package static func regularFileSize(_ path: String) -> Int64? {
         var info = stat()
         guard stat(path, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else { return nil }
         return Int64(info.st_size)
     }
 
     /// A duration in seconds, as a `Double`.
-    static func seconds(_ duration: Duration) -> Double {
+    package static func seconds(_ duration: Duration) -> Double {
         let (seconds, attoseconds) = duration.components
         return Double(seconds) + Double(attoseconds) / 1e18
     }
 
-    static func fixed(_ value: Double, _ decimals: Int) -> String {
+    package static func fixed(_ value: Double, _ decimals: Int) -> String {
         var scale = 1.0
         for _ in 0..<decimals { scale *= 10 }
         let scaled = (abs(value) * scale).rounded()
@@ -87,17 +90,19 @@ enum Console {
 }
 
 /// Monotonic seconds, for rates and durations.
-func monotonicSeconds() -> Double {
+package func monotonicSeconds() -> Double {
     var now = timespec()
     clock_gettime(CLOCK_MONOTONIC, &now)
     return Double(now.tv_sec) + Double(now.tv_nsec) / 1e9
 }
 
 /// A one-line progress display on stderr, redrawn at most ten times a second, from any thread.
-final class ProgressLine: Sendable {
+package final class ProgressLine: Sendable {
     private let state = Mutex((lastDraw: 0.0, drawn: false))
 
-    func update(_ text: @autoclosure () -> String) {
+    package init() {}
+
+    package func update(_ text: @autoclosure () -> String) {
         let now = monotonicSeconds()
         let draw = state.withLock { state -> Bool in
             guard now - state.lastDraw >= 0.1 else { return false }
@@ -108,12 +113,12 @@ final class ProgressLine: Sendable {
         if draw { Console.writeAll(2, Array("\r\u{1B}[2K\(text())".utf8)) }
     }
 
-    func finish() {
+    package func finish() {
         if state.withLock({ $0.drawn }) { Console.writeAll(2, Array("\r\u{1B}[2K".utf8)) }
     }
 
     /// `[#####-----]  42%`
-    static func bar(_ fraction: Double, width: Int = 24) -> String {
+    package static func bar(_ fraction: Double, width: Int = 24) -> String {
         let f = min(1, max(0, fraction))
         let filled = Int(f * Double(width))
         return "[" + String(repeating: "#", count: filled) + String(repeating: "-", count: width - filled) + "] "
@@ -122,15 +127,15 @@ final class ProgressLine: Sendable {
 }
 
 /// A progress line fed from several threads (`(done, total)` updates).
-final class SharedProgress: Sendable {
+package final class SharedProgress: Sendable {
     private let line = ProgressLine()
     private let label: String
 
-    init(label: String) { self.label = label }
+    package init(label: String) { self.label = label }
 
-    func update(_ done: Int64, _ total: Int64) {
+    package func update(_ done: Int64, _ total: Int64) {
         line.update(ProgressLine.bar(Double(done) / Double(max(1, total))) + "  " + label)
     }
 
-    func finish() { line.finish() }
+    package func finish() { line.finish() }
 }

@@ -2,10 +2,12 @@ import ArgumentParser
 import AuditLog
 
 /// `65536`, `64KiB`, `64MiB`, `1GiB` (also `K`, `M`, `G`, `KB`, … as binary multiples).
-struct ByteSize: ExpressibleByArgument {
-    var bytes: Int
+package struct ByteSize: ExpressibleByArgument {
+    package var bytes: Int
+    /// As written, for `--help`'s defaults.
+    package let defaultValueDescription: String
 
-    init?(argument: String) {
+    package init?(argument: String) {
         let text = argument.lowercased()
         let digits = text.prefix { $0.isNumber }
         let suffix = text.dropFirst(digits.count)
@@ -21,14 +23,17 @@ struct ByteSize: ExpressibleByArgument {
         let (product, overflow) = value.multipliedReportingOverflow(by: multiplier)
         guard !overflow else { return nil }
         bytes = product
+        defaultValueDescription = argument
     }
 }
 
 /// `sync`, `none` or `interval:MS`.
-struct DurabilityArgument: ExpressibleByArgument {
-    var value: AuditLog.Durability
+package struct DurabilityArgument: ExpressibleByArgument {
+    package var value: AuditLog.Durability
+    package let defaultValueDescription: String
 
-    init?(argument: String) {
+    package init?(argument: String) {
+        defaultValueDescription = argument
         switch argument {
         case "sync": value = .sync
         case "none": value = .none
@@ -38,5 +43,17 @@ struct DurabilityArgument: ExpressibleByArgument {
             }
             value = .interval(.milliseconds(ms))
         }
+    }
+}
+
+/// `400d`, `12h`, `30m`, `90s`, `500ms`, `2w`, `1y` (365 days).
+package struct DurationArgument: ExpressibleByArgument {
+    package var duration: Duration
+    package let defaultValueDescription: String
+
+    package init?(argument: String) {
+        guard let duration = Duration(parsing: argument) else { return nil }
+        self.duration = duration
+        defaultValueDescription = argument
     }
 }

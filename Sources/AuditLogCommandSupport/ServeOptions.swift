@@ -1,0 +1,57 @@
+import ArgumentParser
+import AuditLog
+
+/// The options of `auditlog serve`, parsed by `auditlog` (for its help and its errors) and again by
+/// `auditlog-serve`, the server binary it runs (FORMAT.md is unaffected; see README, "Run it as a service").
+package struct ServeOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("The log directory (created if missing).", valueName: "dir"))
+    package var dir: String
+
+    @Option(help: ArgumentHelp("Address to listen on; port 0 picks a free port.", valueName: "host:port"))
+    package var listen: String = "127.0.0.1:8080"
+
+    @Option(help: ArgumentHelp("Private key (from `auditlog keygen`) to sign checkpoints with.", valueName: "file"))
+    package var key: String?
+
+    @Option(
+        help: ArgumentHelp("Sign a checkpoint at least this often while events arrive (with --key).", valueName: "duration"))
+    package var checkpointInterval: DurationArgument = DurationArgument(argument: "60s")!
+
+    @Option(help: ArgumentHelp("TLS certificate chain (PEM); serve HTTPS with --tls-key.", valueName: "file"))
+    package var tlsCert: String?
+
+    @Option(help: ArgumentHelp("TLS private key (PEM).", valueName: "file"))
+    package var tlsKey: String?
+
+    @Option(help: ArgumentHelp("Largest request body, e.g. 16MiB; larger ones get 413.", valueName: "size"))
+    package var maxBody: ByteSize = ByteSize(argument: "16MiB")!
+
+    @Option(
+        help: ArgumentHelp(
+            "When an append is acknowledged: sync (fdatasynced), interval:MS, none.", valueName: "mode"))
+    package var durability: DurabilityArgument = DurabilityArgument(argument: "sync")!
+
+    @Option(
+        help: ArgumentHelp("Close connections idle this long (a stalled request body too).", valueName: "duration"))
+    package var idleTimeout: DurationArgument = DurationArgument(argument: "30s")!
+
+    package init() {}
+
+    package func validate() throws {
+        guard (tlsCert == nil) == (tlsKey == nil) else { throw ValidationError("give --tls-cert and --tls-key together") }
+        guard address != nil else {
+            throw ValidationError("--listen takes HOST:PORT, such as 127.0.0.1:8080 or [::1]:0 (got \(listen))")
+        }
+        guard maxBody.bytes >= 1024 else { throw ValidationError("--max-body must be at least 1KiB") }
+    }
+
+    /// `host:port` or `[v6]:port`.
+    package var address: (host: String, port: Int)? {
+        guard let colon = listen.lastIndex(of: ":"), let port = Int(listen[listen.index(after: colon)...]),
+            (0...65535).contains(port)
+        else { return nil }
+        var host = String(listen[..<colon])
+        if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        return host.isEmpty ? nil : (host, port)
+    }
+}

@@ -1,0 +1,66 @@
+import ArgumentParser
+import AuditLog
+import AuditLogCommandSupport
+import AuditLogServer
+import Logging
+
+/// The server binary that `auditlog serve` runs in its place: the options of `auditlog serve`, then
+/// ``AuditLogServer/run(log:configuration:logger:onListening:)`` until SIGTERM or SIGINT.
+@main
+struct AuditLogServe: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "auditlog serve",
+        abstract: "Serve a log over HTTP (run through `auditlog serve`; see `auditlog serve --help`).")
+
+    @OptionGroup var options: ServeOptions
+
+    func run() async throws {
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = .info
+            return handler
+        }
+        AuditLogServer.bootstrapMetrics()
+        let logger = Logger(label: "auditlog.serve")
+
+        var logOptions = AuditLog.Options(durability: options.durability.value)
+        let signer = try options.key.map { (path) throws(ExitCode) in
+            try reportingErrors { () throws(AuditLogError) in try KeyArguments.signer(path) }
+        }
+        logOptions.checkpointSigner = signer
+        logOptions.checkpointInterval = signer == nil ? nil : options.checkpointInterval.duration
+        let log = try reportingErrors { () throws(AuditLogError) in
+            try AuditLog(directory: options.dir, options: logOptions)
+        }
+        if log.recoveryReport.repaired {
+            Console.error("recovered: cut \(log.recoveryReport.truncatedBytes) bytes of an incomplete write")
+        }
+
+        var configuration = AuditLogServer.Configuration()
+        let address = options.address!  // checked by validate()
+        configuration.host = address.host
+        configuration.port = address.port
+        configuration.tlsCertificatePath = options.tlsCert
+        configuration.tlsKeyPath = options.tlsKey
+        configuration.idleTimeout = options.idleTimeout.duration
+        configuration.service.maxBodyBytes = options.maxBody.bytes
+        configuration.service.verifierKey = signer?.verifierKey
+        let scheme = options.tlsCert == nil ? "http" : "https"
+        do {
+            try await AuditLogServer.run(log: log, configuration: configuration, logger: logger) { host, port in
+                let shown = host.contains(":") ? "[\(host)]" : host
+                Console.error("listening on \(scheme)://\(shown):\(port)")
+            }
+        } catch {
+            try? await log.close()
+            Console.error("error: \(error)")
+            throw ExitStatus.ioError
+        }
+        do {
+            try await log.close()
+        } catch {
+            throw fail(error)
+        }
+        Console.error("stopped; the log is closed")
+    }
+}
