@@ -55,6 +55,8 @@ final class IdempotencyStore: Sendable {
     static let retention: Int64 = 24 * 3_600_000
     let path: String
     private let state = Mutex<(entries: [String: Entry], lines: Int)>(([:], 0))
+    /// Held while the file is appended to or rewritten, so that a compaction never drops a line appended meanwhile.
+    private let file = Mutex<Void>(())
 
     /// Loads the file, forgets entries past their 24 hours, and resolves requests a crash left pending.
     init(directory: String, log: AuditLog) throws(AuditLogError) {
@@ -132,7 +134,7 @@ final class IdempotencyStore: Sendable {
             return false
         }
         if taken { return false }
-        try SidecarFile.append(path, Self.line(entry), sync: true)
+        try file.withLock { _ throws(AuditLogError) in try SidecarFile.append(path, Self.line(entry), sync: true) }
         return true
     }
 
@@ -147,7 +149,7 @@ final class IdempotencyStore: Sendable {
             return (entry, state.lines > 2 * max(1024, state.entries.count))
         }
         guard let entry else { return }
-        try? SidecarFile.append(path, Self.line(entry), sync: false)
+        file.withLock { _ in _ = try? SidecarFile.append(path, Self.line(entry), sync: false) }
         if compact { self.compact() }
     }
 
@@ -157,12 +159,14 @@ final class IdempotencyStore: Sendable {
     }
 
     private func compact() {
-        let now = Timestamp.now.millisecondsSinceEpoch
-        let live = state.withLock { state -> [Entry] in
-            state.entries = state.entries.filter { now - $0.value.time < Self.retention }
-            state.lines = state.entries.count
-            return Array(state.entries.values)
+        file.withLock { _ in
+            let now = Timestamp.now.millisecondsSinceEpoch
+            let live = state.withLock { state -> [Entry] in
+                state.entries = state.entries.filter { now - $0.value.time < Self.retention }
+                state.lines = state.entries.count
+                return Array(state.entries.values)
+            }
+            try? Self.rewrite(path, live)
         }
-        try? Self.rewrite(path, live)
     }
 }
