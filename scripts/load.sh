@@ -83,4 +83,4 @@ printf '%-44s %14s %10s %10s %8s\n' "GET /v1/events?limit=50 during singles (req
 kill -TERM "$server"
 wait "$server" || { echo "the server did not stop cleanly"; exit 1; }
 server=
-echo "events in the log: $("$binary" stats --dir "$work/log" --json | grep -o '"eventCount":[0-9]*' | cut -d: -f2)"
+echo "events in the log: $("$binary" stats --dir "$work/log" --json | grep -o '"events":[0-9]*' | cut -d: -f2)"

@@ -65,6 +65,27 @@ struct FacetTests {
         #expect(names.values.allSatisfy { $0.kind != nil })
     }
 
+    /// The writer counts facets as it commits and writes each summary at seal, without reading records: byte for
+    /// byte what computing it from the sealed segment's records gives. A segment that held records before the
+    /// writer opened it is left to the maintenance thread.
+    @Test func summariesWrittenAtSealEqualThoseComputedFromRecords() throws {
+        let dir = try TemporaryDirectory()
+        var log: AuditLog? = try AuditLog(directory: dir.path, options: smallOptions())
+        for chunk in sampleEvents(700, seed: 24).chunked(70) { try log!.append(chunk) }
+        try log!.close()
+        log = try AuditLog(directory: dir.path, options: smallOptions())  // reopens a non-empty active segment
+        for chunk in sampleEvents(700, seed: 25).chunked(1) { try log!.append(chunk) }
+        log!.writer.writeMissingFacetSummaries()
+        try log!.close()
+        let sealed = try segmentPaths(dir.path).dropLast()
+        #expect(sealed.count >= 4)
+        for path in sealed {
+            let base = try #require(LogFiles.baseSeq(ofSegmentNamed: (path as NSString).lastPathComponent))
+            let stored = try Data(contentsOf: URL(fileURLWithPath: SegmentFacets.path(directory: dir.path, baseSeq: base)))
+            #expect(Array(stored) == (try SegmentFacets.compute((base, path)).encode()), "segment \(base)")
+        }
+    }
+
     /// A damaged summary file is never believed: the answer comes from the records.
     @Test func aDamagedSummaryFileIsIgnored() throws {
         let dir = try TemporaryDirectory()

@@ -53,12 +53,14 @@ struct SegmentFacets: Equatable {
         let org = event.org?.id ?? ""
         func count(_ field: FacetField, _ value: String?, name: String? = nil, kind: String? = nil) {
             guard let value else { return }
-            var entry = entries[Key(field: field, org: org, value: value), default: Entry()]
-            entry.count += 1
-            if let name { entry.name = name }
-            if let kind { entry.kind = kind }
-            entries[Key(field: field, org: org, value: value)] = entry
+            // One hash lookup: the entry is changed in place.
+            modify(&entries[Key(field: field, org: org, value: value), default: Entry()]) { entry in
+                entry.count += 1
+                if let name { entry.name = name }
+                if let kind { entry.kind = kind }
+            }
         }
+        func modify(_ entry: inout Entry, _ change: (inout Entry) -> Void) { change(&entry) }
         count(.actor, event.actor.id, name: event.actor.name, kind: event.actor.type.rawValue)
         count(.action, event.action)
         count(.resourceType, event.resource.type)

@@ -1,5 +1,6 @@
 /// Keeps the active segment's index files up to date as the commit leader writes blocks (FORMAT.md, "Indexes"):
-/// one `.idx` entry per block, appended after each commit, and at seal the segment's sorted actor index (`.aix`).
+/// one `.idx` entry per block, appended after each commit, and at seal the segment's sorted actor index (`.aix`)
+/// and facet summary (`.fct`).
 ///
 /// Index files are derived data. A failed index write never fails a commit: the file is dropped for this session,
 /// readers fall back to the blocks, and the next open rebuilds it. Leader only.
@@ -14,6 +15,9 @@ struct BlockIndexAppender {
     /// Actor hashes and payload record ends of the block being built.
     private var blockActorHashes: [UInt64] = []
     private var blockRecordEnds: [UInt32] = []
+    /// The facet summary of the active segment, counted from the committed batches; nil when the segment held
+    /// records before this writer opened it (the maintenance thread computes that one after the seal).
+    private var facets: SegmentFacets?
 
     /// Opens (or creates) the `.idx` of the active segment at `baseSeq`; `existing` is the segment's index as
     /// repaired at open, whose records' actors count towards the actor index at seal.
@@ -22,6 +26,7 @@ struct BlockIndexAppender {
         if let existing {
             actorPairs = existing.actorHashes.enumerated().map { ($1, existing.baseSeq + UInt64($0)) }
         }
+        if existing?.actorHashes.isEmpty ?? true { facets = SegmentFacets(baseSeq: baseSeq) }
         try open(baseSeq: baseSeq)
     }
 
@@ -38,6 +43,12 @@ struct BlockIndexAppender {
         blockActorHashes.append(actorHash)
         actorPairs.append((actorHash, seq))
         blockRecordEnds.append(UInt32(endInPayload))
+    }
+
+    /// Counts a committed batch in the active segment's facet summary; `endSeq` is the seq after its last event.
+    mutating func countFacets(_ batch: SegmentFacets, endSeq: UInt64) {
+        facets?.merge(batch)
+        facets?.endSeq = endSeq
     }
 
     /// Encodes the entry of the block just finished.
@@ -67,6 +78,11 @@ struct BlockIndexAppender {
             SegmentIndexFiles.actorIndexPath(directory: directory, baseSeq: sealedBase),
             with: SegmentIndexFiles.encodeActorIndex(baseSeq: sealedBase, pairs: actorPairs))
         actorPairs.removeAll(keepingCapacity: true)
+        if let facets, facets.baseSeq == sealedBase, facets.endSeq == nextBaseSeq {
+            try? SegmentIndexFiles.replace(
+                SegmentFacets.path(directory: directory, baseSeq: sealedBase), with: facets.encode())
+        }
+        facets = SegmentFacets(baseSeq: nextBaseSeq)
         try open(baseSeq: nextBaseSeq)
     }
 }

@@ -6,6 +6,9 @@ struct PendingBatch {
     var offsets: [Int] = []
     var firstSeq: UInt64 = 0
     var count: Int { offsets.count }
+    /// The batch's contribution to its segment's facet summary, counted here rather than by decoding the records
+    /// again at seal.
+    var facets = SegmentFacets(baseSeq: 0)
 
     /// Validates and encodes `events` with fresh random salts. All or nothing: the first event that breaks the
     /// limits is refused, naming its place in the batch and the field.
@@ -38,6 +41,7 @@ struct PendingBatch {
             offsets.append(records.count)
             records.appendVarint(UInt64(record.count))
             records.append(contentsOf: record)
+            facets.add(event)
         }
     }
 }

@@ -72,6 +72,7 @@ final class SegmentAppender {
                     }
                 }
             }
+            index.countFacets(batch.facets, endSeq: batch.firstSeq + UInt64(batch.count))
         }
         if !builder.isEmpty { finishBlock(startsCommit: startsCommit, headers: &headers) }
         try segment.fd.write(writeBuffer, at: segment.size)
@@ -127,8 +128,6 @@ final class SegmentAppender {
         try index.seal(baseSeq: sealedBase, nextBaseSeq: segment.baseSeq)
     }
 
-    /// Signs a checkpoint of the synced tree into the log directory (written aside, fsynced, renamed), if a signer
-    /// is configured and the tree grew since the last one.
     /// Signs a checkpoint if events were committed since the last one and the checkpoint interval has passed since
     /// it: after a commit, and on the writer's checkpoint thread when no commit comes.
     func signCheckpointIfDue() throws(AuditLogError) {
@@ -139,6 +138,8 @@ final class SegmentAppender {
         try signCheckpoint()
     }
 
+    /// Signs a checkpoint of the synced tree into the log directory (written aside, fsynced, renamed), if a signer
+    /// is configured and the tree grew since the last one.
     func signCheckpoint() throws(AuditLogError) {
         checkpointedAt = monotonicNanoseconds()
         guard let signer = options.checkpointSigner, frontier.size > 0, checkpointedSize != frontier.size else {
