@@ -12,7 +12,7 @@ extension AuditLogService {
     func appendEvents(_ request: Request, _ context: some AuditLogRequestContextProtocol) async throws -> Response {
         let key = try authorize(request, .write)
         let format: EventDecoder.BatchFormat
-        switch request.headers[.contentType]?.split(separator: ";").first?.trimmingCharacters(in: .whitespaces) {
+        switch request.headers[.contentType]?.split(separator: ";").first.map(trimmingSpaces) {
         case nil, "application/json": format = .json
         case "application/x-ndjson", "application/jsonl", "application/json-lines": format = .jsonLines
         case let other?:

@@ -92,7 +92,7 @@ public struct AuditLogService: Sendable {
         guard parts.count == 2, parts[0].lowercased() == "bearer" else {
             throw APIError.unauthorized("the Authorization header must be: Bearer <token>")
         }
-        guard let key = try keys.authenticate(token: String(parts[1]).trimmingCharacters(in: .whitespaces)) else {
+        guard let key = try keys.authenticate(token: trimmingSpaces(parts[1])) else {
             throw APIError.unauthorized("this API key is not valid (unknown or revoked)")
         }
         guard key.permissions.contains(permission) else {
@@ -118,6 +118,16 @@ public struct AuditLogService: Sendable {
             status: ok ? .ok : .serviceUnavailable, headers: [.contentType: "application/json"],
             body: .init(byteBuffer: ByteBuffer(string: body)))
     }
+}
+
+/// `text` without leading and trailing spaces and tabs (Foundation's `trimmingCharacters` bridges to NSString,
+/// measurably slow per request).
+func trimmingSpaces(_ text: Substring) -> String {
+    let isSpace = { (c: Character) in c == " " || c == "\t" }
+    var (start, end) = (text.startIndex, text.endIndex)
+    while start < end && isSpace(text[start]) { text.formIndex(after: &start) }
+    while end > start && isSpace(text[text.index(before: end)]) { text.formIndex(before: &end) }
+    return String(text[start..<end])
 }
 
 /// JSON responses.
