@@ -94,6 +94,12 @@ public final class APIKeyStore: Sendable {
         return cache.withLock { Array($0.keys.values) }.sorted { $0.createdAt < $1.createdAt }
     }
 
+    /// The key with this id, revoked or not, as the file holds it now.
+    public func key(id: String) throws(AuditLogError) -> APIKey? {
+        try reloadIfChanged()
+        return cache.withLock { $0.keys[id] }
+    }
+
     private func reloadIfChanged() throws(AuditLogError) {
         let version = SidecarFile.version(path)
         if let version, let cached = cache.withLock({ $0.version }), cached == version { return }
@@ -323,7 +329,7 @@ func constantTimeEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool {
 
 extension String {
     /// Base64 as base64url without padding.
-    var base64URL: String {
+    package var base64URL: String {
         String(
             String.UnicodeScalarView(
                 unicodeScalars.compactMap { c -> Unicode.Scalar? in

@@ -15,6 +15,14 @@ extension AuditLogService {
     /// the log as an `auditLogs.export` event by the key, with the filters and the number of rows.
     func export(_ request: Request, _ context: some AuditLogRequestContextProtocol) async throws -> Response {
         let key = try authorize(request, .export)
+        let (query, format) = try exportQuery(request, key: key)
+        return streamExport(
+            query: query, format: format, filters: Self.filters(request, except: ["format"]), key: key,
+            request: request, context: context)
+    }
+
+    /// The export a request's parameters describe, scoped to the key's org.
+    private func exportQuery(_ request: Request, key: APIKey) throws -> (Query, ExportEncoder.Format) {
         let formatName = request.uri.queryParameters["format"].map(String.init) ?? "jsonl"
         guard let format = ExportEncoder.Format(rawValue: formatName) else {
             throw APIError.badParameter("format", "is jsonl, json or csv (got \(formatName))")
@@ -25,6 +33,47 @@ extension AuditLogService {
                 "format", "from", "to", "since", "actor", "action", "resourceType", "resourceId", "org", "project",
                 "source", "afterSeq", "order",
             ], defaultOrder: .oldestFirst)
+        return (query, format)
+    }
+
+    // MARK: Download links (for browsers)
+
+    /// `POST /v1/export/links?format=csv&FILTERS` → `{"url": "/v1/export/links/<token>", "expiresAt": "..."}`: a
+    /// link a browser can download without the API key in a URL or a header. It works once, within a minute, for
+    /// the filters given (checked now), and only while the key may still export.
+    func createExportLink(_ request: Request, _ context: some AuditLogRequestContextProtocol) async throws -> Response {
+        let key = try authorize(request, .export)
+        let (query, format) = try exportQuery(request, key: key)
+        let link = try exportLinks.issue(
+            ExportLinks.Link(
+                keyID: key.id, query: query, format: format, filters: Self.filters(request, except: ["format"]),
+                expires: Timestamp.now.millisecondsSinceEpoch + ExportLinks.lifetimeMilliseconds))
+        return try JSONResponse.encode(
+            .created,
+            ["url": "/v1/export/links/\(link.token)", "expiresAt": Timestamp(millisecondsSinceEpoch: link.expires).rfc3339])
+    }
+
+    /// `GET /v1/export/links/{token}`: the export of a link, streamed; the link is used up.
+    func downloadExportLink(_ request: Request, _ context: some AuditLogRequestContextProtocol) async throws
+        -> Response
+    {
+        let token = context.parameters.get("token") ?? ""
+        guard let link = exportLinks.redeem(token, now: Timestamp.now.millisecondsSinceEpoch) else {
+            throw APIError.notFound("this download link is unknown, used or expired: export again from the page")
+        }
+        guard let key = try keys.key(id: link.keyID), !key.isRevoked, key.permissions.contains(.export) else {
+            throw APIError.forbidden("the key that asked for this link was revoked or lost auditLogs:export")
+        }
+        return streamExport(
+            query: link.query, format: link.format, filters: link.filters, key: key, request: request, context: context)
+    }
+
+    /// The events of `query` (oldest first unless it says otherwise), streamed in constant memory in `format`, with
+    /// the last seq in the trailer, and the export recorded in the log when it ends.
+    private func streamExport(
+        query: Query, format: ExportEncoder.Format, filters: JSONValue, key: APIKey, request: Request,
+        context: some AuditLogRequestContextProtocol
+    ) -> Response {
         let (contentType, fileExtension) =
             switch format {
             case .jsonLines: ("application/x-ndjson", "jsonl")
@@ -40,7 +89,8 @@ extension AuditLogService {
         let reader = log.reader
         let record = { @Sendable (rows: Int, completed: Bool) async in
             try? await self.recordExport(
-                key: key, request: request, context: context, format: format, rows: rows, completed: completed)
+                key: key, request: request, context: context, format: format, filters: filters, rows: rows,
+                completed: completed)
         }
         return Response(
             status: .ok, headers: headers,
@@ -82,11 +132,11 @@ extension AuditLogService {
     /// Records a bulk export in the log (the audit log audits its own readers).
     func recordExport(
         key: APIKey, request: Request, context: some AuditLogRequestContextProtocol, format: ExportEncoder.Format,
-        rows: Int, completed: Bool
+        filters: JSONValue, rows: Int, completed: Bool
     ) async throws {
         let metadata = JSONValue.object([
             ("format", .string(format.rawValue)),
-            ("filters", Self.filters(request, except: ["format"])),
+            ("filters", filters),
             ("rows", .number(String(rows))),
             ("completed", .bool(completed)),
         ])

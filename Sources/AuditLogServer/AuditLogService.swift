@@ -33,6 +33,7 @@ public struct AuditLogService: Sendable {
     public let keys: APIKeyStore
     let idempotency: IdempotencyStore
     let readAudit: ReadAudit
+    let exportLinks = ExportLinks()
     let configuration: Configuration
     let metrics: ServerMetrics
 
@@ -51,6 +52,8 @@ public struct AuditLogService: Sendable {
         // Metrics outermost, so that they count every answer as sent, errors included, by route and status.
         router.add(middleware: MetricsMiddleware<Context>())
         router.add(middleware: APIErrorMiddleware<Context>(routes: Self.routes))
+        router.get("/") { _, _ in try PageAssets.response("index.html") }
+        router.get("ui/:file") { _, context in try PageAssets.response(context.parameters.get("file") ?? "") }
         router.get("healthz") { _, _ in try health() }
         router.get("metrics") { _, _ in try await metrics.response() }
         let api = router.group("v1")
@@ -60,6 +63,8 @@ public struct AuditLogService: Sendable {
         api.get("events/:seq") { request, context in try await eventDetails(request, context) }
         api.get("facets") { request, context in try await facets(request, context) }
         api.get("export") { request, context in try await export(request, context) }
+        api.post("export/links") { request, context in try await createExportLink(request, context) }
+        api.get("export/links/:token") { request, context in try await downloadExportLink(request, context) }
         api.get("checkpoint") { request, _ in try await checkpoint(request) }
         api.get("verifier-key") { request, _ in try verifierKey(request) }
         api.get("proofs/inclusion") { request, context in try await inclusionProof(request, context) }
@@ -74,8 +79,10 @@ public struct AuditLogService: Sendable {
 
     /// Every route and its methods (for 405 answers; the OpenAPI document lists the same).
     static let routes: [(path: String, methods: [String])] = [
-        ("/healthz", ["GET"]), ("/metrics", ["GET"]), ("/v1/openapi.json", ["GET"]), ("/v1/events", ["GET", "POST"]),
-        ("/v1/events/:seq", ["GET"]), ("/v1/facets", ["GET"]), ("/v1/export", ["GET"]), ("/v1/checkpoint", ["GET"]),
+        ("/", ["GET"]), ("/ui/:file", ["GET"]), ("/healthz", ["GET"]), ("/metrics", ["GET"]),
+        ("/v1/openapi.json", ["GET"]), ("/v1/events", ["GET", "POST"]), ("/v1/events/:seq", ["GET"]),
+        ("/v1/facets", ["GET"]), ("/v1/export", ["GET"]), ("/v1/export/links", ["POST"]),
+        ("/v1/export/links/:token", ["GET"]), ("/v1/checkpoint", ["GET"]),
         ("/v1/verifier-key", ["GET"]), ("/v1/proofs/inclusion", ["GET"]), ("/v1/proofs/consistency", ["GET"]),
         ("/v1/keys", ["GET", "POST"]), ("/v1/keys/:key", ["PATCH", "DELETE"]), ("/v1/redactions", ["POST"]),
         ("/v1/retention", ["POST"]),
