@@ -457,7 +457,7 @@ class PageTests(unittest.TestCase):
         self.assertIn("<script>window.__pwned=2</script>", row.text)
         details = self.expand(self.xss_seq)
         self.wait(lambda d: "<b>bold?</b>" in details.text)
-        self.assertEqual(d.find_elements(By.CSS_SELECTOR, "#rows img, #rows script, #rows b"), [])
+        self.assertEqual(d.find_elements(By.CSS_SELECTOR, "#events img, #events script, #events b"), [])
         self.assertIsNone(d.execute_script("return window.__pwned"))
         self.assertEqual(row.find_element(By.CSS_SELECTOR, ".badge").get_attribute("class"), "badge source-mcp")
 
@@ -508,9 +508,17 @@ class PagePerformance(unittest.TestCase):
                     lambda d: d.execute_script("return performance.getEntriesByName('audit-log:first-page').length"))
                 timings.append(driver.execute_script(
                     "return performance.getEntriesByName('audit-log:first-page')[0].startTime"))
+                # The page goes on to list the filters' values; a person reloads after that, not during it.
+                WebDriverWait(driver, 30).until(
+                    lambda d: d.find_element(By.ID, "filters").get_attribute("aria-busy") is None)
+            # Long tasks (script) and long animation frames (script, style, layout and paint of one frame): a
+            # page that adds rows to a big table blocks in layout, which only the second shows.
             driver.execute_script(
-                "window.__longTasks = []; new PerformanceObserver(list => window.__longTasks.push("
-                "...list.getEntries().map(e => e.duration))).observe({type: 'longtask'});")
+                "window.__longTasks = []; window.__longFrames = [];"
+                "new PerformanceObserver(list => window.__longTasks.push("
+                "...list.getEntries().map(e => e.duration))).observe({type: 'longtask'});"
+                "new PerformanceObserver(list => window.__longFrames.push("
+                "...list.getEntries().map(e => e.duration))).observe({type: 'long-animation-frame'});")
             pages = 0
             for _ in range(30):
                 before = driver.execute_script("return document.querySelectorAll('tr.event').length")
@@ -520,20 +528,24 @@ class PagePerformance(unittest.TestCase):
                     or d.find_element(By.ID, "status-row").get_attribute("data-state") == "end")
                 pages += 1
             long_tasks = driver.execute_script("return window.__longTasks")
+            long_frames = driver.execute_script("return window.__longFrames")
             rows = driver.execute_script("return document.querySelectorAll('tr.event').length")
         finally:
             driver.quit()
         timings.sort()
         report = {
             "firstPageMs": {"median": timings[len(timings) // 2], "max": timings[-1], "runs": timings},
-            "scroll": {"pages": pages, "rows": rows, "longTasksOver50ms": long_tasks},
+            "scroll": {"pages": pages, "rows": rows, "longTasksOver50ms": long_tasks,
+                       "longAnimationFramesOver50ms": long_frames},
         }
         with open(os.path.join(WORK, "performance.json"), "w") as f:
             json.dump(report, f, indent=2)
         print(f"\n1M events: first filtered page on screen at {timings[len(timings) // 2]:.0f} ms (median of 5, "
-              f"max {timings[-1]:.0f} ms); {pages} pages scrolled ({rows} rows), long tasks: {long_tasks}")
+              f"max {timings[-1]:.0f} ms); {pages} pages scrolled ({rows} rows), long tasks: {long_tasks}, "
+              f"long animation frames: {long_frames}")
         self.assertLessEqual(timings[len(timings) // 2], 300)
-        self.assertEqual(long_tasks, [], "the page was blocked for more than 50 ms while scrolling")
+        self.assertEqual(long_tasks, [], "a script blocked the page for more than 50 ms while scrolling")
+        self.assertEqual(long_frames, [], "a frame took more than 50 ms while scrolling")
 
 
 if __name__ == "__main__":

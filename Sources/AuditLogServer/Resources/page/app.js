@@ -32,35 +32,57 @@ function showSignIn(text) {
 let table;
 let filters;
 
-/** Shows the viewer if the saved key may read the log; otherwise the sign-in form with the reason. */
-async function start() {
+/** Starts the table on the filters of the URL; the viewer appears with its first page (see showViewer). */
+function start() {
   if (!savedKey()) {
     showSignIn();
     return;
   }
-  try {
-    await getJSON("/v1/events?limit=1");
-  } catch (error) {
-    if (error instanceof APIError && (error.status === 401 || error.status === 403)) {
-      forgetKey();
-      showSignIn(
-        error.status === 403
-          ? "This key lacks the auditLogs:read permission, so it cannot show the audit log. Sign in with another key."
-          : explain(error),
-      );
-      return;
-    }
-    showSignIn(explain(error));
-    return;
-  }
+  showMessage("");
+  filters.show(parametersFromURL());
+  table.reset(parametersFromURL().toString());
+}
+
+/** The first page arrived: the key may read. Facets are fetched now, not before, so they do not slow it down. */
+function showViewer() {
+  if (!$("viewer").hidden) return;
   $("sign-in").hidden = true;
   $("viewer").hidden = false;
   $("session").hidden = false;
   $("session-label").textContent = "Signed in with an API key";
-  showMessage("");
-  filters.show(parametersFromURL());
-  table.reset(parametersFromURL().toString());
   filters.loadFacets();
+}
+
+/** A page failed. Before the viewer is shown, a 403 means either no auditLogs:read or filters outside the key's
+ * scope: an unfiltered request tells which. */
+async function pageFailed(error) {
+  const signedIn = !$("viewer").hidden;
+  if (error instanceof APIError && error.status === 401) {
+    forgetKey();
+    showSignIn(explain(error));
+    return;
+  }
+  if (signedIn) {
+    showMessage(explain(error));
+    return;
+  }
+  if (error instanceof APIError && error.status === 403) {
+    try {
+      await getJSON("/v1/events?limit=1");
+    } catch (probe) {
+      forgetKey();
+      showSignIn(
+        probe instanceof APIError && probe.status === 403
+          ? "This key lacks the auditLogs:read permission, so it cannot show the audit log. Sign in with another key."
+          : explain(probe),
+      );
+      return;
+    }
+    showViewer();
+    showMessage(explain(error));
+    return;
+  }
+  showSignIn(explain(error));
 }
 
 function summarize(parameters) {
@@ -126,17 +148,11 @@ function setUpVerificationKey() {
 
 document.addEventListener("DOMContentLoaded", () => {
   table = new EventTable({
-    rows: $("rows"),
+    table: $("events"),
     status: $("status"),
     statusRow: $("status-row"),
-    onError: (error) => {
-      if (error instanceof APIError && error.status === 401) {
-        forgetKey();
-        showSignIn(explain(error));
-      } else {
-        showMessage(explain(error));
-      }
-    },
+    onFirstPage: showViewer,
+    onError: pageFailed,
   });
   filters = new Filters($("filters"), (parameters) => {
     showMessage("");
@@ -160,7 +176,8 @@ document.addEventListener("DOMContentLoaded", () => {
   });
   $("sign-out").addEventListener("click", () => {
     forgetKey();
-    $("rows").replaceChildren();
+    table.stop();
+    filters.forgetFacets();
     showSignIn("Signed out.");
   });
   $("export").addEventListener("click", () => {

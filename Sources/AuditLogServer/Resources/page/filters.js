@@ -63,6 +63,7 @@ export class Filters {
   async loadFacets() {
     if (this.loadedFacets) return;
     this.loadedFacets = true;
+    this.form.setAttribute("aria-busy", "true");
     await Promise.all(
       lists.map(async ([name, field]) => {
         try {
@@ -74,6 +75,12 @@ export class Filters {
       }),
     );
     this.show(parametersFromURL());
+    this.form.removeAttribute("aria-busy");
+  }
+
+  /** The next sign-in lists the values its key may see. */
+  forgetFacets() {
+    this.loadedFacets = false;
   }
 
   fill(select, values, name) {

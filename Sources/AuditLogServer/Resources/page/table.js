@@ -1,5 +1,8 @@
 // The table of events: one page at a time from /v1/events, the next page loaded when the bottom comes into
 // view, rows that expand into their details on click or Enter.
+//
+// Each page is a <tbody> of its own that the browser skips rendering while it is off screen (style.css,
+// "content-visibility"), so that the thousandth page costs a frame what the first did.
 
 import { getJSON } from "./api.js";
 import { renderDetails } from "./details.js";
@@ -8,10 +11,12 @@ import { element, readableAction, readableTime, sourceClass } from "./format.js"
 const pageSize = 50;
 
 export class EventTable {
-  constructor({ rows, status, statusRow, onError }) {
-    this.rows = rows;
+  constructor({ table, status, statusRow, onFirstPage, onError }) {
+    this.table = table;
+    this.count = 0;
     this.status = status;
     this.statusRow = statusRow;
+    this.onFirstPage = onFirstPage;
     this.onError = onError;
     this.generation = 0;
     this.cursor = null;
@@ -22,11 +27,11 @@ export class EventTable {
       if (entries.some((entry) => entry.isIntersecting)) this.loadMore();
     });
     this.observer.observe(statusRow);
-    rows.addEventListener("click", (event) => {
+    table.addEventListener("click", (event) => {
       const row = event.target.closest("tr.event");
       if (row) this.toggle(row);
     });
-    rows.addEventListener("keydown", (event) => {
+    table.addEventListener("keydown", (event) => {
       const row = event.target.closest("tr.event");
       if (row && event.target === row && event.key === "Enter") {
         event.preventDefault();
@@ -42,8 +47,22 @@ export class EventTable {
     this.cursor = null;
     this.done = false;
     this.loading = false;
-    this.rows.replaceChildren();
+    this.clear();
     this.loadMore();
+  }
+
+  /** Empties the table and drops any page still on its way (signing out). */
+  stop() {
+    this.generation += 1;
+    this.done = true;
+    this.loading = false;
+    this.clear();
+    this.showStatus("", "");
+  }
+
+  clear() {
+    for (const page of Array.from(this.table.tBodies)) page.remove();
+    this.count = 0;
   }
 
   async loadMore() {
@@ -66,29 +85,29 @@ export class EventTable {
       return;
     }
     if (generation !== this.generation) return; // the filters changed meanwhile
-    const first = this.rows.children.length === 0;
-    const fragment = document.createDocumentFragment();
-    for (const event of page.events) fragment.append(this.row(event));
-    this.rows.append(fragment);
-    // For the browser tests' timing: when the first page of a view is on screen.
-    if (first) performance.mark("audit-log:first-page");
+    const first = this.count === 0;
+    const body = element("tbody", null, "page");
+    body.setAttribute("role", "rowgroup");
+    for (const event of page.events) body.append(this.row(event));
+    this.table.tFoot.before(body);
+    this.count += page.events.length;
+    if (first) {
+      this.onFirstPage();
+      // For the browser tests' timing: when the first page of a view is on screen.
+      performance.mark("audit-log:first-page");
+    }
     this.cursor = page.nextCursor;
     this.done = page.nextCursor === null;
     this.loading = false;
     if (this.done) {
-      this.showStatus(this.rows.children.length === 0 ? "No events match these filters." : "End of the log.", "end");
+      this.showStatus(this.count === 0 ? "No events match these filters." : "End of the log.", "end");
     } else {
       this.showStatus("", "more");
-      // Still at the bottom (a tall screen, short rows): the observer will not fire again by itself.
-      requestAnimationFrame(() => {
-        if (generation === this.generation && this.statusRowVisible()) this.loadMore();
-      });
+      // Still at the bottom (a tall screen, short rows), the observer would not fire again by itself; observing
+      // anew makes it report where the status row is now, measured with the next frame (no forced layout here).
+      this.observer.unobserve(this.statusRow);
+      this.observer.observe(this.statusRow);
     }
-  }
-
-  statusRowVisible() {
-    const box = this.statusRow.getBoundingClientRect();
-    return box.top < window.innerHeight && box.bottom > 0;
   }
 
   showStatus(text, state) {
@@ -98,6 +117,7 @@ export class EventTable {
 
   row(event) {
     const tr = element("tr", null, "event");
+    tr.setAttribute("role", "row");
     tr.dataset.seq = String(event.seq);
     tr.tabIndex = 0;
     tr.setAttribute("aria-expanded", "false");
@@ -118,6 +138,7 @@ export class EventTable {
       element("td", event.ip || "", "ip optional"),
       element("td", readableTime(event.timestamp), "time"),
     );
+    for (const cell of tr.children) cell.setAttribute("role", "cell");
     return tr;
   }
 
@@ -129,7 +150,9 @@ export class EventTable {
       return;
     }
     const details = element("tr", null, "details");
+    details.setAttribute("role", "row");
     const cell = element("td");
+    cell.setAttribute("role", "cell");
     cell.colSpan = 6;
     details.append(cell);
     row.after(details);
