@@ -1,7 +1,7 @@
 # swift-audit-log: `make demo` and `make test` work on a fresh Debian machine with only the Swift toolchain.
 SWIFT ?= swift
 
-.PHONY: deps build tool demo test check-api openapi load test-fast torture sanitize fuzz compare benchmark clean
+.PHONY: deps build tool demo test check-api check-page openapi load test-fast torture sanitize fuzz compare benchmark clean
 
 ## Install liblz4-dev, libssl-dev and pkg-config if they are missing.
 deps:
@@ -15,13 +15,14 @@ build: tool
 tool: deps
 	$(SWIFT) build -c release --product auditlog
 
-## Generate sample events, ingest, read back, export, show stats (into ./demo-log).
-demo: tool
+## Generate sample events, ingest, read back, export, show stats (into ./demo-log); builds the server too, so that
+## the command the demo ends with shows the log on the audit-log page at once.
+demo: build
 	.build/release/auditlog demo --dir demo-log --replace
 
 ## Unit, recovery, multi-process and HTTP tests (the tests run the built auditlog tool, so build it first), the
-## API against its OpenAPI document (openapi-spec-validator, schemathesis), then a release build of auditlog
-## checked for test hooks.
+## API against its OpenAPI document (openapi-spec-validator, schemathesis), a release build of auditlog checked
+## for test hooks, then the audit-log page in headless Chromium.
 test: deps
 	@bash scripts/install-deps.sh --tools
 	$(SWIFT) build
@@ -29,6 +30,12 @@ test: deps
 	$(SWIFT) test --skip-build
 	@bash scripts/check-api.sh
 	@bash scripts/check-release-build.sh
+	@bash scripts/check-page.sh
+
+## The audit-log page in headless Chromium with Selenium, then its speed on 1,000,000 events (PAGE_PERF=0 skips that;
+## part of make test). Screenshots and timings in .build/check-page.
+check-page: deps
+	@bash scripts/check-page.sh
 
 ## Regenerate the OpenAPI document from scripts/openapi.py.
 openapi:

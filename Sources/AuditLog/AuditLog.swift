@@ -34,7 +34,8 @@ public final class AuditLog: Sendable {
         /// Create the directory when it does not exist. Default true.
         public var createIfMissing = true
         /// When set, the writer signs a C2SP checkpoint of the log into the log directory
-        /// (`<tree size>.checkpoint`) at every segment seal and at close, once the data it covers is synced.
+        /// (`<tree size>.checkpoint`) at open when none covers the recovered tree, at every segment seal and at
+        /// close, once the data it covers is synced.
         public var checkpointSigner: NoteSigner?
         /// With a signer, also sign a checkpoint of new events once this long has passed since the last one: after
         /// a commit, or by a background thread when no commit comes, so that the latest checkpoint is never more

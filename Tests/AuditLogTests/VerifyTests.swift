@@ -327,6 +327,33 @@ struct VerifyTests {
         #expect(report.isValid && report.checkpoints.count == 3)
     }
 
+    @Test func aWriterWithASignerCheckpointsTheTreeItOpensOnce() throws {
+        let dir = try TemporaryDirectory()
+        let unsigned = try AuditLog(directory: dir.path, options: AuditLog.Options(durability: .none))
+        try unsigned.append(sampleEvents(8))
+        try unsigned.close()
+        let checkpoints = {
+            try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.hasSuffix(".checkpoint") }
+        }
+        #expect(try checkpoints().isEmpty)
+
+        let signer = try NoteSigner.generate(name: "audit.test/open")
+        var options = AuditLog.Options(durability: .none)
+        options.checkpointSigner = signer
+        let log = try AuditLog(directory: dir.path, options: options)
+        let note = try SignedNote(try #require(try log.reader.latestCheckpoint()))  // before any append or close
+        #expect(try Checkpoint(note.text).treeSize == 8 && note.isSigned(by: signer.verifierKey))
+        let modified = { (name: String) in
+            try FileManager.default.attributesOfItem(atPath: dir.file(name))[.modificationDate] as? Date
+        }
+        let written = try modified(try checkpoints()[0])
+        try log.close()
+        let again = try AuditLog(directory: dir.path, options: options)  // the tree has its checkpoint already
+        try again.close()
+        #expect(try checkpoints() == ["00000000000000000008.checkpoint"])
+        #expect(try modified(try checkpoints()[0]) == written)
+    }
+
     @Test func aCheckpointFollowsTheLastCommitWithinTheIntervalWithoutAnotherCommit() async throws {
         let dir = try TemporaryDirectory()
         let signer = try NoteSigner.generate(name: "audit.test/idle")

@@ -87,6 +87,7 @@ final class LogWriter: @unchecked Sendable {
         appender = try SegmentAppender(
             directory: directory, directoryFD: directoryHandle, options: options, recovered: recovered,
             hasher: hasher, metrics: metrics)
+        try appender.checkpointRecoveredTree()
 
         // The threads hold the writer until `close` stops them; `AuditLog.deinit` calls `close`.
         if case .interval(let interval) = options.durability {

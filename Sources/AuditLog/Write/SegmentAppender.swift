@@ -128,6 +128,17 @@ final class SegmentAppender {
         try index.seal(baseSeq: sealedBase, nextBaseSeq: segment.baseSeq)
     }
 
+    /// At open: signs a checkpoint of the recovered tree unless its file exists, so that a writer started on a log
+    /// serves a checkpoint of what the log holds at once rather than after the first commit or interval.
+    func checkpointRecoveredTree() throws(AuditLogError) {
+        guard options.checkpointSigner != nil else { return }
+        if FileSystem.exists(LogFiles.path(directory, LogFiles.checkpointName(treeSize: frontier.size))) {
+            checkpointedSize = frontier.size
+            return
+        }
+        try signCheckpoint()
+    }
+
     /// Signs a checkpoint if events were committed since the last one and the checkpoint interval has passed since
     /// it: after a commit, and on the writer's checkpoint thread when no commit comes.
     func signCheckpointIfDue() throws(AuditLogError) {

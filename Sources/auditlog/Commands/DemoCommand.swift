@@ -1,7 +1,9 @@
 import ArgumentParser
 import AuditLog
 import AuditLogCommandSupport
+import AuditLogKeys
 import AuditLogSampleData
+import Foundation
 
 #if canImport(Glibc)
     import Glibc
@@ -14,6 +16,15 @@ struct DemoCommand: ParsableCommand {
         discussion: """
             Writes into DIR: events.jsonl (the generated input), log/ (the audit log) and export.jsonl. \
             Every step prints what it did and how fast, then the commands to explore the log yourself.
+
+            With --serve it then serves the demo log (an existing one as it is, unless --replace) with the \
+            audit-log page: it creates an API key that may read and export, and a key pair that signs \
+            checkpoints (DIR/demo.key, DIR/demo.vkey), prints the URL and the API key, and runs \
+            `auditlog serve` until Ctrl-C.
+
+            Examples:
+              auditlog demo
+              auditlog demo --serve
             """
     )
 
@@ -26,11 +37,27 @@ struct DemoCommand: ParsableCommand {
     @Flag(help: "Delete DIR first if it already exists.")
     var replace = false
 
+    @Flag(help: "Then serve the demo log with the audit-log page (needs auditlog-serve beside auditlog).")
+    var serve = false
+
+    @Option(help: ArgumentHelp("Address --serve listens on.", valueName: "host:port"))
+    var listen = "127.0.0.1:8080"
+
     func validate() throws {
         guard events > 0 else { throw ValidationError("--events must be positive") }
     }
 
     func run() throws {
+        let logPath = dir + "/log"
+        if serve && !replace && access(logPath, F_OK) == 0 {
+            Console.print("Serving the demo log made earlier in \(dir) (--replace makes a new one).")
+        } else {
+            try runDemo()
+        }
+        if serve { try serveDemo(logPath: logPath) }
+    }
+
+    private func runDemo() throws {
         if access(dir, F_OK) == 0 {
             guard replace else {
                 throw fail(
@@ -161,6 +188,43 @@ struct DemoCommand: ParsableCommand {
         Console.print("  .build/release/auditlog stats --dir \(logPath)")
         Console.print("  .build/release/auditlog export --dir \(logPath) | head -n 3")
         Console.print("  .build/release/auditlog ingest --dir \(logPath) \(inputPath)   # appends them again")
+        if !serve {
+            Console.print()
+            Console.print("See it in a browser, on the audit-log page:")
+            Console.print("  .build/release/auditlog demo --dir \(dir) --serve")
+        }
+    }
+
+    /// Runs `auditlog serve` on the demo log with a new read-and-export API key and a signing key, so that the
+    /// audit-log page shows the log and its Verify button works.
+    private func serveDemo(logPath: String) throws -> Never {
+        let keyPath = dir + "/demo.key"
+        let (token, keyName, verifierKey) = try reportingErrors {
+            () throws(AuditLogError) -> (String, String, String) in
+            if access(keyPath, F_OK) != 0 {
+                let signer = try NoteSigner.generate(name: "demo.swift-audit-log.local/log")
+                try writeNew(keyPath, signer.privateKeyText + "\n")
+                try writeNew(dir + "/demo.vkey", signer.verifierKey.description + "\n", publicFile: true)
+            }
+            let signer = try KeyArguments.signer(keyPath)
+            let stamp = ISO8601DateFormatter().string(from: Date())
+            let created = try APIKeyStore(directory: logPath).create(
+                name: "demo-page-\(stamp)", permissions: [.read, .export], org: nil, by: operatorActor())
+            return (created.token, created.key.name, signer.verifierKey.description)
+        }
+        let port = listen.split(separator: ":").last.map(String.init) ?? ""
+        Console.print()
+        Console.print(
+            port == "0" ? "Open the address the server prints below." : "Open http://\(listen)/ in a browser.")
+        Console.print("Sign in with this API key (it may read and export; shown only now):")
+        Console.print("  \(token)")
+        Console.print("Verify checks events against the checkpoints signed with \(keyPath); to trust that key rather")
+        Console.print("than the server, pin it under \"Verification key\" on the page (it is in \(dir)/demo.vkey):")
+        Console.print("  \(verifierKey)")
+        Console.print("Revoke the API key later with: auditlog keys revoke --dir \(logPath) \(keyName)")
+        Console.print("Ctrl-C stops the server.")
+        Console.print()
+        try runServer(["--dir", logPath, "--listen", listen, "--key", keyPath])
     }
 
     private func abbreviated(_ text: String, _ limit: Int = 150) -> String {

@@ -15,7 +15,7 @@ struct ServeCommand: ParsableCommand {
             `auditlog keys create`, also while the server runs. Once it accepts connections it prints \
             `listening on http://HOST:PORT` on stderr (with --listen 127.0.0.1:0, the port it picked).
 
-            With --key it signs a checkpoint of the log at every segment seal, at close and every \
+            With --key it signs a checkpoint of the log at start, at every segment seal, at close and every \
             --checkpoint-interval, and serves the latest at /v1/checkpoint and its verifier key at \
             /v1/verifier-key. SIGTERM or SIGINT: stop accepting, finish the requests in flight, close the log, \
             exit 0.
@@ -30,18 +30,23 @@ struct ServeCommand: ParsableCommand {
     @OptionGroup var options: ServeOptions
 
     func run() throws {
-        let tool = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
-        let server = tool.deletingLastPathComponent().appendingPathComponent("auditlog-serve").path
-        guard FileManager.default.isExecutableFile(atPath: server) else {
-            Console.error(
-                "error: the server binary is missing: \(server). Build it beside auditlog: "
-                    + "swift build -c release --product auditlog-serve (make build does)")
-            throw ExitStatus.unavailable
-        }
-        let arguments = [server] + CommandLine.arguments.drop { $0 != "serve" }.dropFirst()
-        var pointers = arguments.map { strdup($0) } + [nil]
-        execv(server, &pointers)
-        Console.error("error: could not run \(server): \(String(cString: strerror(errno)))")
-        throw ExitStatus.ioError
+        try runServer(Array(CommandLine.arguments.drop { $0 != "serve" }.dropFirst()))
     }
+}
+
+/// Replaces this process with `auditlog-serve ARGUMENTS`, the server built beside this binary; returns only by
+/// throwing.
+func runServer(_ arguments: [String]) throws -> Never {
+    let tool = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+    let server = tool.deletingLastPathComponent().appendingPathComponent("auditlog-serve").path
+    guard FileManager.default.isExecutableFile(atPath: server) else {
+        Console.error(
+            "error: the server binary is missing: \(server). Build it beside auditlog: "
+                + "swift build -c release --product auditlog-serve (make build does)")
+        throw ExitStatus.unavailable
+    }
+    var pointers = ([server] + arguments).map { strdup($0) } + [nil]
+    execv(server, &pointers)
+    Console.error("error: could not run \(server): \(String(cString: strerror(errno)))")
+    throw ExitStatus.ioError
 }
