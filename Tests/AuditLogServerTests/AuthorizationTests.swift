@@ -17,6 +17,7 @@ struct AuthorizationTests {
         ("GET", "/v1/proofs/inclusion?seq=0", nil, "read"),
         ("GET", "/v1/proofs/consistency?from=1", nil, "read"),
         ("GET", "/v1/export", nil, "export"),
+        ("POST", "/v1/export/links?format=csv", nil, "export"),
         ("GET", "/v1/keys", nil, "admin"),
         ("POST", "/v1/keys", #"{"name":"k","permissions":["auditLogs:read"]}"#, "admin"),
         ("PATCH", "/v1/keys/nobody", #"{"name":"x"}"#, "admin"),
