@@ -1,7 +1,7 @@
 # swift-audit-log: `make demo` and `make test` work on a fresh Debian machine with only the Swift toolchain.
 SWIFT ?= swift
 
-.PHONY: deps build tool demo test check-api check-page openapi load test-fast torture sanitize fuzz compare benchmark clean
+.PHONY: deps build tool demo test check-api check-page check-siem openapi load test-fast torture sanitize fuzz compare benchmark clean
 
 ## Install liblz4-dev, libssl-dev and pkg-config if they are missing.
 deps:
@@ -21,7 +21,8 @@ demo: build
 	.build/release/auditlog demo --dir demo-log --replace
 
 ## Unit, recovery, multi-process and HTTP tests (the tests run the built auditlog tool, so build it first), the
-## API against its OpenAPI document (openapi-spec-validator, schemathesis), a release build of auditlog checked
+## API against its OpenAPI document (openapi-spec-validator, schemathesis), the OCSF and ECS exports against their
+## schemas (ocsf-emitter, ecs_flat.yml), a release build of auditlog checked
 ## for test hooks, then the audit-log page in headless Chromium.
 test: deps
 	@bash scripts/install-deps.sh --tools
@@ -29,6 +30,7 @@ test: deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 	@bash scripts/check-api.sh
+	@bash scripts/check-siem.sh
 	@bash scripts/check-release-build.sh
 	@bash scripts/check-page.sh
 
@@ -36,6 +38,12 @@ test: deps
 ## part of make test). Screenshots and timings in .build/check-page.
 check-page: deps
 	@bash scripts/check-page.sh
+
+## OCSF and ECS exports of a demo log with hostile events, validated by ocsf-emitter and ECS's ecs_flat.yml (part of
+## make test).
+check-siem: deps
+	$(SWIFT) build --product auditlog
+	@bash scripts/check-siem.sh .build/debug/auditlog
 
 ## Regenerate the OpenAPI document from scripts/openapi.py.
 openapi:

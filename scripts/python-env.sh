@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
-# Prints the path of a Python interpreter that has the packages the API and browser checks use (schemathesis,
-# openapi-spec-validator, selenium), installing them into a virtual environment under .build/python when
+# Prints the path of a Python interpreter that has the packages the API, browser and SIEM checks use (schemathesis,
+# openapi-spec-validator, selenium, ocsf-emitter, pyyaml), installing them into a virtual environment under .build/python when
 # missing. Debian's system Python refuses `pip install` outside a virtual environment (PEP 668), and a fresh
 # machine may lack the venv module: scripts/install-deps.sh --python installs python3-venv then.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 env=.build/python
-packages=(schemathesis openapi-spec-validator selenium)
+packages=(schemathesis openapi-spec-validator selenium ocsf-emitter pyyaml)
 
-if [ -x "$env/bin/python" ] && "$env/bin/python" -c "import schemathesis, openapi_spec_validator, selenium" 2>/dev/null; then
+if [ -x "$env/bin/python" ] && "$env/bin/python" -c "import schemathesis, openapi_spec_validator, selenium, ocsf_emitter, yaml" 2>/dev/null; then
     echo "$PWD/$env/bin/python"
     exit 0
 fi

@@ -25,7 +25,7 @@ extension AuditLogService {
     private func exportQuery(_ request: Request, key: APIKey) throws -> (Query, ExportEncoder.Format) {
         let formatName = request.uri.queryParameters["format"].map(String.init) ?? "jsonl"
         guard let format = ExportEncoder.Format(rawValue: formatName) else {
-            throw APIError.badParameter("format", "is jsonl, json or csv (got \(formatName))")
+            throw APIError.badParameter("format", "is jsonl, json, csv, ocsf or ecs (got \(formatName))")
         }
         let query = try query(
             request, key: key,
@@ -79,6 +79,8 @@ extension AuditLogService {
             case .jsonLines: ("application/x-ndjson", "jsonl")
             case .jsonArray: ("application/json", "json")
             case .csv: ("text/csv; charset=utf-8", "csv")
+            case .ocsf: ("application/x-ndjson", "ocsf.jsonl")
+            case .ecs: ("application/x-ndjson", "ecs.ndjson")
             }
         let stamp = Timestamp.now.rfc3339.filter { $0.isNumber || $0 == "T" }.prefix(15)
         let headers: HTTPFields = [

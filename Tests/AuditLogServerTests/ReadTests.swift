@@ -116,7 +116,10 @@ struct ReadTests {
         let directory = try TemporaryDirectory()
         let (server, client) = try await Self.serverWithEvents(directory, count: 1200)
         let action = sampleEvents(1)[0].action
-        for (format, type) in [("jsonl", "application/x-ndjson"), ("json", "application/json"), ("csv", "text/csv")] {
+        for (format, type) in [
+            ("jsonl", "application/x-ndjson"), ("json", "application/json"), ("csv", "text/csv"),
+            ("ocsf", "application/x-ndjson"), ("ecs", "application/x-ndjson"),
+        ] {
             let reply = try await client.get("/v1/export?format=\(format)&action=\(action)")
             #expect(reply.status == 200)
             #expect(reply.headers["content-type"]?.hasPrefix(type) == true)

@@ -24,12 +24,12 @@ extension AuditLogReader {
     /// - Parameter progress: Called every few thousand events with the number written so far.
     @discardableResult
     public func export(
-        matching query: Query, format: ExportEncoder.Format,
+        matching query: Query, format: ExportEncoder.Format, mapping: SIEMMapping = SIEMMapping(),
         progress: ((Int) -> Void)? = nil,
         to write: (UnsafeRawBufferPointer) throws(AuditLogError) -> Bool
     ) throws(AuditLogError) -> ExportSummary {
         var out = ExportBuffer()
-        var encoder = ExportEncoder(format: format)
+        var encoder = ExportEncoder(format: format, mapping: mapping)
         var summary = ExportSummary(events: 0, bytes: 0, lastSeq: nil)
         encoder.appendHeader(to: &out.bytes)
         func written(_ seq: UInt64) throws(AuditLogError) -> Bool {
@@ -39,7 +39,7 @@ extension AuditLogReader {
             return try out.flushIfFull(write)
         }
         let engine = try QueryEngine(directory: directory, indexes: indexes)
-        if format != .csv && query.filtersOnlyByTime {
+        if format.isEventJSON && query.filtersOnlyByTime {
             let hasher = engine.hasher
             let directory = self.directory
             try engine.scan(

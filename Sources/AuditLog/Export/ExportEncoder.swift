@@ -1,10 +1,17 @@
-/// Streams events as JSON Lines, a JSON array or CSV, one event at a time into a byte buffer, so exports run in
-/// constant memory (FORMAT.md, "Exports").
+/// Streams events as JSON Lines, a JSON array, CSV, OCSF or ECS, one event at a time into a byte buffer, so
+/// exports run in constant memory (FORMAT.md, "Exports" and "SIEM formats").
 public struct ExportEncoder: Sendable {
     public enum Format: String, Sendable, CaseIterable {
         case jsonLines = "jsonl"
         case jsonArray = "json"
         case csv
+        /// One OCSF 1.5 event per line.
+        case ocsf
+        /// One Elastic Common Schema document per line.
+        case ecs
+
+        /// Whether it is the export JSON shape (the formats the fast path writes from stored records).
+        var isEventJSON: Bool { self == .jsonLines || self == .jsonArray }
     }
 
     /// CSV columns, in order. Nested values (`actor.roles`, `before`, `after`, `metadata`, `redacted`) are JSON
@@ -16,16 +23,19 @@ public struct ExportEncoder: Sendable {
     ]
 
     public let format: Format
+    /// The OCSF classes and ECS categories of events (``Format/ocsf`` and ``Format/ecs``).
+    public let mapping: SIEMMapping
     private var count = 0
 
-    public init(format: Format) {
+    public init(format: Format, mapping: SIEMMapping = SIEMMapping()) {
         self.format = format
+        self.mapping = mapping
     }
 
     /// What comes before the first event: the CSV header row, or `[` of a JSON array.
     public func appendHeader(to out: inout [UInt8]) {
         switch format {
-        case .jsonLines: break
+        case .jsonLines, .ocsf, .ecs: break
         case .jsonArray: out.append(UInt8(ascii: "["))
         case .csv:
             for (i, column) in Self.csvColumns.enumerated() {
@@ -48,6 +58,12 @@ public struct ExportEncoder: Sendable {
             stored.appendJSON(to: &out)
         case .csv:
             Self.appendCSVRow(stored, to: &out)
+        case .ocsf:
+            SIEMEncoder.appendOCSF(stored, mapping: mapping, to: &out)
+            out.append(0x0A)
+        case .ecs:
+            SIEMEncoder.appendECS(stored, mapping: mapping, to: &out)
+            out.append(0x0A)
         }
     }
 

@@ -1,0 +1,364 @@
+/// How an event is classified for SIEMs: its OCSF 1.5 class and activity, and the matching ECS categorization
+/// (FORMAT.md, "SIEM formats"). The defaults read the action's verb, the resource type and, for API requests, the
+/// HTTP method and status in `metadata`; a mapping file puts rules of your own first.
+public struct SIEMMapping: Sendable {
+    /// The OCSF classes events map to.
+    public enum OCSFClass: String, Sendable, CaseIterable {
+        case accountChange = "account_change"
+        case authentication
+        case entityManagement = "entity_management"
+        case apiActivity = "api_activity"
+
+        public var uid: Int {
+            switch self {
+            case .accountChange: 3001
+            case .authentication: 3002
+            case .entityManagement: 3004
+            case .apiActivity: 6003
+            }
+        }
+
+        public var name: String {
+            switch self {
+            case .accountChange: "Account Change"
+            case .authentication: "Authentication"
+            case .entityManagement: "Entity Management"
+            case .apiActivity: "API Activity"
+            }
+        }
+
+        var categoryUID: Int { self == .apiActivity ? 6 : 3 }
+        var categoryName: String { self == .apiActivity ? "Application Activity" : "Identity & Access Management" }
+
+        /// The activities of the class in OCSF 1.5: id and name (99 is Other in every class).
+        public var activities: [(id: Int, name: String)] {
+            switch self {
+            case .accountChange:
+                [
+                    (1, "Create"), (2, "Enable"), (3, "Password Change"), (4, "Password Reset"), (5, "Disable"),
+                    (6, "Delete"), (7, "Attach Policy"), (8, "Detach Policy"), (9, "Lock"), (10, "MFA Factor Enable"),
+                    (11, "MFA Factor Disable"), (12, "Unlock"), (99, "Other"),
+                ]
+            case .authentication:
+                [
+                    (1, "Logon"), (2, "Logoff"), (3, "Authentication Ticket"), (4, "Service Ticket Request"),
+                    (5, "Service Ticket Renew"), (6, "Preauth"), (99, "Other"),
+                ]
+            case .entityManagement:
+                [
+                    (1, "Create"), (2, "Read"), (3, "Update"), (4, "Delete"), (5, "Move"), (6, "Enroll"),
+                    (7, "Unenroll"), (8, "Enable"), (9, "Disable"), (10, "Activate"), (11, "Deactivate"),
+                    (12, "Suspend"), (13, "Resume"), (99, "Other"),
+                ]
+            case .apiActivity: [(1, "Create"), (2, "Read"), (3, "Update"), (4, "Delete"), (99, "Other")]
+            }
+        }
+
+        /// The activity named `name` ("Password Change", "password_change", "password-change"), if the class has it.
+        public func activity(named name: String) -> (id: Int, name: String)? {
+            let wanted = SIEMMapping.normalized(name)
+            return activities.first { SIEMMapping.normalized($0.name) == wanted }
+        }
+    }
+
+    /// A rule of a mapping file: events whose action matches `pattern` (`*` matches any run of characters) belong
+    /// to `eventClass`, with `activity` (an activity name of the class), or the one the defaults would pick.
+    public struct Rule: Sendable {
+        public var pattern: String
+        public var eventClass: OCSFClass
+        public var activity: String?
+
+        public init(pattern: String, eventClass: OCSFClass, activity: String? = nil) {
+            self.pattern = pattern
+            self.eventClass = eventClass
+            self.activity = activity
+        }
+    }
+
+    /// What an event maps to.
+    public struct Classification: Sendable, Equatable {
+        public var ocsfClass: OCSFClass
+        public var activityID: Int
+        public var activityName: String
+        /// OCSF status_id: 0 unknown, 1 success, 2 failure.
+        public var statusID: Int
+        public var ecsCategory: String
+        public var ecsTypes: [String]
+
+        public static func == (a: Classification, b: Classification) -> Bool {
+            a.ocsfClass == b.ocsfClass && a.activityID == b.activityID && a.statusID == b.statusID
+                && a.ecsCategory == b.ecsCategory && a.ecsTypes == b.ecsTypes
+        }
+    }
+
+    public var rules: [Rule]
+
+    public init(rules: [Rule] = []) {
+        self.rules = rules
+    }
+
+    /// Reads a mapping file: one rule per line, `ACTION-PATTERN CLASS [ACTIVITY…]`, `#` starts a comment. CLASS is
+    /// account_change, authentication, entity_management or api_activity; ACTIVITY an activity of that class in
+    /// OCSF 1.5 (e.g. `update`, `password_change`, `logon`), or absent to let the defaults pick.
+    ///
+    ///     billing.invoice.*   entity_management
+    ///     sso.saml.assert     authentication  logon
+    ///     *.password.reset    account_change  password_reset
+    public init(parsing text: String, path: String? = nil) throws(AuditLogError) {
+        var rules: [Rule] = []
+        for (index, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            let line = rawLine.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
+            let words = line.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\r" }).map(String.init)
+            guard !words.isEmpty else { continue }
+            func refuse(_ message: String) -> AuditLogError {
+                AuditLogError(.invalidArgument, "mapping line \(index + 1): \(message)", path: path)
+            }
+            guard words.count >= 2 else {
+                throw refuse("expected ACTION-PATTERN CLASS [ACTIVITY], got \"\(words[0])\" alone")
+            }
+            guard let eventClass = OCSFClass(rawValue: words[1]) else {
+                throw refuse(
+                    "unknown class \"\(words[1])\": one of "
+                        + OCSFClass.allCases.map(\.rawValue).joined(separator: ", "))
+            }
+            var activity: String?
+            if words.count > 2 {
+                let name = words[2...].joined(separator: " ")
+                guard eventClass.activity(named: name) != nil else {
+                    throw refuse(
+                        "\(eventClass.rawValue) has no activity \"\(name)\": one of "
+                            + eventClass.activities.map { Self.normalized($0.name) }.joined(separator: ", "))
+                }
+                activity = name
+            }
+            rules.append(Rule(pattern: words[0], eventClass: eventClass, activity: activity))
+        }
+        self.rules = rules
+    }
+
+    /// The class, activity, status and ECS categorization of `event`.
+    public func classify(_ event: AuditEvent) -> Classification {
+        let words = Self.words(event.action)
+        let http = HTTPFacts(event.metadata)
+        let verb = Self.verb(words, method: http.method)
+        let ocsfClass: OCSFClass
+        var chosen: (id: Int, name: String)?
+        if let rule = rules.first(where: { Self.matches($0.pattern, event.action) }) {
+            ocsfClass = rule.eventClass
+            chosen = rule.activity.flatMap { rule.eventClass.activity(named: $0) }
+        } else if verb == .logon || verb == .logoff {
+            ocsfClass = .authentication
+        } else if words.first == "api" && (words.count == 1 || words[1] != "key") || event.action == "apiRequest"
+            || Self.normalized(event.resource.type) == "apirequest"
+        {
+            ocsfClass = .apiActivity
+        } else if Self.accountResourceTypes.contains(Self.normalized(event.resource.type))
+            || words.starts(with: ["api", "key"])
+        {
+            ocsfClass = .accountChange
+        } else {
+            ocsfClass = .entityManagement
+        }
+        let activity = chosen ?? Self.activity(of: verb, in: ocsfClass)
+        return Classification(
+            ocsfClass: ocsfClass, activityID: activity.id, activityName: activity.name, statusID: http.statusID,
+            ecsCategory: Self.ecsCategory(ocsfClass), ecsTypes: Self.ecsTypes(verb, ocsfClass))
+    }
+
+    // MARK: The defaults
+
+    /// Resource types whose changes are changes of accounts, memberships or credentials.
+    static let accountResourceTypes: Set<String> = [
+        "user", "account", "member", "membership", "apikey", "token", "accesstoken", "credential", "role",
+        "password", "serviceaccount", "invitation",
+    ]
+
+    enum Verb {
+        case create, read, update, delete, move, enable, disable, activate, deactivate, suspend, resume, lock, unlock
+        case logon, logoff, passwordChange, passwordReset, other
+    }
+
+    static let verbs: [String: Verb] = [
+        "create": .create, "created": .create, "add": .create, "added": .create, "new": .create, "insert": .create,
+        "issue": .create, "issued": .create, "invite": .create, "invited": .create, "register": .create,
+        "read": .read, "view": .read, "viewed": .read, "get": .read, "list": .read, "export": .read,
+        "exported": .read, "download": .read, "downloaded": .read, "access": .read, "accessed": .read,
+        "search": .read, "update": .update, "updated": .update, "set": .update, "edit": .update, "edited": .update,
+        "change": .update, "changed": .update, "rename": .update, "renamed": .update, "modify": .update,
+        "modified": .update, "patch": .update, "rotate": .update, "rotated": .update, "delete": .delete,
+        "deleted": .delete, "remove": .delete, "removed": .delete, "destroy": .delete, "destroyed": .delete,
+        "revoke": .delete, "revoked": .delete, "purge": .delete, "purged": .delete, "move": .move, "moved": .move,
+        "transfer": .move, "transferred": .move, "enable": .enable, "enabled": .enable, "disable": .disable,
+        "disabled": .disable, "activate": .activate, "activated": .activate, "deactivate": .deactivate,
+        "deactivated": .deactivate, "suspend": .suspend, "suspended": .suspend, "resume": .resume,
+        "resumed": .resume, "lock": .lock, "locked": .lock, "unlock": .unlock, "unlocked": .unlock,
+        "login": .logon, "logon": .logon, "signin": .logon, "logout": .logoff, "logoff": .logoff,
+        "signout": .logoff,
+    ]
+
+    /// The verb of an action: the last word that is one (`pipeline.run.triggered` has none, `apiKey.create` is
+    /// create), "sign in"/"log in" as one word, a password change or reset as such; for API requests without a
+    /// verb, the HTTP method.
+    static func verb(_ words: [String], method: String?) -> Verb {
+        let joined = words.joined()
+        if joined.contains("password") || joined.contains("passwd") {
+            if words.contains("reset") { return .passwordReset }
+            if words.contains(where: { verbs[$0] == .update || verbs[$0] == .create }) { return .passwordChange }
+        }
+        for (i, word) in words.enumerated().reversed() {
+            if i + 1 < words.count, word == "sign" || word == "log" {
+                if words[i + 1] == "in" || words[i + 1] == "on" { return .logon }
+                if words[i + 1] == "out" || words[i + 1] == "off" { return .logoff }
+            }
+            if let verb = verbs[word] { return verb }
+        }
+        switch method {
+        case "POST": return .create
+        case "GET", "HEAD": return .read
+        case "PUT", "PATCH": return .update
+        case "DELETE": return .delete
+        default: return .other
+        }
+    }
+
+    static func activity(of verb: Verb, in ocsfClass: OCSFClass) -> (id: Int, name: String) {
+        let name: String
+        switch (ocsfClass, verb) {
+        case (.authentication, .logon): name = "Logon"
+        case (.authentication, .logoff): name = "Logoff"
+        case (.accountChange, .create): name = "Create"
+        case (.accountChange, .delete): name = "Delete"
+        case (.accountChange, .enable), (.accountChange, .activate), (.accountChange, .resume): name = "Enable"
+        case (.accountChange, .disable), (.accountChange, .deactivate), (.accountChange, .suspend): name = "Disable"
+        case (.accountChange, .lock): name = "Lock"
+        case (.accountChange, .unlock): name = "Unlock"
+        case (.accountChange, .passwordChange): name = "Password Change"
+        case (.accountChange, .passwordReset): name = "Password Reset"
+        case (.entityManagement, .create), (.apiActivity, .create): name = "Create"
+        case (.entityManagement, .read), (.apiActivity, .read): name = "Read"
+        case (.entityManagement, .update), (.apiActivity, .update), (.entityManagement, .passwordChange),
+            (.entityManagement, .passwordReset):
+            name = "Update"
+        case (.entityManagement, .delete), (.apiActivity, .delete): name = "Delete"
+        case (.entityManagement, .move): name = "Move"
+        case (.entityManagement, .enable): name = "Enable"
+        case (.entityManagement, .disable): name = "Disable"
+        case (.entityManagement, .activate): name = "Activate"
+        case (.entityManagement, .deactivate): name = "Deactivate"
+        case (.entityManagement, .suspend): name = "Suspend"
+        case (.entityManagement, .resume): name = "Resume"
+        default: name = "Other"
+        }
+        return ocsfClass.activity(named: name) ?? (99, "Other")
+    }
+
+    static func ecsCategory(_ ocsfClass: OCSFClass) -> String {
+        switch ocsfClass {
+        case .accountChange: "iam"
+        case .authentication: "authentication"
+        case .entityManagement: "configuration"
+        case .apiActivity: "api"
+        }
+    }
+
+    /// ECS event.type values, from those ECS allows for the category.
+    static func ecsTypes(_ verb: Verb, _ ocsfClass: OCSFClass) -> [String] {
+        if ocsfClass == .authentication {
+            return [verb == .logon ? "start" : verb == .logoff ? "end" : "info"]
+        }
+        switch verb {
+        case .create: return ["creation"]
+        case .delete: return ["deletion"]
+        case .read: return ["access"]
+        case .other, .logon, .logoff: return ["info"]
+        default: return ["change"]
+        }
+    }
+
+    /// The method and status of an API request, from `metadata.method` and `metadata.status` (or
+    /// `metadata.statusCode`), and an outcome from them or from `metadata.outcome`/`metadata.result`.
+    struct HTTPFacts {
+        var method: String?
+        var status: Int64?
+        var statusID = 0
+
+        init(_ metadata: JSONText?) {
+            guard let metadata, metadata.text.utf8.first == UInt8(ascii: "{"),
+                case .object(let members)? = try? JSONValue(metadata)
+            else { return }
+            for (key, value) in members {
+                switch (key, value) {
+                case ("method", .string(let m)), ("httpMethod", .string(let m)): method = m.uppercased()
+                case ("status", .number(let n)), ("statusCode", .number(let n)), ("status_code", .number(let n)):
+                    status = Int64(n)
+                case ("outcome", .string(let s)), ("result", .string(let s)):
+                    switch s.lowercased() {
+                    case "success", "succeeded", "ok", "allowed": statusID = 1
+                    case "failure", "failed", "error", "denied": statusID = 2
+                    default: break
+                    }
+                case ("success", .bool(let b)): statusID = b ? 1 : 2
+                default: break
+                }
+            }
+            if statusID == 0, let status, (100...599).contains(status) { statusID = status < 400 ? 1 : 2 }
+        }
+    }
+
+    // MARK: Words and patterns
+
+    /// `pipeline.run.triggered` → pipeline, run, triggered; `setLabel` → set, label; `API_KEY-create` → api, key,
+    /// create.
+    static func words(_ text: String) -> [String] {
+        var words: [String] = []
+        var current = ""
+        var previousLower = false
+        for ch in text {
+            if ch.isLetter || ch.isNumber {
+                if ch.isUppercase && previousLower {
+                    words.append(current)
+                    current = ""
+                }
+                current += ch.lowercased()
+                previousLower = ch.isLowercase || ch.isNumber
+            } else {
+                if !current.isEmpty { words.append(current) }
+                current = ""
+                previousLower = false
+            }
+        }
+        if !current.isEmpty { words.append(current) }
+        return words
+    }
+
+    /// Lower case without separators: "Password Change", "password_change" and "passwordChange" are the same.
+    static func normalized(_ text: String) -> String {
+        String(text.lowercased().filter { $0.isLetter || $0.isNumber })
+    }
+
+    /// Whether `text` matches `pattern`, where `*` matches any run of characters (also none).
+    static func matches(_ pattern: String, _ text: String) -> Bool {
+        let p = Array(pattern.utf8)
+        let t = Array(text.utf8)
+        var (i, j) = (0, 0)
+        var star: (p: Int, t: Int)?
+        while j < t.count {
+            if i < p.count && p[i] == UInt8(ascii: "*") {
+                star = (i, j)
+                i += 1
+            } else if i < p.count && p[i] == t[j] {
+                i += 1
+                j += 1
+            } else if let s = star {
+                // Let the last star take one more character.
+                i = s.p + 1
+                j = s.t + 1
+                star = (s.p, s.t + 1)
+            } else {
+                return false
+            }
+        }
+        while i < p.count && p[i] == UInt8(ascii: "*") { i += 1 }
+        return i == p.count
+    }
+}
