@@ -187,3 +187,10 @@ enum FaultInjection {
 }
 
 #endif
+
+/// A crash point in the tools (`auditlog export --bookmark`), for their crash tests: exits with status 86 where
+/// `AUDITLOG_CRASH_AT` names it, in debug builds only.
+@inline(__always)
+package func crashPoint(_ name: StaticString) {
+    FaultInjection.crashPoint(name)
+}

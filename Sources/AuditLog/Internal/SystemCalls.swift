@@ -192,7 +192,7 @@ final class FileDescriptor: @unchecked Sendable {
 }
 
 /// Directory and path operations.
-enum FileSystem {
+package enum FileSystem {
     /// The suffix of a file being written aside before it is renamed into place; such files are leftovers of an
     /// interrupted write wherever they are found.
     static let temporarySuffix = ".tmp"
@@ -251,6 +251,15 @@ enum FileSystem {
         try fd.write(bytes, at: 0)
         if sync { try fd.synchronizeData() }
         return temporary
+    }
+
+    /// ``writeAtomically(_:to:directoryFD:)`` for a file outside a log (the export bookmark of `auditlog export`).
+    package static func replaceFile(_ path: String, with bytes: [UInt8]) throws(AuditLogError) {
+        let directory = try FileDescriptor.openDirectory(parent(of: path))
+        let aside = try writeAside(bytes, for: path, sync: true)
+        FaultInjection.crashPoint("file-written-aside")
+        try rename(aside, to: path)
+        try directory.synchronize()
     }
 
     /// Writes `bytes` to `path` crash-safely: aside, fdatasynced, renamed over `path`, directory fsynced. A crash

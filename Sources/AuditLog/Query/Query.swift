@@ -80,8 +80,8 @@ public struct Query: Sendable, Equatable {
         return (from?.millisecondsSinceEpoch ?? .min)...(to?.millisecondsSinceEpoch ?? .max)
     }
 
-    /// Whether `event` passes every filter.
-    func matches(_ event: AuditEvent) -> Bool {
+    /// Whether `event` passes every filter (the time range and the field filters; not `afterSeq`).
+    public func matches(_ event: AuditEvent) -> Bool {
         if let from, event.timestamp < from { return false }
         if let to, event.timestamp > to { return false }
         if !actorIDs.isEmpty && !actorIDs.contains(event.actor.id) { return false }

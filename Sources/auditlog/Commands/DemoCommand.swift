@@ -125,10 +125,11 @@ struct DemoCommand: ParsableCommand {
         let started = monotonicSeconds()
         let exported = try reportingErrors { () throws(AuditLogError) in
             let out = try OutputFile(path: exportPath)
-            let n = try Exporter.export(
-                directory: logPath, query: Query(order: .oldestFirst), format: .jsonLines, to: out, showProgress: false)
+            let summary = try Exporter.export(
+                reader: try AuditLogReader(directory: logPath), query: Query(order: .oldestFirst), format: .jsonLines,
+                to: out, showProgress: false)
             try out.finish()
-            return (n, out.bytesWritten)
+            return (summary.events, out.bytesWritten)
         }
         let seconds = monotonicSeconds() - started
         Console.print(

@@ -74,11 +74,6 @@ final class ServerProcess: @unchecked Sendable {
     }
 }
 
-struct TestFailure: Error, CustomStringConvertible {
-    let description: String
-    init(_ description: String) { self.description = description }
-}
-
 /// Creates an API key with `auditlog keys create` and returns its token.
 func createKey(_ directory: String, _ name: String, _ permissions: [String], org: String? = nil) throws -> String {
     var arguments = ["keys", "create", "--dir", directory, "--name", name]
