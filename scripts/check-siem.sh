@@ -35,6 +35,17 @@ for file in "$work/events.ocsf.jsonl" "$work/events.ecs.ndjson"; do
     fi
 done
 
+# Every class and ECS category the mapping has must occur (the hostile events bring logins and failures).
+for class in 3001 3002 3004 6003; do
+    grep -q "\"class_uid\":$class," "$work/events.ocsf.jsonl" || { echo "check-siem: no OCSF class $class" >&2; exit 1; }
+done
+for category in iam authentication configuration api; do
+    grep -q "\"category\":\[\"$category\"\]" "$work/events.ecs.ndjson" ||
+        { echo "check-siem: no ECS category $category" >&2; exit 1; }
+done
+grep -q '"status_id":2,' "$work/events.ocsf.jsonl" || { echo "check-siem: no failure in the OCSF events" >&2; exit 1; }
+grep -q '"redacted":' "$work/events.ocsf.jsonl" || { echo "check-siem: no redacted event" >&2; exit 1; }
+
 "$python" Tests/SIEMTests/validate_siem.py ocsf "$work/events.ocsf.jsonl"
 "$python" Tests/SIEMTests/validate_siem.py ecs "$work/events.ecs.ndjson" Tests/SIEMTests/ecs_flat.yml
 echo "check-siem: passed ($events events in each format; outputs in $work)"

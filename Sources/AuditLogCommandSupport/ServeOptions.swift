@@ -35,6 +35,12 @@ package struct ServeOptions: ParsableArguments {
         help: ArgumentHelp("Close connections idle this long (a stalled request body too).", valueName: "duration"))
     package var idleTimeout: DurationArgument = DurationArgument(argument: "30s")!
 
+    @Option(
+        help: ArgumentHelp(
+            "Rules mapping actions to OCSF classes for format=ocsf and ecs exports (FORMAT.md, \"SIEM formats\").",
+            valueName: "file"))
+    package var ocsfMapping: String?
+
     package init() {}
 
     package func validate() throws {

@@ -99,7 +99,7 @@ extension AuditLogService {
             body: ResponseBody { writer in
                 // The export starts when the body is written, so a response never sent leaves no thread behind.
                 let stream = ExportStream()
-                stream.start(reader: reader, query: query, format: format)
+                stream.start(reader: reader, query: query, format: format, mapping: configuration.siemMapping)
                 var rows = 0
                 do {
                     while true {

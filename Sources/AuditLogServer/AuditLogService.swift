@@ -25,6 +25,8 @@ public struct AuditLogService: Sendable {
         public var readAuditInterval: Duration = .seconds(60)
         /// The verifier key of the checkpoints the log signs, served at `/v1/verifier-key`.
         public var verifierKey: NoteVerifierKey?
+        /// The OCSF classes and ECS categories of `format=ocsf` and `format=ecs` exports.
+        public var siemMapping = SIEMMapping()
 
         public init() {}
     }

@@ -28,11 +28,11 @@ final class ExportStream: Sendable {
 
     /// Starts the export on a new thread.
     func start(
-        reader: AuditLogReader, query: Query, format: ExportEncoder.Format
+        reader: AuditLogReader, query: Query, format: ExportEncoder.Format, mapping: SIEMMapping
     ) {
         let thread = Thread { [self] in
             let result = Result { () throws(AuditLogError) in
-                try reader.export(matching: query, format: format) { (bytes) throws(AuditLogError) in
+                try reader.export(matching: query, format: format, mapping: mapping) { (bytes) throws(AuditLogError) in
                     self.produce(ByteBuffer(bytes: bytes))
                 }
             }

@@ -29,6 +29,12 @@ struct AuditLogServe: AsyncParsableCommand {
         }
         logOptions.checkpointSigner = signer
         logOptions.checkpointInterval = signer == nil ? nil : options.checkpointInterval.duration
+        // Read before the log opens, so that a bad file changes nothing.
+        let siemMapping = try reportingErrors { () throws(AuditLogError) in
+            try options.ocsfMapping.map { (path) throws(AuditLogError) in
+                try SIEMMapping(parsing: try KeyArguments.contents(of: path), path: path)
+            } ?? SIEMMapping()
+        }
         let log = try reportingErrors { () throws(AuditLogError) in
             try AuditLog(directory: options.dir, options: logOptions)
         }
@@ -45,6 +51,7 @@ struct AuditLogServe: AsyncParsableCommand {
         configuration.idleTimeout = options.idleTimeout.duration
         configuration.service.maxBodyBytes = options.maxBody.bytes
         configuration.service.verifierKey = signer?.verifierKey
+        configuration.service.siemMapping = siemMapping
         let scheme = options.tlsCert == nil ? "http" : "https"
         do {
             try await AuditLogServer.run(log: log, configuration: configuration, logger: logger) { host, port in

@@ -494,7 +494,7 @@ def api_all(query, base=URL):
 
 @unittest.skipUnless(PERF_URL, "PERF_URL: a server on a 1M-event log")
 class PagePerformance(unittest.TestCase):
-    """With 1M events: the first filtered page on screen within 300 ms, and no task over 50 ms while scrolling."""
+    """With 1M events: the first filtered page on screen within 300 ms (median of 9 loads), and no frame over 50 ms while scrolling."""
 
     def test_first_page_and_scrolling(self):
         driver = new_browser()
@@ -502,7 +502,7 @@ class PagePerformance(unittest.TestCase):
             driver.get(PERF_URL + "/")
             driver.execute_script("sessionStorage.setItem('auditlog.apiKey', arguments[0])", PERF_READER)
             timings = []
-            for attempt in range(5):
+            for attempt in range(9):
                 driver.get(PERF_URL + "/?org=org_001&source=web")
                 WebDriverWait(driver, 30).until(
                     lambda d: d.execute_script("return performance.getEntriesByName('audit-log:first-page').length"))
@@ -540,7 +540,7 @@ class PagePerformance(unittest.TestCase):
         }
         with open(os.path.join(WORK, "performance.json"), "w") as f:
             json.dump(report, f, indent=2)
-        print(f"\n1M events: first filtered page on screen at {timings[len(timings) // 2]:.0f} ms (median of 5, "
+        print(f"\n1M events: first filtered page on screen at {timings[len(timings) // 2]:.0f} ms (median of 9, "
               f"max {timings[-1]:.0f} ms); {pages} pages scrolled ({rows} rows), long tasks: {long_tasks}, "
               f"long animation frames: {long_frames}")
         self.assertLessEqual(timings[len(timings) // 2], 300)

@@ -9,6 +9,7 @@ import { renderDetails } from "./details.js";
 import { element, readableAction, readableTime, sourceClass } from "./format.js";
 
 const pageSize = 50;
+const rowsPerFrame = 10;
 
 export class EventTable {
   constructor({ table, status, statusRow, onFirstPage, onError }) {
@@ -88,8 +89,18 @@ export class EventTable {
     const first = this.count === 0;
     const body = element("tbody", null, "page");
     body.setAttribute("role", "rowgroup");
-    for (const event of page.events) body.append(this.row(event));
     this.table.tFoot.before(body);
+    // The first page at once (it is what the reader waits for); later pages a few rows per frame, since laying out
+    // a whole page in the frame it arrives can hold a slow machine for more than 50 ms while the reader scrolls.
+    const rows = page.events.map((event) => this.row(event));
+    const step = first ? rows.length : rowsPerFrame;
+    for (let i = 0; i < rows.length; i += step) {
+      if (i > 0) {
+        await new Promise((resolve) => requestAnimationFrame(resolve));
+        if (generation !== this.generation) return;
+      }
+      body.append(...rows.slice(i, i + step));
+    }
     this.count += page.events.length;
     if (first) {
       this.onFirstPage();
