@@ -29,7 +29,8 @@ final class ExportLinks: Sendable {
             if links.count >= Self.capacity { links = links.filter { $0.value.expires > now } }
             guard links.count < Self.capacity else {
                 throw APIError(
-                    .tooManyRequests, code: "too_many_links", "too many export links are waiting; use or let them expire")
+                    .tooManyRequests, code: "too_many_links",
+                    "too many export links are waiting; use or let them expire")
             }
             links[token] = link
         }

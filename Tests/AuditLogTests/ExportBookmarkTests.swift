@@ -71,7 +71,8 @@ struct ExportBookmarkTests {
         let events = sampleEvents(100)
         try Self.append(log, Array(events[..<40]))
         let bookmark = dir.file("bookmark")
-        #expect(try runAuditlog(["export", "--dir", log, "--bookmark", bookmark, "--output", dir.file("0")]).status == 0)
+        #expect(
+            try runAuditlog(["export", "--dir", log, "--bookmark", bookmark, "--output", dir.file("0")]).status == 0)
         try Self.append(log, Array(events[40...]))
 
         let crashed = try runAuditlog(
@@ -104,7 +105,8 @@ struct ExportBookmarkTests {
                 "export", "--dir", dir.file(log), "--bookmark", bookmark, "--output", dir.file("\(log).jsonl"),
             ])
             #expect(refused.status != 0)
-            #expect(refused.stderr.contains(message) && refused.stderr.contains("delete \(bookmark)"), "\(refused.stderr)")
+            #expect(
+                refused.stderr.contains(message) && refused.stderr.contains("delete \(bookmark)"), "\(refused.stderr)")
             #expect(!FileManager.default.fileExists(atPath: dir.file("\(log).jsonl")))
         }
         #expect(try Self.bookmarkSize(bookmark) == 200)

@@ -32,8 +32,10 @@ struct SIEMExportTests {
             ("user.login", "session", nil, "authentication", "Logon", "authentication", "start"),
             ("sso.signIn", "session", nil, "authentication", "Logon", "authentication", "start"),
             ("session.log_out", "session", nil, "authentication", "Logoff", "authentication", "end"),
-            ("api.request", "api_request", #"{"method":"DELETE","status":200}"#, "api_activity", "Delete", "api",
-             "deletion"),
+            (
+                "api.request", "api_request", #"{"method":"DELETE","status":200}"#, "api_activity", "Delete", "api",
+                "deletion"
+            ),
             ("apiRequest", "endpoint", #"{"method":"get"}"#, "api_activity", "Read", "api", "access"),
         ] as [(String, String, String?, String, String, String, String)])
     func defaults(
@@ -161,7 +163,9 @@ struct SIEMExportTests {
             #expect(result.stdout.split(separator: "\n").count == 300)
         }
         try "x.y teleport".write(toFile: dir.file("map"), atomically: true, encoding: .utf8)
-        let refused = try runAuditlog(["export", "--dir", dir.file("log"), "--format", "ocsf", "--ocsf-mapping", dir.file("map")])
+        let refused = try runAuditlog([
+            "export", "--dir", dir.file("log"), "--format", "ocsf", "--ocsf-mapping", dir.file("map"),
+        ])
         #expect(refused.status != 0 && refused.stderr.contains("mapping line 1: unknown class \"teleport\""))
         #expect(refused.stdout.isEmpty)
     }

@@ -11,7 +11,8 @@ enum SIEMEncoder {
 
     static func appendOCSF(_ stored: StoredEvent, mapping: SIEMMapping, to out: inout [UInt8]) {
         let e = stored.event
-        let c = mapping.classify(e)
+        let http = SIEMMapping.HTTPFacts(e.metadata)
+        let c = mapping.classify(e, http: http)
         let k = c.ocsfClass
         var o = ObjectWriter(&out)
         o.number("activity_id", Int64(c.activityID))
@@ -48,7 +49,6 @@ enum SIEMEncoder {
             // Required by the class: the endpoint as far as the event knows it.
             o.object("src_endpoint") { $0.string("name", e.source ?? "unknown") }
         }
-        let http = SIEMMapping.HTTPFacts(e.metadata)
         if e.userAgent != nil || http.method != nil {
             o.object("http_request") { r in
                 r.string("http_method", http.method)
@@ -146,8 +146,9 @@ enum SIEMEncoder {
         m.json("data", data)
     }
 
-    private static func appendReference(_ reference: AuditEvent.Reference, uidKey: Bool = false, to r: inout ObjectWriter)
-    {
+    private static func appendReference(
+        _ reference: AuditEvent.Reference, uidKey: Bool = false, to r: inout ObjectWriter
+    ) {
         if uidKey { r.string("uid", reference.id) } else { r.string("id", reference.id) }
         r.string("name", reference.name)
     }
@@ -156,8 +157,8 @@ enum SIEMEncoder {
 
     static func appendECS(_ stored: StoredEvent, mapping: SIEMMapping, to out: inout [UInt8]) {
         let e = stored.event
-        let c = mapping.classify(e)
         let http = SIEMMapping.HTTPFacts(e.metadata)
+        let c = mapping.classify(e, http: http)
         var o = ObjectWriter(&out)
         o.raw("@timestamp") { out in
             out.append(UInt8(ascii: "\""))
@@ -305,7 +306,8 @@ struct ObjectWriter {
         nested("{", "}", body)
     }
 
-    private mutating func nested(_ open: Unicode.Scalar, _ close: Unicode.Scalar, _ body: (inout ObjectWriter) -> Void) {
+    private mutating func nested(_ open: Unicode.Scalar, _ close: Unicode.Scalar, _ body: (inout ObjectWriter) -> Void)
+    {
         out.append(UInt8(ascii: open))
         first = true
         body(&self)

@@ -84,11 +84,6 @@ public struct SIEMMapping: Sendable {
         public var statusID: Int
         public var ecsCategory: String
         public var ecsTypes: [String]
-
-        public static func == (a: Classification, b: Classification) -> Bool {
-            a.ocsfClass == b.ocsfClass && a.activityID == b.activityID && a.statusID == b.statusID
-                && a.ecsCategory == b.ecsCategory && a.ecsTypes == b.ecsTypes
-        }
     }
 
     public var rules: [Rule]
@@ -138,8 +133,12 @@ public struct SIEMMapping: Sendable {
 
     /// The class, activity, status and ECS categorization of `event`.
     public func classify(_ event: AuditEvent) -> Classification {
+        classify(event, http: HTTPFacts(event.metadata))
+    }
+
+    /// ``classify(_:)`` with the HTTP facts of the event's metadata already read (the encoders use them too).
+    func classify(_ event: AuditEvent, http: HTTPFacts) -> Classification {
         let words = Self.words(event.action)
-        let http = HTTPFacts(event.metadata)
         let verb = Self.verb(words, method: http.method)
         let ocsfClass: OCSFClass
         var chosen: (id: Int, name: String)?

@@ -84,8 +84,9 @@ public final class AuditLogReader: Sendable {
     }
 
     /// The events from `seq` on, then each new event as it is committed, until the task is cancelled.
-    /// - Parameter pollInterval: How often a reader of a directory looks for new events written by another
-    ///   process (the writer's own reader is woken by each commit, and looks this often anyway).
+    /// - Parameter pollInterval: How often, at most, a reader of a directory looks for new events written by
+    ///   another process: sooner after an event, backing off to this while none comes (the writer's own reader is
+    ///   woken by each commit, and looks this often anyway).
     public func follow(from seq: UInt64 = 0, pollInterval: Duration = .milliseconds(100)) -> EventStream {
         EventStream(reader: self, start: seq, pollInterval: pollInterval)
     }

@@ -7,7 +7,8 @@
 /// ```
 ///
 /// A follower of the writer's own ``AuditLog/reader`` is woken by each commit and sees acknowledged events only.
-/// A follower of a directory (another process writes) polls the files every `pollInterval`. Cancelling the task
+/// A follower of a directory (another process writes) polls the files, soon after an event and backing off to every
+/// `pollInterval` while none comes (`pollInterval` / 8, doubling per empty look). Cancelling the task
 /// ends the sequence promptly (the iterator returns `nil`). Reads are short `pread`s of complete blocks.
 public struct EventStream: AsyncSequence, Sendable {
     public typealias Element = StoredEvent
@@ -32,6 +33,8 @@ public struct EventStream: AsyncSequence, Sendable {
         private var iterator: EventIterator?
         /// Seq after the last event returned.
         private var position: UInt64
+        /// Looks since the last event that found nothing (the directory follower's back-off).
+        private var emptyPolls = 0
 
         init(reader: AuditLogReader, start: UInt64, pollInterval: Duration?) {
             self.reader = reader
@@ -51,6 +54,7 @@ public struct EventStream: AsyncSequence, Sendable {
                 if iterator == nil { iterator = try reader.eventIterator(from: position) }
                 if let stored = try iterator!.next() {
                     position = stored.seq + 1
+                    emptyPolls = 0
                     return stored
                 }
                 guard let pollInterval else { return nil }
@@ -59,7 +63,9 @@ public struct EventStream: AsyncSequence, Sendable {
                     iterator!.extendBound(to: writer.isClosed ? nil : writer.state.treeSize)
                 } else {
                     do {
-                        try await Task.sleep(for: pollInterval)
+                        try await Task.sleep(
+                            for: Swift.min(pollInterval, pollInterval / 8 * (1 << Swift.min(emptyPolls, 3))))
+                        emptyPolls += 1
                     } catch {
                         return nil
                     }

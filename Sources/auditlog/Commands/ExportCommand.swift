@@ -164,7 +164,7 @@ struct ExportCommand: AsyncParsableCommand {
             var encoder = ExportEncoder(format: format, mapping: mapping)
             var shipped = next
             var bookmarked = monotonicSeconds()
-            for try await stored in reader.follow(from: next, pollInterval: .milliseconds(50)) {
+            for try await stored in reader.follow(from: next, pollInterval: .milliseconds(100)) {
                 if query.matches(stored.event) {
                     try out.append { encoder.append(stored, to: &$0) }
                     try out.flush()
