@@ -136,6 +136,9 @@ final class SegmentAppender {
             checkpointedSize = frontier.size
             return
         }
+        // What recovery found may still be only in the page cache (the previous writer crashed before its sync): a
+        // checkpoint must never cover records a power cut could take back.
+        try synchronize()
         try signCheckpoint()
     }
 
