@@ -26,6 +26,7 @@ public struct ExportEncoder: Sendable {
     /// The OCSF classes and ECS categories of events (``Format/ocsf`` and ``Format/ecs``).
     public let mapping: SIEMMapping
     private var count = 0
+    private var classifications: [String: SIEMMapping.Classification] = [:]
 
     public init(format: Format, mapping: SIEMMapping = SIEMMapping()) {
         self.format = format
@@ -59,10 +60,10 @@ public struct ExportEncoder: Sendable {
         case .csv:
             Self.appendCSVRow(stored, to: &out)
         case .ocsf:
-            SIEMEncoder.appendOCSF(stored, mapping: mapping, to: &out)
+            SIEMEncoder.appendOCSF(stored, mapping: mapping, cache: &classifications, to: &out)
             out.append(0x0A)
         case .ecs:
-            SIEMEncoder.appendECS(stored, mapping: mapping, to: &out)
+            SIEMEncoder.appendECS(stored, mapping: mapping, cache: &classifications, to: &out)
             out.append(0x0A)
         }
     }

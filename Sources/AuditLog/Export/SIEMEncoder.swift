@@ -9,10 +9,13 @@ enum SIEMEncoder {
 
     // MARK: OCSF
 
-    static func appendOCSF(_ stored: StoredEvent, mapping: SIEMMapping, to out: inout [UInt8]) {
+    static func appendOCSF(
+        _ stored: StoredEvent, mapping: SIEMMapping, cache: inout [String: SIEMMapping.Classification],
+        to out: inout [UInt8]
+    ) {
         let e = stored.event
         let http = SIEMMapping.HTTPFacts(e.metadata)
-        let c = mapping.classify(e, http: http)
+        let c = mapping.classify(e, http: http, cache: &cache)
         let k = c.ocsfClass
         var o = ObjectWriter(&out)
         o.number("activity_id", Int64(c.activityID))
@@ -155,10 +158,13 @@ enum SIEMEncoder {
 
     // MARK: ECS
 
-    static func appendECS(_ stored: StoredEvent, mapping: SIEMMapping, to out: inout [UInt8]) {
+    static func appendECS(
+        _ stored: StoredEvent, mapping: SIEMMapping, cache: inout [String: SIEMMapping.Classification],
+        to out: inout [UInt8]
+    ) {
         let e = stored.event
         let http = SIEMMapping.HTTPFacts(e.metadata)
-        let c = mapping.classify(e, http: http)
+        let c = mapping.classify(e, http: http, cache: &cache)
         var o = ObjectWriter(&out)
         o.raw("@timestamp") { out in
             out.append(UInt8(ascii: "\""))

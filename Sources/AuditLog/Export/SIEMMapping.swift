@@ -136,6 +136,22 @@ public struct SIEMMapping: Sendable {
         classify(event, http: HTTPFacts(event.metadata))
     }
 
+    /// ``classify(_:http:)`` through `cache`, keyed by what decides all but the outcome (action, resource type,
+    /// HTTP method): an export meets the same few combinations again and again. At most 4,096 entries.
+    func classify(_ event: AuditEvent, http: HTTPFacts, cache: inout [String: Classification]) -> Classification {
+        let key = event.action + "\u{1F}" + event.resource.type + "\u{1F}" + (http.method ?? "")
+        var classification: Classification
+        if let cached = cache[key] {
+            classification = cached
+        } else {
+            classification = classify(event, http: http)
+            if cache.count >= 4096 { cache.removeAll(keepingCapacity: true) }
+            cache[key] = classification
+        }
+        classification.statusID = http.statusID
+        return classification
+    }
+
     /// ``classify(_:)`` with the HTTP facts of the event's metadata already read (the encoders use them too).
     func classify(_ event: AuditEvent, http: HTTPFacts) -> Classification {
         let words = Self.words(event.action)
@@ -282,25 +298,86 @@ public struct SIEMMapping: Sendable {
         var statusID = 0
 
         init(_ metadata: JSONText?) {
-            guard let metadata, metadata.text.utf8.first == UInt8(ascii: "{"),
-                case .object(let members)? = try? JSONValue(metadata)
-            else { return }
-            for (key, value) in members {
-                switch (key, value) {
-                case ("method", .string(let m)), ("httpMethod", .string(let m)): method = m.uppercased()
-                case ("status", .number(let n)), ("statusCode", .number(let n)), ("status_code", .number(let n)):
-                    status = Int64(n)
-                case ("outcome", .string(let s)), ("result", .string(let s)):
-                    switch s.lowercased() {
-                    case "success", "succeeded", "ok", "allowed": statusID = 1
-                    case "failure", "failed", "error", "denied": statusID = 2
-                    default: break
+            guard let metadata else { return }
+            var text = metadata.text
+            text.withUTF8 { scan(UnsafeRawBufferPointer($0)) }
+            if statusID == 0, let status, (100...599).contains(status) { statusID = status < 400 ? 1 : 2 }
+        }
+
+        /// Reads the few top-level members that matter from the stored (valid, canonical) JSON, skipping the rest
+        /// without building values: a full parse per exported event cost more than the rest of the mapping.
+        private mutating func scan(_ b: UnsafeRawBufferPointer) {
+            guard b.first == UInt8(ascii: "{") else { return }
+            var i = 1
+            var depth = 1
+            var key: [UInt8]?  // the top-level key whose value comes next
+            var expectKey = true
+            while i < b.count {
+                let c = b[i]
+                switch c {
+                case UInt8(ascii: "\""):
+                    let start = i + 1
+                    var escaped = false
+                    i += 1
+                    while i < b.count && b[i] != UInt8(ascii: "\"") {
+                        if b[i] == UInt8(ascii: "\\") {
+                            escaped = true
+                            i += 1
+                        }
+                        i += 1
                     }
-                case ("success", .bool(let b)): statusID = b ? 1 : 2
+                    let bytes = escaped ? nil : Array(b[start..<min(i, b.count)])
+                    i += 1
+                    if depth == 1 && expectKey {
+                        key = bytes
+                        expectKey = false
+                    } else if depth == 1, let name = key {
+                        if let bytes { take(name, string: String(decoding: bytes, as: UTF8.self)) }
+                        key = nil
+                    }
+                    continue
+                case UInt8(ascii: "{"), UInt8(ascii: "["):
+                    depth += 1
+                    key = depth == 2 ? nil : key
+                case UInt8(ascii: "}"), UInt8(ascii: "]"):
+                    depth -= 1
+                case UInt8(ascii: ","):
+                    if depth == 1 { expectKey = true }
+                case UInt8(ascii: ":"), 0x20, 0x09, 0x0A, 0x0D:
+                    break
+                default:
+                    // A number, true, false or null: at the top level, possibly a value we want.
+                    let start = i
+                    while i < b.count && !",}] \n\t\r".utf8.contains(b[i]) { i += 1 }
+                    if depth == 1, let name = key {
+                        take(name, scalar: String(decoding: b[start..<i], as: UTF8.self))
+                        key = nil
+                    }
+                    continue
+                }
+                i += 1
+            }
+        }
+
+        private mutating func take(_ key: [UInt8], string value: String) {
+            switch String(decoding: key, as: UTF8.self) {
+            case "method", "httpMethod": method = value.uppercased()
+            case "outcome", "result":
+                switch value.lowercased() {
+                case "success", "succeeded", "ok", "allowed": statusID = 1
+                case "failure", "failed", "error", "denied": statusID = 2
                 default: break
                 }
+            default: break
             }
-            if statusID == 0, let status, (100...599).contains(status) { statusID = status < 400 ? 1 : 2 }
+        }
+
+        private mutating func take(_ key: [UInt8], scalar value: String) {
+            switch String(decoding: key, as: UTF8.self) {
+            case "status", "statusCode", "status_code": status = Int64(value)
+            case "success" where value == "true" || value == "false": statusID = value == "true" ? 1 : 2
+            default: break
+            }
         }
     }
 
