@@ -30,7 +30,7 @@ final class ServerProcess: @unchecked Sendable {
         process.standardError = output
         try process.run()
         try output.close()
-        let deadline = ContinuousClock.now + .seconds(60)
+        let deadline = ContinuousClock.now + .seconds(120)
         while true {
             let text = (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? ""
             if let range = text.range(of: #"listening on https?://127\.0\.0\.1:[0-9]+"#, options: .regularExpression) {
@@ -48,7 +48,7 @@ final class ServerProcess: @unchecked Sendable {
             try await Task.sleep(for: .milliseconds(20))
         }
         process.terminate()
-        throw TestFailure("auditlog serve did not start listening within 60 s")
+        throw TestFailure("auditlog serve did not start listening within 120 s")
     }
 
     /// Everything the server printed (stdout and stderr).
