@@ -328,20 +328,6 @@ func constantTimeEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool {
 }
 
 extension String {
-    /// Base64 as base64url without padding.
-    package var base64URL: String {
-        String(
-            String.UnicodeScalarView(
-                unicodeScalars.compactMap { c -> Unicode.Scalar? in
-                    switch c {
-                    case "+": "-"
-                    case "/": "_"
-                    case "=": nil
-                    default: c
-                    }
-                }))
-    }
-
     func leftPadded(to width: Int) -> String {
         String(repeating: "0", count: max(0, width - count)) + self
     }

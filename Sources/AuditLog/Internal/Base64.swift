@@ -64,3 +64,19 @@ package enum Base64 {
         return out
     }
 }
+
+extension String {
+    /// Base64 text as base64url without padding (cursors, API key secrets, download-link tokens).
+    package var base64URL: String {
+        String(
+            String.UnicodeScalarView(
+                unicodeScalars.compactMap { c -> Unicode.Scalar? in
+                    switch c {
+                    case "+": "-"
+                    case "/": "_"
+                    case "=": nil
+                    default: c
+                    }
+                }))
+    }
+}

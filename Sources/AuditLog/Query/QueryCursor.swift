@@ -3,7 +3,7 @@
 enum QueryCursor {
     static func encode(after seq: UInt64, query: Query) -> String {
         let text = "v1.\(seq).\(String(query.fingerprint, radix: 16))"
-        return Base64.encode(Array(text.utf8)).replacingBase64URL()
+        return Base64.encode(Array(text.utf8)).base64URL
     }
 
     static func decode(_ cursor: String, query: Query) throws(AuditLogError) -> UInt64 {
@@ -23,19 +23,6 @@ enum QueryCursor {
 }
 
 extension String {
-    fileprivate func replacingBase64URL() -> String {
-        String(
-            String.UnicodeScalarView(
-                unicodeScalars.compactMap { c -> Unicode.Scalar? in
-                    switch c {
-                    case "+": "-"
-                    case "/": "_"
-                    case "=": nil
-                    default: c
-                    }
-                }))
-    }
-
     fileprivate func restoringBase64() -> String {
         var text = String(String.UnicodeScalarView(unicodeScalars.map { $0 == "-" ? "+" : $0 == "_" ? "/" : $0 }))
         while text.utf8.count % 4 != 0 { text += "=" }
