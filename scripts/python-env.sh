@@ -6,9 +6,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 env=.build/python
-packages=(schemathesis openapi-spec-validator selenium ocsf-emitter pyyaml)
+# Pinned: a check that passed must not start failing because PyPI published a new version overnight (to move on,
+# change a version here; the environment is rebuilt when this list changes).
+packages=(schemathesis==4.32.5 hypothesis==6.170.17 openapi-spec-validator==0.9.0 selenium==4.51.0 ocsf-emitter==0.3.0
+    pyyaml==6.0.4)
 
-if [ -x "$env/bin/python" ] && "$env/bin/python" -c "import schemathesis, openapi_spec_validator, selenium, ocsf_emitter, yaml" 2>/dev/null; then
+if [ -x "$env/bin/python" ] && [ "$(cat "$env/packages" 2>/dev/null)" = "${packages[*]}" ]; then
     echo "$PWD/$env/bin/python"
     exit 0
 fi
@@ -18,4 +21,5 @@ fi
 rm -rf "$env"
 python3 -m venv "$env" >&2
 "$env/bin/python" -m pip install --quiet --disable-pip-version-check "${packages[@]}" >&2
+echo "${packages[*]}" >"$env/packages"
 echo "$PWD/$env/bin/python"
