@@ -67,8 +67,9 @@ struct ExportTests {
         return String(decoding: out, as: UTF8.self)
     }
 
-    /// The export fast path (JSON straight from records) writes exactly what encoding decoded events writes.
-    @Test(arguments: [ExportEncoder.Format.jsonLines, .jsonArray])
+    /// Exports (written straight from records) write exactly what encoding decoded events writes, in every format,
+    /// with and without filters that need the decoded event.
+    @Test(arguments: ExportEncoder.Format.allCases)
     func recordTranscodingMatchesEncodingDecodedEvents(format: ExportEncoder.Format) throws {
         let dir = try TemporaryDirectory()
         var events = sampleEvents(3000, seed: 11)
@@ -88,6 +89,8 @@ struct ExportTests {
         for query in [
             Query(order: .oldestFirst), Query(order: .newestFirst),
             Query(from: middle - .seconds(60), to: middle + .seconds(60)),
+            Query(actions: [events[100].action, events[7].action], order: .newestFirst),
+            Query(actorIDs: [events[5].actor.id]),
         ] {
             var expected: [UInt8] = []
             var slow = ExportEncoder(format: format)

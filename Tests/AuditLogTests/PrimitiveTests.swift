@@ -1,3 +1,4 @@
+import AuditLogSampleData
 import AuditLogTestSupport
 import Testing
 
@@ -5,6 +6,43 @@ import Testing
 
 @Suite("Checksums and primitives")
 struct PrimitiveTests {
+    /// JSON string escaping (which looks at eight bytes at a time) against a plain byte-by-byte escaper, with the
+    /// characters that need escaping at every position around the eight-byte steps.
+    @Test func jsonStringEscapingMatchesAPlainEscaper() {
+        func plain(_ bytes: [UInt8]) -> [UInt8] {
+            var out: [UInt8] = [0x22]
+            for c in bytes {
+                switch c {
+                case 0x22: out += Array(#"\""#.utf8)
+                case 0x5C: out += Array(#"\\"#.utf8)
+                case 0x08: out += Array(#"\b"#.utf8)
+                case 0x0C: out += Array(#"\f"#.utf8)
+                case 0x0A: out += Array(#"\n"#.utf8)
+                case 0x0D: out += Array(#"\r"#.utf8)
+                case 0x09: out += Array(#"\t"#.utf8)
+                case ..<0x20: out += Array(#"\u00"#.utf8) + Array(String(Int(c) | 0x100, radix: 16).utf8.suffix(2))
+                default: out.append(c)
+                }
+            }
+            return out + [0x22]
+        }
+        // Every byte value that can stand alone in UTF-8, and multi-byte characters (bytes of 0x80 and more).
+        let pieces: [[UInt8]] = (0..<0x80).map { [UInt8($0)] } + ["é", "😀", "ü", "\u{7F}"].map { Array($0.utf8) }
+        var random = SplitMix64(seed: 5)
+        for length in 0..<40 {
+            for _ in 0..<200 {
+                var bytes: [UInt8] = []
+                while bytes.count < length {
+                    // Mostly plain letters, so that runs with nothing to escape are long enough to be skipped.
+                    bytes += random.next() % 4 == 0 ? pieces[Int(random.next() % UInt64(pieces.count))] : [0x61]
+                }
+                var out: [UInt8] = []
+                bytes.withUnsafeBytes { JSONWriter.appendString($0, to: &out) }
+                #expect(out == plain(bytes), "\(bytes)")
+            }
+        }
+    }
+
     @Test func crc32cMatchesTheStandardCheckValue() {
         #expect(CRC32C.checksum(Array("123456789".utf8)) == 0xE306_9283)
         #expect(CRC32C.checksum([]) == 0)

@@ -151,6 +151,34 @@ struct SIEMExportTests {
         #expect((custom["after"] as? [String: Any])?["a"] as? Int == 1)
     }
 
+    @Test("an encoder given events built by hand writes them as it writes events read from a log, even odd ones")
+    func handBuiltEvents() throws {
+        let event = try Self.event("user.update", resource: "user", metadata: #"{"outcome":"ok"}"#)
+        let hash = try #require(SHA256Hash(bytes: [UInt8](repeating: 0xAB, count: 32)))
+        for format in [ExportEncoder.Format.ocsf, .ecs] {
+            var encoder = ExportEncoder(format: format)
+            var out: [UInt8] = []
+            // A plain event; one whose redaction names a field it still has and an earlier event as redactor; one
+            // with a timestamp no RFC 3339 date can show. None of them is in any log, none may stop the export.
+            var odd = StoredEvent(
+                seq: 7, leafHash: hash, event: event, redaction: Redaction(redactedBy: 3, fields: [.actorName]))
+            odd.event.actor.name = "still here"
+            var late = StoredEvent(seq: 8, leafHash: hash, event: event)
+            late.event.timestamp = Timestamp(millisecondsSinceEpoch: .max)
+            for stored in [StoredEvent(seq: 6, leafHash: hash, event: event), odd, late] {
+                encoder.append(stored, to: &out)
+            }
+            let lines = out.split(separator: 0x0A)
+            #expect(lines.count == 3)
+            for line in lines {
+                let document = try #require(JSONSerialization.jsonObject(with: Data(line)) as? [String: Any])
+                #expect(String(decoding: line, as: UTF8.self).contains(String(repeating: "ab", count: 32)))
+                #expect(document[format == .ocsf ? "class_uid" : "@timestamp"] != nil)
+            }
+            #expect(String(decoding: lines[1], as: UTF8.self).contains(#""redacted":{"by":3,"fields":["actor.name"]}"#))
+        }
+    }
+
     @Test("auditlog export --format ocsf|ecs writes a line per event; a bad mapping file is refused by line")
     func command() throws {
         let dir = try TemporaryDirectory()

@@ -1,7 +1,7 @@
 @testable import AuditLog
 
-/// The stored record decoder. The export transcoder (which writes JSON straight from the record) must refuse
-/// exactly what the decoder refuses and otherwise write what the decoded event prints; a decoded event must
+/// The stored record decoder. The export transcoders (which write JSON, OCSF and ECS straight from the record) must
+/// refuse exactly what the decoder refuses and otherwise write what the decoded event prints; a decoded event must
 /// encode to a record that decodes to it again.
 enum RecordTarget {
     nonisolated(unsafe) static let hasher = try? MerkleHasher()
@@ -19,6 +19,18 @@ enum RecordTarget {
         var expected: [UInt8] = [0x2a]
         decoded.appendJSON(to: &expected)
         require(transcoded == expected, "transcoded JSON differs from the decoded event's")
+        for format in [ExportEncoder.Format.ocsf, .ecs, .csv] {
+            var fromRecord = ExportEncoder(format: format)
+            var entry: [UInt8] = []
+            let ok = (try? fromRecord.encode(record: bytes, using: hasher, to: &entry)) != nil
+            require(ok, "the \(format) encoder refuses a record the decoder accepts")
+            var line: [UInt8] = []
+            fromRecord.append(encoded: entry, to: &line)
+            var fromEvent = ExportEncoder(format: format)
+            var again: [UInt8] = []
+            fromEvent.append(decoded, to: &again)
+            require(line == again, "\(format) of the record differs from \(format) of the decoded event")
+        }
         guard decoded.redaction == nil else { return }
         var record: [UInt8] = []
         let salt = [UInt8](repeating: 1, count: RecordCodec.saltSize)

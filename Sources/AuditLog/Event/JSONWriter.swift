@@ -8,40 +8,78 @@ package enum JSONWriter {
         s.withUTF8 { appendString(UnsafeRawBufferPointer($0), to: &out) }
     }
 
-    /// Appends valid UTF-8 `bytes` as a JSON string, escaping only what JSON requires.
+    /// Appends valid UTF-8 `bytes` as a JSON string, escaping only what JSON requires. Runs without anything to
+    /// escape, nearly all text, are found eight bytes at a time and copied whole.
     package static func appendString(_ bytes: UnsafeRawBufferPointer, to out: inout [UInt8]) {
         let utf8 = bytes.assumingMemoryBound(to: UInt8.self)
         out.append(UInt8(ascii: "\""))
         var runStart = 0
-        for i in 0..<utf8.count {
-            let c = utf8[i]
-            guard c < 0x20 || c == UInt8(ascii: "\"") || c == UInt8(ascii: "\\") else { continue }
-            out.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart..<i]))
-            runStart = i + 1
-            out.append(UInt8(ascii: "\\"))
-            switch c {
-            case UInt8(ascii: "\""), UInt8(ascii: "\\"): out.append(c)
-            case 0x08: out.append(UInt8(ascii: "b"))
-            case 0x0C: out.append(UInt8(ascii: "f"))
-            case 0x0A: out.append(UInt8(ascii: "n"))
-            case 0x0D: out.append(UInt8(ascii: "r"))
-            case 0x09: out.append(UInt8(ascii: "t"))
-            default:
-                out.append(contentsOf: "u00".utf8)
-                out.append(hexDigits[Int(c >> 4)])
-                out.append(hexDigits[Int(c & 0xF)])
+        var i = 0
+        while i < utf8.count {
+            if i + 8 <= utf8.count {
+                let word = UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: i, as: UInt64.self))
+                if !mayNeedEscaping(word) {
+                    i += 8
+                    continue
+                }
             }
+            let c = utf8[i]
+            i += 1
+            guard c < 0x20 || c == UInt8(ascii: "\"") || c == UInt8(ascii: "\\") else { continue }
+            out.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart..<i - 1]))
+            runStart = i
+            appendEscape(c, to: &out)
         }
         out.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart..<utf8.count]))
         out.append(UInt8(ascii: "\""))
     }
 
-    /// Appends `"name":`.
-    package static func appendKey(_ name: StaticString, to out: inout [UInt8]) {
-        out.append(UInt8(ascii: "\""))
-        out.append(contentsOf: UnsafeRawBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount))
-        out.append(UInt8(ascii: "\""))
-        out.append(UInt8(ascii: ":"))
+    /// Whether any of the eight bytes of `word` is a control character, `"` or `\` (may be true for other bytes
+    /// too, never false for those).
+    @inline(__always)
+    private static func mayNeedEscaping(_ word: UInt64) -> Bool {
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let highs: UInt64 = 0x8080_8080_8080_8080
+        // A byte below 0x20 (bytes of 0x80 and more, UTF-8 beyond ASCII, are left out by `& ~word`).
+        let control = (word &- ones &* 0x20) & ~word & highs
+        // A byte equal to `"` or `\`: zero after the XOR.
+        let quote = word ^ (ones &* 0x22)
+        let backslash = word ^ (ones &* 0x5C)
+        let equal = ((quote &- ones) & ~quote | (backslash &- ones) & ~backslash) & highs
+        return control | equal != 0
+    }
+
+    private static func appendEscape(_ c: UInt8, to out: inout [UInt8]) {
+        switch c {
+        case UInt8(ascii: "\""): out.append(contentsOf: #"\""#.utf8)
+        case UInt8(ascii: "\\"): out.append(contentsOf: #"\\"#.utf8)
+        case 0x08: out.append(contentsOf: #"\b"#.utf8)
+        case 0x0C: out.append(contentsOf: #"\f"#.utf8)
+        case 0x0A: out.append(contentsOf: #"\n"#.utf8)
+        case 0x0D: out.append(contentsOf: #"\r"#.utf8)
+        case 0x09: out.append(contentsOf: #"\t"#.utf8)
+        default:
+            out.append(contentsOf: #"\u00"#.utf8)
+            out.append(hexDigits[Int(c >> 4)])
+            out.append(hexDigits[Int(c & 0xF)])
+        }
+    }
+
+    /// Appends `"name":`, with a comma first when `comma` is true, in one append.
+    package static func appendKey(_ name: StaticString, comma: Bool = false, to out: inout [UInt8]) {
+        let length = name.utf8CodeUnitCount
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: length + 4) { buffer in
+            var i = 0
+            if comma {
+                buffer[0] = UInt8(ascii: ",")
+                i = 1
+            }
+            buffer[i] = UInt8(ascii: "\"")
+            UnsafeMutableRawPointer(buffer.baseAddress! + i + 1).copyMemory(from: name.utf8Start, byteCount: length)
+            buffer[i + 1 + length] = UInt8(ascii: "\"")
+            buffer[i + 2 + length] = UInt8(ascii: ":")
+            out.append(contentsOf: UnsafeBufferPointer(rebasing: buffer[..<(i + 3 + length)]))
+        }
     }
 
     /// Appends `,"name":"value"` (no comma first when `comma` is false); nothing when `value` is nil.

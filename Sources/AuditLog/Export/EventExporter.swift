@@ -19,8 +19,9 @@ extension AuditLogReader {
     /// (FORMAT.md, "Exports"), in constant memory: `write` receives the bytes in chunks of about 64 KiB, and can
     /// stop the export early by returning false.
     ///
-    /// When only a time range filters the events, JSON is written straight from the stored records, several times
-    /// faster than decoding each event first; the bytes are the same either way.
+    /// JSON, OCSF and ECS are written straight from the stored records, several times faster than decoding each
+    /// event first (when other filters than time need the decoded event, it is decoded for them); the bytes are
+    /// those ``ExportEncoder/append(_:to:)`` writes for the decoded events.
     /// - Parameter progress: Called every few thousand events with the number written so far.
     @discardableResult
     public func export(
@@ -39,31 +40,29 @@ extension AuditLogReader {
             return try out.flushIfFull(write)
         }
         let engine = try QueryEngine(directory: directory, indexes: indexes)
-        if format.isEventJSON && query.filtersOnlyByTime {
-            let hasher = engine.hasher
-            let directory = self.directory
-            try engine.scan(
-                query, after: nil,
-                produce: { (seq, record) throws(AuditLogError) -> (UInt64, [UInt8])? in
-                    var json: [UInt8] = []
-                    json.reserveCapacity(record.count * 2)
-                    do throws(DecodeFailure) {
-                        try RecordJSON.append(record, using: hasher, to: &json)
-                    } catch {
-                        throw AuditLogError(.corrupt, "record \(seq): \(error.reason)", path: directory)
+        let hasher = engine.hasher
+        let directory = self.directory
+        let filtersOnlyByTime = query.filtersOnlyByTime
+        try engine.scan(
+            query, after: nil,
+            produce: { (seq, record) throws(AuditLogError) -> (UInt64, [UInt8])? in
+                var entry: [UInt8] = []
+                entry.reserveCapacity(record.count * 2)
+                do throws(DecodeFailure) {
+                    if !filtersOnlyByTime {
+                        let stored = try RecordCodec.decode(record, into: StoredEvent.self, using: hasher)
+                        guard query.matches(stored.event) else { return nil }
                     }
-                    return (seq, json)
-                },
-                { (item) throws(AuditLogError) in
-                    encoder.append(encodedJSON: item.1, to: &out.bytes)
-                    return try written(item.0)
-                })
-        } else {
-            try engine.forEach(matching: query) { (stored) throws(AuditLogError) in
-                encoder.append(stored, to: &out.bytes)
-                return try written(stored.seq)
-            }
-        }
+                    try encoder.encode(record: record, using: hasher, to: &entry)
+                } catch {
+                    throw AuditLogError(.corrupt, "record \(seq): \(error.reason)", path: directory)
+                }
+                return (seq, entry)
+            },
+            { (item) throws(AuditLogError) in
+                encoder.append(encoded: item.1, to: &out.bytes)
+                return try written(item.0)
+            })
         if out.stopped { return summary }
         encoder.appendFooter(to: &out.bytes)
         _ = try out.flush(write)

@@ -9,9 +9,6 @@ public struct ExportEncoder: Sendable {
         case ocsf
         /// One Elastic Common Schema document per line.
         case ecs
-
-        /// Whether it is the export JSON shape (the formats the fast path writes from stored records).
-        var isEventJSON: Bool { self == .jsonLines || self == .jsonArray }
     }
 
     /// CSV columns, in order. Nested values (`actor.roles`, `before`, `after`, `metadata`, `redacted`) are JSON
@@ -26,7 +23,7 @@ public struct ExportEncoder: Sendable {
     /// The OCSF classes and ECS categories of events (``Format/ocsf`` and ``Format/ecs``).
     public let mapping: SIEMMapping
     private var count = 0
-    private var classifications: [String: SIEMMapping.Classification] = [:]
+    private var profiles = SIEMEncoder.ProfileCache()
 
     public init(format: Format, mapping: SIEMMapping = SIEMMapping()) {
         self.format = format
@@ -48,35 +45,54 @@ public struct ExportEncoder: Sendable {
     }
 
     public mutating func append(_ stored: StoredEvent, to out: inout [UInt8]) {
-        defer { count += 1 }
         switch format {
-        case .jsonLines:
-            stored.appendJSON(to: &out)
-            out.append(0x0A)
-        case .jsonArray:
-            if count > 0 { out.append(UInt8(ascii: ",")) }
-            out.append(0x0A)
-            stored.appendJSON(to: &out)
+        case .jsonLines, .jsonArray:
+            var json: [UInt8] = []
+            stored.appendJSON(to: &json)
+            append(encoded: json, to: &out)
         case .csv:
+            count += 1
             Self.appendCSVRow(stored, to: &out)
-        case .ocsf:
-            SIEMEncoder.appendOCSF(stored, mapping: mapping, cache: &classifications, to: &out)
-            out.append(0x0A)
-        case .ecs:
-            SIEMEncoder.appendECS(stored, mapping: mapping, cache: &classifications, to: &out)
-            out.append(0x0A)
+        case .ocsf, .ecs:
+            var line: [UInt8] = []
+            guard stored.withRecordFields({ appendSIEM($0, leafHash: stored.leafHash, to: &line) }) != nil else { return }
+            append(encoded: line, to: &out)
         }
     }
 
-    /// Like ``append(_:to:)`` with the event's JSON object already written (JSON formats only).
-    mutating func append(encodedJSON json: [UInt8], to out: inout [UInt8]) {
+    /// The entry of a stored record, without what separates entries (``append(encoded:to:)`` adds that): straight
+    /// from the record's bytes for JSON, OCSF and ECS, the same bytes ``append(_:to:)`` writes for the decoded
+    /// record. On failure (a record that would not decode) `out` is left as it was.
+    mutating func encode(record: UnsafeRawBufferPointer, using hasher: MerkleHasher, to out: inout [UInt8])
+        throws(DecodeFailure)
+    {
+        switch format {
+        case .jsonLines, .jsonArray:
+            try RecordJSON.append(record, using: hasher, to: &out)
+        case .csv:
+            Self.appendCSVRow(try RecordCodec.decode(record, into: StoredEvent.self, using: hasher), to: &out)
+        case .ocsf, .ecs:
+            appendSIEM(try RecordFields(record), leafHash: RecordCodec.leafHash(of: record, using: hasher), to: &out)
+        }
+    }
+
+    /// Appends an entry from ``encode(record:using:to:)`` with what separates it from the previous one.
+    mutating func append(encoded entry: [UInt8], to out: inout [UInt8]) {
         defer { count += 1 }
         if format == .jsonArray {
             if count > 0 { out.append(UInt8(ascii: ",")) }
             out.append(0x0A)
         }
-        out.append(contentsOf: json)
-        if format == .jsonLines { out.append(0x0A) }
+        out.append(contentsOf: entry)
+        if format == .jsonLines || format == .ocsf || format == .ecs { out.append(0x0A) }
+    }
+
+    private mutating func appendSIEM(_ fields: RecordFields, leafHash: SHA256Hash, to out: inout [UInt8]) {
+        if format == .ocsf {
+            SIEMEncoder.appendOCSF(fields, leafHash: leafHash, mapping: mapping, cache: &profiles, to: &out)
+        } else {
+            SIEMEncoder.appendECS(fields, leafHash: leafHash, mapping: mapping, cache: &profiles, to: &out)
+        }
     }
 
     /// What comes after the last event: `]` of a JSON array.

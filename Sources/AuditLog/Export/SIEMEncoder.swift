@@ -1,127 +1,190 @@
 /// OCSF 1.5 events and Elastic Common Schema documents of stored events, one JSON object each (FORMAT.md, "SIEM
-/// formats"): what `--format ocsf` and `--format ecs` write, a line per event.
+/// formats"): what `--format ocsf` and `--format ecs` write, a line per event. They write straight from a record's
+/// fields (no ``AuditEvent`` is built), like the JSON export's fast path.
 enum SIEMEncoder {
     static let product = "swift-audit-log"
     /// The version in OCSF `metadata.product.version`.
     static let productVersion = "1.0.0"
     static let ocsfVersion = "1.5.0"
     static let ecsVersion = "9.4.0"
+    static let ocsfStatus = ["Unknown", "Success", "Failure"]
+    static let ecsOutcome = ["unknown", "success", "failure"]
+
+    /// What the encoders write about an event beyond its fields, decided by its action, resource type and HTTP
+    /// method. An export meets the same few combinations again and again, so it is worked out once for each.
+    struct Profile {
+        var classification: SIEMMapping.Classification
+        /// Whether the resource is a credential (an API key, a token, a password).
+        var credential: Bool
+        /// The OCSF document's first members, `"activity_id"` to `"severity"`, written once.
+        var ocsfHead: [UInt8]
+        /// ECS `event.category` and `event.type`, written once.
+        var ecsCategorization: [UInt8]
+
+        init(_ c: SIEMMapping.Classification, credential: Bool) {
+            classification = c
+            self.credential = credential
+            let k = c.ocsfClass
+            ocsfHead = ObjectWriter.members { o in
+                o.number("activity_id", Int64(c.activityID))
+                o.string("activity_name", c.activityName)
+                o.number("category_uid", Int64(k.categoryUID))
+                o.string("category_name", k.categoryName)
+                o.number("class_uid", Int64(k.uid))
+                o.string("class_name", k.name)
+                o.number("type_uid", Int64(k.uid * 100 + c.activityID))
+                o.string("type_name", "\(k.name): \(c.activityName)")
+                o.number("severity_id", 1)
+                o.string("severity", "Informational")
+            }
+            ecsCategorization = ObjectWriter.members { v in
+                v.array("category") { $0.string(c.ecsCategory) }
+                v.array("type") { list in for type in c.ecsTypes { list.string(type) } }
+            }
+        }
+    }
+
+    /// OCSF `metadata.version` and `metadata.product`.
+    static let ocsfProduct = ObjectWriter.members { m in
+        m.string("version", ocsfVersion)
+        m.object("product") { p in
+            p.string("name", product)
+            p.string("vendor_name", product)
+            p.string("version", productVersion)
+        }
+    }
+
+    /// Profiles by action, resource type and HTTP method, at most 4,096.
+    struct ProfileCache {
+        private var profiles: [[UInt8]: Profile] = [:]
+        private var key: [UInt8] = []
+
+        mutating func profile(_ f: RecordFields, http: SIEMMapping.HTTPFacts, mapping: SIEMMapping) -> Profile {
+            key.removeAll(keepingCapacity: true)
+            key.append(contentsOf: f.action)
+            key.append(0x1F)
+            key.append(contentsOf: f.resourceType)
+            key.append(0x1F)
+            if let method = http.method { key.append(contentsOf: method.utf8) }
+            var profile: Profile
+            if let cached = profiles[key] {
+                profile = cached
+            } else {
+                let resourceType = UTF8Validator.string(trusted: f.resourceType)
+                let c = mapping.classify(
+                    action: UTF8Validator.string(trusted: f.action), resourceType: resourceType, http: http)
+                profile = Profile(c, credential: credentialTypes.contains(SIEMMapping.normalized(resourceType)))
+                if profiles.count >= 4096 { profiles.removeAll(keepingCapacity: true) }
+                profiles[key] = profile
+            }
+            profile.classification.statusID = http.statusID
+            return profile
+        }
+    }
 
     // MARK: OCSF
 
     static func appendOCSF(
-        _ stored: StoredEvent, mapping: SIEMMapping, cache: inout [String: SIEMMapping.Classification],
+        _ f: RecordFields, leafHash: SHA256Hash, mapping: SIEMMapping, cache: inout ProfileCache,
         to out: inout [UInt8]
     ) {
-        let e = stored.event
-        let http = SIEMMapping.HTTPFacts(e.metadata)
-        let c = mapping.classify(e, http: http, cache: &cache)
+        let http = SIEMMapping.HTTPFacts(f.metadata)
+        let profile = cache.profile(f, http: http, mapping: mapping)
+        let c = profile.classification
         let k = c.ocsfClass
         var o = ObjectWriter(&out)
-        o.number("activity_id", Int64(c.activityID))
-        o.string("activity_name", c.activityName)
-        o.number("category_uid", Int64(k.categoryUID))
-        o.string("category_name", k.categoryName)
-        o.number("class_uid", Int64(k.uid))
-        o.string("class_name", k.name)
-        o.number("type_uid", Int64(k.uid * 100 + c.activityID))
-        o.string("type_name", "\(k.name): \(c.activityName)")
-        o.number("severity_id", 1)
-        o.string("severity", "Informational")
+        o.members(profile.ocsfHead)
         o.number("status_id", Int64(c.statusID))
-        o.string("status", ["Unknown", "Success", "Failure"][c.statusID])
-        o.number("time", e.timestamp.millisecondsSinceEpoch)
-        o.string("message", e.action)
+        o.string("status", ocsfStatus[c.statusID])
+        o.number("time", f.timestamp)
+        o.string("message", f.action)
         o.object("metadata") { m in
-            m.string("version", ocsfVersion)
-            m.object("product") { p in
-                p.string("name", product)
-                p.string("vendor_name", product)
-                p.string("version", productVersion)
-            }
-            m.string("uid", e.id)
-            m.unsigned("sequence", stored.seq)
+            m.members(ocsfProduct)
+            m.string("uid", f.id)
+            m.unsigned("sequence", f.seq)
             m.string("log_provider", product)
-            m.string("event_code", e.action)
-            m.string("tenant_uid", e.org?.id)
+            m.string("event_code", f.action)
+            m.string("tenant_uid", f.orgID)
         }
-        o.object("actor") { a in a.object("user") { appendOCSFActor(e, to: &$0) } }
-        if let ip = e.ip {
+        o.object("actor") { a in a.object("user") { appendOCSFActor(f, to: &$0) } }
+        if let ip = f.ip {
             o.object("src_endpoint") { $0.string("ip", ip) }
         } else if k == .apiActivity {
             // Required by the class: the endpoint as far as the event knows it.
-            o.object("src_endpoint") { $0.string("name", e.source ?? "unknown") }
+            o.object("src_endpoint") { e in
+                if let source = f.source { e.string("name", source) } else { e.string("name", "unknown") }
+            }
         }
-        if e.userAgent != nil || http.method != nil {
+        if f.userAgent != nil || http.method != nil {
             o.object("http_request") { r in
                 r.string("http_method", http.method)
-                r.string("user_agent", e.userAgent)
+                r.string("user_agent", f.userAgent)
             }
         }
         switch k {
         case .entityManagement:
-            o.object("entity") { appendOCSFEntity(e.resource, data: e.before, to: &$0) }
-            o.object("entity_result") { appendOCSFEntity(e.resource, data: e.after, to: &$0) }
+            o.object("entity") { appendOCSFEntity(f, data: f.before, to: &$0) }
+            o.object("entity_result") { appendOCSFEntity(f, data: f.after, to: &$0) }
         case .accountChange:
             o.object("user") { u in
-                u.string("uid", e.resource.id)
-                u.string("name", e.resource.name)
-                if credentialTypes.contains(SIEMMapping.normalized(e.resource.type)) {
-                    u.string("credential_uid", e.resource.id)
+                u.string("uid", f.resourceID)
+                u.string("name", f.resourceName)
+                if profile.credential {
+                    u.string("credential_uid", f.resourceID)
                     u.number("type_id", 99)
-                    u.string("type", e.resource.type)
+                    u.string("type", f.resourceType)
                 } else {
                     u.number("type_id", 1)
                     u.string("type", "User")
                 }
             }
         case .authentication:
-            o.object("user") { appendOCSFActor(e, to: &$0) }
+            o.object("user") { appendOCSFActor(f, to: &$0) }
         case .apiActivity:
             o.object("api") { a in
-                a.string("operation", e.action)
-                a.object("request") { $0.string("uid", e.id) }
+                a.string("operation", f.action)
+                a.object("request") { $0.string("uid", f.id) }
                 if let status = http.status { a.object("response") { $0.number("code", status) } }
             }
             o.array("resources") { list in
                 list.object { r in
-                    r.string("uid", e.resource.id)
-                    r.string("name", e.resource.name)
-                    r.string("type", e.resource.type)
+                    r.string("uid", f.resourceID)
+                    r.string("name", f.resourceName)
+                    r.string("type", f.resourceType)
                 }
             }
         }
         o.object("unmapped") { u in
-            u.string("leafHash", stored.leafHash.hex)
-            u.string("action", e.action)
+            u.raw("leafHash") { JSONWriter.appendHash(leafHash, to: &$0) }
+            u.string("action", f.action)
             u.object("actor") { a in
-                a.string("type", e.actor.type.rawValue)
-                a.string("authMethod", e.actor.authMethod)
+                a.string("type", f.actorType.rawValue)
+                a.string("authMethod", f.authMethod)
             }
             if k != .entityManagement {
                 u.object("resource") { r in
-                    r.string("type", e.resource.type)
-                    r.string("id", e.resource.id)
-                    r.string("name", e.resource.name)
+                    r.string("type", f.resourceType)
+                    r.string("id", f.resourceID)
+                    r.string("name", f.resourceName)
                 }
-                u.json("before", e.before)
-                u.json("after", e.after)
+                u.json("before", f.before)
+                u.json("after", f.after)
             }
-            if let org = e.org { u.object("org") { appendReference(org, to: &$0) } }
-            if let project = e.project { u.object("project") { appendReference(project, to: &$0) } }
-            u.string("source", e.source)
-            u.json("metadata", e.metadata)
-            if let redaction = stored.redaction { u.raw("redacted") { redaction.appendJSON(to: &$0) } }
+            if let org = f.orgID { u.object("org") { appendReference(org, f.orgName, to: &$0) } }
+            if let project = f.projectID { u.object("project") { appendReference(project, f.projectName, to: &$0) } }
+            u.string("source", f.source)
+            u.json("metadata", f.metadata)
+            if let redaction = f.redaction { u.raw("redacted") { redaction.appendJSON(to: &$0) } }
         }
         o.finish(into: &out)
     }
 
     static let credentialTypes: Set<String> = ["apikey", "token", "accesstoken", "credential", "password"]
 
-    private static func appendOCSFActor(_ e: AuditEvent, to u: inout ObjectWriter) {
-        u.string("uid", e.actor.id)
-        u.string("name", e.actor.name)
-        switch e.actor.type {
+    private static func appendOCSFActor(_ f: RecordFields, to u: inout ObjectWriter) {
+        u.string("uid", f.actorID)
+        u.string("name", f.actorName)
+        switch f.actorType {
         case .user:
             u.number("type_id", 1)
             u.string("type", "User")
@@ -131,67 +194,62 @@ enum SIEMEncoder {
         case .apiKey:
             u.number("type_id", 99)
             u.string("type", "API key")
-            u.string("credential_uid", e.actor.id)
+            u.string("credential_uid", f.actorID)
         case .service:
             u.number("type_id", 99)
             u.string("type", "Service")
         }
-        if let roles = e.actor.roles, !roles.isEmpty {
-            u.array("groups") { list in for role in roles { list.object { $0.string("name", role) } } }
+        if f.roleCount > 0 {
+            u.array("groups") { list in f.forEachRole { role in list.object { $0.string("name", role) } } }
         }
-        if let org = e.org { u.object("org") { appendReference(org, uidKey: true, to: &$0) } }
+        if let org = f.orgID { u.object("org") { appendReference(org, f.orgName, uidKey: true, to: &$0) } }
     }
 
-    private static func appendOCSFEntity(_ resource: AuditEvent.Resource, data: JSONText?, to m: inout ObjectWriter) {
-        m.string("uid", resource.id)
-        m.string("name", resource.name)
-        m.string("type", resource.type)
+    private static func appendOCSFEntity(_ f: RecordFields, data: UnsafeRawBufferPointer?, to m: inout ObjectWriter) {
+        m.string("uid", f.resourceID)
+        m.string("name", f.resourceName)
+        m.string("type", f.resourceType)
         m.json("data", data)
     }
 
     private static func appendReference(
-        _ reference: AuditEvent.Reference, uidKey: Bool = false, to r: inout ObjectWriter
+        _ id: UnsafeRawBufferPointer, _ name: UnsafeRawBufferPointer?, uidKey: Bool = false, to r: inout ObjectWriter
     ) {
-        if uidKey { r.string("uid", reference.id) } else { r.string("id", reference.id) }
-        r.string("name", reference.name)
+        if uidKey { r.string("uid", id) } else { r.string("id", id) }
+        r.string("name", name)
     }
 
     // MARK: ECS
 
     static func appendECS(
-        _ stored: StoredEvent, mapping: SIEMMapping, cache: inout [String: SIEMMapping.Classification],
+        _ f: RecordFields, leafHash: SHA256Hash, mapping: SIEMMapping, cache: inout ProfileCache,
         to out: inout [UInt8]
     ) {
-        let e = stored.event
-        let http = SIEMMapping.HTTPFacts(e.metadata)
-        let c = mapping.classify(e, http: http, cache: &cache)
+        let http = SIEMMapping.HTTPFacts(f.metadata)
+        let profile = cache.profile(f, http: http, mapping: mapping)
+        let c = profile.classification
         var o = ObjectWriter(&out)
-        o.raw("@timestamp") { out in
-            out.append(UInt8(ascii: "\""))
-            RFC3339.append(milliseconds: e.timestamp.millisecondsSinceEpoch, to: &out)
-            out.append(UInt8(ascii: "\""))
-        }
+        o.raw("@timestamp") { JSONWriter.appendTimestamp(milliseconds: f.timestamp, to: &$0) }
         o.object("ecs") { $0.string("version", ecsVersion) }
         o.object("event") { v in
             v.string("kind", "event")
-            v.array("category") { $0.string(c.ecsCategory) }
-            v.array("type") { list in for type in c.ecsTypes { list.string(type) } }
-            v.string("action", e.action)
-            v.string("outcome", ["unknown", "success", "failure"][c.statusID])
-            v.string("id", e.id)
-            v.unsigned("sequence", stored.seq)
-            v.string("hash", stored.leafHash.hex)
+            v.members(profile.ecsCategorization)
+            v.string("action", f.action)
+            v.string("outcome", ecsOutcome[c.statusID])
+            v.string("id", f.id)
+            v.unsigned("sequence", f.seq)
+            v.raw("hash") { JSONWriter.appendHash(leafHash, to: &$0) }
             v.string("provider", product)
             v.string("dataset", "swift_audit_log.events")
         }
         o.object("user") { u in
-            u.string("id", e.actor.id)
-            u.string("name", e.actor.name)
-            if let roles = e.actor.roles, !roles.isEmpty { u.array("roles") { l in for r in roles { l.string(r) } } }
+            u.string("id", f.actorID)
+            u.string("name", f.actorName)
+            if f.roleCount > 0 { u.array("roles") { list in f.forEachRole { list.string($0) } } }
         }
-        if let ip = e.ip { o.object("source") { $0.string("ip", ip) } }
-        if let agent = e.userAgent { o.object("user_agent") { $0.string("original", agent) } }
-        if let org = e.org { o.object("organization") { appendReference(org, to: &$0) } }
+        if let ip = f.ip { o.object("source") { $0.string("ip", ip) } }
+        if let agent = f.userAgent { o.object("user_agent") { $0.string("original", agent) } }
+        if let org = f.orgID { o.object("organization") { appendReference(org, f.orgName, to: &$0) } }
         if http.method != nil || http.status != nil {
             o.object("http") { h in
                 if let method = http.method { h.object("request") { $0.string("method", method) } }
@@ -200,33 +258,33 @@ enum SIEMEncoder {
         }
         o.object("related") { r in
             r.array("user") { list in
-                list.string(e.actor.id)
-                if let name = e.actor.name, name != e.actor.id { list.string(name) }
+                list.string(f.actorID)
+                if let name = f.actorName, !name.elementsEqual(f.actorID) { list.string(name) }
             }
-            if let ip = e.ip { r.array("ip") { $0.string(ip) } }
+            if let ip = f.ip { r.array("ip") { $0.string(ip) } }
         }
-        if e.project != nil || e.source != nil {
+        if f.projectID != nil || f.source != nil {
             o.object("labels") { l in
-                l.string("project_id", e.project?.id)
-                l.string("source", e.source)
+                l.string("project_id", f.projectID)
+                l.string("source", f.source)
             }
         }
         o.object("audit_log") { a in
             a.object("actor") { x in
-                x.string("type", e.actor.type.rawValue)
-                x.string("auth_method", e.actor.authMethod)
+                x.string("type", f.actorType.rawValue)
+                x.string("auth_method", f.authMethod)
             }
             a.object("resource") { r in
-                r.string("type", e.resource.type)
-                r.string("id", e.resource.id)
-                r.string("name", e.resource.name)
+                r.string("type", f.resourceType)
+                r.string("id", f.resourceID)
+                r.string("name", f.resourceName)
             }
-            if let project = e.project { a.object("project") { appendReference(project, to: &$0) } }
-            a.string("source", e.source)
-            a.json("before", e.before)
-            a.json("after", e.after)
-            a.json("metadata", e.metadata)
-            if let redaction = stored.redaction { a.raw("redacted") { redaction.appendJSON(to: &$0) } }
+            if let project = f.projectID { a.object("project") { appendReference(project, f.projectName, to: &$0) } }
+            a.string("source", f.source)
+            a.json("before", f.before)
+            a.json("after", f.after)
+            a.json("metadata", f.metadata)
+            if let redaction = f.redaction { a.raw("redacted") { redaction.appendJSON(to: &$0) } }
         }
         o.finish(into: &out)
     }
@@ -252,9 +310,24 @@ struct ObjectWriter {
     }
 
     private mutating func key(_ name: StaticString) {
-        if !first { out.append(UInt8(ascii: ",")) }
+        JSONWriter.appendKey(name, comma: !first, to: &out)
         first = false
-        JSONWriter.appendKey(name, to: &out)
+    }
+
+    /// The members `body` writes, without braces: a part of an object written once and copied many times.
+    static func members(_ body: (inout ObjectWriter) -> Void) -> [UInt8] {
+        var bytes: [UInt8] = []
+        var o = ObjectWriter(&bytes)
+        body(&o)
+        o.finish(into: &bytes)
+        return Array(bytes.dropFirst().dropLast())
+    }
+
+    /// Members from ``members(_:)``.
+    mutating func members(_ bytes: [UInt8]) {
+        guard !bytes.isEmpty else { return }
+        separate()
+        out.append(contentsOf: bytes)
     }
 
     private mutating func separate() {
@@ -263,6 +336,12 @@ struct ObjectWriter {
     }
 
     mutating func string(_ name: StaticString, _ value: String?) {
+        guard let value else { return }
+        key(name)
+        JSONWriter.appendString(value, to: &out)
+    }
+
+    mutating func string(_ name: StaticString, _ value: UnsafeRawBufferPointer?) {
         guard let value else { return }
         key(name)
         JSONWriter.appendString(value, to: &out)
@@ -279,10 +358,10 @@ struct ObjectWriter {
     }
 
     /// Canonical JSON text as it is stored.
-    mutating func json(_ name: StaticString, _ value: JSONText?) {
+    mutating func json(_ name: StaticString, _ value: UnsafeRawBufferPointer?) {
         guard let value else { return }
         key(name)
-        out.append(contentsOf: value.text.utf8)
+        out.append(contentsOf: value)
     }
 
     mutating func raw(_ name: StaticString, _ write: (inout [UInt8]) -> Void) {
@@ -302,6 +381,12 @@ struct ObjectWriter {
 
     /// An array element.
     mutating func string(_ value: String) {
+        separate()
+        JSONWriter.appendString(value, to: &out)
+    }
+
+    /// An array element.
+    mutating func string(_ value: UnsafeRawBufferPointer) {
         separate()
         JSONWriter.appendString(value, to: &out)
     }

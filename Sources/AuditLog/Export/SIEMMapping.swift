@@ -133,41 +133,27 @@ public struct SIEMMapping: Sendable {
 
     /// The class, activity, status and ECS categorization of `event`.
     public func classify(_ event: AuditEvent) -> Classification {
-        classify(event, http: HTTPFacts(event.metadata))
-    }
-
-    /// ``classify(_:http:)`` through `cache`, keyed by what decides all but the outcome (action, resource type,
-    /// HTTP method): an export meets the same few combinations again and again. At most 4,096 entries.
-    func classify(_ event: AuditEvent, http: HTTPFacts, cache: inout [String: Classification]) -> Classification {
-        let key = event.action + "\u{1F}" + event.resource.type + "\u{1F}" + (http.method ?? "")
-        var classification: Classification
-        if let cached = cache[key] {
-            classification = cached
-        } else {
-            classification = classify(event, http: http)
-            if cache.count >= 4096 { cache.removeAll(keepingCapacity: true) }
-            cache[key] = classification
-        }
-        classification.statusID = http.statusID
-        return classification
+        var metadata = event.metadata?.text
+        let http = metadata?.withUTF8 { HTTPFacts(UnsafeRawBufferPointer($0)) } ?? HTTPFacts(nil)
+        return classify(action: event.action, resourceType: event.resource.type, http: http)
     }
 
     /// ``classify(_:)`` with the HTTP facts of the event's metadata already read (the encoders use them too).
-    func classify(_ event: AuditEvent, http: HTTPFacts) -> Classification {
-        let words = Self.words(event.action)
+    func classify(action: String, resourceType: String, http: HTTPFacts) -> Classification {
+        let words = Self.words(action)
         let verb = Self.verb(words, method: http.method)
         let ocsfClass: OCSFClass
         var chosen: (id: Int, name: String)?
-        if let rule = rules.first(where: { Self.matches($0.pattern, event.action) }) {
+        if let rule = rules.first(where: { Self.matches($0.pattern, action) }) {
             ocsfClass = rule.eventClass
             chosen = rule.activity.flatMap { rule.eventClass.activity(named: $0) }
         } else if verb == .logon || verb == .logoff {
             ocsfClass = .authentication
-        } else if words.first == "api" && (words.count == 1 || words[1] != "key") || event.action == "apiRequest"
-            || Self.normalized(event.resource.type) == "apirequest"
+        } else if words.first == "api" && (words.count == 1 || words[1] != "key") || action == "apiRequest"
+            || Self.normalized(resourceType) == "apirequest"
         {
             ocsfClass = .apiActivity
-        } else if Self.accountResourceTypes.contains(Self.normalized(event.resource.type))
+        } else if Self.accountResourceTypes.contains(Self.normalized(resourceType))
             || words.starts(with: ["api", "key"])
         {
             ocsfClass = .accountChange
@@ -297,20 +283,20 @@ public struct SIEMMapping: Sendable {
         var status: Int64?
         var statusID = 0
 
-        init(_ metadata: JSONText?) {
+        /// The facts in `metadata`, stored (valid, canonical) JSON text.
+        init(_ metadata: UnsafeRawBufferPointer?) {
             guard let metadata else { return }
-            var text = metadata.text
-            text.withUTF8 { scan(UnsafeRawBufferPointer($0)) }
+            scan(metadata)
             if statusID == 0, let status, (100...599).contains(status) { statusID = status < 400 ? 1 : 2 }
         }
 
-        /// Reads the few top-level members that matter from the stored (valid, canonical) JSON, skipping the rest
-        /// without building values: a full parse per exported event cost more than the rest of the mapping.
+        /// Reads the few top-level members that matter, skipping the rest without building values: a full parse
+        /// per exported event cost more than the rest of the mapping.
         private mutating func scan(_ b: UnsafeRawBufferPointer) {
             guard b.first == UInt8(ascii: "{") else { return }
             var i = 1
             var depth = 1
-            var key: [UInt8]?  // the top-level key whose value comes next
+            var key: Range<Int>?  // the top-level key whose value comes next
             var expectKey = true
             while i < b.count {
                 let c = b[i]
@@ -326,13 +312,14 @@ public struct SIEMMapping: Sendable {
                         }
                         i += 1
                     }
-                    let bytes = escaped ? nil : Array(b[start..<min(i, b.count)])
+                    // An escaped key or value is none of the few plain ones looked for.
+                    let bytes = escaped ? nil : start..<min(i, b.count)
                     i += 1
                     if depth == 1 && expectKey {
                         key = bytes
                         expectKey = false
                     } else if depth == 1, let name = key {
-                        if let bytes { take(name, string: String(decoding: bytes, as: UTF8.self)) }
+                        if let bytes { take(b[name], string: b[bytes]) }
                         key = nil
                     }
                     continue
@@ -350,7 +337,7 @@ public struct SIEMMapping: Sendable {
                     let start = i
                     while i < b.count && !",}] \n\t\r".utf8.contains(b[i]) { i += 1 }
                     if depth == 1, let name = key {
-                        take(name, scalar: String(decoding: b[start..<i], as: UTF8.self))
+                        take(b[name], scalar: b[start..<i])
                         key = nil
                     }
                     continue
@@ -359,24 +346,27 @@ public struct SIEMMapping: Sendable {
             }
         }
 
-        private mutating func take(_ key: [UInt8], string value: String) {
-            switch String(decoding: key, as: UTF8.self) {
-            case "method", "httpMethod": method = value.uppercased()
-            case "outcome", "result":
-                switch value.lowercased() {
+        private mutating func take(_ key: Slice<UnsafeRawBufferPointer>, string value: Slice<UnsafeRawBufferPointer>) {
+            if key.elementsEqual("method".utf8) || key.elementsEqual("httpMethod".utf8) {
+                method = String(decoding: value, as: UTF8.self).uppercased()
+            } else if key.elementsEqual("outcome".utf8) || key.elementsEqual("result".utf8) {
+                switch String(decoding: value, as: UTF8.self).lowercased() {
                 case "success", "succeeded", "ok", "allowed": statusID = 1
                 case "failure", "failed", "error", "denied": statusID = 2
                 default: break
                 }
-            default: break
             }
         }
 
-        private mutating func take(_ key: [UInt8], scalar value: String) {
-            switch String(decoding: key, as: UTF8.self) {
-            case "status", "statusCode", "status_code": status = Int64(value)
-            case "success" where value == "true" || value == "false": statusID = value == "true" ? 1 : 2
-            default: break
+        private mutating func take(_ key: Slice<UnsafeRawBufferPointer>, scalar value: Slice<UnsafeRawBufferPointer>) {
+            if key.elementsEqual("status".utf8) || key.elementsEqual("statusCode".utf8)
+                || key.elementsEqual("status_code".utf8)
+            {
+                status = Int64(String(decoding: value, as: UTF8.self))
+            } else if key.elementsEqual("success".utf8) {
+                if value.elementsEqual("true".utf8) { statusID = 1 } else if value.elementsEqual("false".utf8) {
+                    statusID = 2
+                }
             }
         }
     }

@@ -50,9 +50,14 @@ public struct SHA256Hash: Hashable, Sendable, CustomStringConvertible {
     /// Appends the 64 lowercase hex digits to `out`.
     func appendHex(to out: inout [UInt8]) {
         withUnsafeBytes { raw in
-            for byte in raw {
-                out.append(hexDigits[Int(byte >> 4)])
-                out.append(hexDigits[Int(byte & 0xF)])
+            withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 64) { hex in
+                hexDigits.withUnsafeBufferPointer { digits in
+                    for (i, byte) in raw.enumerated() {
+                        hex[2 * i] = digits[Int(byte >> 4)]
+                        hex[2 * i + 1] = digits[Int(byte & 0xF)]
+                    }
+                }
+                out.append(contentsOf: hex)
             }
         }
     }

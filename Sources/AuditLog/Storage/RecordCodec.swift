@@ -193,9 +193,10 @@ enum RecordCodec {
         var redaction: Redaction?
     }
 
-    /// Reads and checks the fixed part of a record, leaving `r` at the first variable-length field. Shared by
-    /// ``decode(_:)`` and the export transcoder, so both refuse exactly the same records.
-    static func readFixedPart(_ r: inout ByteReader) throws(DecodeFailure) -> FixedPart {
+    /// Reads and checks the fixed part of a record, leaving `r` at the first variable-length field (for
+    /// ``RecordFields``). With `checked` false, a timestamp out of range and an inconsistent redaction pass (only
+    /// for records just encoded from a ``StoredEvent`` someone built).
+    static func readFixedPart(_ r: inout ByteReader, checked: Bool = true) throws(DecodeFailure) -> FixedPart {
         let version = try r.readByte("record version")
         guard version == Self.version else {
             throw DecodeFailure(reason: "record version \(version) is not supported (this library reads 1)", offset: 0)
@@ -215,7 +216,7 @@ enum RecordCodec {
         else { throw DecodeFailure(reason: "invalid presence bits \(presence)", offset: 3) }
         let seq = try r.readLittleEndian(UInt64.self, "seq")
         let timestamp = try r.readLittleEndian(Int64.self, "timestamp")
-        guard RFC3339.representable.contains(timestamp) else {
+        guard RFC3339.representable.contains(timestamp) || !checked else {
             throw DecodeFailure(reason: "timestamp \(timestamp) is outside years 0000-9999", offset: 13)
         }
         var redaction: Redaction?
@@ -223,7 +224,8 @@ enum RecordCodec {
             _ = try r.readBytes(32, "leaf hash")
             let by = try r.readLittleEndian(UInt64.self, "redacted by")
             let fields = try r.readLittleEndian(UInt16.self, "redacted fields")
-            guard fields != 0, fields & ~RedactableField.allMask == 0, fields & presence == 0, by > seq else {
+            guard !checked || fields != 0 && fields & ~RedactableField.allMask == 0 && fields & presence == 0 && by > seq
+            else {
                 throw DecodeFailure(reason: "invalid redaction (fields \(fields), by seq \(by))", offset: 53)
             }
             redaction = Redaction(redactedBy: by, fields: RedactableField.fields(in: fields))
@@ -237,56 +239,30 @@ enum RecordCodec {
 
     /// Decodes a whole record; every byte must be used.
     static func decode(_ record: UnsafeRawBufferPointer) throws(DecodeFailure) -> Decoded {
-        var r = ByteReader(record)
-        let fixed = try readFixedPart(&r)
-        let presence = fixed.presence
-
-        func optional(_ bit: UInt16, _ what: StaticString) throws(DecodeFailure) -> String? {
-            presence & bit != 0 ? try r.readString(what) : nil
-        }
-        let id = try r.readString("id")
-        let actorID = try r.readString("actor.id")
-        let actorName = try optional(Presence.actorName, "actor.name")
+        let f = try RecordFields(record)
+        func string(_ bytes: UnsafeRawBufferPointer) -> String { UTF8Validator.string(trusted: bytes) }
         var roles: [String]?
-        if presence & Presence.actorRoles != 0 {
-            let count = try r.readVarint("role count")
-            guard count <= UInt64(r.remaining) else {
-                throw DecodeFailure(reason: "role count too large", offset: r.position)
-            }
+        if f.hasRoles {
             var list: [String] = []
-            list.reserveCapacity(Int(count))
-            for _ in 0..<count { list.append(try r.readString("role")) }
+            list.reserveCapacity(f.roleCount)
+            f.forEachRole { list.append(string($0)) }
             roles = list
         }
-        let authMethod = try optional(Presence.actorAuthMethod, "actor.authMethod")
-        let action = try r.readString("action")
-        let resourceType = try r.readString("resource.type")
-        let resourceID = try r.readString("resource.id")
-        let resourceName = try optional(Presence.resourceName, "resource.name")
-        let orgID = try optional(Presence.org, "org.id")
-        let orgName = try optional(Presence.orgName, "org.name")
-        let projectID = try optional(Presence.project, "project.id")
-        let projectName = try optional(Presence.projectName, "project.name")
-        let source = try optional(Presence.source, "source")
-        let ip = try optional(Presence.ip, "ip")
-        let userAgent = try optional(Presence.userAgent, "userAgent")
-        let before = try optional(Presence.before, "before")
-        let after = try optional(Presence.after, "after")
-        let metadata = try optional(Presence.metadata, "metadata")
-        guard r.isAtEnd else { throw DecodeFailure(reason: "trailing bytes after record", offset: r.position) }
-
         let event = AuditEvent(
-            id: id, timestamp: Timestamp(millisecondsSinceEpoch: fixed.timestamp),
+            id: string(f.id), timestamp: Timestamp(millisecondsSinceEpoch: f.timestamp),
             actor: AuditEvent.Actor(
-                type: fixed.actorType, id: actorID, name: actorName, roles: roles, authMethod: authMethod),
-            action: action,
-            resource: AuditEvent.Resource(type: resourceType, id: resourceID, name: resourceName),
-            org: orgID.map { AuditEvent.Reference(id: $0, name: orgName) },
-            project: projectID.map { AuditEvent.Reference(id: $0, name: projectName) },
-            source: source, ip: ip, userAgent: userAgent,
-            before: before.map(JSONText.init(canonical:)), after: after.map(JSONText.init(canonical:)),
-            metadata: metadata.map(JSONText.init(canonical:)))
-        return Decoded(seq: fixed.seq, event: event, redaction: fixed.redaction)
+                type: f.actorType, id: string(f.actorID), name: f.actorName.map(string), roles: roles,
+                authMethod: f.authMethod.map(string)),
+            action: string(f.action),
+            resource: AuditEvent.Resource(
+                type: string(f.resourceType), id: string(f.resourceID), name: f.resourceName.map(string)),
+            org: f.orgID.map { AuditEvent.Reference(id: string($0), name: f.orgName.map(string)) },
+            project: f.projectID.map { AuditEvent.Reference(id: string($0), name: f.projectName.map(string)) },
+            source: f.source.map(string), ip: f.ip.map(string), userAgent: f.userAgent.map(string),
+            before: f.before.map { JSONText(canonical: string($0)) },
+            after: f.after.map { JSONText(canonical: string($0)) },
+            metadata: f.metadata.map { JSONText(canonical: string($0)) })
+        return Decoded(seq: f.seq, event: event, redaction: f.redaction)
     }
 }
 

@@ -1,0 +1,129 @@
+/// The fields of a stored record as ranges of its bytes, read and checked once, without building strings: the one
+/// walker of a record's variable-length part. ``RecordCodec/decode(_:)`` makes an ``AuditEvent`` of it; the export
+/// transcoders (``RecordJSON``, the SIEM encoders) write straight from it. Every text field is checked to be valid
+/// UTF-8, and every byte of the record must be used.
+///
+/// The ranges point into the record: use a `RecordFields` only while the record's memory lives.
+struct RecordFields {
+    var fixed: RecordCodec.FixedPart
+    var id: UnsafeRawBufferPointer
+    var actorID: UnsafeRawBufferPointer
+    var actorName: UnsafeRawBufferPointer?
+    /// The encoded roles (`count` length-prefixed strings, already checked), nil when the actor has none.
+    private var rolesBytes: UnsafeRawBufferPointer?
+    private(set) var roleCount = 0
+    var authMethod: UnsafeRawBufferPointer?
+    var action: UnsafeRawBufferPointer
+    var resourceType: UnsafeRawBufferPointer
+    var resourceID: UnsafeRawBufferPointer
+    var resourceName: UnsafeRawBufferPointer?
+    var orgID: UnsafeRawBufferPointer?
+    var orgName: UnsafeRawBufferPointer?
+    var projectID: UnsafeRawBufferPointer?
+    var projectName: UnsafeRawBufferPointer?
+    var source: UnsafeRawBufferPointer?
+    var ip: UnsafeRawBufferPointer?
+    var userAgent: UnsafeRawBufferPointer?
+    /// Canonical JSON text, as stored.
+    var before: UnsafeRawBufferPointer?
+    var after: UnsafeRawBufferPointer?
+    var metadata: UnsafeRawBufferPointer?
+
+    var seq: UInt64 { fixed.seq }
+    var timestamp: Int64 { fixed.timestamp }
+    var actorType: AuditEvent.Actor.Kind { fixed.actorType }
+    var redaction: Redaction? { fixed.redaction }
+    /// Whether the actor has a list of roles (possibly empty).
+    var hasRoles: Bool { rolesBytes != nil }
+
+    /// - Parameter checked: false only for a record just encoded from a ``StoredEvent`` (see
+    ///   ``RecordCodec/readFixedPart(_:checked:)``).
+    init(_ record: UnsafeRawBufferPointer, checked: Bool = true) throws(DecodeFailure) {
+        typealias Presence = RecordCodec.Presence
+        var r = ByteReader(record)
+        fixed = try RecordCodec.readFixedPart(&r, checked: checked)
+        let presence = fixed.presence
+        func text(_ what: StaticString) throws(DecodeFailure) -> UnsafeRawBufferPointer {
+            try Self.readText(&r, what)
+        }
+        func optional(_ bit: UInt16, _ what: StaticString) throws(DecodeFailure) -> UnsafeRawBufferPointer? {
+            presence & bit != 0 ? try text(what) : nil
+        }
+        id = try text("id")
+        actorID = try text("actor.id")
+        actorName = try optional(Presence.actorName, "actor.name")
+        if presence & Presence.actorRoles != 0 {
+            let at = r.position
+            let count = try r.readVarint("role count")
+            guard count <= UInt64(r.remaining) else { throw DecodeFailure(reason: "role count too large", offset: at) }
+            let start = r.position
+            for _ in 0..<count { _ = try text("role") }
+            rolesBytes = UnsafeRawBufferPointer(rebasing: record[start..<r.position])
+            roleCount = Int(count)
+        }
+        authMethod = try optional(Presence.actorAuthMethod, "actor.authMethod")
+        action = try text("action")
+        resourceType = try text("resource.type")
+        resourceID = try text("resource.id")
+        resourceName = try optional(Presence.resourceName, "resource.name")
+        orgID = try optional(Presence.org, "org.id")
+        orgName = try optional(Presence.orgName, "org.name")
+        projectID = try optional(Presence.project, "project.id")
+        projectName = try optional(Presence.projectName, "project.name")
+        source = try optional(Presence.source, "source")
+        ip = try optional(Presence.ip, "ip")
+        userAgent = try optional(Presence.userAgent, "userAgent")
+        before = try optional(Presence.before, "before")
+        after = try optional(Presence.after, "after")
+        metadata = try optional(Presence.metadata, "metadata")
+        guard r.isAtEnd else { throw DecodeFailure(reason: "trailing bytes after record", offset: r.position) }
+    }
+
+    /// Calls `body` with each role, in order.
+    func forEachRole(_ body: (UnsafeRawBufferPointer) -> Void) {
+        guard let rolesBytes else { return }
+        var r = ByteReader(rolesBytes)
+        for _ in 0..<roleCount {
+            // Checked when the fields were read.
+            guard let length = try? r.readVarint("role"), let role = try? r.readBytes(Int(length), "role") else {
+                return
+            }
+            body(role)
+        }
+    }
+
+    /// A varint length and that many bytes of valid UTF-8.
+    private static func readText(_ r: inout ByteReader, _ what: StaticString) throws(DecodeFailure)
+        -> UnsafeRawBufferPointer
+    {
+        let at = r.position
+        let length = try r.readVarint(what)
+        guard length <= UInt64(r.remaining) else { throw DecodeFailure(reason: "truncated \(what)", offset: at) }
+        let bytes = try r.readBytes(Int(length), what)
+        guard UTF8Validator.isValid(bytes) else { throw DecodeFailure(reason: "\(what) is not valid UTF-8", offset: at) }
+        return bytes
+    }
+}
+
+extension StoredEvent {
+    /// Calls `body` with the fields of the event's record (re-encoded, so that encoders written for records serve
+    /// decoded events too: one writer per format), nil only for an event no record can hold. The salt of a
+    /// record that is not redacted is zeros, which no encoder reads.
+    func withRecordFields<R>(_ body: (RecordFields) -> R) -> R? {
+        var record: [UInt8] = []
+        if let redaction, !redaction.fields.isEmpty {
+            RecordCodec.encodeRedacted(
+                event, seq: seq, leafHash: leafHash, redactedBy: redaction.redactedBy,
+                fields: RedactableField.mask(of: redaction.fields), into: &record)
+        } else {
+            let salt = [UInt8](repeating: 0, count: RecordCodec.saltSize)
+            salt.withUnsafeBytes { RecordCodec.encode(event, seq: seq, salt: $0, into: &record) }
+        }
+        return record.withUnsafeBytes { bytes in
+            // The encoder's own output, read without the checks an event built by hand could fail (a redaction
+            // whose fields are still present): it always reads back.
+            guard let fields = try? RecordFields(bytes, checked: false) else { return nil }
+            return body(fields)
+        }
+    }
+}
