@@ -111,6 +111,13 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        // S3 over HTTP with AWS Signature V4, for archiving sealed segments (no Swift package: OpenSSL's libcrypto
+        // for SHA-256 and HMAC).
+        .target(
+            name: "AuditLogS3",
+            dependencies: ["CCrypto"],
+            swiftSettings: strictSettings
+        ),
         // The writer the crash-loop tests kill (Tests/AuditLogTests/CrashLoopTests.swift, `make torture`).
         .executableTarget(
             name: "auditlog-torture",
@@ -128,6 +135,13 @@ let package = Package(
             name: "AuditLogTests",
             dependencies: ["AuditLog", "AuditLogSampleData", "AuditLogTestSupport"],
             // Published RFC 6962 and C2SP vectors, read from the source tree by the tests.
+            exclude: ["Vectors"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "AuditLogS3Tests",
+            dependencies: ["AuditLogS3", "AuditLogTestSupport"],
+            // AWS's SigV4 test suite, read from the source tree by the tests.
             exclude: ["Vectors"],
             swiftSettings: strictSettings
         ),

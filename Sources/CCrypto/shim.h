@@ -1,6 +1,7 @@
 #ifndef AUDITLOG_CCRYPTO_SHIM_H
 #define AUDITLOG_CCRYPTO_SHIM_H
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
 #endif
