@@ -1,7 +1,7 @@
 # swift-audit-log: `make demo` and `make test` work on a fresh Debian machine with only the Swift toolchain.
 SWIFT ?= swift
 
-.PHONY: deps build tool demo test check-api check-page check-siem openapi load test-fast torture sanitize fuzz compare benchmark clean
+.PHONY: deps build tool demo test check-api check-page check-siem check-s3 openapi load test-fast torture sanitize fuzz compare benchmark clean
 
 ## Install liblz4-dev, libssl-dev and pkg-config if they are missing.
 deps:
@@ -23,7 +23,7 @@ demo: build
 ## Unit, recovery, multi-process and HTTP tests (the tests run the built auditlog tool, so build it first), the
 ## API against its OpenAPI document (openapi-spec-validator, schemathesis), the OCSF and ECS exports against their
 ## schemas (ocsf-emitter, ecs_flat.yml), a release build of auditlog checked
-## for test hooks, then the audit-log page in headless Chromium.
+## for test hooks, the audit-log page in headless Chromium, then the S3 client against a real S3 server (Ceph).
 test: deps
 	@bash scripts/install-deps.sh --tools
 	$(SWIFT) build
@@ -33,6 +33,11 @@ test: deps
 	@bash scripts/check-siem.sh
 	@bash scripts/check-release-build.sh
 	@bash scripts/check-page.sh
+	@bash scripts/check-s3.sh
+
+## The S3 client against a real S3 server (Ceph's gateway, started and stopped here; part of make test).
+check-s3: deps
+	@bash scripts/check-s3.sh
 
 ## The audit-log page in headless Chromium with Selenium, then its speed on 1,000,000 events (PAGE_PERF=0 skips that;
 ## part of make test). Screenshots and timings in .build/check-page.

@@ -140,7 +140,7 @@ let package = Package(
         ),
         .testTarget(
             name: "AuditLogS3Tests",
-            dependencies: ["AuditLogS3", "AuditLogTestSupport"],
+            dependencies: ["AuditLogS3", "AuditLogTestSupport", "CCrypto"],
             // AWS's SigV4 test suite, read from the source tree by the tests.
             exclude: ["Vectors"],
             swiftSettings: strictSettings

@@ -5,6 +5,7 @@
 #   --python       python3 with venv and pip, for the API and browser checks (scripts/python-env.sh)
 #   --tools        curl and openssl (the service tests' TLS and raw-HTTP checks), wrk (make load)
 #   --browser      chromium and chromium-driver, for the audit-log page's browser tests
+#   --s3           Ceph's monitor, OSD and S3 gateway, the real S3 server of the archive tests (scripts/s3-server.sh)
 set -euo pipefail
 
 modules=(liblz4 libcrypto)
@@ -27,6 +28,10 @@ for option in "$@"; do
     --browser)
         packages+=(chromium chromium-driver)
         commands+=("command -v chromium" "command -v chromedriver")
+        ;;
+    --s3)
+        packages+=(radosgw ceph-mon ceph-osd)
+        commands+=("command -v radosgw" "command -v ceph-mon" "command -v ceph-osd" "command -v radosgw-admin")
         ;;
     *)
         echo "install-deps: unknown option $option" >&2
