@@ -25,7 +25,7 @@ demo: build
 ## schemas (ocsf-emitter, ecs_flat.yml), a release build of auditlog checked
 ## for test hooks, the audit-log page in headless Chromium, then the S3 client against a real S3 server (Ceph).
 test: deps
-	@bash scripts/install-deps.sh --tools
+	@bash scripts/install-deps.sh --tools --python
 	$(SWIFT) build
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build

@@ -2,7 +2,8 @@
 # Installs with apt what the build and the tests need, when it is missing; does nothing when it is present.
 #   (no option)    liblz4, OpenSSL libcrypto and pkg-config: what the library links
 #   --benchmarks   also SQLite's development files, for the Benchmarks package's SQLite peer
-#   --python       python3 with venv and pip, for the API and browser checks (scripts/python-env.sh)
+#   --python       python3 with venv and pip, for the API, browser and SIEM checks (scripts/python-env.sh) and the
+#                  S3 client's hostile-server test
 #   --tools        curl and openssl (the service tests' TLS and raw-HTTP checks), wrk (make load)
 #   --browser      chromium and chromium-driver, for the audit-log page's browser tests
 #   --s3           Ceph's monitor, OSD and S3 gateway, the real S3 server of the archive tests (scripts/s3-server.sh)

@@ -45,34 +45,36 @@ public struct ExportEncoder: Sendable {
     }
 
     public mutating func append(_ stored: StoredEvent, to out: inout [UInt8]) {
-        switch format {
-        case .jsonLines, .jsonArray:
-            var json: [UInt8] = []
-            stored.appendJSON(to: &json)
-            append(encoded: json, to: &out)
-        case .csv:
-            count += 1
-            Self.appendCSVRow(stored, to: &out)
-        case .ocsf, .ecs:
-            var line: [UInt8] = []
-            guard stored.withRecordFields({ appendSIEM($0, leafHash: stored.leafHash, to: &line) }) != nil else { return }
-            append(encoded: line, to: &out)
+        var entry: [UInt8] = []
+        if format == .jsonLines || format == .jsonArray {
+            stored.appendJSON(to: &entry)
+        } else {
+            guard stored.withRecordFields({ appendEntry($0, leafHash: stored.leafHash, to: &entry) }) != nil else {
+                return
+            }
         }
+        append(encoded: entry, to: &out)
     }
 
     /// The entry of a stored record, without what separates entries (``append(encoded:to:)`` adds that): straight
-    /// from the record's bytes for JSON, OCSF and ECS, the same bytes ``append(_:to:)`` writes for the decoded
-    /// record. On failure (a record that would not decode) `out` is left as it was.
+    /// from the record's bytes, the same bytes ``append(_:to:)`` writes for the decoded record. On failure (a
+    /// record that would not decode) `out` is left as it was.
     mutating func encode(record: UnsafeRawBufferPointer, using hasher: MerkleHasher, to out: inout [UInt8])
         throws(DecodeFailure)
     {
+        appendEntry(try RecordFields(record), leafHash: RecordCodec.leafHash(of: record, using: hasher), to: &out)
+    }
+
+    private mutating func appendEntry(_ fields: RecordFields, leafHash: SHA256Hash, to out: inout [UInt8]) {
         switch format {
         case .jsonLines, .jsonArray:
-            try RecordJSON.append(record, using: hasher, to: &out)
+            RecordJSON.append(fields, leafHash: leafHash, to: &out)
         case .csv:
-            Self.appendCSVRow(try RecordCodec.decode(record, into: StoredEvent.self, using: hasher), to: &out)
-        case .ocsf, .ecs:
-            appendSIEM(try RecordFields(record), leafHash: RecordCodec.leafHash(of: record, using: hasher), to: &out)
+            Self.appendCSVRow(fields, leafHash: leafHash, to: &out)
+        case .ocsf:
+            SIEMEncoder.appendOCSF(fields, leafHash: leafHash, mapping: mapping, cache: &profiles, to: &out)
+        case .ecs:
+            SIEMEncoder.appendECS(fields, leafHash: leafHash, mapping: mapping, cache: &profiles, to: &out)
         }
     }
 
@@ -87,59 +89,55 @@ public struct ExportEncoder: Sendable {
         if format == .jsonLines || format == .ocsf || format == .ecs { out.append(0x0A) }
     }
 
-    private mutating func appendSIEM(_ fields: RecordFields, leafHash: SHA256Hash, to out: inout [UInt8]) {
-        if format == .ocsf {
-            SIEMEncoder.appendOCSF(fields, leafHash: leafHash, mapping: mapping, cache: &profiles, to: &out)
-        } else {
-            SIEMEncoder.appendECS(fields, leafHash: leafHash, mapping: mapping, cache: &profiles, to: &out)
-        }
-    }
-
     /// What comes after the last event: `]` of a JSON array.
     public func appendFooter(to out: inout [UInt8]) {
         if format == .jsonArray { out += Array((count > 0 ? "\n]\n" : "]\n").utf8) }
     }
 
-    private static func appendCSVRow(_ stored: StoredEvent, to out: inout [UInt8]) {
-        let e = stored.event
-        func cell(_ value: String?) {
-            if let value { appendCSVCell(value, to: &out) }
+    /// One CSV row of a record's fields (``csvColumns``), CRLF-terminated.
+    private static func appendCSVRow(_ f: RecordFields, leafHash: SHA256Hash, to out: inout [UInt8]) {
+        func cell(_ value: UnsafeRawBufferPointer?) {
+            if let value { appendCSVCell(bytes: value, to: &out) }
             out.append(UInt8(ascii: ","))
         }
         // Cells that can never need quoting or neutralizing are written directly.
-        out += Array(String(stored.seq).utf8)
+        JSONWriter.appendDecimal(f.seq, to: &out)
         out.append(UInt8(ascii: ","))
-        cell(e.id)
-        RFC3339.append(milliseconds: e.timestamp.millisecondsSinceEpoch, to: &out)
+        cell(f.id)
+        RFC3339.append(milliseconds: f.timestamp, to: &out)
         out.append(UInt8(ascii: ","))
-        cell(e.actor.type.rawValue)
-        cell(e.actor.id)
-        cell(e.actor.name)
-        if let roles = e.actor.roles {
+        appendCSVCell(f.actorType.rawValue, to: &out)
+        out.append(UInt8(ascii: ","))
+        cell(f.actorID)
+        cell(f.actorName)
+        if f.hasRoles {
             var json: [UInt8] = [UInt8(ascii: "[")]
-            for (i, role) in roles.enumerated() {
-                if i > 0 { json.append(UInt8(ascii: ",")) }
+            f.forEachRole { role in
+                if json.count > 1 { json.append(UInt8(ascii: ",")) }
                 JSONWriter.appendString(role, to: &json)
             }
             json.append(UInt8(ascii: "]"))
             json.withUnsafeBytes { appendCSVCell(bytes: $0, to: &out) }
         }
         out.append(UInt8(ascii: ","))
-        for value in [
-            e.actor.authMethod, e.action, e.resource.type, e.resource.id, e.resource.name, e.org?.id, e.org?.name,
-            e.project?.id, e.project?.name, e.source, e.ip, e.userAgent, e.before?.text, e.after?.text,
-            e.metadata?.text,
-        ] {
-            cell(value)
-        }
-        stored.leafHash.withUnsafeBytes { raw in
-            for byte in raw {
-                out.append(hexDigits[Int(byte >> 4)])
-                out.append(hexDigits[Int(byte & 0xF)])
-            }
-        }
+        cell(f.authMethod)
+        cell(f.action)
+        cell(f.resourceType)
+        cell(f.resourceID)
+        cell(f.resourceName)
+        cell(f.orgID)
+        cell(f.orgName)
+        cell(f.projectID)
+        cell(f.projectName)
+        cell(f.source)
+        cell(f.ip)
+        cell(f.userAgent)
+        cell(f.before)
+        cell(f.after)
+        cell(f.metadata)
+        leafHash.appendHex(to: &out)
         out.append(UInt8(ascii: ","))
-        if let redaction = stored.redaction {
+        if let redaction = f.redaction {
             var json: [UInt8] = []
             redaction.appendJSON(to: &json)
             json.withUnsafeBytes { appendCSVCell(bytes: $0, to: &out) }
