@@ -19,9 +19,9 @@ extension AuditLogReader {
     /// (FORMAT.md, "Exports"), in constant memory: `write` receives the bytes in chunks of about 64 KiB, and can
     /// stop the export early by returning false.
     ///
-    /// JSON, OCSF and ECS are written straight from the stored records, several times faster than decoding each
-    /// event first (when other filters than time need the decoded event, it is decoded for them); the bytes are
-    /// those ``ExportEncoder/append(_:to:)`` writes for the decoded events.
+    /// Every format is written straight from the stored records, several times faster than decoding each event
+    /// first (when filters other than time need the decoded event, it is decoded for them); the bytes are those
+    /// ``ExportEncoder/append(_:to:)`` writes for the decoded events.
     /// - Parameter progress: Called every few thousand events with the number written so far.
     @discardableResult
     public func export(
