@@ -112,10 +112,10 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         // S3 over HTTP with AWS Signature V4, for archiving sealed segments (no Swift package: OpenSSL's libcrypto
-        // for SHA-256 and HMAC).
+        // for SHA-256, HMAC and MD5).
         .target(
             name: "AuditLogS3",
-            dependencies: ["CCrypto"],
+            dependencies: ["AuditLog", "CCrypto"],
             swiftSettings: strictSettings
         ),
         // The writer the crash-loop tests kill (Tests/AuditLogTests/CrashLoopTests.swift, `make torture`).

@@ -1,3 +1,4 @@
+import AuditLog
 import CCrypto
 import Foundation
 
@@ -150,7 +151,7 @@ public final class S3Client: Sendable {
     public func putObject(
         bucket: String, key: String, body: [UInt8], retainDays: Int? = nil, now: Date = Date()
     ) async throws(S3Error) -> String {
-        let md5 = Self.digest(body, EVP_md5())
+        let md5 = SigV4.digest(body, EVP_md5())
         var headers: [(String, String)] = [("Content-MD5", Data(md5).base64EncodedString())]
         if let retainDays {
             let until = now.addingTimeInterval(TimeInterval(retainDays) * 86_400)
@@ -161,7 +162,7 @@ public final class S3Client: Sendable {
         }
         let (_, response) = try await send("PUT", bucket: bucket, key: key, headers: headers, body: body)
         let etag = Self.unquoted(response.value(forHTTPHeaderField: "ETag") ?? "")
-        let expected = SigV4.hex(md5)
+        let expected = hexString(md5)
         guard etag == expected else {
             throw S3Error(
                 .integrity, "s3://\(bucket)/\(key): the server's ETag \(etag) is not the MD5 of what was sent (\(expected))")
@@ -318,13 +319,6 @@ public final class S3Client: Sendable {
     }
 
     // MARK: Helpers
-
-    static func digest(_ bytes: [UInt8], _ type: OpaquePointer?) -> [UInt8] {
-        var out = [UInt8](repeating: 0, count: Int(EVP_MAX_MD_SIZE))
-        var length: UInt32 = 0
-        _ = bytes.withUnsafeBytes { EVP_Digest($0.baseAddress, $0.count, &out, &length, type, nil) }
-        return Array(out.prefix(Int(length)))
-    }
 
     static func unquoted(_ etag: String) -> String {
         etag.hasPrefix("\"") && etag.hasSuffix("\"") && etag.count >= 2 ? String(etag.dropFirst().dropLast()) : etag

@@ -1,3 +1,4 @@
+import AuditLog
 import CCrypto
 
 /// AWS Signature Version 4: signs HTTP requests (an `Authorization` header, or a presigned URL) for S3 and other
@@ -92,7 +93,7 @@ public struct SigV4: Sendable {
     public func signature(_ request: Request, amzDate: String) -> String {
         var key = Self.hmac(Array("AWS4\(credentials.secretAccessKey)".utf8), Array(amzDate.prefix(8).utf8))
         for part in [region, service, "aws4_request"] { key = Self.hmac(key, Array(part.utf8)) }
-        return Self.hex(Self.hmac(key, Array(stringToSign(request, amzDate: amzDate).utf8)))
+        return hexString(Self.hmac(key, Array(stringToSign(request, amzDate: amzDate).utf8)))
     }
 
     /// The `Authorization` header's value. The request must already carry `X-Amz-Date`; with temporary
@@ -185,10 +186,15 @@ public struct SigV4: Sendable {
     // MARK: Hashes
 
     public static func hexSHA256(_ bytes: [UInt8]) -> String {
-        var digest = [UInt8](repeating: 0, count: 32)
+        hexString(digest(bytes, EVP_sha256()))
+    }
+
+    /// One-shot digest of `bytes` with `type` (`EVP_sha256()`, `EVP_md5()`).
+    static func digest(_ bytes: [UInt8], _ type: OpaquePointer?) -> [UInt8] {
+        var out = [UInt8](repeating: 0, count: Int(EVP_MAX_MD_SIZE))
         var length: UInt32 = 0
-        _ = bytes.withUnsafeBytes { EVP_Digest($0.baseAddress, $0.count, &digest, &length, EVP_sha256(), nil) }
-        return hex(digest)
+        _ = bytes.withUnsafeBytes { EVP_Digest($0.baseAddress, $0.count, &out, &length, type, nil) }
+        return Array(out.prefix(Int(length)))
     }
 
     static func hmac(_ key: [UInt8], _ message: [UInt8]) -> [UInt8] {
@@ -201,16 +207,5 @@ public struct SigV4: Sendable {
             }
         }
         return out
-    }
-
-    public static func hex(_ bytes: [UInt8]) -> String {
-        let digits = Array("0123456789abcdef".utf8)
-        var out: [UInt8] = []
-        out.reserveCapacity(bytes.count * 2)
-        for byte in bytes {
-            out.append(digits[Int(byte >> 4)])
-            out.append(digits[Int(byte & 0xF)])
-        }
-        return String(decoding: out, as: UTF8.self)
     }
 }

@@ -47,10 +47,6 @@ func isValidKeyName(_ name: Substring) -> Bool {
     !name.isEmpty && !name.contains("+") && !name.contains(where: { $0.isWhitespace })
 }
 
-func hexString(_ bytes: [UInt8]) -> String {
-    String(decoding: bytes.flatMap { [hexDigits[Int($0 >> 4)], hexDigits[Int($0 & 0xF)]] }, as: UTF8.self)
-}
-
 extension String {
     func trimmingWhitespace() -> String {
         String(drop(while: { $0.isWhitespace }).reversed().drop(while: { $0.isWhitespace }).reversed())

@@ -20,7 +20,7 @@ extension AuditLogReader {
     /// stop the export early by returning false.
     ///
     /// Every format is written straight from the stored records, several times faster than decoding each event
-    /// first (when filters other than time need the decoded event, it is decoded for them); the bytes are those
+    /// first (when filters other than time need the decoded event, it is built from the same read); the bytes are those
     /// ``ExportEncoder/append(_:to:)`` writes for the decoded events.
     /// - Parameter progress: Called every few thousand events with the number written so far.
     @discardableResult
@@ -49,11 +49,10 @@ extension AuditLogReader {
                 var entry: [UInt8] = []
                 entry.reserveCapacity(record.count * 2)
                 do throws(DecodeFailure) {
-                    if !filtersOnlyByTime {
-                        let stored = try RecordCodec.decode(record, into: StoredEvent.self, using: hasher)
-                        guard query.matches(stored.event) else { return nil }
-                    }
-                    try encoder.encode(record: record, using: hasher, to: &entry)
+                    let fields = try RecordFields(record)
+                    // Other filters than time need the event; the fields are read once either way.
+                    if !filtersOnlyByTime && !query.matches(fields.event) { return nil }
+                    encoder.encode(fields, leafHash: RecordCodec.leafHash(of: record, using: hasher), to: &entry)
                 } catch {
                     throw AuditLogError(.corrupt, "record \(seq): \(error.reason)", path: directory)
                 }

@@ -49,23 +49,16 @@ public struct ExportEncoder: Sendable {
         if format == .jsonLines || format == .jsonArray {
             stored.appendJSON(to: &entry)
         } else {
-            guard stored.withRecordFields({ appendEntry($0, leafHash: stored.leafHash, to: &entry) }) != nil else {
+            guard stored.withRecordFields({ encode($0, leafHash: stored.leafHash, to: &entry) }) != nil else {
                 return
             }
         }
         append(encoded: entry, to: &out)
     }
 
-    /// The entry of a stored record, without what separates entries (``append(encoded:to:)`` adds that): straight
-    /// from the record's bytes, the same bytes ``append(_:to:)`` writes for the decoded record. On failure (a
-    /// record that would not decode) `out` is left as it was.
-    mutating func encode(record: UnsafeRawBufferPointer, using hasher: MerkleHasher, to out: inout [UInt8])
-        throws(DecodeFailure)
-    {
-        appendEntry(try RecordFields(record), leafHash: RecordCodec.leafHash(of: record, using: hasher), to: &out)
-    }
-
-    private mutating func appendEntry(_ fields: RecordFields, leafHash: SHA256Hash, to out: inout [UInt8]) {
+    /// The entry of a stored record's fields, without what separates entries (``append(encoded:to:)`` adds that):
+    /// straight from the record's bytes, the same bytes ``append(_:to:)`` writes for the decoded record.
+    mutating func encode(_ fields: RecordFields, leafHash: SHA256Hash, to out: inout [UInt8]) {
         switch format {
         case .jsonLines, .jsonArray:
             RecordJSON.append(fields, leafHash: leafHash, to: &out)
@@ -78,7 +71,7 @@ public struct ExportEncoder: Sendable {
         }
     }
 
-    /// Appends an entry from ``encode(record:using:to:)`` with what separates it from the previous one.
+    /// Appends an entry from ``encode(_:leafHash:to:)`` with what separates it from the previous one.
     mutating func append(encoded entry: [UInt8], to out: inout [UInt8]) {
         defer { count += 1 }
         if format == .jsonArray {

@@ -83,6 +83,11 @@ public struct SHA256Hash: Hashable, Sendable, CustomStringConvertible {
 
 let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
 
+/// Lower-case hex of any bytes (key ids, digests of other sizes); also for the S3 client's signatures.
+package func hexString(_ bytes: [UInt8]) -> String {
+    String(decoding: bytes.flatMap { [hexDigits[Int($0 >> 4)], hexDigits[Int($0 & 0xF)]] }, as: UTF8.self)
+}
+
 /// The bytes of an even number of hexadecimal digits (either case), or nil.
 func decodeHex(_ text: some StringProtocol) -> [UInt8]? {
     let utf8 = Array(text.utf8)

@@ -240,29 +240,7 @@ enum RecordCodec {
     /// Decodes a whole record; every byte must be used.
     static func decode(_ record: UnsafeRawBufferPointer) throws(DecodeFailure) -> Decoded {
         let f = try RecordFields(record)
-        func string(_ bytes: UnsafeRawBufferPointer) -> String { UTF8Validator.string(trusted: bytes) }
-        var roles: [String]?
-        if f.hasRoles {
-            var list: [String] = []
-            list.reserveCapacity(f.roleCount)
-            f.forEachRole { list.append(string($0)) }
-            roles = list
-        }
-        let event = AuditEvent(
-            id: string(f.id), timestamp: Timestamp(millisecondsSinceEpoch: f.timestamp),
-            actor: AuditEvent.Actor(
-                type: f.actorType, id: string(f.actorID), name: f.actorName.map(string), roles: roles,
-                authMethod: f.authMethod.map(string)),
-            action: string(f.action),
-            resource: AuditEvent.Resource(
-                type: string(f.resourceType), id: string(f.resourceID), name: f.resourceName.map(string)),
-            org: f.orgID.map { AuditEvent.Reference(id: string($0), name: f.orgName.map(string)) },
-            project: f.projectID.map { AuditEvent.Reference(id: string($0), name: f.projectName.map(string)) },
-            source: f.source.map(string), ip: f.ip.map(string), userAgent: f.userAgent.map(string),
-            before: f.before.map { JSONText(canonical: string($0)) },
-            after: f.after.map { JSONText(canonical: string($0)) },
-            metadata: f.metadata.map { JSONText(canonical: string($0)) })
-        return Decoded(seq: f.seq, event: event, redaction: f.redaction)
+        return Decoded(seq: f.seq, event: f.event, redaction: f.redaction)
     }
 }
 

@@ -1,5 +1,5 @@
 /// The fields of a stored record as ranges of its bytes, read and checked once, without building strings: the one
-/// walker of a record's variable-length part. ``RecordCodec/decode(_:)`` makes an ``AuditEvent`` of it; the export
+/// walker of a record's variable-length part. ``RecordCodec/decode(_:)`` makes an ``AuditEvent`` of it (``event``); the export
 /// transcoders (``RecordJSON``, the SIEM encoders) write straight from it. Every text field is checked to be valid
 /// UTF-8, and every byte of the record must be used.
 ///
@@ -77,6 +77,32 @@ struct RecordFields {
         after = try optional(Presence.after, "after")
         metadata = try optional(Presence.metadata, "metadata")
         guard r.isAtEnd else { throw DecodeFailure(reason: "trailing bytes after record", offset: r.position) }
+    }
+
+    /// The event the fields hold, in Swift strings.
+    var event: AuditEvent {
+        func string(_ bytes: UnsafeRawBufferPointer) -> String { UTF8Validator.string(trusted: bytes) }
+        var roles: [String]?
+        if hasRoles {
+            var list: [String] = []
+            list.reserveCapacity(roleCount)
+            forEachRole { list.append(string($0)) }
+            roles = list
+        }
+        return AuditEvent(
+            id: string(id), timestamp: Timestamp(millisecondsSinceEpoch: timestamp),
+            actor: AuditEvent.Actor(
+                type: actorType, id: string(actorID), name: actorName.map(string), roles: roles,
+                authMethod: authMethod.map(string)),
+            action: string(action),
+            resource: AuditEvent.Resource(
+                type: string(resourceType), id: string(resourceID), name: resourceName.map(string)),
+            org: orgID.map { AuditEvent.Reference(id: string($0), name: orgName.map(string)) },
+            project: projectID.map { AuditEvent.Reference(id: string($0), name: projectName.map(string)) },
+            source: source.map(string), ip: ip.map(string), userAgent: userAgent.map(string),
+            before: before.map { JSONText(canonical: string($0)) },
+            after: after.map { JSONText(canonical: string($0)) },
+            metadata: metadata.map { JSONText(canonical: string($0)) })
     }
 
     /// Calls `body` with each role, in order.
