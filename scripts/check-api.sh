@@ -61,18 +61,23 @@ curl -sf "$url/v1/openapi.json" -o "$work/openapi.json"
 
 echo "== schemathesis"
 # Revoking keys would revoke the one the run uses; that route is covered by the Swift tests.
+# One worker: with two, runs failed now and then inside the tools themselves (a "Runtime Error" from an exception
+# in Hypothesis, not from an answer of the server; Hypothesis and Python 3.11's AST module share state between
+# threads), and a check that fails on its own tools' races cannot be trusted to mean anything when it fails.
 status=0
 "$python" scripts/run-schemathesis.py \
     --config-file scripts/schemathesis.toml run "$work/openapi.json" --url "$url" \
     -H "Authorization: Bearer $token" --exclude-method DELETE \
-    --max-examples "${SCHEMATHESIS_EXAMPLES:-40}" ${SCHEMATHESIS_SEED:+--seed "$SCHEMATHESIS_SEED"} --workers 2 --no-color \
+    --max-examples "${SCHEMATHESIS_EXAMPLES:-40}" ${SCHEMATHESIS_SEED:+--seed "$SCHEMATHESIS_SEED"} --workers 1 --no-color \
     --report junit --report-dir "$work/report" >"$work/schemathesis.out" 2>&1 || status=$?
-tail -n 40 "$work/schemathesis.out"
 if [ "$status" -ne 0 ]; then
+    # The whole report: the details of a failure or an error come before the summary.
+    sed -n '/^=\+ \(FAILURES\|ERRORS\|WARNINGS\|SUMMARY\)/,$p' "$work/schemathesis.out"
     echo "schemathesis found problems (exit $status); see $work/schemathesis.out and $work/serve.err"
     grep -n "at $PWD/Sources" "$work/serve.err" | head -n 20 || true
     exit 1
 fi
+tail -n 25 "$work/schemathesis.out"
 
 echo "== SIGTERM"
 kill -TERM "$server"
