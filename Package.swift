@@ -85,7 +85,9 @@ let package = Package(
         // What the two executables share: console output, exit statuses, argument types, the options of `serve`.
         .target(
             name: "AuditLogCommandSupport",
-            dependencies: ["AuditLog", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: [
+                "AuditLog", "AuditLogS3", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
             swiftSettings: strictSettings
         ),
         // The tool. It has no HTTP stack: `auditlog serve` runs `auditlog-serve` in its place.
@@ -140,7 +142,7 @@ let package = Package(
         ),
         .testTarget(
             name: "AuditLogS3Tests",
-            dependencies: ["AuditLogS3", "AuditLogTestSupport", "CCrypto"],
+            dependencies: ["AuditLog", "AuditLogS3", "AuditLogTestSupport", "CCrypto"],
             // AWS's SigV4 test suite, read from the source tree by the tests.
             exclude: ["Vectors"],
             swiftSettings: strictSettings

@@ -24,9 +24,11 @@ set -a
 # shellcheck disable=SC1091
 source "$state/env"
 set +a
-AUDITLOG_TEST_S3=1 AUDITLOG_TEST_AWS_CLI=$aws swift test --filter AuditLogS3Tests 2>&1 | tee .build/check-s3/test.out |
+AUDITLOG_TEST_S3=1 AUDITLOG_TEST_S3_STATE=$state AUDITLOG_TEST_AWS_CLI=$aws swift test --filter AuditLogS3Tests 2>&1 | tee .build/check-s3/test.out |
     grep -E "✘|Test run|error:" || true
 grep -q "Test run with .* passed" .build/check-s3/test.out || { echo "check-s3: tests failed (.build/check-s3/test.out)"; exit 1; }
-grep -q 'Suite "S3 client against a real server" passed' .build/check-s3/test.out ||
-    { echo "check-s3: the server tests did not run"; exit 1; }
+for suite in "S3 client against a real server" "Archive to a real S3 server"; do
+    grep -q "Suite \"$suite\" passed" .build/check-s3/test.out ||
+        { echo "check-s3: the suite \"$suite\" did not run"; exit 1; }
+done
 echo "check-s3: passed"

@@ -44,6 +44,12 @@ public final class AuditLog: Sendable {
         /// When set, the writer applies this retention policy in the background: at open, after every segment
         /// seal, and every ``RetentionPolicy/checkInterval``.
         public var retention: RetentionPolicy?
+        /// When set, the writer uploads each sealed segment to object storage in the background (FORMAT.md,
+        /// "Archive"): at open, after every seal, and every ``RetentionPolicy/checkInterval`` (an hour without
+        /// retention); on a failure to reach the store it tries again after 1 s, 2 s, 4 s … up to a minute, and
+        /// appends go on meanwhile. Retention then removes only segments whose upload is verified.
+        /// ``AuditLog/archiveStatus`` tells how far it got.
+        public var archive: ArchiveOptions?
 
         public init(durability: Durability = .sync) {
             self.durability = durability
@@ -51,6 +57,7 @@ public final class AuditLog: Sendable {
     }
 
     let writer: LogWriter
+    private let archiveStatusBox: Locked<ArchiveStatus>
 
     /// Read-only access to this log: queries, streams and follows (woken by each commit), proofs, statistics.
     /// It sees exactly the acknowledged events.
@@ -83,6 +90,7 @@ public final class AuditLog: Sendable {
             throw AuditLogError(.invalidArgument, "the checkpoint interval must not be negative")
         }
         let writer = try LogWriter(directory: directory, options: options)
+        let archiveStatus = Locked(ArchiveStatus(configured: options.archive != nil))
         do throws(AuditLogError) {
             // A retention or redaction that a crash interrupted after its event was committed is finished before
             // anything else happens.
@@ -90,8 +98,11 @@ public final class AuditLog: Sendable {
             // In the background, at open, after every segment seal and every check interval: retention (a failure
             // is left for the next run; a failed write in its event stops the writer as usual), then the facet
             // summaries of sealed segments.
+            // Archiving comes first, so that retention finds the segments it may remove uploaded.
             let policy = options.retention
+            let archiver = options.archive.map { LogArchiver(directory: directory, options: $0) }
             try writer.runPeriodically(every: policy?.checkInterval ?? .seconds(3600)) { writer in
+                if let archiver { Self.archive(archiver, writer: writer, status: archiveStatus) }
                 if let policy { _ = try? writer.applyRetention(policy, dryRun: false, now: currentTimeMilliseconds()) }
                 writer.writeMissingFacetSummaries()
             }
@@ -100,7 +111,43 @@ public final class AuditLog: Sendable {
             throw error
         }
         self.writer = writer
+        archiveStatusBox = archiveStatus
         reader = AuditLogReader(writer: writer)
+    }
+
+    /// How far the background uploads of ``Options/archive`` got; nil without an archive.
+    public var archiveStatus: ArchiveStatus? {
+        let status = archiveStatusBox.withLock { $0 }
+        return status.configured ? status : nil
+    }
+
+    /// One archiving pass of the writer's maintenance thread: every pending segment, trying again with back-off
+    /// while the store cannot be reached, until done, refused, or the log closes.
+    private static func archive(_ archiver: LogArchiver, writer: LogWriter, status: Locked<ArchiveStatus>) {
+        var delay = Duration.seconds(1)
+        while true {
+            do throws(AuditLogError) {
+                let run = try archiver.run(shouldContinue: { !writer.isStopping }) { name, run in
+                    status.withLock {
+                        $0.uploadedSegments += 1
+                        $0.lastUploaded = name
+                        $0.pendingSegments = run.pending
+                    }
+                }
+                status.withLock {
+                    $0.pendingSegments = run.pending
+                    $0.lastError = nil
+                }
+                return
+            } catch {
+                status.withLock {
+                    $0.lastError = error
+                    $0.pendingSegments = (try? archiver.pendingSegments().count) ?? $0.pendingSegments
+                }
+                guard error.code == .archiveUnavailable, writer.pause(delay) else { return }
+                delay = min(delay * 2, .seconds(60))
+            }
+        }
     }
 
     /// A log dropped without ``close()`` is closed here: queued appends finish, the file is synced and the

@@ -34,6 +34,11 @@ public struct AuditLogError: Error, Sendable, Equatable, CustomStringConvertible
         public static let notFound = Code(rawValue: "not_found")
         /// The request conflicts with what exists (a name already taken).
         public static let conflict = Code(rawValue: "conflict")
+        /// The archive's object storage could not be reached, or failed: trying again later may work.
+        public static let archiveUnavailable = Code(rawValue: "archive_unavailable")
+        /// The archive's object storage refused the request (credentials, permissions, a missing bucket, a locked
+        /// object): trying again will not help until that is changed.
+        public static let archiveRefused = Code(rawValue: "archive_refused")
     }
 
     public var code: Code

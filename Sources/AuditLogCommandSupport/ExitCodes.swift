@@ -6,14 +6,18 @@ package enum ExitStatus {
     package static let invalidInput = ExitCode(65)
     package static let ioError = ExitCode(74)
     package static let locked = ExitCode(75)
-    /// A program this one needs is missing.
+    /// A program this one needs is missing, or a server (the archive's object storage) cannot be reached.
     package static let unavailable = ExitCode(69)
+    /// The archive's object storage refused: credentials, permissions, a missing bucket, a locked object.
+    package static let archiveRefused = ExitCode(77)
 
     package static func code(for error: AuditLogError) -> ExitCode {
         switch error.code {
         case .invalidEvent: invalidInput
         case .locked: locked
         case .invalidArgument, .conflict: ExitCode.validationFailure
+        case .archiveUnavailable: unavailable
+        case .archiveRefused: archiveRefused
         default: ioError
         }
     }

@@ -41,6 +41,24 @@ package struct ServeOptions: ParsableArguments {
             valueName: "file"))
     package var ocsfMapping: String?
 
+    @Option(
+        help: ArgumentHelp(
+            "Upload sealed segments to s3://BUCKET/PREFIX in the background (see `auditlog archive --help`).",
+            valueName: "s3-url"))
+    package var archive: String?
+
+    @Option(
+        help: ArgumentHelp(
+            "The log's name in the archive (default: the name of --key, or of the newest checkpoint's origin).",
+            valueName: "id"))
+    package var archiveLogID: String?
+
+    @Option(
+        help: ArgumentHelp(
+            "Lock archived objects for this many days (COMPLIANCE mode; the bucket needs Object Lock).",
+            valueName: "days"))
+    package var objectLockDays: Int?
+
     package init() {}
 
     package func validate() throws {
@@ -49,6 +67,9 @@ package struct ServeOptions: ParsableArguments {
             throw ValidationError("--listen takes HOST:PORT, such as 127.0.0.1:8080 or [::1]:0 (got \(listen))")
         }
         guard maxBody.bytes >= 1024 else { throw ValidationError("--max-body must be at least 1KiB") }
+        guard archive != nil || (archiveLogID == nil && objectLockDays == nil) else {
+            throw ValidationError("--archive-log-id and --object-lock-days go with --archive s3://BUCKET/PREFIX")
+        }
     }
 
     /// `host:port` or `[v6]:port`.

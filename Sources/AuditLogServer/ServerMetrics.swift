@@ -10,7 +10,7 @@ import Prometheus
 /// `GET /metrics` in the Prometheus text format: request counts and latencies by route and status (recorded by
 /// Hummingbird's metrics middleware through swift-metrics, when the process bootstraps the Prometheus factory as
 /// `auditlog serve` does), and the writer's own figures read at scrape time: events appended, commits, commit and
-/// fsync latency histograms, tree size and bytes on disk. No key, no event data, no secret appears in them.
+/// fsync latency histograms, tree size, bytes on disk, and the archive's uploads when there is one. No key, no event data, no secret appears in them.
 struct ServerMetrics: Sendable {
     let log: AuditLog
     /// The registry the process's swift-metrics factory writes to (`auditlog serve` bootstraps it).
@@ -47,6 +47,17 @@ struct ServerMetrics: Sendable {
         histogram("auditlog_fsync_duration_seconds", "Time spent in each fdatasync of a segment.", metrics.syncLatency)
         gauge("auditlog_tree_size", "Events in the log (the Merkle tree size).", Int64(state.treeSize))
         gauge("auditlog_bytes_on_disk", "Bytes of every file in the log directory.", bytes)
+        if let archive = log.archiveStatus {
+            gauge(
+                "auditlog_archive_pending_segments", "Sealed segments not uploaded to the archive yet.",
+                Int64(archive.pendingSegments))
+            counter(
+                "auditlog_archive_uploaded_segments_total", "Segments uploaded and verified since the log was opened.",
+                UInt64(archive.uploadedSegments))
+            gauge(
+                "auditlog_archive_failing", "1 while the last attempt to upload to the archive failed (see the log).",
+                archive.lastError == nil ? 0 : 1)
+        }
         buffer.append(contentsOf: text.utf8)
         return Response(
             status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],

@@ -29,6 +29,11 @@ struct AuditLogServe: AsyncParsableCommand {
         }
         logOptions.checkpointSigner = signer
         logOptions.checkpointInterval = signer == nil ? nil : options.checkpointInterval.duration
+        if let archive = options.archive {
+            logOptions.archive = try archiveOptions(
+                url: archive, directory: options.dir, logID: options.archiveLogID ?? signer.map { ArchiveOptions.logID(origin: $0.name) },
+                retainDays: options.objectLockDays)
+        }
         // Read before the log opens, so that a bad file changes nothing.
         let siemMapping = try reportingErrors { () throws(AuditLogError) in
             try options.ocsfMapping.map { (path) throws(AuditLogError) in
@@ -53,6 +58,8 @@ struct AuditLogServe: AsyncParsableCommand {
         configuration.service.verifierKey = signer?.verifierKey
         configuration.service.siemMapping = siemMapping
         let scheme = options.tlsCert == nil ? "http" : "https"
+        let archiveWatcher = Task { await Self.report(archiveOf: log, to: logger) }
+        defer { archiveWatcher.cancel() }
         do {
             try await AuditLogServer.run(log: log, configuration: configuration, logger: logger) { host, port in
                 let shown = host.contains(":") ? "[\(host)]" : host
@@ -69,5 +76,22 @@ struct AuditLogServe: AsyncParsableCommand {
             throw fail(error)
         }
         Console.error("stopped; the log is closed")
+    }
+
+    /// Logs the archive's uploads and failures as they happen (every 5 s at most), until cancelled.
+    static func report(archiveOf log: AuditLog, to logger: Logger) async {
+        guard var last = log.archiveStatus else { return }
+        while (try? await Task.sleep(for: .seconds(5))) != nil {
+            guard let status = log.archiveStatus, status != last else { continue }
+            if status.uploadedSegments > last.uploadedSegments {
+                let count = status.uploadedSegments - last.uploadedSegments
+                logger.info(
+                    "archived \(count) segment(s), up to \(status.lastUploaded ?? "?"); \(status.pendingSegments) pending")
+            }
+            if let error = status.lastError, error != last.lastError {
+                logger.warning("archive: \(error) (appends go on; the upload is tried again)")
+            }
+            last = status
+        }
     }
 }

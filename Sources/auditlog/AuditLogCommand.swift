@@ -20,17 +20,19 @@ struct AuditLogCommand: AsyncParsableCommand {
               auditlog verify audit --key prod.vkey     offline integrity check
               auditlog retention --dir audit --max-age 400d   drop old segments
               auditlog redact --dir audit --actor u_42 --reason "GDPR"  erase personal data
+              auditlog archive --dir audit s3://bucket/prod   sealed segments to object storage
               auditlog keys create --dir audit --name ci --permission auditLogs:write
               auditlog serve --dir audit                 the HTTP API on 127.0.0.1:8080
 
-            Exit status: 0 success, 64 usage error, 65 invalid input, 74 I/O or storage error, 75 log locked; \
+            Exit status: 0 success, 64 usage error, 65 invalid input, 69 object storage unreachable, 74 I/O or \
+            storage error, 75 log locked, 77 object storage refused; \
             verify and verify-proof: 0 valid, 1 invalid, 2 usage or I/O error.
             """,
         subcommands: [
             IngestCommand.self, QueryCommand.self, ShowCommand.self, ExportCommand.self, StatsCommand.self,
             VerifyCommand.self, KeygenCommand.self,
             CheckpointCommand.self, ProveCommand.self, ConsistencyCommand.self, VerifyProofCommand.self,
-            RetentionCommand.self, RedactCommand.self, ServeCommand.self, KeysCommand.self, DemoCommand.self,
+            RetentionCommand.self, RedactCommand.self, ArchiveCommand.self, ServeCommand.self, KeysCommand.self, DemoCommand.self,
         ]
     )
 

@@ -85,7 +85,7 @@ final class SHA256Hasher {
 }
 
 extension SHA256Hash {
-    /// SHA-256 of `bytes` (one-shot; for the service's key hashes).
+    /// SHA-256 of `bytes` (one-shot: the service's key hashes, archived segments).
     package static func digest(of bytes: [UInt8]) throws(AuditLogError) -> SHA256Hash {
         let hasher = try SHA256Hasher()
         return bytes.withUnsafeBytes { hasher.hash($0) }

@@ -75,9 +75,14 @@ struct RetentionPlan {
         let sizes = segments.map { Self.bytes(of: $0, directory: directory) }
         var total = sizes.reduce(0, +)
         var i = 0
+        // A log that is archived keeps each segment until its upload is verified (FORMAT.md, "Archive").
+        let archived = ArchiveJournal.exists(directory: directory)
+            ? try ArchiveJournal.archived(directory: directory, destination: nil) : nil
         // Never the last segment (the active one); stop at the first segment the policy keeps.
         while i + 1 < segments.count {
-            guard let footer = try Self.footer(of: segments[i]), footer.endSeq == segments[i + 1].baseSeq else {
+            if let archived, !archived.contains(LogFiles.segmentName(baseSeq: segments[i].baseSeq)) { break }
+            let file = try SegmentFile.open(path: segments[i].path, baseSeq: segments[i].baseSeq)
+            guard let footer = try file.footer(), footer.endSeq == segments[i + 1].baseSeq else {
                 break
             }
             let old = policy.maxAge.map { footer.maxTimestamp < now - $0.wholeMilliseconds } ?? false
@@ -110,16 +115,6 @@ struct RetentionPlan {
             + (FileSystem.fileSize(SegmentIndexFiles.actorIndexPath(directory: directory, baseSeq: segment.baseSeq))
                 ?? 0)
             + (FileSystem.fileSize(SegmentFacets.path(directory: directory, baseSeq: segment.baseSeq)) ?? 0)
-    }
-
-    /// The footer of a sealed segment (its last 68 bytes), or nil if the segment is not sealed.
-    private static func footer(of segment: (baseSeq: UInt64, path: String)) throws(AuditLogError) -> SegmentFooter? {
-        let file = try SegmentFile.open(path: segment.path, baseSeq: segment.baseSeq)
-        let size = try file.fd.size()
-        guard size >= Int64(file.headerSize + SegmentFooter.size),
-            case .footer(let footer) = try file.entry(at: size - Int64(SegmentFooter.size), fileSize: size)
-        else { return nil }
-        return footer
     }
 
     /// Removes every file of the log below seq `boundary`: segments oldest first (so what is left is always a

@@ -57,6 +57,15 @@ final class SegmentFile {
         }
     }
 
+    /// The footer of a sealed segment (its last bytes), or nil if the segment is not sealed.
+    func footer() throws(AuditLogError) -> SegmentFooter? {
+        let size = try fd.size()
+        guard size >= Int64(headerSize + SegmentFooter.size),
+            case .footer(let footer) = try entry(at: size - Int64(SegmentFooter.size), fileSize: size)
+        else { return nil }
+        return footer
+    }
+
     /// Reads what starts at `offset`: a block header, the footer, the end of the file, or invalid bytes.
     func entry(at offset: Int64, fileSize: Int64) throws(AuditLogError) -> SegmentEntry {
         if offset == fileSize { return .end }

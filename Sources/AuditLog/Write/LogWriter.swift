@@ -109,6 +109,17 @@ final class LogWriter: @unchecked Sendable {
     /// Whether the background threads are asked to stop (the log is closing).
     var isStopping: Bool { lock.withLock { stopThreads || closed } }
 
+    /// Waits `duration`, or less if the log starts closing; returns false if it is closing.
+    func pause(_ duration: Duration) -> Bool {
+        let deadline = monotonicNanoseconds() + UInt64(max(1, duration.wholeMilliseconds)) * 1_000_000
+        lock.lock()
+        defer { lock.unlock() }
+        while !stopThreads && !closed && monotonicNanoseconds() < deadline {
+            lock.wait(milliseconds: Int((deadline - min(deadline, monotonicNanoseconds())) / 1_000_000) + 1)
+        }
+        return !stopThreads && !closed
+    }
+
     // MARK: Append
 
     func append(_ events: [AuditEvent]) throws(AuditLogError) -> Range<UInt64> {

@@ -1,0 +1,231 @@
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// Where and how a log's sealed segments are archived (FORMAT.md, "Archive"): ``AuditLog/Options/archive`` for the
+/// writer's background uploads, or a ``LogArchiver`` run once.
+public struct ArchiveOptions: Sendable {
+    public var store: any ArchiveStore
+    /// The log's name in the store: its objects are `<logID>/<file name>`. Letters, digits, `.`, `_` and `-`, at
+    /// most 128 characters; ``logID(origin:)`` derives one from a checkpoint origin.
+    public var logID: String
+    /// Lock every object against deletion and overwriting for this many days (S3 Object Lock, COMPLIANCE mode),
+    /// or nil.
+    public var retainDays: Int?
+
+    public init(store: any ArchiveStore, logID: String, retainDays: Int? = nil) throws(AuditLogError) {
+        guard !logID.isEmpty, logID.utf8.count <= 128, logID != ".", logID != "..",
+            logID.utf8.allSatisfy({ Self.isLogIDByte($0) })
+        else {
+            throw AuditLogError(
+                .invalidArgument,
+                "log id \"\(logID)\": use 1 to 128 letters, digits, '.', '_' or '-' (it names the log in the archive)")
+        }
+        if let retainDays, !(1...36500).contains(retainDays) {
+            throw AuditLogError(.invalidArgument, "object lock: retention of \(retainDays) days; use 1 to 36500")
+        }
+        self.store = store
+        self.logID = logID
+        self.retainDays = retainDays
+    }
+
+    /// A log id from a checkpoint origin (`audit.example.com/orders` → `audit.example.com_orders`): every byte
+    /// other than a letter, a digit, `.`, `_` or `-` becomes `_`.
+    public static func logID(origin: String) -> String {
+        String(decoding: origin.utf8.prefix(128).map { isLogIDByte($0) ? $0 : UInt8(ascii: "_") }, as: UTF8.self)
+    }
+
+    private static func isLogIDByte(_ byte: UInt8) -> Bool {
+        switch byte {
+        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
+            UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "-"):
+            true
+        default: false
+        }
+    }
+
+    /// What the journal records uploads against: the store and the log id.
+    var destination: String { "\(store.location)/\(logID)" }
+}
+
+/// What one archiving run did.
+public struct ArchiveRun: Sendable, Equatable {
+    /// Segments uploaded and verified in this run, by file name.
+    public var uploaded: [String] = []
+    /// Bytes uploaded (segments, their index files and checkpoints).
+    public var bytes: Int64 = 0
+    /// Sealed segments already archived before the run.
+    public var alreadyArchived = 0
+    /// Sealed segments still not archived after the run (it was stopped, or failed).
+    public var pending = 0
+}
+
+/// Uploads a log's sealed segments to an ``ArchiveStore`` (FORMAT.md, "Archive"): each segment with its index files
+/// and the checkpoint signed at its seal, each object checked end to end by the store, then recorded in the
+/// log's upload journal (`archive.journal`, fdatasynced). A crash at any point loses nothing: a segment is archived
+/// once its journal line is written, and a segment without one is uploaded again by the next run (objects are
+/// replaced whole, never appended to). Local files are never removed here; retention keeps every segment of a
+/// log with a journal until it is archived.
+///
+/// One run at a time per log, across processes (it holds a lock on the journal): the writer's background uploads
+/// (``AuditLog/Options/archive``) and `auditlog archive` can both be pointed at a log.
+public struct LogArchiver: Sendable {
+    public let directory: String
+    public let options: ArchiveOptions
+
+    public init(directory: String, options: ArchiveOptions) {
+        self.directory = directory
+        self.options = options
+    }
+
+    /// Sealed segments not yet archived to this destination, by file name, oldest first.
+    public func pendingSegments() throws(AuditLogError) -> [String] {
+        let archived = try ArchiveJournal.archived(directory: directory, destination: options.destination)
+        return try sealedSegments().map(\.name).filter { !archived.contains($0) }
+    }
+
+    /// Uploads every sealed segment not yet archived, oldest first.
+    /// - Parameters:
+    ///   - shouldContinue: Asked before each segment; the run stops when it returns false.
+    ///   - progress: Called after each segment with its name and the run so far.
+    /// - Throws: ``AuditLogError/Code/archiveUnavailable`` when the store cannot be reached or fails (try again
+    ///   later), ``AuditLogError/Code/archiveRefused`` when it refuses; what was archived before stays archived.
+    @discardableResult
+    public func run(
+        shouldContinue: () -> Bool = { true }, progress: ((String, ArchiveRun) -> Void)? = nil
+    ) throws(AuditLogError) -> ArchiveRun {
+        try SidecarFile.withLock(ArchiveJournal.path(directory)) { () throws(AuditLogError) -> ArchiveRun in
+            let archived = try ArchiveJournal.archived(directory: directory, destination: options.destination)
+            let sealed = try sealedSegments()
+            var run = ArchiveRun()
+            var pending = sealed.filter { !archived.contains($0.name) }
+            run.alreadyArchived = sealed.count - pending.count
+            run.pending = pending.count
+            while let segment = pending.first, shouldContinue() {
+                let hash = try upload(segment, run: &run)
+                FaultInjection.crashPoint("segment-uploaded")
+                try ArchiveJournal.record(
+                    segment: segment.name, sha256: hash, destination: options.destination, directory: directory)
+                FaultInjection.crashPoint("archived")
+                pending.removeFirst()
+                run.pending = pending.count
+                run.uploaded.append(segment.name)
+                progress?(segment.name, run)
+            }
+            return run
+        }
+    }
+
+    // MARK: Private
+
+    /// The sealed segments: every one but the last (the writer's active segment), each ending in its footer.
+    private func sealedSegments() throws(AuditLogError) -> [(name: String, baseSeq: UInt64, endSeq: UInt64)] {
+        let segments = try LogFiles.segments(in: directory)
+        var sealed: [(name: String, baseSeq: UInt64, endSeq: UInt64)] = []
+        for segment in segments.dropLast() {
+            let file = try SegmentFile.open(path: segment.path, baseSeq: segment.baseSeq)
+            guard let footer = try file.footer() else {
+                throw AuditLogError(
+                    .corrupt, "a segment followed by others has no footer: run auditlog verify", path: segment.path)
+            }
+            sealed.append((LogFiles.segmentName(baseSeq: segment.baseSeq), segment.baseSeq, footer.endSeq))
+        }
+        return sealed
+    }
+
+    /// Uploads the segment, then its index files and seal checkpoint where present; returns the segment's SHA-256.
+    private func upload(_ segment: (name: String, baseSeq: UInt64, endSeq: UInt64), run: inout ArchiveRun)
+        throws(AuditLogError) -> SHA256Hash
+    {
+        let bytes = try read(segment.name)!
+        let hash = try SHA256Hash.digest(of: bytes)
+        try put(segment.name, bytes, run: &run)
+        let derived = [".idx", ".aix", ".fct"].map { LogFiles.name(segment.baseSeq, $0) }
+        for name in derived + [LogFiles.checkpointName(treeSize: segment.endSeq)] {
+            if let bytes = try read(name) { try put(name, bytes, run: &run) }
+        }
+        // The segment may have been replaced (a redaction renames a rewritten copy over it) while it was read:
+        // upload the new one on the next run rather than record a hash that no longer describes it.
+        guard let again = try read(segment.name), again == bytes else {
+            throw AuditLogError(
+                .archiveUnavailable, "\(segment.name) changed while it was uploaded (a redaction?); it is uploaded again next run",
+                path: LogFiles.path(directory, segment.name))
+        }
+        return hash
+    }
+
+    private func read(_ name: String) throws(AuditLogError) -> [UInt8]? {
+        let path = LogFiles.path(directory, name)
+        guard FileSystem.exists(path) else { return nil }
+        let fd = try FileDescriptor.openForReading(path)
+        return try fd.read(count: Int(try fd.size()), at: 0)
+    }
+
+    private func put(_ name: String, _ bytes: [UInt8], run: inout ArchiveRun) throws(AuditLogError) {
+        let key = "\(options.logID)/\(name)"
+        do throws(ArchiveStoreError) {
+            try options.store.put(key, bytes: bytes, retainDays: options.retainDays)
+        } catch {
+            throw AuditLogError(archive: error, "cannot upload \(name) to \(options.store.location)/\(key)")
+        }
+        run.bytes += Int64(bytes.count)
+    }
+}
+
+extension AuditLogError {
+    /// An ``ArchiveStoreError`` as ``Code/archiveRefused`` (trying again will not help) or
+    /// ``Code/archiveUnavailable`` (it may).
+    init(archive error: ArchiveStoreError, _ context: String) {
+        self.init(error.kind == .refused ? .archiveRefused : .archiveUnavailable, "\(context): \(error.message)")
+    }
+}
+
+/// `archive.journal` (FORMAT.md, "Archive"): one line per archived segment, `<segment file name> <SHA-256 hex>
+/// <destination>`, appended and fdatasynced after every object of the segment is verified in the store.
+enum ArchiveJournal {
+    static let name = "archive.journal"
+
+    static func path(_ directory: String) -> String { LogFiles.path(directory, name) }
+
+    /// The segments archived to `destination` (to any destination when nil), by file name; empty without a journal.
+    /// A line torn by a crash (no newline) or not of the format is ignored: its segment is uploaded again.
+    static func archived(directory: String, destination: String?) throws(AuditLogError) -> Set<String> {
+        guard let bytes = try SidecarFile.read(path(directory)) else { return [] }
+        var names: Set<String> = []
+        for line in bytes.split(separator: 0x0A, omittingEmptySubsequences: false).dropLast() {
+            let fields = line.split(separator: 0x20, maxSplits: 2)
+            guard fields.count == 3, LogFiles.baseSeq(ofSegmentNamed: String(decoding: fields[0], as: UTF8.self)) != nil,
+                SHA256Hash(hex: String(decoding: fields[1], as: UTF8.self)) != nil
+            else { continue }
+            if let destination, String(decoding: fields[2], as: UTF8.self) != destination { continue }
+            names.insert(String(decoding: fields[0], as: UTF8.self))
+        }
+        return names
+    }
+
+    /// Whether the log has a journal: once archived, its retention waits for each segment's upload.
+    static func exists(directory: String) -> Bool { FileSystem.exists(path(directory)) }
+
+    static func record(segment: String, sha256: SHA256Hash, destination: String, directory: String)
+        throws(AuditLogError)
+    {
+        var line = Array("\(segment) \(sha256) \(destination)\n".utf8)
+        // After a line torn by a crash, start a new line rather than extend the torn one.
+        if let last = try SidecarFile.read(path(directory))?.last, last != 0x0A { line.insert(0x0A, at: 0) }
+        try SidecarFile.append(path(directory), line, sync: true)
+    }
+}
+
+/// How far the writer's background uploads got (``AuditLog/archiveStatus``).
+public struct ArchiveStatus: Sendable, Equatable {
+    var configured = false
+    /// Sealed segments not archived yet, as of the last attempt.
+    public var pendingSegments = 0
+    /// Segments uploaded and verified since the log was opened.
+    public var uploadedSegments = 0
+    /// The segment uploaded last, by file name.
+    public var lastUploaded: String?
+    /// Why the last attempt failed; nil once an attempt succeeds. ``AuditLogError/Code/archiveUnavailable`` is
+    /// tried again with back-off, ``AuditLogError/Code/archiveRefused`` at the next seal or check interval.
+    public var lastError: AuditLogError?
+}

@@ -1,0 +1,50 @@
+import ArgumentParser
+import AuditLog
+import AuditLogS3
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// What to tell the user about an archive failure.
+package func archiveHint(for error: AuditLogError) -> String? {
+    switch error.code {
+    case .archiveUnavailable:
+        "nothing is lost: what was archived is in the journal, and running the command again goes on from there"
+    case .archiveRefused:
+        "check AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, the bucket's name and that it exists (and has Object Lock "
+            + "enabled, with --object-lock-days)"
+    default: nil
+    }
+}
+
+/// Archive options for `s3-url`, with credentials from the environment and the log id given or derived from the
+/// origin of the log's newest checkpoint.
+package func archiveOptions(url: String, directory: String, logID: String?, retainDays: Int?) throws(ExitCode)
+    -> ArchiveOptions
+{
+    let store: S3ArchiveStore
+    do {
+        store = try S3ArchiveStore(url: url)
+    } catch {
+        Console.error("error: \(error)")
+        throw error.kind == .credentials ? ExitStatus.archiveRefused : ExitCode.validationFailure
+    }
+    var id = logID
+    if id == nil, access(directory, F_OK) == 0 {
+        let checkpoint = try reportingErrors { () throws(AuditLogError) in
+            try AuditLogReader(directory: directory).latestCheckpoint()
+        }
+        if let origin = checkpoint?.split(separator: "\n").first {
+            id = ArchiveOptions.logID(origin: String(origin))
+        }
+    }
+    guard let id else {
+        Console.error(
+            "error: the log has no signed checkpoint to name it after in the archive: give it a name (--log-id, "
+                + "--archive-log-id for serve), such as the host's")
+        throw ExitCode.validationFailure
+    }
+    return try reportingErrors { () throws(AuditLogError) in
+        try ArchiveOptions(store: store, logID: id, retainDays: retainDays)
+    }
+}

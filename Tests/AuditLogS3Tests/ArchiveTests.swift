@@ -1,0 +1,261 @@
+import AuditLog
+import AuditLogTestSupport
+import Foundation
+import Testing
+
+@testable import AuditLogS3
+
+/// Archiving sealed segments to a real S3 server (Ceph's gateway, started by scripts/check-s3.sh, which sets
+/// AUDITLOG_TEST_S3, the AWS_* variables and AUDITLOG_TEST_S3_STATE, the server's state directory). Serialized: one
+/// test pauses the server.
+@Suite(
+    "Archive to a real S3 server", .serialized,
+    .enabled(if: ProcessInfo.processInfo.environment["AUDITLOG_TEST_S3"] == "1"))
+struct ArchiveTests {
+    let client: S3Client
+    let bucket: String
+
+    init() async throws {
+        client = try S3Client.fromEnvironment()
+        bucket = "archive-" + UUID().uuidString.lowercased().prefix(12)
+        try await client.createBucket(bucket, objectLock: true)
+    }
+
+    func options(_ id: String = "log-1", prefix: String = "fleet", retainDays: Int? = nil, timeout: TimeInterval = 30)
+        throws -> ArchiveOptions
+    {
+        let environment = ProcessInfo.processInfo.environment
+        let fast = S3Client(
+            endpoint: URL(string: environment["AWS_ENDPOINT_URL"]!)!, region: environment["AWS_REGION"] ?? "us-east-1",
+            credentials: .init(
+                accessKeyID: environment["AWS_ACCESS_KEY_ID"]!, secretAccessKey: environment["AWS_SECRET_ACCESS_KEY"]!),
+            timeout: timeout)
+        let store = S3ArchiveStore(client: fast, location: S3Location(bucket: bucket, prefix: prefix))
+        return try ArchiveOptions(store: store, logID: id, retainDays: retainDays)
+    }
+
+    /// A log of `count` events in segments of about 64 KiB, signed at every seal, closed.
+    func makeLog(_ dir: TemporaryDirectory, count: Int = 3000) throws -> String {
+        var options = AuditLog.Options()
+        options.maxSegmentBytes = 64 << 10
+        options.checkpointSigner = try NoteSigner.generate(name: "archive.example/test")
+        let log = try AuditLog(directory: dir.path, options: options)
+        for chunk in sampleEvents(count).chunked(500) { try log.append(chunk) }
+        try log.close()
+        return dir.path
+    }
+
+    func sealedSegments(_ directory: String) throws -> [String] {
+        try FileManager.default.contentsOfDirectory(atPath: directory).filter { $0.hasSuffix(".seg") }.sorted()
+            .dropLast().map { $0 }
+    }
+
+    /// Every sealed segment (and its index files and seal checkpoint, where present) is in the bucket with exactly
+    /// the local bytes, and the journal names each with its SHA-256.
+    func expectArchived(_ directory: String, id: String = "log-1", prefix: String = "fleet") async throws {
+        let sealed = try sealedSegments(directory)
+        #expect(!sealed.isEmpty)
+        let journal = try String(contentsOfFile: directory + "/archive.journal", encoding: .utf8)
+        for segment in sealed {
+            let base = String(segment.dropLast(4))
+            var names = [segment]
+            for ext in [".idx", ".aix"] where FileManager.default.fileExists(atPath: "\(directory)/\(base)\(ext)") {
+                names.append(base + ext)
+            }
+            for name in names {
+                let local = try [UInt8](Data(contentsOf: URL(fileURLWithPath: "\(directory)/\(name)")))
+                let remote = try await client.getObject(bucket: bucket, key: "\(prefix)/\(id)/\(name)")
+                #expect(remote == local, "\(name)")
+            }
+            let bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: "\(directory)/\(segment)")))
+            let line = journal.split(separator: "\n").first { $0.hasPrefix(segment + " ") }
+            #expect(line?.split(separator: " ")[1] == Substring(sha256Hex(bytes)), "\(segment)")
+        }
+        let checkpoints = try await client.listObjects(bucket: bucket, prefix: "\(prefix)/\(id)/").filter {
+            $0.key.hasSuffix(".checkpoint")
+        }
+        #expect(!checkpoints.isEmpty)
+    }
+
+    @Test("sealed segments, their index files and seal checkpoints land in the bucket byte for byte; a second run uploads nothing")
+    func archiveRun() async throws {
+        let dir = try TemporaryDirectory()
+        let path = try makeLog(dir)
+        let archiver = LogArchiver(directory: path, options: try options())
+        let sealed = try sealedSegments(path)
+        #expect(sealed.count >= 3)
+        #expect(try archiver.pendingSegments() == sealed)
+        let run = try await onThread { try archiver.run() }
+        #expect(run.uploaded == sealed && run.alreadyArchived == 0 && run.pending == 0)
+        try await expectArchived(path)
+        let again = try await onThread { try archiver.run() }
+        #expect(again.uploaded.isEmpty && again.alreadyArchived == sealed.count)
+        // The CLI sees the same: nothing pending.
+        let cli = try await runProcess(
+            auditlogExecutable(), ["archive", "--dir", path, "s3://\(bucket)/fleet", "--log-id", "log-1", "--json"])
+        #expect(cli.status == 0, "\(cli.stderr)")
+        #expect(cli.stdout.contains("\"uploaded\":0,") && cli.stdout.contains("\"alreadyArchived\":\(sealed.count)"))
+    }
+
+    @Test("the writer archives each sealed segment in the background, and retention removes only archived ones")
+    func backgroundUploads() async throws {
+        let dir = try TemporaryDirectory()
+        var logOptions = AuditLog.Options()
+        logOptions.maxSegmentBytes = 64 << 10
+        logOptions.checkpointSigner = try NoteSigner.generate(name: "archive.example/background")
+        logOptions.archive = try options("background")
+        let log = try AuditLog(directory: dir.path, options: logOptions)
+        for chunk in sampleEvents(3000, seed: 7).chunked(250) { try await log.append(chunk) }
+        let sealed = try sealedSegments(dir.path)
+        try await waitUntil("every sealed segment is archived") {
+            log.archiveStatus?.uploadedSegments == sealed.count && log.archiveStatus?.pendingSegments == 0
+        }
+        #expect(log.archiveStatus?.lastError == nil)
+        // Retention past every segment removes what is archived and nothing else.
+        let result = try log.applyRetention(RetentionPolicy(maxBytes: 1))
+        #expect(result.segmentsRemoved == sealed)
+        try await log.close()
+        try await expectArchivedObjects(sealed, id: "background")
+    }
+
+    func expectArchivedObjects(_ segments: [String], id: String) async throws {
+        let keys = Set(try await client.listObjects(bucket: bucket, prefix: "fleet/\(id)/").map(\.key))
+        for segment in segments { #expect(keys.contains("fleet/\(id)/\(segment)")) }
+    }
+
+    @Test("with the server paused, appends go on and uploads wait; once it is back they resume, and retention waits for them")
+    func outage() async throws {
+        let state = try #require(ProcessInfo.processInfo.environment["AUDITLOG_TEST_S3_STATE"])
+        let pid = try #require(
+            Int32(try String(contentsOfFile: state + "/rgw.pid", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)))
+        let dir = try TemporaryDirectory()
+        var logOptions = AuditLog.Options()
+        logOptions.maxSegmentBytes = 64 << 10
+        logOptions.checkpointSigner = try NoteSigner.generate(name: "archive.example/outage")
+        logOptions.archive = try options("outage", timeout: 2)
+        let log = try AuditLog(directory: dir.path, options: logOptions)
+        kill(pid, SIGSTOP)
+        var resumed = false
+        defer { if !resumed { kill(pid, SIGCONT) } }
+        for chunk in sampleEvents(2000, seed: 9).chunked(250) { try await log.append(chunk) }
+        let sealed = try sealedSegments(dir.path)
+        #expect(sealed.count >= 2)
+        try await waitUntil("the archive reports the outage") {
+            log.archiveStatus?.lastError?.code == .archiveUnavailable
+        }
+        #expect(log.archiveStatus?.uploadedSegments == 0)
+        // Nothing archived yet: retention removes nothing.
+        #expect(try log.applyRetention(RetentionPolicy(maxBytes: 1)).segmentsRemoved.isEmpty)
+        kill(pid, SIGCONT)
+        resumed = true
+        try await waitUntil("uploads resume and finish", seconds: 90) {
+            log.archiveStatus?.pendingSegments == 0 && log.archiveStatus?.lastError == nil
+                && log.archiveStatus?.uploadedSegments == sealed.count
+        }
+        try await log.close()
+        try await expectArchived(dir.path, id: "outage")
+    }
+
+    @Test("auditlog archive killed at random instants and at its crash points: the next run finishes, and the journal only names objects that are whole")
+    func killedUploads() async throws {
+        let dir = try TemporaryDirectory()
+        let path = try makeLog(dir, count: 6000)
+        let arguments = ["archive", "--dir", path, "s3://\(bucket)/fleet", "--log-id", "killed"]
+        // A crash right after an upload, before its journal line, then right after a journal line.
+        for point in ["segment-uploaded", "archived"] {
+            let crashed = try await runProcess(auditlogExecutable(), arguments, environment: ["AUDITLOG_CRASH_AT": point])
+            #expect(crashed.status == 86, "\(point): \(crashed.stderr)")
+        }
+        for _ in 0..<6 {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: auditlogExecutable())
+            process.arguments = arguments
+            process.standardError = FileHandle.nullDevice
+            process.standardOutput = FileHandle.nullDevice
+            try process.run()
+            try await Task.sleep(for: .milliseconds(Int.random(in: 20...400)))
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+            try await expectJournalTruthful(path, id: "killed")
+        }
+        let final = try await runProcess(auditlogExecutable(), arguments)
+        #expect(final.status == 0, "\(final.stderr)")
+        try await expectArchived(path, id: "killed")
+    }
+
+    /// Every segment the journal names is in the bucket with the SHA-256 the journal gives.
+    func expectJournalTruthful(_ directory: String, id: String) async throws {
+        guard let journal = try? String(contentsOfFile: directory + "/archive.journal", encoding: .utf8) else { return }
+        for line in journal.split(separator: "\n") where line.hasSuffix("/\(id)") {
+            let fields = line.split(separator: " ")
+            let object = try await client.getObject(bucket: bucket, key: "fleet/\(id)/\(fields[0])")
+            #expect(sha256Hex(object) == String(fields[1]), "\(fields[0])")
+        }
+    }
+
+    @Test("with object lock, every archived object is locked in COMPLIANCE mode and its version cannot be deleted")
+    func objectLock() async throws {
+        let dir = try TemporaryDirectory()
+        let path = try makeLog(dir)
+        let archiver = LogArchiver(directory: path, options: try options("locked", retainDays: 1))
+        _ = try await onThread { try archiver.run() }
+        let segment = try #require(try sealedSegments(path).first)
+        let head = try #require(try await client.headObject(bucket: bucket, key: "fleet/locked/\(segment)"))
+        #expect(head.retainUntil != nil)
+        let versions = try await objectVersions("fleet/locked/\(segment)")
+        #expect(versions.count == 1)
+        await #expect(throws: S3Error.self) {
+            try await client.deleteObject(bucket: bucket, key: "fleet/locked/\(segment)", versionID: versions[0])
+        }
+        #expect(try await client.getObject(bucket: bucket, key: "fleet/locked/\(segment)").count > 0)
+    }
+
+    /// The version ids of a key, through the AWS CLI (the client lists current objects only).
+    func objectVersions(_ key: String) async throws -> [String] {
+        let aws = ProcessInfo.processInfo.environment["AUDITLOG_TEST_AWS_CLI"] ?? "/usr/bin/aws"
+        let result = try await runProcess(
+            aws, ["s3api", "list-object-versions", "--bucket", bucket, "--prefix", key, "--query", "Versions[].VersionId",
+                "--output", "text"])
+        #expect(result.status == 0, "\(result.stderr)")
+        return result.stdout.split(whereSeparator: { $0 == "\t" || $0 == "\n" }).map(String.init)
+    }
+
+    @Test("wrong credentials, a missing bucket and an unreachable server: clear errors and exit codes, nothing recorded")
+    func failures() async throws {
+        let dir = try TemporaryDirectory()
+        let path = try makeLog(dir, count: 1500)
+        let base = ["archive", "--dir", path, "--log-id", "fail"]
+        let wrongKey = try await runProcess(
+            auditlogExecutable(), base + ["s3://\(bucket)/fleet"], environment: ["AWS_SECRET_ACCESS_KEY": "wrong"])
+        #expect(wrongKey.status == 77 && wrongKey.stderr.contains("SignatureDoesNotMatch"), "\(wrongKey.stderr)")
+        let noBucket = try await runProcess(auditlogExecutable(), base + ["s3://no-such-bucket-\(bucket)/fleet"])
+        #expect(noBucket.status == 77 && noBucket.stderr.contains("NoSuchBucket"), "\(noBucket.stderr)")
+        let down = try await runProcess(
+            auditlogExecutable(), base + ["s3://\(bucket)/fleet"], environment: ["AWS_ENDPOINT_URL": "http://127.0.0.1:9"])
+        #expect(down.status == 69 && down.stderr.contains("nothing is lost"), "\(down.stderr)")
+        let journal = (try? String(contentsOfFile: path + "/archive.journal", encoding: .utf8)) ?? ""
+        #expect(journal.isEmpty)
+        let noCredentials = try await runProcess(
+            auditlogExecutable(), base + ["s3://\(bucket)/fleet"], environment: ["AWS_ACCESS_KEY_ID": ""])
+        #expect(noCredentials.status == 77, "\(noCredentials.stderr)")
+    }
+}
+
+/// Runs blocking work (the archiver waits for the network) on a Dispatch thread, not on the concurrency pool.
+func onThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        DispatchQueue.global().async { continuation.resume(with: Result { try body() }) }
+    }
+}
+
+func waitUntil(_ what: String, seconds: Double = 30, _ condition: () -> Bool) async throws {
+    let deadline = Date().addingTimeInterval(seconds)
+    while !condition() {
+        guard Date() < deadline else { throw TestFailure("timed out waiting until \(what)") }
+        try await Task.sleep(for: .milliseconds(100))
+    }
+}
+
+func sha256Hex(_ bytes: [UInt8]) -> String {
+    SigV4.hexSHA256(bytes)
+}
