@@ -98,6 +98,7 @@ let package = Package(
                 "AuditLogKeys",
                 "AuditLogCommandSupport",
                 "AuditLogSampleData",
+                "AuditLogS3",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strictSettings

@@ -35,10 +35,10 @@ struct ArchiveTests {
     }
 
     /// A log of `count` events in segments of about 64 KiB, signed at every seal, closed.
-    func makeLog(_ dir: TemporaryDirectory, count: Int = 3000) throws -> String {
+    func makeLog(_ dir: TemporaryDirectory, count: Int = 3000, signer: NoteSigner? = nil) throws -> String {
         var options = AuditLog.Options()
         options.maxSegmentBytes = 64 << 10
-        options.checkpointSigner = try NoteSigner.generate(name: "archive.example/test")
+        options.checkpointSigner = try signer ?? NoteSigner.generate(name: "archive.example/test")
         let log = try AuditLog(directory: dir.path, options: options)
         for chunk in sampleEvents(count).chunked(500) { try log.append(chunk) }
         try log.close()
@@ -238,6 +238,92 @@ struct ArchiveTests {
         let noCredentials = try await runProcess(
             auditlogExecutable(), base + ["s3://\(bucket)/fleet"], environment: ["AWS_ACCESS_KEY_ID": ""])
         #expect(noCredentials.status == 77, "\(noCredentials.stderr)")
+    }
+}
+
+extension ArchiveTests {
+    @Test("verify s3:// reads the bucket alone and classifies tampering exactly as verify does on a copy on disk")
+    func verifyFromTheBucket() async throws {
+        let dir = try TemporaryDirectory()
+        let signer = try NoteSigner.generate(name: "archive.example/audited")
+        let verifierKeyText: String? = signer.verifierKey.description
+        let path = try makeLog(dir, count: 4000, signer: signer)
+        let options = try options("audited")
+        _ = try await onThread { try LogArchiver(directory: path, options: options).run() }
+        let reader = ArchiveReader(store: options.store, logID: "audited")
+        // A copy on disk of what the bucket holds (segments and checkpoints), tampered with in step with it.
+        let copy = try TemporaryDirectory()
+        let objects = try await client.listObjects(bucket: bucket, prefix: "fleet/audited/")
+        var originals: [String: [UInt8]] = [:]
+        for object in objects where object.key.hasSuffix(".seg") || object.key.hasSuffix(".checkpoint") {
+            let name = String(object.key.split(separator: "/").last!)
+            let bytes = try await client.getObject(bucket: bucket, key: object.key)
+            originals[name] = bytes
+            try Data(bytes).write(to: URL(fileURLWithPath: copy.file(name)))
+        }
+        let segments = originals.keys.filter { $0.hasSuffix(".seg") }.sorted()
+        #expect(segments.count >= 3)
+        let checkpoint = try #require(originals.keys.first { $0.hasSuffix(".checkpoint") })
+
+        func put(_ name: String, _ bytes: [UInt8]?) async throws {
+            if let bytes {
+                try await client.putObject(bucket: bucket, key: "fleet/audited/\(name)", body: bytes)
+                try Data(bytes).write(to: URL(fileURLWithPath: copy.file(name)))
+            } else {
+                try await client.deleteObject(bucket: bucket, key: "fleet/audited/\(name)")
+                try FileManager.default.removeItem(atPath: copy.file(name))
+            }
+        }
+        /// The two reports agree: same validity, tree, and problems (kind, file, offset, seq).
+        func compare(_ what: String) async throws -> [VerificationReport.ProblemKind] {
+            let remote = try await onThread { try reader.verify() }
+            let local = try AuditLogReader(directory: copy.path).verify()
+            #expect(remote.isValid == local.isValid, "\(what)")
+            #expect(remote.treeSize == local.treeSize && remote.root == local.root, "\(what)")
+            let shape = { (r: VerificationReport) in r.problems.map { "\($0.kind) \($0.file ?? "") \($0.offset ?? -1) \($0.seq ?? 0)" } }
+            #expect(shape(remote) == shape(local), "\(what)")
+            return remote.problems.map(\.kind)
+        }
+
+        #expect(try await compare("untouched").isEmpty)
+        let victim = segments[1]
+        var flipped = originals[victim]!
+        flipped[flipped.count / 2] ^= 0x01
+        try await put(victim, flipped)
+        #expect(try await compare("a flipped bit") == [.modified])
+        try await put(victim, Array(originals[victim]!.prefix(originals[victim]!.count / 2)))
+        #expect(try await compare("a segment cut short").first == .truncated)
+        try await put(victim, nil)
+        #expect(try await compare("a segment deleted") == [.missingSegment])
+        try await put(victim, originals[segments[2]]!)
+        #expect(try await compare("another segment under its name").first == .reordered)
+        try await put(victim, originals[victim]!)
+        var forged = String(decoding: originals[checkpoint]!, as: UTF8.self)
+        forged = forged.replacingOccurrences(of: "\n\(forged.split(separator: "\n")[1])\n", with: "\n1\n")
+        try await put(checkpoint, Array(forged.utf8))
+        let verifierKey = try NoteVerifierKey(try #require(verifierKeyText))
+        let remote = try await onThread { try reader.verify(key: verifierKey) }
+        let local = try AuditLogReader(directory: copy.path).verify(key: verifierKey)
+        #expect(remote.problems.map(\.kind) == local.problems.map(\.kind))
+        #expect(remote.problems.map(\.kind).contains(.badSignature))
+        try await put(checkpoint, originals[checkpoint]!)
+        #expect(try await onThread { try reader.verify(key: verifierKey) }.isValid)
+
+        // The CLI: valid is 0, tampered 1, an unreadable bucket 2 (no verdict).
+        let vkeyFile = copy.file("k.vkey")
+        try verifierKeyText!.write(toFile: vkeyFile, atomically: true, encoding: .utf8)
+        let url = "s3://\(bucket)/fleet/audited"
+        var cli = try await runProcess(auditlogExecutable(), ["verify", url, "--key", vkeyFile])
+        #expect(cli.status == 0 && cli.stdout.contains("VALID"), "\(cli.stdout)\(cli.stderr)")
+        try await put(victim, flipped)
+        cli = try await runProcess(auditlogExecutable(), ["verify", url, "--key", vkeyFile])
+        #expect(cli.status == 1 && cli.stdout.contains("modified"), "\(cli.stdout)\(cli.stderr)")
+        cli = try await runProcess(
+            auditlogExecutable(), ["verify", url, "--key", vkeyFile], environment: ["AWS_SECRET_ACCESS_KEY": "wrong"])
+        #expect(cli.status == 2 && !cli.stdout.contains("VALID"), "\(cli.stdout)\(cli.stderr)")
+        cli = try await runProcess(
+            auditlogExecutable(), ["verify", url, "--key", vkeyFile], environment: ["AWS_ENDPOINT_URL": "http://127.0.0.1:9"])
+        #expect(cli.status == 2 && !cli.stdout.contains("VALID"), "\(cli.stdout)\(cli.stderr)")
     }
 }
 

@@ -48,7 +48,7 @@ struct VerifyTests {
     func blocks(_ path: String) throws -> [BlockLocation] {
         let base = LogFiles.baseSeq(ofSegmentNamed: (path as NSString).lastPathComponent)!
         let file = try SegmentFile.open(path: path, baseSeq: base)
-        let size = try file.fd.size()
+        let size = try file.source.size()
         var offset = Int64(file.headerSize)
         var result: [BlockLocation] = []
         while case .block(let header) = try file.entry(at: offset, fileSize: size) {

@@ -143,7 +143,7 @@ struct SegmentFacets: Equatable {
         guard let mapped = MappedFile(path: path(directory: directory, baseSeq: segment.baseSeq)),
             let facets = decode(mapped.bytes, baseSeq: segment.baseSeq),
             let file = try? SegmentFile.open(path: segment.path, baseSeq: segment.baseSeq),
-            let size = try? file.fd.size(), size >= Int64(SegmentFooter.size),
+            let size = try? file.source.size(), size >= Int64(SegmentFooter.size),
             case .footer(let footer)? = try? file.entry(at: size - Int64(SegmentFooter.size), fileSize: size),
             footer.endSeq == facets.endSeq
         else { return nil }

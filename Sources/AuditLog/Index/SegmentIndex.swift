@@ -44,8 +44,9 @@ final class SegmentIndex {
     init(directory: String, baseSeq: UInt64, path: String) throws(AuditLogError) {
         self.baseSeq = baseSeq
         self.path = path
-        let file = try SegmentFile.open(path: path, baseSeq: baseSeq)
-        inode = try file.fd.inode()
+        let fd = try FileDescriptor.openForReading(path)
+        let file = try SegmentFile.open(path: path, baseSeq: baseSeq, fd: fd)
+        inode = try fd.inode()
         var blocks: [BlockInfo] = []
         var hashes: [UInt64] = []
         var ends: [UInt32] = []

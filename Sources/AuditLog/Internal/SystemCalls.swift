@@ -24,7 +24,7 @@ func ioError(_ message: String, path: String, errno code: Int32 = errno) -> Audi
 }
 
 /// An owned file descriptor, closed when the last reference goes away.
-final class FileDescriptor: @unchecked Sendable {
+final class FileDescriptor: ByteSource, @unchecked Sendable {
     let rawValue: Int32
     let path: String
     /// False for descriptors the process was given (standard input): they are not closed here.
@@ -111,16 +111,6 @@ final class FileDescriptor: @unchecked Sendable {
             done += n
         }
         return done
-    }
-
-    /// Reads exactly `count` bytes at `offset` into a new array, or fewer at end of file.
-    func read(count: Int, at offset: Int64) throws(AuditLogError) -> [UInt8] {
-        var bytes = [UInt8](repeating: 0, count: count)
-        let n = try bytes.withUnsafeMutableBytes { buffer in
-            Result { () throws(AuditLogError) in try read(into: buffer, at: offset) }
-        }.get()
-        if n < count { bytes.removeLast(count - n) }
-        return bytes
     }
 
     /// Writes all of `bytes` at `offset`. The corresponding C function is `pwrite`.

@@ -17,7 +17,7 @@ enum SegmentRewriter {
     ) throws(AuditLogError) -> Int {
         let file = try SegmentFile.open(path: segment.path, baseSeq: segment.baseSeq)
         var walker = try SegmentWalker(file: file, checking: .blocks)
-        var out = try file.fd.read(count: file.headerSize, at: 0)
+        var out = try file.source.read(count: file.headerSize, at: 0)
         var payload: [UInt8] = []
         var builder = BlockBuilder(maxBlockBytes: maxBlockBytes)
         var replaced = 0
@@ -54,7 +54,7 @@ enum SegmentRewriter {
                         frontier: frontier, root: header.root, startsCommit: header.startsCommit, into: &out)
                 }
             case .footer(_, let offset):
-                out.append(contentsOf: try file.fd.read(count: SegmentFooter.size, at: offset))
+                out.append(contentsOf: try file.source.read(count: SegmentFooter.size, at: offset))
                 break walk
             case .end:
                 throw AuditLogError(

@@ -122,7 +122,7 @@ public final class EventIterator {
         segments = try LogFiles.segments(in: directory)
         guard segmentIndex == segments.count - 1, let walker else { return false }
         return try !walker.file.containsCommit(
-            after: walker.offset, fileSize: try walker.file.fd.size(), laterThan: expectedSeq)
+            after: walker.offset, fileSize: try walker.file.source.size(), laterThan: expectedSeq)
     }
 
     private func decodeBlock(_ header: BlockHeader, at blockOffset: Int64) throws(AuditLogError) {

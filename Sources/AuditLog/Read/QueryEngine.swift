@@ -205,7 +205,7 @@ final class QueryEngine {
         of info: BlockInfo, in file: SegmentFile, seqs: Set<UInt64>?, prefix: Int?, query: Query,
         produce: (UInt64, UnsafeRawBufferPointer) throws(AuditLogError) -> T?
     ) throws(AuditLogError) -> [(UInt64, T)] {
-        guard case .block(let header) = try file.entry(at: info.offset, fileSize: try file.fd.size()),
+        guard case .block(let header) = try file.entry(at: info.offset, fileSize: try file.source.size()),
             header.firstSeq == info.firstSeq
         else {
             throw AuditLogError(

@@ -11,17 +11,18 @@ enum SegmentEntry {
 }
 
 /// A segment file opened for reading, with the header checked. Reads use `pread`: a writer truncating a torn
-/// tail cannot fault a reader, as it could under a memory mapping.
+/// tail cannot fault a reader, as it could under a memory mapping. (The verifier also opens archived segments,
+/// fetched into memory, through the same ``ByteSource``.)
 ///
 /// The primitives here decode one entry at an offset; ``SegmentWalker`` is the one walk over a segment.
 final class SegmentFile {
-    let fd: FileDescriptor
+    let source: any ByteSource
     let header: SegmentHeader
     let headerSize: Int
-    var path: String { fd.path }
+    var path: String { source.path }
 
-    private init(fd: FileDescriptor, header: SegmentHeader, headerSize: Int) {
-        self.fd = fd
+    private init(source: any ByteSource, header: SegmentHeader, headerSize: Int) {
+        self.source = source
         self.header = header
         self.headerSize = headerSize
     }
@@ -44,13 +45,19 @@ final class SegmentFile {
 
     /// Opens a segment and checks its header, whatever its base seq.
     static func open(path: String, fd existing: FileDescriptor? = nil) throws(AuditLogError) -> SegmentFile {
-        let fd = if let existing { existing } else { try FileDescriptor.openForReading(path) }
-        let bytes = try fd.read(count: SegmentHeader.maxSize, at: 0)
+        if let existing { return try open(source: existing) }
+        return try open(source: try FileDescriptor.openForReading(path))
+    }
+
+    /// Opens a segment from its bytes and checks its header, whatever its base seq.
+    static func open(source: any ByteSource) throws(AuditLogError) -> SegmentFile {
+        let path = source.path
+        let bytes = try source.read(count: SegmentHeader.maxSize, at: 0)
         do throws(DecodeFailure) {
             let header = try bytes.withUnsafeBytes { raw in
                 Result { () throws(DecodeFailure) in try SegmentHeader.decode(raw) }
             }.get()
-            return SegmentFile(fd: fd, header: header, headerSize: header.encodedSize)
+            return SegmentFile(source: source, header: header, headerSize: header.encodedSize)
         } catch {
             let code: AuditLogError.Code = error.kind == .unsupportedVersion ? .unsupportedFormat : .corrupt
             throw AuditLogError(code, "bad segment header: \(error.reason)", path: path, offset: Int64(error.offset))
@@ -59,7 +66,7 @@ final class SegmentFile {
 
     /// The footer of a sealed segment (its last bytes), or nil if the segment is not sealed.
     func footer() throws(AuditLogError) -> SegmentFooter? {
-        let size = try fd.size()
+        let size = try source.size()
         guard size >= Int64(headerSize + SegmentFooter.size),
             case .footer(let footer) = try entry(at: size - Int64(SegmentFooter.size), fileSize: size)
         else { return nil }
@@ -69,7 +76,7 @@ final class SegmentFile {
     /// Reads what starts at `offset`: a block header, the footer, the end of the file, or invalid bytes.
     func entry(at offset: Int64, fileSize: Int64) throws(AuditLogError) -> SegmentEntry {
         if offset == fileSize { return .end }
-        let bytes = try fd.read(count: BlockHeader.size, at: offset)
+        let bytes = try source.read(count: BlockHeader.size, at: offset)
         return bytes.withUnsafeBytes { raw -> SegmentEntry in
             if SegmentFooter.hasMagic(raw) {
                 guard raw.count >= SegmentFooter.size else {
@@ -112,7 +119,7 @@ final class SegmentFile {
         if buffer.count < length { buffer = [UInt8](repeating: 0, count: length) }
         let n = try buffer.withUnsafeMutableBytes { raw in
             Result { () throws(AuditLogError) in
-                try fd.read(into: UnsafeMutableRawBufferPointer(rebasing: raw[0..<length]), at: offset)
+                try source.read(into: UnsafeMutableRawBufferPointer(rebasing: raw[0..<length]), at: offset)
             }
         }.get()
         guard n == length else {
@@ -140,7 +147,7 @@ extension SegmentFile {
         let chunkSize = 1 << 20
         var position = offset + 1
         while position + Int64(BlockHeader.size) <= fileSize {
-            let chunk = try fd.read(count: chunkSize + BlockHeader.size, at: position)
+            let chunk = try source.read(count: chunkSize + BlockHeader.size, at: position)
             let found = chunk.withUnsafeBytes { raw -> Bool in
                 var i = 0
                 while i + BlockHeader.size <= raw.count {

@@ -68,12 +68,12 @@ struct SegmentWalker {
         self.nextSeq = nextSeq
         self.blockCount = blockCount
         self.lastRoot = lastRoot
-        fileSize = try file.fd.size()
+        fileSize = try file.source.size()
     }
 
     /// Re-reads the file size; returns whether the file grew. For readers that follow a file being appended to.
     mutating func refreshFileSize() throws(AuditLogError) -> Bool {
-        let size = try file.fd.size()
+        let size = try file.source.size()
         guard size > fileSize else { return false }
         fileSize = size
         peeked = nil

@@ -25,23 +25,31 @@ extension AuditLogReader {
     }
 }
 
-/// The whole-log checks: checkpoints parsed and their signatures checked, segments verified in parallel
-/// (``SegmentVerifier``), then the chain between segments, the retention and redaction records
-/// (``MaintenanceAudit``), and each checkpoint against the recomputed tree.
-enum LogVerifier {
-    static func verify(
-        directory: String, checkpoints: [(name: String, text: String)], key: NoteVerifierKey?, jobs: Int,
-        progress: (@Sendable (Int64, Int64) -> Void)?
-    ) throws(AuditLogError) -> VerificationReport {
-        let started = monotonicNanoseconds()
-        guard FileSystem.isDirectory(directory) else {
-            throw AuditLogError(.notFound, "no log directory here", path: directory)
-        }
-        var report = VerificationReport(directory: directory)
-        let segments = try LogFiles.segments(in: directory)
+/// What the verifier reads: a log directory, or a log's archive in object storage (``ArchivedLog``).
+protocol VerifiableLog: Sendable {
+    /// The directory or the archive's address, for the report.
+    var location: String { get }
+    /// The segments, by the base seq their names give, in order, with their sizes.
+    func segments() throws(AuditLogError) -> [(baseSeq: UInt64, name: String, bytes: Int64)]
+    /// The signed checkpoints kept with the log, by file name.
+    func checkpoints() throws(AuditLogError) -> [(name: String, text: String)]
+    /// A segment's bytes.
+    func open(segment name: String) throws(AuditLogError) -> any ByteSource
+}
 
-        // Checkpoints: from the log directory and from the auditor.
-        var notes = checkpoints
+/// A log directory, as the verifier reads it.
+struct LocalLog: VerifiableLog {
+    let directory: String
+    var location: String { directory }
+
+    func segments() throws(AuditLogError) -> [(baseSeq: UInt64, name: String, bytes: Int64)] {
+        try LogFiles.segments(in: directory).map {
+            ($0.baseSeq, LogFiles.segmentName(baseSeq: $0.baseSeq), FileSystem.fileSize($0.path) ?? 0)
+        }
+    }
+
+    func checkpoints() throws(AuditLogError) -> [(name: String, text: String)] {
+        var notes: [(name: String, text: String)] = []
         for name in try FileSystem.contents(of: directory).sorted() where name.hasSuffix(LogFiles.checkpointExtension) {
             let path = LogFiles.path(directory, name)
             guard let fd = try? FileDescriptor.openForReading(path), let bytes = try? fd.read(count: 64 << 10, at: 0)
@@ -50,6 +58,38 @@ enum LogVerifier {
             }
             notes.append((name, String(decoding: bytes, as: UTF8.self)))
         }
+        return notes
+    }
+
+    func open(segment name: String) throws(AuditLogError) -> any ByteSource {
+        try FileDescriptor.openForReading(LogFiles.path(directory, name))
+    }
+}
+
+/// The whole-log checks: checkpoints parsed and their signatures checked, segments verified in parallel
+/// (``SegmentVerifier``), then the chain between segments, the retention and redaction records
+/// (``MaintenanceAudit``), and each checkpoint against the recomputed tree.
+enum LogVerifier {
+    static func verify(
+        directory: String, checkpoints: [(name: String, text: String)], key: NoteVerifierKey?, jobs: Int,
+        progress: (@Sendable (Int64, Int64) -> Void)?
+    ) throws(AuditLogError) -> VerificationReport {
+        guard FileSystem.isDirectory(directory) else {
+            throw AuditLogError(.notFound, "no log directory here", path: directory)
+        }
+        return try verify(LocalLog(directory: directory), checkpoints: checkpoints, key: key, jobs: jobs, progress: progress)
+    }
+
+    static func verify(
+        _ log: any VerifiableLog, checkpoints: [(name: String, text: String)], key: NoteVerifierKey?, jobs: Int,
+        progress: (@Sendable (Int64, Int64) -> Void)?
+    ) throws(AuditLogError) -> VerificationReport {
+        let started = monotonicNanoseconds()
+        var report = VerificationReport(directory: log.location)
+        let segments = try log.segments()
+
+        // Checkpoints: kept with the log and from the auditor.
+        let notes = checkpoints + (try log.checkpoints())
         var sizes: Set<UInt64> = []
         var parsed: [(String, Checkpoint?, VerificationReport.CheckpointResult.Signature, String?)] = []
         for (name, text) in notes {
@@ -80,10 +120,10 @@ enum LogVerifier {
         }
 
         // Segments, in parallel.
-        let totalBytes = segments.reduce(Int64(0)) { $0 + (FileSystem.fileSize($1.path) ?? 0) }
+        let totalBytes = segments.reduce(Int64(0)) { $0 + $1.bytes }
         let checkpointSizes = sizes.sorted()
         let work = SegmentWork(
-            segments: segments, checkpointSizes: checkpointSizes, totalBytes: totalBytes, progress: progress)
+            log: log, segments: segments, checkpointSizes: checkpointSizes, totalBytes: totalBytes, progress: progress)
         let jobs = max(1, min(jobs, segments.count))
         report.jobs = jobs
         var threads: [BackgroundThread] = []
@@ -91,6 +131,7 @@ enum LogVerifier {
         work.run()
         for thread in threads { thread.join() }
         let results = work.results.withLock { $0 }
+        if let error = results.lazy.compactMap({ $0?.unreadable }).first { throw error }
 
         // Continuity between segments, then totals.
         let hasher = try MerkleHasher()
@@ -99,7 +140,7 @@ enum LogVerifier {
         var chainIntact = true
         for (index, entry) in segments.enumerated() {
             guard let check = results[index] else { continue }
-            let name = fileName(entry.path)
+            let name = entry.name
             report.segments.append(check.result)
             report.recordBytes += check.result.recordBytes
             report.problems += check.problems
@@ -164,7 +205,7 @@ enum LogVerifier {
             previous = check
         }
         if segments.isEmpty { report.root = hasher.emptyRoot() }
-        MaintenanceAudit.check(results.compactMap { $0 }, segments: segments, into: &report, hasher: hasher)
+        MaintenanceAudit.check(results.compactMap { $0 }, into: &report, hasher: hasher)
 
         // Checkpoints against the recomputed tree.
         for (name, checkpoint, signature, problem) in parsed {

@@ -5,8 +5,7 @@ enum MaintenanceAudit {
     /// Each retention event's root at its boundary must match the frontier kept there; each redacted record
     /// must be covered, for every field it lacks, by redaction events after it.
     static func check(
-        _ checks: [SegmentCheck], segments: [(baseSeq: UInt64, path: String)], into report: inout VerificationReport,
-        hasher: MerkleHasher
+        _ checks: [SegmentCheck], into report: inout VerificationReport, hasher: MerkleHasher
     ) {
         for check in checks {
             for (seq, retention) in check.retentions {

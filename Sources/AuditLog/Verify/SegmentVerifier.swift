@@ -16,11 +16,14 @@ struct SegmentCheck {
     var redacted: [(seq: UInt64, actorID: String, fields: UInt16, by: UInt64, offset: Int64)] = []
     var retentions: [(seq: UInt64, retention: SystemEvents.Retention)] = []
     var redactionRules: [SystemEvents.RedactionRule] = []
+    /// Why the segment could not be fetched from an archive at all: no verdict, the verification fails.
+    var unreadable: AuditLogError?
 }
 
 /// Hands segments to verification threads and collects their results.
 final class SegmentWork: Sendable {
-    let segments: [(baseSeq: UInt64, path: String)]
+    let log: any VerifiableLog
+    let segments: [(baseSeq: UInt64, name: String, bytes: Int64)]
     let checkpointSizes: [UInt64]
     let totalBytes: Int64
     let progress: (@Sendable (Int64, Int64) -> Void)?
@@ -29,9 +32,10 @@ final class SegmentWork: Sendable {
     let results: Locked<[SegmentCheck?]>
 
     init(
-        segments: [(baseSeq: UInt64, path: String)], checkpointSizes: [UInt64], totalBytes: Int64,
-        progress: (@Sendable (Int64, Int64) -> Void)?
+        log: any VerifiableLog, segments: [(baseSeq: UInt64, name: String, bytes: Int64)], checkpointSizes: [UInt64],
+        totalBytes: Int64, progress: (@Sendable (Int64, Int64) -> Void)?
     ) {
+        self.log = log
         self.segments = segments
         self.checkpointSizes = checkpointSizes
         self.totalBytes = totalBytes
@@ -46,7 +50,8 @@ final class SegmentWork: Sendable {
             guard index < segments.count else { return }
             let entry = segments[index]
             let check = SegmentVerifier.check(
-                path: entry.path, nameBase: entry.baseSeq, isLast: index == segments.count - 1,
+                name: entry.name, bytes: entry.bytes, open: { () throws(AuditLogError) in try log.open(segment: entry.name) },
+                nameBase: entry.baseSeq, isLast: index == segments.count - 1,
                 checkpointSizes: checkpointSizes, hasher: hasher
             ) { bytes in
                 let total = self.done.wrappingAdd(bytes, ordering: .relaxed).newValue
@@ -60,13 +65,12 @@ final class SegmentWork: Sendable {
 /// Checks one segment from its header frontier: every block, record, leaf hash, root and frontier.
 enum SegmentVerifier {
     static func check(
-        path: String, nameBase: UInt64, isLast: Bool, checkpointSizes: [UInt64], hasher: MerkleHasher,
-        progress: (Int64) -> Void
+        name: String, bytes: Int64, open: () throws(AuditLogError) -> any ByteSource, nameBase: UInt64, isLast: Bool,
+        checkpointSizes: [UInt64], hasher: MerkleHasher, progress: (Int64) -> Void
     ) -> SegmentCheck {
-        let name = path.split(separator: "/").last.map(String.init) ?? path
         var check = SegmentCheck(
             result: .init(
-                file: name, baseSeq: nameBase, endSeq: nameBase, bytes: FileSystem.fileSize(path) ?? 0, recordBytes: 0,
+                file: name, baseSeq: nameBase, endSeq: nameBase, bytes: bytes, recordBytes: 0,
                 sealed: false, incompleteTailBytes: 0, isValid: false))
         func problem(
             _ kind: VerificationReport.ProblemKind, _ offset: Int64, _ length: Int64?, _ seq: UInt64?, _ message: String
@@ -77,7 +81,11 @@ enum SegmentVerifier {
         let file: SegmentFile
         do throws(AuditLogError) {
             // The header is checked against its own base first, so that a swapped file is told apart from damage.
-            file = try SegmentFile.open(path: path)
+            file = try SegmentFile.open(source: try open())
+        } catch where error.code == .archiveUnavailable || error.code == .archiveRefused {
+            // Not a verdict on the log: the verification fails as a whole.
+            check.unreadable = error
+            return check
         } catch {
             problem(
                 error.code == .io ? .truncated : .modified, error.offset ?? 0, nil, nameBase,
@@ -222,7 +230,7 @@ extension SegmentVerifier {
     fileprivate static func looksTorn(_ file: SegmentFile, _ damage: SegmentDamage, fileSize: Int64) -> Bool {
         let offset = damage.offset
         if fileSize - offset < Int64(BlockHeader.size) { return true }
-        guard let rest = try? file.fd.read(count: Int(min(fileSize - offset, 1 << 20)), at: offset) else {
+        guard let rest = try? file.source.read(count: Int(min(fileSize - offset, 1 << 20)), at: offset) else {
             return false
         }
         // A block whose header survived but whose body did not reach the disk reads as zeros after the header.

@@ -1,6 +1,7 @@
 import ArgumentParser
 import AuditLog
 import AuditLogCommandSupport
+import AuditLogS3
 import Foundation
 
 struct VerifyCommand: ParsableCommand {
@@ -18,16 +19,23 @@ struct VerifyCommand: ParsableCommand {
             write at the very end of the log (cut short or zero-filled by a crash) is reported but is not a \
             failure. Verify a consistent copy: copying a log while its writer appends can catch a block half-copied.
 
+            An archive in object storage (`auditlog archive`, `serve --archive`) is verified in place, with \
+            read-only credentials and no local copy: give s3://BUCKET/PREFIX/<log id> instead of a directory \
+            (credentials and server from AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, AWS_REGION, \
+            AWS_ENDPOINT_URL). The same checks and classes apply to its sealed segments and checkpoints; a bucket \
+            that cannot be read (credentials, network) is an error (exit 2), never a verdict.
+
             Exit status: 0 valid, 1 integrity failure, 2 usage or I/O error.
 
             Examples:
               auditlog verify ./audit-copy --key auditor.vkey
               auditlog verify ./audit-copy --checkpoint yesterday.checkpoint --key 'audit.example.com+1a2b3c4d+AX…'
               auditlog verify ./audit-copy --json > report.json
+              auditlog verify s3://audit-archive/prod/audit.example.com_orders --key auditor.vkey
             """
     )
 
-    @Argument(help: ArgumentHelp("The log directory.", valueName: "dir"))
+    @Argument(help: ArgumentHelp("The log directory, or an archived log: s3://BUCKET/PREFIX/<log id>.", valueName: "dir"))
     var directory: String?
 
     @Option(name: .long, help: ArgumentHelp("The log directory (same as the argument).", valueName: "dir"))
@@ -64,8 +72,13 @@ struct VerifyCommand: ParsableCommand {
             var given: [(name: String, text: String)] = []
             for file in checkpoints { given.append((file, try KeyArguments.contents(of: file))) }
             let reporter = Console.stderrIsTerminal && !json ? SharedProgress(label: "verifying") : nil
-            report = try AuditLogReader(directory: path).verify(
-                checkpoints: given, key: verifierKey, jobs: jobs, progress: reporter?.update)
+            if path.hasPrefix("s3://") {
+                report = try archiveReader(path).verify(
+                    checkpoints: given, key: verifierKey, jobs: jobs, progress: reporter?.update)
+            } else {
+                report = try AuditLogReader(directory: path).verify(
+                    checkpoints: given, key: verifierKey, jobs: jobs, progress: reporter?.update)
+            }
             reporter?.finish()
         } catch {
             Console.error("error: \(error)")
@@ -77,6 +90,20 @@ struct VerifyCommand: ParsableCommand {
             Console.print(VerifyReportFormat.text(report, keyGiven: key != nil))
         }
         if !report.isValid { throw ExitCode(1) }
+    }
+}
+
+/// The archived log at `s3://BUCKET/PREFIX/<log id>`, with credentials from the environment.
+func archiveReader(_ url: String) throws(AuditLogError) -> ArchiveReader {
+    let trimmed = url.hasSuffix("/") ? String(url.dropLast()) : url
+    guard let slash = trimmed.lastIndex(of: "/"), trimmed.distance(from: trimmed.startIndex, to: slash) > 5 else {
+        throw AuditLogError(.invalidArgument, "\(url): give the archived log as s3://BUCKET/PREFIX/<log id>")
+    }
+    do throws(S3Error) {
+        let store = try S3ArchiveStore(url: String(trimmed[..<slash]))
+        return ArchiveReader(store: store, logID: String(trimmed[trimmed.index(after: slash)...]))
+    } catch {
+        throw AuditLogError(error.kind == .invalidArgument ? .invalidArgument : .archiveRefused, error.message)
     }
 }
 

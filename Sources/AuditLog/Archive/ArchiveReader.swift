@@ -1,0 +1,101 @@
+/// A log's archive in object storage (FORMAT.md, "Archive"), read with nothing but the store: what an auditor
+/// given read-only credentials to the bucket uses.
+public struct ArchiveReader: Sendable {
+    public let store: any ArchiveStore
+    public let logID: String
+
+    public init(store: any ArchiveStore, logID: String) {
+        self.store = store
+        self.logID = logID
+    }
+
+    /// The archive's address: `s3://BUCKET/PREFIX/<log id>`.
+    public var location: String { "\(store.location)/\(logID)" }
+
+    /// The ids of the logs archived in the store (those with at least one segment), sorted.
+    public static func logIDs(in store: any ArchiveStore) throws(AuditLogError) -> [String] {
+        let objects = try list(store, prefix: "")
+        var ids: Set<String> = []
+        for object in objects {
+            let parts = object.key.split(separator: "/", maxSplits: 1)
+            if parts.count == 2, LogFiles.baseSeq(ofSegmentNamed: String(parts[1])) != nil { ids.insert(String(parts[0])) }
+        }
+        return ids.sorted()
+    }
+
+    /// Verifies the archived log as ``AuditLogReader/verify(checkpoints:key:jobs:progress:)`` verifies a directory,
+    /// with the same checks, classes and report, fetching one segment at a time per job (memory: `jobs` segments),
+    /// never writing anything locally.
+    /// - Throws: ``AuditLogError/Code/notFound`` when the store holds no segment of this log;
+    ///   ``AuditLogError/Code/archiveUnavailable`` or ``AuditLogError/Code/archiveRefused`` when a listing or a
+    ///   fetch fails: then there is no verdict at all, never a partial one.
+    public func verify(
+        checkpoints: [(name: String, text: String)] = [], key: NoteVerifierKey? = nil, jobs: Int = 1,
+        progress: (@Sendable (Int64, Int64) -> Void)? = nil
+    ) throws(AuditLogError) -> VerificationReport {
+        let log = try ArchivedLog(self)
+        guard try !log.segments().isEmpty else {
+            throw AuditLogError(.notFound, "no archived segment of log \(logID) at \(location)")
+        }
+        return try LogVerifier.verify(log, checkpoints: checkpoints, key: key, jobs: jobs, progress: progress)
+    }
+
+    static func list(_ store: any ArchiveStore, prefix: String) throws(AuditLogError) -> [ArchivedObject] {
+        do throws(ArchiveStoreError) {
+            return try store.list(prefix: prefix)
+        } catch {
+            throw AuditLogError(archive: error, "cannot list \(store.location)/\(prefix)")
+        }
+    }
+
+    func fetch(_ name: String, range: Range<Int64>? = nil) throws(AuditLogError) -> [UInt8] {
+        let bytes: [UInt8]?
+        do throws(ArchiveStoreError) {
+            bytes = try store.get("\(logID)/\(name)", range: range)
+        } catch {
+            throw AuditLogError(archive: error, "cannot fetch \(location)/\(name)")
+        }
+        guard let bytes else {
+            throw AuditLogError(.archiveUnavailable, "\(location)/\(name) vanished while it was being read")
+        }
+        return bytes
+    }
+}
+
+/// An archived log as the verifier reads it: the objects listed once, each segment fetched whole when its turn
+/// comes.
+struct ArchivedLog: VerifiableLog {
+    let reader: ArchiveReader
+    let objects: [(name: String, size: Int64)]
+
+    init(_ reader: ArchiveReader) throws(AuditLogError) {
+        self.reader = reader
+        let prefix = reader.logID + "/"
+        objects = try ArchiveReader.list(reader.store, prefix: prefix).compactMap { object in
+            guard object.key.hasPrefix(prefix) else { return nil }
+            let name = String(object.key.dropFirst(prefix.count))
+            return name.contains("/") ? nil : (name, object.size)
+        }
+    }
+
+    var location: String { reader.location }
+
+    func segments() -> [(baseSeq: UInt64, name: String, bytes: Int64)] {
+        objects.compactMap { object in
+            LogFiles.baseSeq(ofSegmentNamed: object.name).map { ($0, object.name, object.size) }
+        }.sorted { $0.baseSeq < $1.baseSeq }
+    }
+
+    func checkpoints() throws(AuditLogError) -> [(name: String, text: String)] {
+        var notes: [(name: String, text: String)] = []
+        for object in objects where object.name.hasSuffix(LogFiles.checkpointExtension) {
+            let bytes = try reader.fetch(object.name, range: 0..<min(object.size, 64 << 10))
+            notes.append((object.name, String(decoding: bytes, as: UTF8.self)))
+        }
+        return notes
+    }
+
+    func open(segment name: String) throws(AuditLogError) -> any ByteSource {
+        MemoryBytes(try reader.fetch(name), path: "\(location)/\(name)")
+    }
+}
