@@ -243,8 +243,4 @@ enum LogVerifier {
         report.seconds = Double(monotonicNanoseconds() - started) / 1e9
         return report
     }
-
-    static func fileName(_ path: String) -> String {
-        path.split(separator: "/").last.map(String.init) ?? path
-    }
 }
