@@ -1,7 +1,7 @@
 # swift-audit-log: `make demo` and `make test` work on a fresh Debian machine with only the Swift toolchain.
 SWIFT ?= swift
 
-.PHONY: deps build tool demo test check-api check-page check-siem check-s3 openapi load test-fast torture sanitize fuzz compare benchmark clean
+.PHONY: deps build tool demo test check-api check-page check-siem check-s3 compare-s3 openapi load test-fast torture sanitize fuzz compare benchmark clean
 
 ## Install liblz4-dev, libssl-dev and pkg-config if they are missing.
 deps:
@@ -99,6 +99,11 @@ compare: tool
 	cd Benchmarks && $(SWIFT) build -c release --product compare
 	cd Benchmarks && .build/release/compare --events $(EVENTS) --tool ../.build/release/auditlog \
 		$(if $(JSON),--json $(abspath $(JSON)))
+
+## The archive against Ceph's S3 gateway, side by side in one run: auditlog archive vs aws s3 cp of the same
+## files, verify s3://… vs a local verify (EVENTS_S3=N, default 300000; release build).
+compare-s3: tool
+	@bash scripts/archive-bench.sh $(or $(EVENTS_S3),300000)
 
 ## auditlog serve under wrk on loopback: 500-event batches, single events from 64 connections, reads under load.
 load: build

@@ -9,16 +9,8 @@ state=$PWD/.build/check-s3/server
 trap 'bash scripts/s3-server.sh stop "$state"' EXIT
 bash scripts/s3-server.sh start "$state"
 
-# The AWS CLI: the machine's, or a pinned one in its own virtual environment.
-aws=$(command -v aws || true)
-if [ -z "$aws" ]; then
-    python3 -c "import venv, ensurepip" >/dev/null 2>&1 || bash scripts/install-deps.sh --python
-    [ -x .build/awscli/bin/aws ] || {
-        python3 -m venv .build/awscli
-        .build/awscli/bin/pip install --quiet --disable-pip-version-check awscli==1.45.11
-    }
-    aws=$PWD/.build/awscli/bin/aws
-fi
+# The AWS CLI, an independent client: the machine's, or a pinned one.
+aws=$(bash scripts/aws-cli.sh)
 
 set -a
 # shellcheck disable=SC1091

@@ -22,13 +22,7 @@ package func archiveHint(for error: AuditLogError) -> String? {
 package func archiveOptions(url: String, directory: String, logID: String?, retainDays: Int?) throws(ExitCode)
     -> ArchiveOptions
 {
-    let store: S3ArchiveStore
-    do {
-        store = try S3ArchiveStore(url: url)
-    } catch {
-        Console.error("error: \(error)")
-        throw error.kind == .credentials ? ExitStatus.archiveRefused : ExitCode.validationFailure
-    }
+    let store = try reportingErrors { () throws(AuditLogError) in try archiveStore(url) }
     var id = logID
     if id == nil, access(directory, F_OK) == 0 {
         let checkpoint = try reportingErrors { () throws(AuditLogError) in
@@ -46,5 +40,15 @@ package func archiveOptions(url: String, directory: String, logID: String?, reta
     }
     return try reportingErrors { () throws(AuditLogError) in
         try ArchiveOptions(store: store, logID: id, retainDays: retainDays)
+    }
+}
+
+/// The store at `s3://BUCKET/PREFIX`, with credentials from the environment (a bad address is
+/// ``AuditLogError/Code/invalidArgument``, missing credentials ``AuditLogError/Code/archiveRefused``).
+package func archiveStore(_ url: String) throws(AuditLogError) -> S3ArchiveStore {
+    do throws(S3Error) {
+        return try S3ArchiveStore(url: url)
+    } catch {
+        throw AuditLogError(error.kind == .invalidArgument ? .invalidArgument : .archiveRefused, error.message)
     }
 }

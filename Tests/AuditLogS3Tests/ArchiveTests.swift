@@ -327,6 +327,46 @@ extension ArchiveTests {
     }
 }
 
+extension ArchiveTests {
+    @Test("a fleet under one prefix: verify --all-logs checks each log with the key named after its origin, one line per log")
+    func fleet() async throws {
+        let keysDir = try TemporaryDirectory()
+        var keyFiles: [String] = []
+        var logDirs: [TemporaryDirectory] = []
+        for instance in ["orders-1", "orders-2"] {
+            let signer = try NoteSigner.generate(name: "fleet.example/\(instance)")
+            let dir = try TemporaryDirectory()
+            logDirs.append(dir)
+            let path = try makeLog(dir, count: 1500, signer: signer)
+            let keyFile = keysDir.file("\(instance).vkey")
+            try signer.verifierKey.description.write(toFile: keyFile, atomically: true, encoding: .utf8)
+            keyFiles.append(keyFile)
+            let options = try options(ArchiveOptions.logID(origin: signer.name), prefix: "many")
+            _ = try await onThread { try LogArchiver(directory: path, options: options).run() }
+        }
+        let url = "s3://\(bucket)/many"
+        var cli = try await runProcess(
+            auditlogExecutable(), ["verify", url, "--all-logs", "--key", keyFiles[0], "--key", keyFiles[1]])
+        let lines = cli.stdout.split(separator: "\n")
+        #expect(cli.status == 0 && lines.count == 2, "\(cli.stdout)\(cli.stderr)")
+        #expect(lines.allSatisfy { $0.hasPrefix("ok") })
+        #expect(lines[0].contains("fleet.example_orders-1") && lines[1].contains("fleet.example_orders-2"))
+        // One key only: the other log's signatures cannot be checked, and that is a failure.
+        cli = try await runProcess(auditlogExecutable(), ["verify", url, "--all-logs", "--key", keyFiles[0]])
+        #expect(cli.status == 1 && cli.stdout.contains("no --key is named after"), "\(cli.stdout)")
+        // Damage in one log fails that log's line only.
+        let key = "many/fleet.example_orders-2/00000000000000000000.seg"
+        var bytes = try await client.getObject(bucket: bucket, key: key)
+        bytes[bytes.count / 3] ^= 0x20
+        try await client.putObject(bucket: bucket, key: key, body: bytes)
+        cli = try await runProcess(
+            auditlogExecutable(), ["verify", url, "--all-logs", "--key", keyFiles[0], "--key", keyFiles[1]])
+        let after = cli.stdout.split(separator: "\n")
+        #expect(cli.status == 1 && after.count == 2, "\(cli.stdout)\(cli.stderr)")
+        #expect(after[0].hasPrefix("ok") && after[1].hasPrefix("FAILED") && after[1].contains("modified"))
+    }
+}
+
 /// Runs blocking work (the archiver waits for the network) on a Dispatch thread, not on the concurrency pool.
 func onThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
     try await withCheckedThrowingContinuation { continuation in

@@ -34,7 +34,7 @@ public struct ArchiveReader: Sendable {
         progress: (@Sendable (Int64, Int64) -> Void)? = nil
     ) throws(AuditLogError) -> VerificationReport {
         let log = try ArchivedLog(self)
-        guard try !log.segments().isEmpty else {
+        guard !log.segments().isEmpty else {
             throw AuditLogError(.notFound, "no archived segment of log \(logID) at \(location)")
         }
         return try LogVerifier.verify(log, checkpoints: checkpoints, key: key, jobs: jobs, progress: progress)

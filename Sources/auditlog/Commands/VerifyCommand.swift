@@ -32,6 +32,7 @@ struct VerifyCommand: ParsableCommand {
               auditlog verify ./audit-copy --checkpoint yesterday.checkpoint --key 'audit.example.com+1a2b3c4d+AX…'
               auditlog verify ./audit-copy --json > report.json
               auditlog verify s3://audit-archive/prod/audit.example.com_orders --key auditor.vkey
+              auditlog verify s3://audit-archive/prod --all-logs --key orders-1.vkey --key orders-2.vkey
             """
     )
 
@@ -47,8 +48,13 @@ struct VerifyCommand: ParsableCommand {
     var checkpoints: [String] = []
 
     @Option(
-        help: ArgumentHelp("Verifier key (file or vkey text) that checkpoints must be signed by.", valueName: "vkey"))
-    var key: String?
+        help: ArgumentHelp(
+            "Verifier key (file or vkey text) that checkpoints must be signed by; with --all-logs, one per log "
+                + "(repeatable: each log is checked with the key named after its origin).", valueName: "vkey"))
+    var key: [String] = []
+
+    @Flag(help: "Verify every log archived under s3://BUCKET/PREFIX (a fleet's), one line per log.")
+    var allLogs = false
 
     @Flag(help: "Print the report as one JSON object.")
     var json = false
@@ -62,13 +68,18 @@ struct VerifyCommand: ParsableCommand {
             throw ValidationError("give the directory once")
         }
         guard jobs >= 1 else { throw ValidationError("--jobs must be at least 1") }
+        guard key.count <= 1 || allLogs else { throw ValidationError("give one --key (several only with --all-logs)") }
+        guard !allLogs || (directory ?? dir)!.hasPrefix("s3://") else {
+            throw ValidationError("--all-logs verifies an archive: give s3://BUCKET/PREFIX")
+        }
     }
 
     func run() throws {
         let path = (directory ?? dir)!
+        if allLogs { return try verifyAllLogs(path) }
         let report: VerificationReport
         do throws(AuditLogError) {
-            let verifierKey = try key.map { (text) throws(AuditLogError) in try KeyArguments.verifierKey(text) }
+            let verifierKey = try key.first.map { (text) throws(AuditLogError) in try KeyArguments.verifierKey(text) }
             var given: [(name: String, text: String)] = []
             for file in checkpoints { given.append((file, try KeyArguments.contents(of: file))) }
             let reporter = Console.stderrIsTerminal && !json ? SharedProgress(label: "verifying") : nil
@@ -87,9 +98,42 @@ struct VerifyCommand: ParsableCommand {
         if json {
             Console.print(VerifyReportFormat.json(report))
         } else {
-            Console.print(VerifyReportFormat.text(report, keyGiven: key != nil))
+            Console.print(VerifyReportFormat.text(report, keyGiven: !key.isEmpty))
         }
         if !report.isValid { throw ExitCode(1) }
+    }
+
+    /// Every log under the prefix, each with the key named after its origin: one line (or JSON object) per log.
+    private func verifyAllLogs(_ url: String) throws {
+        var failed = false
+        do throws(AuditLogError) {
+            let keys = try key.map { (text) throws(AuditLogError) in try KeyArguments.verifierKey(text) }
+            let store = try archiveStore(url)
+            let ids = try ArchiveReader.logIDs(in: store)
+            if ids.isEmpty { throw AuditLogError(.notFound, "no archived log under \(store.location)") }
+            for id in ids {
+                let logKey = keys.first { ArchiveOptions.logID(origin: $0.name) == id }
+                let report = try ArchiveReader(store: store, logID: id).verify(key: logKey, jobs: jobs)
+                let unkeyed = !keys.isEmpty && logKey == nil
+                failed = failed || !report.isValid || unkeyed
+                if json {
+                    Console.print(VerifyReportFormat.json(report))
+                    continue
+                }
+                var line = report.isValid && !unkeyed ? "ok      " : "FAILED  "
+                line += "\(id)  \(report.segments.count) segment(s), tree size \(Console.grouped(report.treeSize))"
+                line += ", \(report.checkpoints.count) checkpoint(s)"
+                if keys.isEmpty { line += " (signatures not checked: pass --key)" }
+                if unkeyed { line += "; no --key is named after this log's origin" }
+                let kinds = Set(report.problems.map(\.kind.rawValue)).sorted()
+                if !kinds.isEmpty { line += "; \(report.problems.count) problem(s): \(kinds.joined(separator: ", "))" }
+                Console.print(line)
+            }
+        } catch {
+            Console.error("error: \(error)")
+            throw ExitCode(2)
+        }
+        if failed { throw ExitCode(1) }
     }
 }
 
@@ -99,13 +143,10 @@ func archiveReader(_ url: String) throws(AuditLogError) -> ArchiveReader {
     guard let slash = trimmed.lastIndex(of: "/"), trimmed.distance(from: trimmed.startIndex, to: slash) > 5 else {
         throw AuditLogError(.invalidArgument, "\(url): give the archived log as s3://BUCKET/PREFIX/<log id>")
     }
-    do throws(S3Error) {
-        let store = try S3ArchiveStore(url: String(trimmed[..<slash]))
-        return ArchiveReader(store: store, logID: String(trimmed[trimmed.index(after: slash)...]))
-    } catch {
-        throw AuditLogError(error.kind == .invalidArgument ? .invalidArgument : .archiveRefused, error.message)
-    }
+    let store = try archiveStore(String(trimmed[..<slash]))
+    return ArchiveReader(store: store, logID: String(trimmed[trimmed.index(after: slash)...]))
 }
+
 
 enum VerifyReportFormat {
     static func text(_ r: VerificationReport, keyGiven: Bool) -> String {
