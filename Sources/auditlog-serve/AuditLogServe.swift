@@ -80,18 +80,21 @@ struct AuditLogServe: AsyncParsableCommand {
 
     /// Logs the archive's uploads and failures as they happen (every 5 s at most), until cancelled.
     static func report(archiveOf log: AuditLog, to logger: Logger) async {
-        guard var last = log.archiveStatus else { return }
+        guard log.archiveStatus != nil else { return }
+        var uploaded = 0
+        var lastError: AuditLogError?
         while (try? await Task.sleep(for: .seconds(5))) != nil {
-            guard let status = log.archiveStatus, status != last else { continue }
-            if status.uploadedSegments > last.uploadedSegments {
-                let count = status.uploadedSegments - last.uploadedSegments
+            guard let status = log.archiveStatus else { return }
+            if status.uploadedSegments > uploaded {
+                let count = status.uploadedSegments - uploaded
                 logger.info(
                     "archived \(count) segment(s), up to \(status.lastUploaded ?? "?"); \(status.pendingSegments) pending")
+                uploaded = status.uploadedSegments
             }
-            if let error = status.lastError, error != last.lastError {
+            if let error = status.lastError, error != lastError {
                 logger.warning("archive: \(error) (appends go on; the upload is tried again)")
             }
-            last = status
+            lastError = status.lastError
         }
     }
 }

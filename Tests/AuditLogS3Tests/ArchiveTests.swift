@@ -118,9 +118,9 @@ struct ArchiveTests {
         try await expectArchivedObjects(sealed, id: "background")
     }
 
-    func expectArchivedObjects(_ segments: [String], id: String) async throws {
-        let keys = Set(try await client.listObjects(bucket: bucket, prefix: "fleet/\(id)/").map(\.key))
-        for segment in segments { #expect(keys.contains("fleet/\(id)/\(segment)")) }
+    func expectArchivedObjects(_ segments: [String], id: String, prefix: String = "fleet") async throws {
+        let keys = Set(try await client.listObjects(bucket: bucket, prefix: "\(prefix)/\(id)/").map(\.key))
+        for segment in segments { #expect(keys.contains("\(prefix)/\(id)/\(segment)")) }
     }
 
     @Test("with the server paused, appends go on and uploads wait; once it is back they resume, and retention waits for them")
@@ -364,6 +364,67 @@ extension ArchiveTests {
         let after = cli.stdout.split(separator: "\n")
         #expect(cli.status == 1 && after.count == 2, "\(cli.stdout)\(cli.stderr)")
         #expect(after[0].hasPrefix("ok") && after[1].hasPrefix("FAILED") && after[1].contains("modified"))
+    }
+}
+
+extension ArchiveTests {
+    @Test("auditlog serve --archive uploads in the background, logs it, shows it in /metrics, and stops cleanly")
+    func serveArchives() async throws {
+        let dir = try TemporaryDirectory()
+        let path = try makeLog(dir, count: 2000)
+        let sealed = try sealedSegments(path)
+        let stderrPath = dir.path + "-serve.err"
+        FileManager.default.createFile(atPath: stderrPath, contents: nil)
+        defer { try? FileManager.default.removeItem(atPath: stderrPath) }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: auditlogExecutable())
+        process.arguments = [
+            "serve", "--dir", path, "--listen", "127.0.0.1:0", "--archive", "s3://\(bucket)/served",
+            "--archive-log-id", "served",
+        ]
+        process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: stderrPath))
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        defer { if process.isRunning { process.terminate() } }
+        func stderr() -> String { (try? String(contentsOfFile: stderrPath, encoding: .utf8)) ?? "" }
+        try await waitUntil("the server uploads every sealed segment", seconds: 60) {
+            let journal = (try? String(contentsOfFile: path + "/archive.journal", encoding: .utf8)) ?? ""
+            return sealed.allSatisfy { journal.contains("\($0) ") } || !process.isRunning
+        }
+        try await waitUntil("the server logs it", seconds: 15) { stderr().contains("segment(s), up to ") }
+        let port = try #require(stderr().firstMatch(of: /listening on http:\/\/127\.0\.0\.1:(\d+)/)?.1)
+        let metrics = try await runProcess("/usr/bin/curl", ["-sf", "http://127.0.0.1:\(port)/metrics"])
+        #expect(metrics.stdout.contains("auditlog_archive_pending_segments 0"), "\(metrics.stdout)")
+        #expect(metrics.stdout.contains("auditlog_archive_uploaded_segments_total \(sealed.count)"))
+        #expect(metrics.stdout.contains("auditlog_archive_failing 0"))
+        process.terminate()
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0, "\(stderr())")
+        try await expectArchivedObjects(sealed, id: "served", prefix: "served")
+    }
+}
+
+extension ArchiveTests {
+    @Test("a redaction after archiving makes the rewritten segments pending again: the next run uploads the redacted bytes")
+    func redactionReuploads() async throws {
+        let dir = try TemporaryDirectory()
+        let path = try makeLog(dir, count: 3000)
+        let archiver = LogArchiver(directory: path, options: try options("redacted"))
+        _ = try await onThread { try archiver.run() }
+        #expect(try archiver.pendingSegments().isEmpty)
+        var logOptions = AuditLog.Options()
+        logOptions.maxSegmentBytes = 64 << 10
+        let log = try AuditLog(directory: path, options: logOptions)
+        let first = try log.reader.event(seq: 0)
+        _ = try log.redact(.events([0]), reason: "erasure request")
+        try await log.close()
+        let segment = try #require(try sealedSegments(path).first)
+        #expect(try archiver.pendingSegments().contains(segment))
+        let run = try await onThread { try archiver.run() }
+        #expect(run.uploaded.contains(segment))
+        let local = try [UInt8](Data(contentsOf: URL(fileURLWithPath: "\(path)/\(segment)")))
+        #expect(try await client.getObject(bucket: bucket, key: "fleet/redacted/\(segment)") == local)
+        #expect(try AuditLogReader(directory: path).event(seq: 0).redaction != nil && first.redaction == nil)
     }
 }
 

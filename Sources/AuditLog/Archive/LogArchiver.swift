@@ -64,8 +64,8 @@ public struct ArchiveRun: Sendable, Equatable {
 /// and the checkpoint signed at its seal, each object checked end to end by the store, then recorded in the
 /// log's upload journal (`archive.journal`, fdatasynced). A crash at any point loses nothing: a segment is archived
 /// once its journal line is written, and a segment without one is uploaded again by the next run (objects are
-/// replaced whole, never appended to). Local files are never removed here; retention keeps every segment of a
-/// log with a journal until it is archived.
+/// replaced whole, never appended to); so is a segment a redaction replaced since. Local files are never removed
+/// here; retention keeps every segment of a log with a journal until it is archived.
 ///
 /// One run at a time per log, across processes (it holds a lock on the journal): the writer's background uploads
 /// (``AuditLog/Options/archive``) and `auditlog archive` can both be pointed at a log.
@@ -102,10 +102,11 @@ public struct LogArchiver: Sendable {
             run.alreadyArchived = sealed.count - pending.count
             run.pending = pending.count
             while let segment = pending.first, shouldContinue() {
-                let hash = try upload(segment, run: &run)
+                let (hash, inode) = try upload(segment, run: &run)
                 FaultInjection.crashPoint("segment-uploaded")
                 try ArchiveJournal.record(
-                    segment: segment.name, sha256: hash, destination: options.destination, directory: directory)
+                    segment: segment.name, sha256: hash, inode: inode, destination: options.destination,
+                    directory: directory)
                 FaultInjection.crashPoint("archived")
                 pending.removeFirst()
                 run.pending = pending.count
@@ -133,32 +134,33 @@ public struct LogArchiver: Sendable {
         return sealed
     }
 
-    /// Uploads the segment, then its index files and seal checkpoint where present; returns the segment's SHA-256.
+    /// Uploads the segment, then its index files and seal checkpoint where present; returns the segment's SHA-256
+    /// and the inode of the file uploaded.
     private func upload(_ segment: (name: String, baseSeq: UInt64, endSeq: UInt64), run: inout ArchiveRun)
-        throws(AuditLogError) -> SHA256Hash
+        throws(AuditLogError) -> (SHA256Hash, UInt64)
     {
-        let bytes = try read(segment.name)!
+        let path = LogFiles.path(directory, segment.name)
+        let fd = try FileDescriptor.openForReading(path)
+        let inode = try fd.inode()
+        let bytes = try fd.read(count: Int(try fd.size()), at: 0)
         let hash = try SHA256Hash.digest(of: bytes)
         try put(segment.name, bytes, run: &run)
         let derived = [".idx", ".aix", ".fct"].map { LogFiles.name(segment.baseSeq, $0) }
         for name in derived + [LogFiles.checkpointName(treeSize: segment.endSeq)] {
-            if let bytes = try read(name) { try put(name, bytes, run: &run) }
+            let path = LogFiles.path(directory, name)
+            guard FileSystem.exists(path) else { continue }
+            let fd = try FileDescriptor.openForReading(path)
+            try put(name, try fd.read(count: Int(try fd.size()), at: 0), run: &run)
         }
-        // The segment may have been replaced (a redaction renames a rewritten copy over it) while it was read:
-        // upload the new one on the next run rather than record a hash that no longer describes it.
-        guard let again = try read(segment.name), again == bytes else {
+        // A sealed segment changes only by a rename over it (a redaction's rewritten copy): if that happened while
+        // it was uploaded, upload the new one on the next run rather than record what no longer describes it.
+        guard FileSystem.inode(path) == inode else {
             throw AuditLogError(
-                .archiveUnavailable, "\(segment.name) changed while it was uploaded (a redaction?); it is uploaded again next run",
-                path: LogFiles.path(directory, segment.name))
+                .archiveUnavailable,
+                "\(segment.name) was replaced while it was uploaded (a redaction?); it is uploaded again next run",
+                path: path)
         }
-        return hash
-    }
-
-    private func read(_ name: String) throws(AuditLogError) -> [UInt8]? {
-        let path = LogFiles.path(directory, name)
-        guard FileSystem.exists(path) else { return nil }
-        let fd = try FileDescriptor.openForReading(path)
-        return try fd.read(count: Int(try fd.size()), at: 0)
+        return (hash, inode)
     }
 
     private func put(_ name: String, _ bytes: [UInt8], run: inout ArchiveRun) throws(AuditLogError) {
@@ -181,24 +183,26 @@ extension AuditLogError {
 }
 
 /// `archive.journal` (FORMAT.md, "Archive"): one line per archived segment, `<segment file name> <SHA-256 hex>
-/// <destination>`, appended and fdatasynced after every object of the segment is verified in the store.
+/// <inode> <destination>`, appended and fdatasynced after every object of the segment is verified in the store.
 enum ArchiveJournal {
     static let name = "archive.journal"
 
     static func path(_ directory: String) -> String { LogFiles.path(directory, name) }
 
     /// The segments archived to `destination` (to any destination when nil), by file name; empty without a journal.
-    /// A line torn by a crash (no newline) or not of the format is ignored: its segment is uploaded again.
+    /// A segment counts only while its file is the one uploaded (the inode recorded): a redaction that replaced it
+    /// since makes it pending again, so the redacted bytes are uploaded too. A line torn by a crash (no newline)
+    /// or not of the format is ignored: its segment is uploaded again.
     static func archived(directory: String, destination: String?) throws(AuditLogError) -> Set<String> {
         guard let bytes = try SidecarFile.read(path(directory)) else { return [] }
         var names: Set<String> = []
         for line in bytes.split(separator: 0x0A, omittingEmptySubsequences: false).dropLast() {
-            let fields = line.split(separator: 0x20, maxSplits: 2)
-            guard fields.count == 3, LogFiles.baseSeq(ofSegmentNamed: String(decoding: fields[0], as: UTF8.self)) != nil,
-                SHA256Hash(hex: String(decoding: fields[1], as: UTF8.self)) != nil
+            let fields = line.split(separator: 0x20, maxSplits: 3).map { String(decoding: $0, as: UTF8.self) }
+            guard fields.count == 4, LogFiles.baseSeq(ofSegmentNamed: fields[0]) != nil,
+                SHA256Hash(hex: fields[1]) != nil, let inode = UInt64(fields[2])
             else { continue }
-            if let destination, String(decoding: fields[2], as: UTF8.self) != destination { continue }
-            names.insert(String(decoding: fields[0], as: UTF8.self))
+            if let destination, fields[3] != destination { continue }
+            if FileSystem.inode(LogFiles.path(directory, fields[0])) == inode { names.insert(fields[0]) }
         }
         return names
     }
@@ -206,10 +210,10 @@ enum ArchiveJournal {
     /// Whether the log has a journal: once archived, its retention waits for each segment's upload.
     static func exists(directory: String) -> Bool { FileSystem.exists(path(directory)) }
 
-    static func record(segment: String, sha256: SHA256Hash, destination: String, directory: String)
+    static func record(segment: String, sha256: SHA256Hash, inode: UInt64, destination: String, directory: String)
         throws(AuditLogError)
     {
-        var line = Array("\(segment) \(sha256) \(destination)\n".utf8)
+        var line = Array("\(segment) \(sha256) \(inode) \(destination)\n".utf8)
         // After a line torn by a crash, start a new line rather than extend the torn one.
         if let last = try SidecarFile.read(path(directory))?.last, last != 0x0A { line.insert(0x0A, at: 0) }
         try SidecarFile.append(path(directory), line, sync: true)
