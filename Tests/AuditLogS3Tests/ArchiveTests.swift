@@ -333,11 +333,15 @@ extension ArchiveTests {
         let keysDir = try TemporaryDirectory()
         var keyFiles: [String] = []
         var logDirs: [TemporaryDirectory] = []
+        var archivedTreeSizes: [UInt64] = []
         for instance in ["orders-1", "orders-2"] {
             let signer = try NoteSigner.generate(name: "fleet.example/\(instance)")
             let dir = try TemporaryDirectory()
             logDirs.append(dir)
             let path = try makeLog(dir, count: 1500, signer: signer)
+            // The archive holds the sealed segments: up to the base of the last (active) one.
+            let active = try #require(try FileManager.default.contentsOfDirectory(atPath: path).filter { $0.hasSuffix(".seg") }.max())
+            archivedTreeSizes.append(try #require(UInt64(active.prefix(20))))
             let keyFile = keysDir.file("\(instance).vkey")
             try signer.verifierKey.description.write(toFile: keyFile, atomically: true, encoding: .utf8)
             keyFiles.append(keyFile)
@@ -351,6 +355,15 @@ extension ArchiveTests {
         #expect(cli.status == 0 && lines.count == 2, "\(cli.stdout)\(cli.stderr)")
         #expect(lines.allSatisfy { $0.hasPrefix("ok") })
         #expect(lines[0].contains("fleet.example_orders-1") && lines[1].contains("fleet.example_orders-2"))
+        // The fleet's statistics: one object per log, its tree size from its newest segment's footer.
+        let stats = try await runProcess(auditlogExecutable(), ["stats", "--archive", url, "--json"])
+        #expect(stats.status == 0, "\(stats.stderr)")
+        let summaries = try stats.stdout.split(separator: "\n").map {
+            try JSONDecoder().decode(ArchiveReader.Summary.self, from: Data($0.utf8))
+        }
+        #expect(summaries.map(\.logID) == ["fleet.example_orders-1", "fleet.example_orders-2"])
+        #expect(summaries.map(\.treeSize) == archivedTreeSizes)
+        #expect(summaries.allSatisfy { $0.firstSeq == 0 && $0.segments >= 2 && $0.newestCheckpoint == $0.treeSize })
         // One key only: the other log's signatures cannot be checked, and that is a failure.
         cli = try await runProcess(auditlogExecutable(), ["verify", url, "--all-logs", "--key", keyFiles[0]])
         #expect(cli.status == 1 && cli.stdout.contains("no --key is named after"), "\(cli.stdout)")

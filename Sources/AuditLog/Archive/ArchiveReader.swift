@@ -40,6 +40,43 @@ public struct ArchiveReader: Sendable {
         return try LogVerifier.verify(log, checkpoints: checkpoints, key: key, jobs: jobs, progress: progress)
     }
 
+    /// What the archive holds of the log.
+    public struct Summary: Sendable, Equatable, Codable {
+        public var logID: String
+        /// Archived segments, and the bytes of every object of the log (segments, index files, checkpoints).
+        public var segments: Int
+        public var bytes: Int64
+        /// The seqs the archived segments hold: from the base of the oldest to the end of the newest (its footer).
+        public var firstSeq: UInt64
+        public var treeSize: UInt64
+        /// The tree size of the newest archived checkpoint, if any.
+        public var newestCheckpoint: UInt64?
+    }
+
+    /// What the archive holds of the log, from a listing and the footer of its newest segment (one ranged GET).
+    /// Nothing is verified: ``verify(checkpoints:key:jobs:progress:)`` does that.
+    public func summary() throws(AuditLogError) -> Summary {
+        let log = try ArchivedLog(self)
+        let segments = log.segments()
+        guard let first = segments.first, let last = segments.last else {
+            throw AuditLogError(.notFound, "no archived segment of log \(logID) at \(location)")
+        }
+        let size = Int64(SegmentFooter.size)
+        let tail = try fetch(last.name, range: max(0, last.bytes - size)..<last.bytes)
+        let footer = tail.withUnsafeBytes { raw in
+            Result { () throws(DecodeFailure) in try SegmentFooter.decode(raw) }
+        }
+        guard case .success(let footer) = footer else {
+            throw AuditLogError(.corrupt, "\(location)/\(last.name) does not end in a footer: run auditlog verify")
+        }
+        let checkpoints = log.objects.compactMap {
+            LogFiles.number(ofFileNamed: $0.name, fileExtension: LogFiles.checkpointExtension)
+        }
+        return Summary(
+            logID: logID, segments: segments.count, bytes: log.objects.reduce(0) { $0 + $1.size },
+            firstSeq: first.baseSeq, treeSize: footer.endSeq, newestCheckpoint: checkpoints.max())
+    }
+
     static func list(_ store: any ArchiveStore, prefix: String) throws(AuditLogError) -> [ArchivedObject] {
         do throws(ArchiveStoreError) {
             return try store.list(prefix: prefix)
