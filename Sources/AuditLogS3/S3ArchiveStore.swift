@@ -56,7 +56,8 @@ public struct S3ArchiveStore: ArchiveStore {
         let base = bucket.prefix.isEmpty ? 0 : bucket.prefix.utf8.count + 1
         return try blocking { () async throws(S3Error) -> [ArchivedObject] in
             try await client.listObjects(bucket: name, prefix: full).map {
-                ArchivedObject(key: String($0.key.utf8.dropFirst(base))!, size: $0.size, retainUntil: $0.retainUntil)
+                ArchivedObject(
+                    key: String($0.key.utf8.dropFirst(base))!, size: $0.size, retainUntil: $0.retainUntil, etag: $0.etag)
             }
         }
     }

@@ -441,6 +441,57 @@ extension ArchiveTests {
     }
 }
 
+extension ArchiveTests {
+    @Test("query, export, show and proofs with --archive give what the local log gives for the archived seqs, fetching only what changed")
+    func readsFromTheArchive() async throws {
+        let dir = try TemporaryDirectory()
+        let path = try makeLog(dir, count: 3000)
+        _ = try await onThread { try LogArchiver(directory: path, options: try options("readable")).run() }
+        let cache = try TemporaryDirectory()
+        let archive = ["--archive", "s3://\(bucket)/fleet/readable", "--cache-dir", cache.path]
+        let local = ["--dir", path]
+        // The archive holds the sealed segments: seqs below the base of the last (active) one.
+        let active = try #require(try FileManager.default.contentsOfDirectory(atPath: path).filter { $0.hasSuffix(".seg") }.max())
+        let archived = try #require(UInt64(active.prefix(20)))
+        #expect(archived > 1000)
+        func run(_ arguments: [String]) async throws -> ProcessResult {
+            let result = try await runProcess(auditlogExecutable(), arguments)
+            #expect(result.status == 0, "\(arguments): \(result.stderr)")
+            return result
+        }
+        func seqOf(_ line: Substring) -> UInt64 {
+            UInt64(line.firstMatch(of: /"seq":(\d+)/)!.1)!
+        }
+        let exported = try await run(["export"] + archive)
+        #expect(exported.stderr.contains("fetched "))
+        let localExport = try await run(["export"] + local)
+        let localLines = localExport.stdout.split(separator: "\n").filter { seqOf($0) < archived }
+        #expect(exported.stdout.split(separator: "\n") == localLines)
+        #expect(localLines.count == Int(archived))
+        // A second read fetches nothing.
+        let actor = "user_00042"
+        let page = try await run(["query", "--actor", actor, "--limit", "10000", "--format", "jsonl"] + archive)
+        #expect(!page.stderr.contains("fetched "))
+        let localPage = try await run(["query", "--actor", actor, "--limit", "10000", "--format", "jsonl"] + local)
+        #expect(
+            page.stdout.split(separator: "\n").filter { !$0.hasPrefix("{\"cursor") }
+                == localPage.stdout.split(separator: "\n").filter { !$0.hasPrefix("{\"cursor") && seqOf($0) < archived })
+        for arguments in [["show", "17"], ["prove", "17", "--tree-size", "\(archived)"],
+            ["consistency", "--from", "100", "--to", "\(archived)"]]
+        {
+            let remote = try await run(arguments + archive)
+            let mine = try await run(arguments + local)
+            #expect(remote.stdout == mine.stdout, "\(arguments)")
+        }
+        // Retention in the archive's place: a segment gone from the bucket is gone from the cache.
+        let first = try #require(try sealedSegments(path).first)
+        try await client.deleteObject(bucket: bucket, key: "fleet/readable/\(first)")
+        let after = try await run(["query", "--limit", "1"] + archive)
+        #expect(after.stderr.contains("1 removed"), "\(after.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: cache.path + "/\(bucket)+fleet+readable/\(first)"))
+    }
+}
+
 /// Runs blocking work (the archiver waits for the network) on a Dispatch thread, not on the concurrency pool.
 func onThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
     try await withCheckedThrowingContinuation { continuation in

@@ -77,6 +77,72 @@ public struct ArchiveReader: Sendable {
             firstSeq: first.baseSeq, treeSize: footer.endSeq, newestCheckpoint: checkpoints.max())
     }
 
+    /// What ``download(to:progress:)`` did.
+    public struct Download: Sendable, Equatable {
+        /// Objects fetched, and their bytes; objects already there unchanged; local files the archive no longer
+        /// holds, removed.
+        public var fetched = 0
+        public var bytes: Int64 = 0
+        public var unchanged = 0
+        public var removed = 0
+    }
+
+    /// Brings a local copy of the archived log up to date in `directory` (created, mode 0700, if missing; its
+    /// parent must exist): every segment, index file and checkpoint, fetching only objects that are new or changed
+    /// (by size and the store's tag, kept in `.archive-etags`), each written aside and renamed into place, and
+    /// removing the log's files the archive no longer holds. The copy is a log directory every reader opens
+    /// (queries, exports, `show`, proofs); it holds sealed segments only.
+    /// - Parameter progress: Called after each object fetched, with the count so far and the total to fetch.
+    @discardableResult
+    public func download(to directory: String, progress: ((Int, Int) -> Void)? = nil) throws(AuditLogError)
+        -> Download
+    {
+        try FileSystem.createDirectory(directory)
+        return try SidecarFile.withLock(LogFiles.path(directory, ".archive-lock")) { () throws(AuditLogError) in
+            let log = try ArchivedLog(self)
+            guard !log.segments().isEmpty else {
+                throw AuditLogError(.notFound, "no archived segment of log \(logID) at \(location)")
+            }
+            let manifestPath = LogFiles.path(directory, ".archive-etags")
+            var etags: [String: String] = [:]
+            for line in String(decoding: try SidecarFile.read(manifestPath) ?? [], as: UTF8.self).split(separator: "\n") {
+                let fields = line.split(separator: " ", maxSplits: 1)
+                if fields.count == 2 { etags[String(fields[0])] = String(fields[1]) }
+            }
+            let wanted = log.objects.filter { Self.isLogFile($0.name) }
+            let stale = wanted.filter { object in
+                let path = LogFiles.path(directory, object.name)
+                return FileSystem.fileSize(path) != object.size || object.etag == nil || etags[object.name] != object.etag
+            }
+            var result = Download(unchanged: wanted.count - stale.count)
+            let directoryFD = try FileDescriptor.openDirectory(directory)
+            for object in stale {
+                let bytes = try fetch(object.name)
+                try FileSystem.writeAtomically(bytes, to: LogFiles.path(directory, object.name), directoryFD: directoryFD)
+                etags[object.name] = object.etag
+                result.fetched += 1
+                result.bytes += Int64(bytes.count)
+                progress?(result.fetched, stale.count)
+            }
+            let names = Set(wanted.map(\.name))
+            for name in try FileSystem.contents(of: directory) where Self.isLogFile(name) && !names.contains(name) {
+                try FileSystem.remove(LogFiles.path(directory, name))
+                etags[name] = nil
+                result.removed += 1
+            }
+            let manifest = etags.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)\n" }.joined()
+            try FileSystem.writeAtomically(Array(manifest.utf8), to: manifestPath, directoryFD: directoryFD)
+            return result
+        }
+    }
+
+    /// Whether a name is one of the files an archive holds: a segment, its index files, a checkpoint.
+    private static func isLogFile(_ name: String) -> Bool {
+        [".seg", ".idx", ".aix", ".fct", LogFiles.checkpointExtension].contains {
+            LogFiles.number(ofFileNamed: name, fileExtension: $0) != nil
+        }
+    }
+
     static func list(_ store: any ArchiveStore, prefix: String) throws(AuditLogError) -> [ArchivedObject] {
         do throws(ArchiveStoreError) {
             return try store.list(prefix: prefix)
@@ -103,7 +169,7 @@ public struct ArchiveReader: Sendable {
 /// comes.
 struct ArchivedLog: VerifiableLog {
     let reader: ArchiveReader
-    let objects: [(name: String, size: Int64)]
+    let objects: [(name: String, size: Int64, etag: String?)]
 
     init(_ reader: ArchiveReader) throws(AuditLogError) {
         self.reader = reader
@@ -111,7 +177,7 @@ struct ArchivedLog: VerifiableLog {
         objects = try ArchiveReader.list(reader.store, prefix: prefix).compactMap { object in
             guard object.key.hasPrefix(prefix) else { return nil }
             let name = String(object.key.dropFirst(prefix.count))
-            return name.contains("/") ? nil : (name, object.size)
+            return name.contains("/") ? nil : (name, object.size, object.etag)
         }
     }
 

@@ -28,11 +28,14 @@ public struct ArchivedObject: Sendable, Equatable {
     public var size: Int64
     /// The end of its retention, as the store reports it (ISO 8601), when locked.
     public var retainUntil: String?
+    /// The store's tag of the object's content (S3's ETag): changes when the object is replaced.
+    public var etag: String?
 
-    public init(key: String, size: Int64, retainUntil: String? = nil) {
+    public init(key: String, size: Int64, retainUntil: String? = nil, etag: String? = nil) {
         self.key = key
         self.size = size
         self.retainUntil = retainUntil
+        self.etag = etag
     }
 }
 

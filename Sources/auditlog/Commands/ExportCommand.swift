@@ -40,8 +40,7 @@ struct ExportCommand: AsyncParsableCommand {
             """
     )
 
-    @Option(name: .long, help: ArgumentHelp("The log directory.", valueName: "dir"))
-    var dir: String
+    @OptionGroup var log: LogLocation
 
     @OptionGroup var filters: FilterOptions
 
@@ -83,6 +82,9 @@ struct ExportCommand: AsyncParsableCommand {
         if follow && format == .jsonArray {
             throw ValidationError("--follow writes a line per event: use --format jsonl, csv, ocsf or ecs")
         }
+        if follow && log.archive != nil {
+            throw ValidationError("--follow follows a log's writer; an archive has none: export it without --follow")
+        }
         if follow && output != nil {
             throw ValidationError("--follow writes to standard output (a file would never be complete); drop --output")
         }
@@ -96,7 +98,8 @@ struct ExportCommand: AsyncParsableCommand {
                 try SIEMMapping(parsing: try KeyArguments.contents(of: path), path: path)
             } ?? SIEMMapping()
         }
-        let reader = try reportingErrors { () throws(AuditLogError) in try AuditLogReader(directory: dir) }
+        let directory = try log.directory()
+        let reader = try reportingErrors { () throws(AuditLogError) in try AuditLogReader(directory: directory) }
         // Where to start: after --after-seq, or after what the bookmark says was shipped.
         let previous = try reportingErrors { () throws(AuditLogError) in
             try bookmark.flatMap { (path) throws(AuditLogError) in try ExportBookmark.read(path) }

@@ -17,8 +17,7 @@ struct ProveCommand: ParsableCommand {
             """
     )
 
-    @Option(name: .long, help: ArgumentHelp("The log directory.", valueName: "dir"))
-    var dir: String
+    @OptionGroup var log: LogLocation
 
     @Argument(help: "The event's sequence number.")
     var seq: UInt64
@@ -27,8 +26,9 @@ struct ProveCommand: ParsableCommand {
     var treeSize: UInt64?
 
     func run() throws {
+        let directory = try log.directory()
         let proof = try reportingErrors { () throws(AuditLogError) in
-            try AuditLogReader(directory: dir).inclusionProof(seq: seq, treeSize: treeSize)
+            try AuditLogReader(directory: directory).inclusionProof(seq: seq, treeSize: treeSize)
         }
         Console.print(proof.jsonString)
     }
@@ -46,8 +46,7 @@ struct ConsistencyCommand: ParsableCommand {
             """
     )
 
-    @Option(name: .long, help: ArgumentHelp("The log directory.", valueName: "dir"))
-    var dir: String
+    @OptionGroup var log: LogLocation
 
     @Option(help: ArgumentHelp("The earlier tree size.", valueName: "size1"))
     var from: UInt64
@@ -56,8 +55,9 @@ struct ConsistencyCommand: ParsableCommand {
     var to: UInt64?
 
     func run() throws {
+        let directory = try log.directory()
         let proof = try reportingErrors { () throws(AuditLogError) in
-            try AuditLogReader(directory: dir).consistencyProof(from: from, to: to)
+            try AuditLogReader(directory: directory).consistencyProof(from: from, to: to)
         }
         Console.print(proof.jsonString)
     }

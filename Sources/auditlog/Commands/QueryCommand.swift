@@ -23,8 +23,7 @@ struct QueryCommand: ParsableCommand {
             """
     )
 
-    @Option(name: .long, help: ArgumentHelp("The log directory.", valueName: "dir"))
-    var dir: String
+    @OptionGroup var log: LogLocation
 
     @OptionGroup var filters: FilterOptions
 
@@ -52,7 +51,8 @@ struct QueryCommand: ParsableCommand {
         var query = try filters.query(defaultOrder: .newestFirst)
         query.limit = limit
         query.cursor = cursor
-        let engine = try reportingErrors { () throws(AuditLogError) in try AuditLogReader(directory: dir) }
+        let directory = try log.directory()
+        let engine = try reportingErrors { () throws(AuditLogError) in try AuditLogReader(directory: directory) }
         let started = monotonicSeconds()
         let page = try reportingErrors { () throws(AuditLogError) in try engine.events(matching: query) }
         let first = monotonicSeconds() - started
@@ -129,8 +129,7 @@ struct ShowCommand: ParsableCommand {
         discussion: "Example:\n  auditlog show --dir audit 1832"
     )
 
-    @Option(name: .long, help: ArgumentHelp("The log directory.", valueName: "dir"))
-    var dir: String
+    @OptionGroup var log: LogLocation
 
     @Argument(help: "The event's sequence number.")
     var seq: UInt64
@@ -140,8 +139,9 @@ struct ShowCommand: ParsableCommand {
     }
 
     func run() throws {
+        let directory = try log.directory()
         let (stored, changes, redaction) = try reportingErrors { () throws(AuditLogError) in
-            let engine = try AuditLogReader(directory: dir)
+            let engine = try AuditLogReader(directory: directory)
             let stored = try engine.event(seq: seq)
             return (stored, try EventDiff.changes(of: stored.event), try engine.redactionDetails(of: stored))
         }
