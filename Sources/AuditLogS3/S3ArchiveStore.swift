@@ -6,6 +6,9 @@ import Foundation
 public struct S3ArchiveStore: ArchiveStore {
     public let client: S3Client
     public let bucket: S3Location
+    /// Objects larger than this are uploaded in parts of ``partSize`` (multipart upload).
+    public var multipartThreshold = 16 << 20
+    public var partSize = 8 << 20
 
     public init(client: S3Client, location: S3Location) {
         self.client = client
@@ -22,10 +25,16 @@ public struct S3ArchiveStore: ArchiveStore {
 
     public func put(_ key: String, bytes: [UInt8], retainDays: Int?) throws(ArchiveStoreError) {
         let (client, name, objectKey) = (client, bucket.bucket, bucket.key(key))
+        let partSize = bytes.count > multipartThreshold ? partSize : nil
         try blocking { () async throws(S3Error) in
-            try await client.putObject(bucket: name, key: objectKey, body: bytes, retainDays: retainDays)
-            // The ETag matched the MD5 of what was sent, and the server checked the signed SHA-256 of the body;
-            // the object must also be there, whole, and locked when asked.
+            if let partSize {
+                try await client.putObjectInParts(
+                    bucket: name, key: objectKey, body: bytes, partSize: partSize, retainDays: retainDays)
+            } else {
+                try await client.putObject(bucket: name, key: objectKey, body: bytes, retainDays: retainDays)
+            }
+            // The ETag matched the MD5 of what was sent (of each part), and the server checked the signed SHA-256
+            // of the body; the object must also be there, whole, and locked when asked.
             guard let object = try await client.headObject(bucket: name, key: objectKey),
                 object.size == Int64(bytes.count)
             else {

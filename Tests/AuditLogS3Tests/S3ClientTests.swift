@@ -76,6 +76,30 @@ struct S3ClientTests {
         #expect((refused as? HTTPURLResponse)?.statusCode == 403)
     }
 
+    @Test("a multipart upload comes back whole, with S3's ETag of its parts, locked when asked; the archive store uses it above its threshold")
+    func multipart() async throws {
+        var random = SystemRandomNumberGenerator()
+        let body = (0..<(12 << 20) + 12_345).map { _ in UInt8.random(in: 0...255, using: &random) }
+        let etag = try await client.putObjectInParts(bucket: bucket, key: "big/seg", body: body, partSize: 5 << 20)
+        #expect(etag.hasSuffix("-3"))
+        #expect(try await client.getObject(bucket: bucket, key: "big/seg") == body)
+        #expect(try await client.getObject(bucket: bucket, key: "big/seg", range: 6_000_000..<6_000_100)
+            == Array(body[6_000_000..<6_000_100]))
+        try await client.putObjectInParts(bucket: bucket, key: "big/locked", body: body, partSize: 5 << 20, retainDays: 1)
+        #expect(try await client.headObject(bucket: bucket, key: "big/locked")?.retainUntil != nil)
+        // Parts below S3's 5 MiB minimum are refused before anything is sent.
+        await #expect(throws: S3Error.self) {
+            try await client.putObjectInParts(bucket: bucket, key: "big/small", body: body, partSize: 1 << 20)
+        }
+        // The archive store switches to parts above its threshold.
+        var store = S3ArchiveStore(client: client, location: S3Location(bucket: bucket, prefix: "store"))
+        store.multipartThreshold = 6 << 20
+        store.partSize = 5 << 20
+        try await Task.detached { try store.put("seg", bytes: body, retainDays: nil) }.value
+        let object = try #require(try await client.headObject(bucket: bucket, key: "store/seg"))
+        #expect(object.etag.hasSuffix("-3") && object.size == Int64(body.count))
+    }
+
     @Test("a COMPLIANCE-locked version cannot be deleted, not even by its owner; a delete only hides it")
     func objectLock() async throws {
         try await client.putObject(bucket: bucket, key: "locked.bin", body: [1, 2, 3], retainDays: 1)
