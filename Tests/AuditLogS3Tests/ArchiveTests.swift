@@ -364,6 +364,40 @@ extension ArchiveTests {
         #expect(summaries.map(\.logID) == ["fleet.example_orders-1", "fleet.example_orders-2"])
         #expect(summaries.map(\.treeSize) == archivedTreeSizes)
         #expect(summaries.allSatisfy { $0.firstSeq == 0 && $0.segments >= 2 && $0.newestCheckpoint == $0.treeSize })
+        // One query over the fleet: pages merged by timestamp, one cursor, every archived event exactly once.
+        let cache = try TemporaryDirectory()
+        var seen: [String: Set<UInt64>] = [:]
+        var order: [(log: String, seq: UInt64)] = []
+        var cursor: String?
+        var pages = 0
+        repeat {
+            var arguments = [
+                "query", "--archive", url, "--all-logs", "--cache-dir", cache.path, "--limit", "400", "--format", "jsonl",
+                "--order", "oldest",
+            ]
+            if let cursor { arguments += ["--cursor", cursor] }
+            let page = try await runProcess(auditlogExecutable(), arguments)
+            #expect(page.status == 0, "\(page.stderr)")
+            for line in page.stdout.split(separator: "\n") {
+                let object = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+                let log = try #require(object["log"] as? String)
+                let seq = try #require(object["seq"] as? Int)
+                #expect(seen[log, default: []].insert(UInt64(seq)).inserted)
+                order.append((log, UInt64(seq)))
+            }
+            cursor = page.stderr.firstMatch(of: /next cursor: (\S+)/).map { String($0.1) }
+            pages += 1
+        } while cursor != nil && pages < 20
+        #expect(pages > 1 && cursor == nil)
+        #expect(seen.keys.sorted() == ["fleet.example_orders-1", "fleet.example_orders-2"])
+        #expect(seen["fleet.example_orders-1"] == Set(0..<archivedTreeSizes[0]))
+        #expect(seen["fleet.example_orders-2"] == Set(0..<archivedTreeSizes[1]))
+        // Each log in its own order, the logs interleaved (their events carry the same times: they alternate).
+        for log in seen.keys {
+            let seqs = order.filter { $0.log == log }.map(\.seq)
+            #expect(seqs == seqs.sorted())
+        }
+        #expect(Set(order.prefix(4).map(\.log)).count == 2)
         // One key only: the other log's signatures cannot be checked, and that is a failure.
         cli = try await runProcess(auditlogExecutable(), ["verify", url, "--all-logs", "--key", keyFiles[0]])
         #expect(cli.status == 1 && cli.stdout.contains("no --key is named after"), "\(cli.stdout)")

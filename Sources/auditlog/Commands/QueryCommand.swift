@@ -43,14 +43,25 @@ struct QueryCommand: ParsableCommand {
                 + "(for capacity planning).", valueName: "n"))
     var repetitions: Int = 0
 
+    @Flag(
+        help: "With --archive s3://BUCKET/PREFIX: every log archived there (a fleet's), merged by timestamp, one cursor.")
+    var allLogs = false
+
     enum Format: String, ExpressibleByArgument {
         case table, jsonl, json, csv
+    }
+
+    func validate() throws {
+        guard !allLogs || (log.archive != nil && format != .csv && repetitions == 0) else {
+            throw ValidationError("--all-logs reads --archive s3://BUCKET/PREFIX, in table, jsonl or json")
+        }
     }
 
     func run() throws {
         var query = try filters.query(defaultOrder: .newestFirst)
         query.limit = limit
         query.cursor = cursor
+        if allLogs { return try runFleet(query) }
         let directory = try log.directory()
         let engine = try reportingErrors { () throws(AuditLogError) in try AuditLogReader(directory: directory) }
         let started = monotonicSeconds()
@@ -93,17 +104,56 @@ struct QueryCommand: ParsableCommand {
         }
     }
 
-    /// Aligned columns: seq, time, actor, action, resource, source.
-    static func table(_ events: [StoredEvent]) -> String {
-        let header = ["SEQ", "TIME (UTC)", "ACTOR", "ACTION", "RESOURCE", "SOURCE"]
+    /// A page merged from every log under the archive's prefix: each event tagged with its log.
+    private func runFleet(_ query: Query) throws {
+        let logs = try log.fleet()
+        let page = try reportingErrors { () throws(AuditLogError) -> FleetQuery.Page in
+            let readers = try logs.map { (log) throws(AuditLogError) in
+                (log.id, try AuditLogReader(directory: log.directory))
+            }
+            return try FleetQuery.page(readers, matching: query)
+        }
+        switch format {
+        case .table, .csv:
+            Console.print(Self.table(page.entries.map(\.event), logs: page.entries.map(\.logID)))
+            Console.print(page.nextCursor.map { "next cursor: \($0)" } ?? "(last page)")
+        case .jsonl, .json:
+            // Each event's JSON with its log first: {"log":"<id>", …}.
+            var lines: [[UInt8]] = []
+            for entry in page.entries {
+                var event: [UInt8] = []
+                entry.event.appendJSON(to: &event)
+                var line = Array("{\"log\":".utf8)
+                JSONWriter.appendString(entry.logID, to: &line)
+                line.append(UInt8(ascii: ","))
+                line += event.dropFirst()
+                lines.append(line)
+            }
+            if format == .jsonl {
+                Console.writeAll(1, lines.flatMap { $0 + [0x0A] })
+                if let next = page.nextCursor { Console.error("next cursor: \(next)") }
+            } else {
+                var out = Array("{\"events\":[".utf8) + Array(lines.joined(separator: [UInt8(ascii: ",")]))
+                out += Array("],\"nextCursor\":\(page.nextCursor.map { "\"\($0)\"" } ?? "null")}\n".utf8)
+                Console.writeAll(1, out)
+            }
+        }
+    }
+
+    /// Aligned columns: seq, time, actor, action, resource, source (and the log, for a fleet).
+    static func table(_ events: [StoredEvent], logs: [String]? = nil) -> String {
+        var header = ["SEQ", "TIME (UTC)", "ACTOR", "ACTION", "RESOURCE", "SOURCE"]
+        if logs != nil { header.insert("LOG", at: 0) }
         var rows = [header]
-        for stored in events {
+        for (i, stored) in events.enumerated() {
             let e = stored.event
             let actor = e.actor.name.map { "\($0) (\(e.actor.id))" } ?? "\(e.actor.type.rawValue):\(e.actor.id)"
-            rows.append([
+            var row = [
                 String(stored.seq), e.timestamp.rfc3339, clip(actor, 40), clip(e.action, 28),
                 clip("\(e.resource.type) \(e.resource.id)", 40), e.source ?? "",
-            ])
+            ]
+            if let logs { row.insert(clip(logs[i], 40), at: 0) }
+            rows.append(row)
         }
         if events.isEmpty { return "no matching events" }
         var widths = [Int](repeating: 0, count: header.count)
