@@ -95,16 +95,17 @@ public final class AuditLog: Sendable {
             // A retention or redaction that a crash interrupted after its event was committed is finished before
             // anything else happens.
             try writer.finishPendingMaintenance()
-            // In the background, at open, after every segment seal and every check interval: retention (a failure
-            // is left for the next run; a failed write in its event stops the writer as usual), then the facet
-            // summaries of sealed segments.
-            // Archiving comes first, so that retention finds the segments it may remove uploaded.
+            // In the background, at open, after every segment seal and every check interval: the facet summaries
+            // of sealed segments, the archive's uploads (retried with back-off while the store cannot be reached),
+            // then retention (after the uploads, so that it finds the segments it may remove archived; a failure is
+            // left for the next run; a failed write in its event stops the writer as usual).
             let policy = options.retention
             let archiver = options.archive.map { LogArchiver(directory: directory, options: $0) }
             try writer.runPeriodically(every: policy?.checkInterval ?? .seconds(3600)) { writer in
+                // The facet summaries first: local and quick, they should not wait for a store that is down.
+                writer.writeMissingFacetSummaries()
                 if let archiver { Self.archive(archiver, writer: writer, status: archiveStatus) }
                 if let policy { _ = try? writer.applyRetention(policy, dryRun: false, now: currentTimeMilliseconds()) }
-                writer.writeMissingFacetSummaries()
             }
         } catch {
             try? writer.close()
@@ -140,9 +141,10 @@ public final class AuditLog: Sendable {
                 }
                 return
             } catch {
+                let pending = try? archiver.pendingSegments().count
                 status.withLock {
                     $0.lastError = error
-                    $0.pendingSegments = (try? archiver.pendingSegments().count) ?? $0.pendingSegments
+                    $0.pendingSegments = pending ?? $0.pendingSegments
                 }
                 guard error.code == .archiveUnavailable, writer.pause(delay) else { return }
                 delay = min(delay * 2, .seconds(60))

@@ -1,7 +1,3 @@
-#if canImport(Glibc)
-    import Glibc
-#endif
-
 /// Where and how a log's sealed segments are archived (FORMAT.md, "Archive"): ``AuditLog/Options/archive`` for the
 /// writer's background uploads, or a ``LogArchiver`` run once.
 public struct ArchiveOptions: Sendable {
@@ -119,34 +115,28 @@ public struct LogArchiver: Sendable {
 
     // MARK: Private
 
-    /// The sealed segments: every one but the last (the writer's active segment), each ending in its footer.
-    private func sealedSegments() throws(AuditLogError) -> [(name: String, baseSeq: UInt64, endSeq: UInt64)] {
-        let segments = try LogFiles.segments(in: directory)
-        var sealed: [(name: String, baseSeq: UInt64, endSeq: UInt64)] = []
-        for segment in segments.dropLast() {
-            let file = try SegmentFile.open(path: segment.path, baseSeq: segment.baseSeq)
-            guard let footer = try file.footer() else {
-                throw AuditLogError(
-                    .corrupt, "a segment followed by others has no footer: run auditlog verify", path: segment.path)
-            }
-            sealed.append((LogFiles.segmentName(baseSeq: segment.baseSeq), segment.baseSeq, footer.endSeq))
-        }
-        return sealed
+    /// The sealed segments: every one but the last (the writer's active segment). Each is checked to end in its
+    /// footer when it is uploaded.
+    private func sealedSegments() throws(AuditLogError) -> [(name: String, baseSeq: UInt64)] {
+        try LogFiles.segments(in: directory).dropLast().map { (LogFiles.segmentName(baseSeq: $0.baseSeq), $0.baseSeq) }
     }
 
     /// Uploads the segment, then its index files and seal checkpoint where present; returns the segment's SHA-256
     /// and the inode of the file uploaded.
-    private func upload(_ segment: (name: String, baseSeq: UInt64, endSeq: UInt64), run: inout ArchiveRun)
+    private func upload(_ segment: (name: String, baseSeq: UInt64), run: inout ArchiveRun)
         throws(AuditLogError) -> (SHA256Hash, UInt64)
     {
         let path = LogFiles.path(directory, segment.name)
         let fd = try FileDescriptor.openForReading(path)
+        guard let footer = try SegmentFile.open(path: path, baseSeq: segment.baseSeq, fd: fd).footer() else {
+            throw AuditLogError(.corrupt, "a segment followed by others has no footer: run auditlog verify", path: path)
+        }
         let inode = try fd.inode()
         let bytes = try fd.read(count: Int(try fd.size()), at: 0)
         let hash = try SHA256Hash.digest(of: bytes)
         try put(segment.name, bytes, run: &run)
         let derived = [".idx", ".aix", ".fct"].map { LogFiles.name(segment.baseSeq, $0) }
-        for name in derived + [LogFiles.checkpointName(treeSize: segment.endSeq)] {
+        for name in derived + [LogFiles.checkpointName(treeSize: footer.endSeq)] {
             let path = LogFiles.path(directory, name)
             guard FileSystem.exists(path) else { continue }
             let fd = try FileDescriptor.openForReading(path)

@@ -11,7 +11,8 @@ struct ArchiveCommand: ParsableCommand {
             Uploads every sealed segment not archived yet, oldest first, with its index files and the checkpoint \
             signed at its seal, to s3://BUCKET/PREFIX/<log id>/<file name> (FORMAT.md, "Archive"). Each object is \
             checked end to end (the server verifies the signed SHA-256 of the body, the ETag must be the MD5 of what \
-            was sent, a HEAD must find it whole), then the segment is recorded in the log's upload journal \
+            was sent, a HEAD must find it whole; objects over 16 MiB go as multipart uploads, each part checked), \
+            then the segment is recorded in the log's upload journal \
             (archive.journal). Interrupted, it loses nothing: the next run uploads what is not in the journal. \
             Nothing is removed locally; once a log has a journal, retention removes only archived segments.
 
@@ -29,6 +30,11 @@ struct ArchiveCommand: ParsableCommand {
             Examples:
               auditlog archive --dir audit s3://audit-archive/prod
               auditlog archive --dir audit s3://audit-archive/prod --log-id orders-1 --object-lock-days 400
+
+            Then, from anywhere with read access to the bucket:
+              auditlog verify s3://audit-archive/prod/orders-1 --key orders-1.vkey
+              auditlog query --archive s3://audit-archive/prod/orders-1 --actor user_42
+              auditlog stats --archive s3://audit-archive/prod
             """
     )
 
