@@ -5,18 +5,6 @@ import AuditLogS3
     import Glibc
 #endif
 
-/// What to tell the user about an archive failure.
-package func archiveHint(for error: AuditLogError) -> String? {
-    switch error.code {
-    case .archiveUnavailable:
-        "nothing is lost: what was archived is in the journal, and running the command again goes on from there"
-    case .archiveRefused:
-        "check AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, the bucket's name and that it exists (and has Object Lock "
-            + "enabled, with --object-lock-days)"
-    default: nil
-    }
-}
-
 /// Archive options for `s3-url`, with credentials from the environment and the log id given or derived from the
 /// origin of the log's newest checkpoint.
 package func archiveOptions(url: String, directory: String, logID: String?, retainDays: Int?) throws(ExitCode)

@@ -93,3 +93,15 @@ struct ArchiveCommand: ParsableCommand {
         String(Double(bytes / 10_000) / 100)
     }
 }
+
+/// What to tell the user about an archive failure.
+private func archiveHint(for error: AuditLogError) -> String? {
+    switch error.code {
+    case .archiveUnavailable:
+        "nothing is lost: what was archived is in the journal, and running the command again goes on from there"
+    case .archiveRefused:
+        "check AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, the bucket's name and that it exists (and has Object Lock "
+            + "enabled, with --object-lock-days)"
+    default: nil
+    }
+}
