@@ -48,7 +48,8 @@ public final class AuditLog: Sendable {
         /// "Archive"): at open, after every seal, and every ``RetentionPolicy/checkInterval`` (an hour without
         /// retention); on a failure to reach the store it tries again after 1 s, 2 s, 4 s … up to a minute, and
         /// appends go on meanwhile. Retention then removes only segments whose upload is verified.
-        /// ``AuditLog/archiveStatus`` tells how far it got.
+        /// ``AuditLog/archiveStatus`` tells how far it got. Closing the log waits for an object being sent (at
+        /// most the store's request timeout), not for the segments still pending: the next open sends them.
         public var archive: ArchiveOptions?
 
         public init(durability: Durability = .sync) {
