@@ -2,6 +2,7 @@
 # The archive against Ceph's S3 gateway on this machine, side by side in one run (make compare-s3):
 #   upload     auditlog archive of a log's sealed segments  vs  aws s3 cp --recursive of the same files
 #   verify     auditlog verify s3://…  vs  auditlog verify of the local directory
+#   query      the first page of one actor with --archive (cold cache, warm cache)  vs  from the local directory
 # Usage: scripts/archive-bench.sh [EVENTS]   (default 300000: ~50 MB of log in 8 MiB segments; the gateway keeps
 #        objects in memory). Needs a release build of auditlog (make tool).
 set -euo pipefail
@@ -50,6 +51,17 @@ cp $sealed "$work/local/"
 t0=$(now); "$tool" verify "$work/local" >"$work/verify-local.out"; t1=$(now)
 vlocal_s=$(python3 -c "print($t1-$t0)")
 grep -q VALID "$work/verify-s3.out" && grep -q VALID "$work/verify-local.out"
+# The first page of one actor's events (limit 50), as a new process each time: from the bucket with an empty cache
+# (the log is copied first), again (the cache is up to date: one listing), and from the local directory.
+actor=$(head -1 "$work/demo/events.jsonl" | python3 -c "import json,sys; print(json.load(sys.stdin)['actor']['id'])")
+page() { "$tool" query "$@" --actor "$actor" --limit 50 --format jsonl >/dev/null 2>&1; }
+t0=$(now); page --archive s3://bench/archive/bench --cache-dir "$work/cache"; t1=$(now)
+cold_s=$(python3 -c "print($t1-$t0)")
+t0=$(now); page --archive s3://bench/archive/bench --cache-dir "$work/cache"; t1=$(now)
+warm_s=$(python3 -c "print($t1-$t0)")
+t0=$(now); page --dir "$work/log"; t1=$(now)
+local_s=$(python3 -c "print($t1-$t0)")
+ms() { python3 -c "import sys; print(f'{float(sys.argv[1])*1000:7.1f} ms')" "$1"; }
 
 echo
 echo "| workload | seconds, MB/s |"
@@ -58,3 +70,6 @@ echo "| upload $(($bytes / 1000000)) MB (segments + index files): auditlog archi
 echo "| the same files: aws s3 cp --recursive | $(rate "$bytes" "$aws_s") |"
 echo "| verify $(($segbytes / 1000000)) MB of sealed segments: auditlog verify s3://… | $(rate "$segbytes" "$vs3_s") |"
 echo "| the same segments: auditlog verify of a local directory | $(rate "$segbytes" "$vlocal_s") |"
+echo "| first page of one actor (limit 50, a new process): query --archive, empty cache (copies the log) | $(ms "$cold_s") |"
+echo "| the same, cache up to date (one listing) | $(ms "$warm_s") |"
+echo "| the same from the log directory | $(ms "$local_s") |"
