@@ -137,10 +137,7 @@ public struct LogArchiver: Sendable {
         try put(segment.name, bytes, run: &run)
         let derived = [".idx", ".aix", ".fct"].map { LogFiles.name(segment.baseSeq, $0) }
         for name in derived + [LogFiles.checkpointName(treeSize: footer.endSeq)] {
-            let path = LogFiles.path(directory, name)
-            guard FileSystem.exists(path) else { continue }
-            let fd = try FileDescriptor.openForReading(path)
-            try put(name, try fd.read(count: Int(try fd.size()), at: 0), run: &run)
+            if let bytes = try SidecarFile.read(LogFiles.path(directory, name)) { try put(name, bytes, run: &run) }
         }
         // A sealed segment changes only by a rename over it (a redaction's rewritten copy): if that happened while
         // it was uploaded, upload the new one on the next run rather than record what no longer describes it.

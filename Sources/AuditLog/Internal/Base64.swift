@@ -24,6 +24,14 @@ package enum Base64 {
         return String(decoding: out, as: UTF8.self)
     }
 
+    /// Decodes base64url without padding (what ``Swift/String/base64URL`` makes); nil for anything else.
+    package static func decode(base64URL text: String) -> [UInt8]? {
+        let standard = text.unicodeScalars.map { $0 == "-" ? "+" : $0 == "_" ? "/" : $0 }
+        var padded = String(String.UnicodeScalarView(standard))
+        while padded.utf8.count % 4 != 0 { padded += "=" }
+        return decode(padded)
+    }
+
     /// Decodes padded standard base64; nil for anything else (wrong alphabet, length or padding).
     package static func decode(_ text: some StringProtocol) -> [UInt8]? {
         let chars = Array(text.utf8)

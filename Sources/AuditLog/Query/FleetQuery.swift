@@ -83,11 +83,9 @@ public enum FleetQuery {
 
     private static func decode(_ cursor: String?) throws(AuditLogError) -> [String: State] {
         guard let cursor else { return [:] }
-        var padded = String(cursor.map { $0 == "-" ? "+" : $0 == "_" ? "/" : $0 })
-        while padded.utf8.count % 4 != 0 { padded += "=" }
         let invalid = AuditLogError(
             .invalidArgument, "this cursor is not valid for a fleet query: pass the next cursor of a previous page")
-        guard let bytes = Base64.decode(padded) else { throw invalid }
+        guard let bytes = Base64.decode(base64URL: cursor) else { throw invalid }
         let lines = String(decoding: bytes, as: UTF8.self).split(separator: "\n")
         guard lines.first == "f1" else { throw invalid }
         var states: [String: State] = [:]

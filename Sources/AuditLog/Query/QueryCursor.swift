@@ -9,7 +9,7 @@ enum QueryCursor {
     static func decode(_ cursor: String, query: Query) throws(AuditLogError) -> UInt64 {
         let invalid = AuditLogError(
             .invalidArgument, "this cursor is not valid: pass the nextCursor of a previous page")
-        guard let bytes = Base64.decode(cursor.restoringBase64()) else { throw invalid }
+        guard let bytes = Base64.decode(base64URL: cursor) else { throw invalid }
         let parts = String(decoding: bytes, as: UTF8.self).split(separator: ".")
         guard parts.count == 3, parts[0] == "v1", let seq = UInt64(parts[1]),
             let fingerprint = UInt64(parts[2], radix: 16)
@@ -19,13 +19,5 @@ enum QueryCursor {
                 .invalidArgument, "this cursor belongs to a query with other filters or order; start again without it")
         }
         return seq
-    }
-}
-
-extension String {
-    fileprivate func restoringBase64() -> String {
-        var text = String(String.UnicodeScalarView(unicodeScalars.map { $0 == "-" ? "+" : $0 == "_" ? "/" : $0 }))
-        while text.utf8.count % 4 != 0 { text += "=" }
-        return text
     }
 }
