@@ -91,6 +91,11 @@ public final class AuditLog: Sendable {
             throw AuditLogError(.invalidArgument, "the checkpoint interval must not be negative")
         }
         let writer = try LogWriter(directory: directory, options: options)
+        if let archive = options.archive {
+            // Readers of this process find evicted segments in this store.
+            ArchiveStores.register(archive.store)
+            if let local = archive.localRetention { ArchiveStores.cacheBytes = local.cacheBytes }
+        }
         let archiveStatus = Locked(ArchiveStatus(configured: options.archive != nil))
         do throws(AuditLogError) {
             // A retention or redaction that a crash interrupted after its event was committed is finished before
@@ -105,7 +110,12 @@ public final class AuditLog: Sendable {
             try writer.runPeriodically(every: policy?.checkInterval ?? .seconds(3600)) { writer in
                 // The facet summaries first: local and quick, they should not wait for a store that is down.
                 writer.writeMissingFacetSummaries()
-                if let archiver { Self.archive(archiver, writer: writer, status: archiveStatus) }
+                if let archiver {
+                    Self.archive(archiver, writer: writer, status: archiveStatus)
+                    if let local = archiver.options.localRetention {
+                        Self.evict(archiver.options, local, writer: writer, status: archiveStatus)
+                    }
+                }
                 if let policy { _ = try? writer.applyRetention(policy, dryRun: false, now: currentTimeMilliseconds()) }
             }
         } catch {
@@ -150,6 +160,19 @@ public final class AuditLog: Sendable {
                 guard error.code == .archiveUnavailable, writer.pause(delay) else { return }
                 delay = min(delay * 2, .seconds(60))
             }
+        }
+    }
+
+    /// One pass of local retention: archived segments removed from the local disk (a failure is reported in the
+    /// status and left for the next pass).
+    private static func evict(
+        _ archive: ArchiveOptions, _ policy: LocalRetention, writer: LogWriter, status: Locked<ArchiveStatus>
+    ) {
+        do throws(AuditLogError) {
+            let evicted = try writer.evictArchivedSegments(archive, policy: policy, now: currentTimeMilliseconds())
+            status.withLock { $0.evictedSegments += evicted.count }
+        } catch {
+            status.withLock { $0.lastError = error }
         }
     }
 

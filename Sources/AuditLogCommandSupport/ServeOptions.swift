@@ -59,6 +59,34 @@ package struct ServeOptions: ParsableArguments {
             valueName: "days"))
     package var objectLockDays: Int?
 
+    @Option(
+        help: ArgumentHelp(
+            "Keep at most this much of the log's sealed segments on the local disk (such as 10GiB): the oldest "
+                + "archived ones are removed locally and read from the archive on demand.",
+            valueName: "size"))
+    package var keepLocal: ByteSize?
+
+    @Option(
+        help: ArgumentHelp(
+            "Keep sealed segments on the local disk while their newest event is younger than this (such as 30d); "
+                + "older archived ones are read from the archive on demand.",
+            valueName: "duration"))
+    package var keepLocalFor: DurationArgument?
+
+    @Option(
+        help: ArgumentHelp(
+            "With --keep-local or --keep-local-for: the bound of the cache of bytes read back from the archive.",
+            valueName: "size"))
+    package var archiveCache: ByteSize = ByteSize(argument: "256MiB")!
+
+    /// ``LocalRetention`` from `--keep-local`, `--keep-local-for` and `--archive-cache`, or nil.
+    package var localRetention: LocalRetention? {
+        guard keepLocal != nil || keepLocalFor != nil else { return nil }
+        return LocalRetention(
+            maxBytes: keepLocal.map { Int64($0.bytes) }, maxAge: keepLocalFor?.duration,
+            cacheBytes: Int64(archiveCache.bytes))
+    }
+
     package init() {}
 
     package func validate() throws {
@@ -67,8 +95,9 @@ package struct ServeOptions: ParsableArguments {
             throw ValidationError("--listen takes HOST:PORT, such as 127.0.0.1:8080 or [::1]:0 (got \(listen))")
         }
         guard maxBody.bytes >= 1024 else { throw ValidationError("--max-body must be at least 1KiB") }
-        guard archive != nil || (archiveLogID == nil && objectLockDays == nil) else {
-            throw ValidationError("--archive-log-id and --object-lock-days go with --archive s3://BUCKET/PREFIX")
+        guard archive != nil || (archiveLogID == nil && objectLockDays == nil && localRetention == nil) else {
+            throw ValidationError(
+                "--archive-log-id, --object-lock-days, --keep-local and --keep-local-for go with --archive s3://BUCKET/PREFIX")
         }
     }
 

@@ -54,6 +54,9 @@ struct ServerMetrics: Sendable {
             counter(
                 "auditlog_archive_uploaded_segments_total", "Segments uploaded and verified since the log was opened.",
                 UInt64(archive.uploadedSegments))
+            counter(
+                "auditlog_archive_evicted_segments_total",
+                "Archived segments removed from the local disk since the log was opened.", UInt64(archive.evictedSegments))
             gauge(
                 "auditlog_archive_failing", "1 while the last attempt to upload to the archive failed (see the log).",
                 archive.lastError == nil ? 0 : 1)

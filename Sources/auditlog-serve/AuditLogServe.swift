@@ -33,6 +33,7 @@ struct AuditLogServe: AsyncParsableCommand {
             logOptions.archive = try archiveOptions(
                 url: archive, directory: options.dir, logID: options.archiveLogID ?? signer.map { ArchiveOptions.logID(origin: $0.name) },
                 retainDays: options.objectLockDays)
+            logOptions.archive?.localRetention = options.localRetention
         }
         // Read before the log opens, so that a bad file changes nothing.
         let siemMapping = try reportingErrors { () throws(AuditLogError) in
@@ -82,6 +83,7 @@ struct AuditLogServe: AsyncParsableCommand {
     static func report(archiveOf log: AuditLog, to logger: Logger) async {
         guard log.archiveStatus != nil else { return }
         var uploaded = 0
+        var evicted = 0
         var lastError: AuditLogError?
         while (try? await Task.sleep(for: .seconds(5))) != nil {
             guard let status = log.archiveStatus else { return }
@@ -90,6 +92,11 @@ struct AuditLogServe: AsyncParsableCommand {
                 logger.info(
                     "archived \(count) segment(s), up to \(status.lastUploaded ?? "?"); \(status.pendingSegments) pending")
                 uploaded = status.uploadedSegments
+            }
+            if status.evictedSegments > evicted {
+                logger.info(
+                    "removed \(status.evictedSegments - evicted) archived segment(s) from the local disk; they are read from the archive")
+                evicted = status.evictedSegments
             }
             if let error = status.lastError, error != lastError {
                 logger.warning("archive: \(error) (appends go on; the upload is tried again)")

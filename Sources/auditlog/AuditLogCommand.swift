@@ -39,6 +39,9 @@ struct AuditLogCommand: AsyncParsableCommand {
     /// `verify` and `verify-proof` promise exit status 2 for usage errors (1 means "invalid log or proof");
     /// every other command keeps ArgumentParser's 64.
     static func main() async {
+        // Segments evicted to object storage, and archived logs read with --archive, are fetched from the store
+        // their stubs name, with credentials from the AWS_* variables.
+        ArchiveStores.setResolver { location throws(AuditLogError) in try archiveStore(location) }
         do {
             var command = try parseAsRoot()
             if var asynchronous = command as? any AsyncParsableCommand {

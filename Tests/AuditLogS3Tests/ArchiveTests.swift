@@ -518,11 +518,13 @@ extension ArchiveTests {
             #expect(remote.stdout == mine.stdout, "\(arguments)")
         }
         // Retention in the archive's place: a segment gone from the bucket is gone from the cache.
-        let first = try #require(try sealedSegments(path).first)
+        let sealed = try sealedSegments(path)
+        let first = try #require(sealed.first)
         try await client.deleteObject(bucket: bucket, key: "fleet/readable/\(first)")
         let after = try await run(["query", "--limit", "1"] + archive)
         #expect(after.stderr.contains("1 removed"), "\(after.stderr)")
-        #expect(!FileManager.default.fileExists(atPath: cache.path + "/\(bucket)+fleet+readable/\(first)"))
+        #expect(!FileManager.default.fileExists(atPath: cache.path + "/\(bucket)+fleet+readable/\(first.dropLast(4)).evicted"))
+        #expect(FileManager.default.fileExists(atPath: cache.path + "/\(bucket)+fleet+readable/\(sealed[1].dropLast(4)).evicted"))
     }
 }
 

@@ -87,11 +87,13 @@ public struct ArchiveReader: Sendable {
         public var removed = 0
     }
 
-    /// Brings a local copy of the archived log up to date in `directory` (created, mode 0700, if missing; its
-    /// parent must exist): every segment, index file and checkpoint, fetching only objects that are new or changed
-    /// (by size and the store's tag, kept in `.archive-etags`), each written aside and renamed into place, and
-    /// removing the log's files the archive no longer holds. The copy is a log directory every reader opens
-    /// (queries, exports, `show`, proofs); it holds sealed segments only.
+    /// Brings a local view of the archived log up to date in `directory` (created, mode 0700, if missing; its
+    /// parent must exist): every index file and checkpoint, fetched when new or changed (by size and the store's
+    /// tag, kept in `.archive-etags`) and written aside and renamed into place, and for every segment a stub
+    /// (``EvictedSegment``), so that readers fetch just the bytes they need, through the directory's bounded cache
+    /// (`archive-cache/`); the log's files the archive no longer holds are removed. The view is a log directory
+    /// every reader opens (queries, exports, `show`, proofs) once the store is known (``ArchiveStores``); it holds
+    /// sealed segments only.
     /// - Parameter progress: Called after each object fetched, with the count so far and the total to fetch.
     @discardableResult
     public func download(to directory: String, progress: ((Int, Int) -> Void)? = nil) throws(AuditLogError)
@@ -109,13 +111,27 @@ public struct ArchiveReader: Sendable {
                 let fields = line.split(separator: " ", maxSplits: 1)
                 if fields.count == 2 { etags[String(fields[0])] = String(fields[1]) }
             }
-            let wanted = log.objects.filter { Self.isLogFile($0.name) }
+            let directoryFD = try FileDescriptor.openDirectory(directory)
+            var stubs: [String] = []
+            for segment in log.segments() {
+                let tag = (log.objects.first { $0.name == segment.name }?.etag ?? "").utf8.filter {
+                    (48...57).contains($0) || (97...102).contains($0) || (65...70).contains($0)
+                }
+                let stub = EvictedSegment(
+                    storeLocation: store.location, logID: logID, size: segment.bytes,
+                    contentTag: "\(segment.baseSeq)-\(String(decoding: tag, as: UTF8.self))")
+                let path = segment.name.dropLast(LogFiles.segmentExtension.count) + EvictedSegment.fileExtension
+                stubs.append(String(path))
+                if (try? EvictedSegment.read(segmentPath: LogFiles.path(directory, segment.name))) != stub {
+                    try stub.write(directory: directory, baseSeq: segment.baseSeq, directoryFD: directoryFD)
+                }
+            }
+            let wanted = log.objects.filter { Self.isFetched($0.name) }
             let stale = wanted.filter { object in
                 let path = LogFiles.path(directory, object.name)
                 return FileSystem.fileSize(path) != object.size || object.etag == nil || etags[object.name] != object.etag
             }
             var result = Download(unchanged: wanted.count - stale.count)
-            let directoryFD = try FileDescriptor.openDirectory(directory)
             for object in stale {
                 let bytes = try fetch(object.name)
                 try FileSystem.writeAtomically(bytes, to: LogFiles.path(directory, object.name), directoryFD: directoryFD)
@@ -124,8 +140,12 @@ public struct ArchiveReader: Sendable {
                 result.bytes += Int64(bytes.count)
                 progress?(result.fetched, stale.count)
             }
-            let names = Set(wanted.map(\.name))
-            for name in try FileSystem.contents(of: directory) where Self.isLogFile(name) && !names.contains(name) {
+            // Segment files themselves are never kept (a copy made before segments were read on demand has them).
+            let names = Set(wanted.map(\.name) + stubs)
+            for name in try FileSystem.contents(of: directory)
+            where (Self.isFetched(name) || name.hasSuffix(LogFiles.segmentExtension)
+                || name.hasSuffix(EvictedSegment.fileExtension)) && !names.contains(name)
+            {
                 try FileSystem.remove(LogFiles.path(directory, name))
                 etags[name] = nil
                 result.removed += 1
@@ -136,9 +156,9 @@ public struct ArchiveReader: Sendable {
         }
     }
 
-    /// Whether a name is one of the files an archive holds: a segment, its index files, a checkpoint.
-    private static func isLogFile(_ name: String) -> Bool {
-        [".seg", ".idx", ".aix", ".fct", LogFiles.checkpointExtension].contains {
+    /// Whether a name is one of the files of an archive a local view holds: a segment's index files, a checkpoint.
+    private static func isFetched(_ name: String) -> Bool {
+        [".idx", ".aix", ".fct", LogFiles.checkpointExtension].contains {
             LogFiles.number(ofFileNamed: name, fileExtension: $0) != nil
         }
     }

@@ -8,8 +8,12 @@ public struct ArchiveOptions: Sendable {
     /// Lock every object against deletion and overwriting for this many days (S3 Object Lock, COMPLIANCE mode),
     /// or nil.
     public var retainDays: Int?
+    /// Remove archived segments from the local disk (their index files stay), read from the store from then on.
+    public var localRetention: LocalRetention?
 
-    public init(store: any ArchiveStore, logID: String, retainDays: Int? = nil) throws(AuditLogError) {
+    public init(
+        store: any ArchiveStore, logID: String, retainDays: Int? = nil, localRetention: LocalRetention? = nil
+    ) throws(AuditLogError) {
         guard !logID.isEmpty, logID.utf8.count <= 128, logID != ".", logID != "..",
             logID.utf8.allSatisfy({ Self.isLogIDByte($0) })
         else {
@@ -20,9 +24,13 @@ public struct ArchiveOptions: Sendable {
         if let retainDays, !(1...36500).contains(retainDays) {
             throw AuditLogError(.invalidArgument, "object lock: retention of \(retainDays) days; use 1 to 36500")
         }
+        if let localRetention, localRetention.maxBytes == nil && localRetention.maxAge == nil {
+            throw AuditLogError(.invalidArgument, "local retention needs a maximum size, a maximum age, or both")
+        }
         self.store = store
         self.logID = logID
         self.retainDays = retainDays
+        self.localRetention = localRetention
     }
 
     /// A log id from a checkpoint origin (`audit.example.com/orders` → `audit.example.com_orders`): every byte
@@ -77,7 +85,7 @@ public struct LogArchiver: Sendable {
     /// Sealed segments not yet archived to this destination, by file name, oldest first.
     public func pendingSegments() throws(AuditLogError) -> [String] {
         let archived = try ArchiveJournal.archived(directory: directory, destination: options.destination)
-        return try sealedSegments().map(\.name).filter { !archived.contains($0) }
+        return try sealedSegments().map(\.name).filter { archived[$0] == nil }
     }
 
     /// Uploads every sealed segment not yet archived, oldest first.
@@ -94,7 +102,7 @@ public struct LogArchiver: Sendable {
             let archived = try ArchiveJournal.archived(directory: directory, destination: options.destination)
             let sealed = try sealedSegments()
             var run = ArchiveRun()
-            var pending = sealed.filter { !archived.contains($0.name) }
+            var pending = sealed.filter { archived[$0.name] == nil }
             run.alreadyArchived = sealed.count - pending.count
             run.pending = pending.count
             while let segment = pending.first, shouldContinue() {
@@ -170,28 +178,48 @@ extension AuditLogError {
 }
 
 /// `archive.journal` (FORMAT.md, "Archive"): one line per archived segment, `<segment file name> <SHA-256 hex>
-/// <inode> <destination>`, appended and fdatasynced after every object of the segment is verified in the store.
+/// <inode> <destination>`, appended and fdatasynced after every object of the segment is verified in the store;
+/// and `<segment file name> replaced` when a redaction replaced the segment, or its object turned out missing.
 enum ArchiveJournal {
     static let name = "archive.journal"
 
     static func path(_ directory: String) -> String { LogFiles.path(directory, name) }
 
-    /// The segments archived to `destination` (to any destination when nil), by file name; empty without a journal.
-    /// A segment counts only while its file is the one uploaded (the inode recorded): a redaction that replaced it
-    /// since makes it pending again, so the redacted bytes are uploaded too. A line torn by a crash (no newline)
-    /// or not of the format is ignored: its segment is uploaded again.
-    static func archived(directory: String, destination: String?) throws(AuditLogError) -> Set<String> {
-        guard let bytes = try SidecarFile.read(path(directory)) else { return [] }
-        var names: Set<String> = []
-        for line in bytes.split(separator: 0x0A, omittingEmptySubsequences: false).dropLast() {
+    /// The segments archived to `destination` (to any destination when nil), by file name, each with its SHA-256
+    /// in hex; empty without a journal. A segment counts only while its file is the one uploaded (the inode
+    /// recorded, and no `replaced` line since): a redaction that replaced it makes it pending again, so the
+    /// redacted bytes are uploaded too. An evicted segment (``EvictedSegment``) counts wherever it went. A line
+    /// torn by a crash (no newline) or not of the format is ignored: its segment is uploaded again.
+    static func archived(directory: String, destination: String?) throws(AuditLogError) -> [String: String] {
+        var uploads: [String: [(sha256: String, inode: UInt64, destination: String)]] = [:]
+        for line in (try SidecarFile.read(path(directory)) ?? []).split(separator: 0x0A, omittingEmptySubsequences: false).dropLast() {
             let fields = line.split(separator: 0x20, maxSplits: 3).map { String(decoding: $0, as: UTF8.self) }
-            guard fields.count == 4, LogFiles.baseSeq(ofSegmentNamed: fields[0]) != nil,
-                SHA256Hash(hex: fields[1]) != nil, let inode = UInt64(fields[2])
-            else { continue }
-            if let destination, fields[3] != destination { continue }
-            if FileSystem.inode(LogFiles.path(directory, fields[0])) == inode { names.insert(fields[0]) }
+            guard fields.count >= 2, LogFiles.baseSeq(ofSegmentNamed: fields[0]) != nil else { continue }
+            if fields.count == 2, fields[1] == "replaced" {
+                uploads[fields[0]] = nil
+            } else if fields.count == 4, SHA256Hash(hex: fields[1]) != nil, let inode = UInt64(fields[2]) {
+                uploads[fields[0], default: []].append((fields[1], inode, fields[3]))
+            }
         }
-        return names
+        var archived: [String: String] = [:]
+        for (segment, lines) in uploads {
+            guard let inode = FileSystem.inode(LogFiles.path(directory, segment)) else { continue }
+            if let line = lines.last(where: { $0.inode == inode && (destination == nil || $0.destination == destination) }) {
+                archived[segment] = line.sha256
+            }
+        }
+        for name in try FileSystem.contents(of: directory) {
+            guard let baseSeq = LogFiles.number(ofFileNamed: name, fileExtension: EvictedSegment.fileExtension) else {
+                continue
+            }
+            let segment = LogFiles.segmentName(baseSeq: baseSeq)
+            if archived[segment] == nil, !FileSystem.exists(LogFiles.path(directory, segment)),
+                let stub = try EvictedSegment.read(segmentPath: LogFiles.path(directory, segment))
+            {
+                archived[segment] = stub.contentTag
+            }
+        }
+        return archived
     }
 
     /// Whether the log has a journal: once archived, its retention waits for each segment's upload.
@@ -200,7 +228,17 @@ enum ArchiveJournal {
     static func record(segment: String, sha256: SHA256Hash, inode: UInt64, destination: String, directory: String)
         throws(AuditLogError)
     {
-        var line = Array("\(segment) \(sha256) \(inode) \(destination)\n".utf8)
+        try append("\(segment) \(sha256) \(inode) \(destination)\n", directory: directory)
+    }
+
+    /// Makes the segment pending again: its file was replaced (a redaction), or its object is not in the store.
+    static func recordReplaced(segment: String, directory: String) throws(AuditLogError) {
+        guard exists(directory: directory) else { return }
+        try append("\(segment) replaced\n", directory: directory)
+    }
+
+    private static func append(_ text: String, directory: String) throws(AuditLogError) {
+        var line = Array(text.utf8)
         // After a line torn by a crash, start a new line rather than extend the torn one.
         if let last = try SidecarFile.read(path(directory))?.last, last != 0x0A { line.insert(0x0A, at: 0) }
         try SidecarFile.append(path(directory), line, sync: true)
@@ -214,6 +252,8 @@ public struct ArchiveStatus: Sendable, Equatable {
     public var pendingSegments = 0
     /// Segments uploaded and verified since the log was opened.
     public var uploadedSegments = 0
+    /// Segments removed from the local disk by ``ArchiveOptions/localRetention`` since the log was opened.
+    public var evictedSegments = 0
     /// The segment uploaded last, by file name.
     public var lastUploaded: String?
     /// Why the last attempt failed; nil once an attempt succeeds. ``AuditLogError/Code/archiveUnavailable`` is

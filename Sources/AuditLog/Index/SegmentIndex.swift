@@ -44,9 +44,15 @@ final class SegmentIndex {
     init(directory: String, baseSeq: UInt64, path: String) throws(AuditLogError) {
         self.baseSeq = baseSeq
         self.path = path
-        let fd = try FileDescriptor.openForReading(path)
-        let file = try SegmentFile.open(path: path, baseSeq: baseSeq, fd: fd)
-        inode = try fd.inode()
+        let file = try SegmentFile.open(path: path, baseSeq: baseSeq)
+        if let fd = file.source as? FileDescriptor {
+            inode = try fd.inode()
+        } else {
+            guard let stub = LogFiles.inode(ofSegment: path) else {
+                throw AuditLogError(.notFound, "the segment's stub vanished while it was read", path: path)
+            }
+            inode = stub
+        }
         var blocks: [BlockInfo] = []
         var hashes: [UInt64] = []
         var ends: [UInt32] = []

@@ -80,7 +80,7 @@ struct RetentionPlan {
             ? try ArchiveJournal.archived(directory: directory, destination: nil) : nil
         // Never the last segment (the active one); stop at the first segment the policy keeps.
         while i + 1 < segments.count {
-            if let archived, !archived.contains(LogFiles.segmentName(baseSeq: segments[i].baseSeq)) { break }
+            if let archived, archived[LogFiles.segmentName(baseSeq: segments[i].baseSeq)] == nil { break }
             let file = try SegmentFile.open(path: segments[i].path, baseSeq: segments[i].baseSeq)
             guard let footer = try file.footer(), footer.endSeq == segments[i + 1].baseSeq else {
                 break
@@ -125,7 +125,9 @@ struct RetentionPlan {
     {
         guard boundary > 0 else { return }
         let names = try FileSystem.contents(of: directory)
-        guard names.contains(LogFiles.segmentName(baseSeq: boundary)) else {
+        guard names.contains(LogFiles.segmentName(baseSeq: boundary))
+            || names.contains(LogFiles.name(boundary, EvictedSegment.fileExtension))
+        else {
             throw AuditLogError(
                 .corrupt, "retention would keep seq \(boundary) on, but no segment starts there; nothing was removed",
                 path: directory)
@@ -134,7 +136,8 @@ struct RetentionPlan {
             names.filter { (LogFiles.number(ofFileNamed: $0, fileExtension: fileExtension) ?? .max) < boundary }
                 .sorted()
         }
-        for name in below(LogFiles.segmentExtension) {
+        // An evicted segment's stub goes with it; its object stays in the archive (the archive's own retention).
+        for name in (below(LogFiles.segmentExtension) + below(EvictedSegment.fileExtension)).sorted() {
             try FileSystem.remove(LogFiles.path(directory, name))
             FaultInjection.crashPoint("segment-removed")
         }

@@ -73,7 +73,11 @@ enum SegmentRewriter {
         try FileSystem.remove(indexPath)
         // The facet summary holds names the rewrite may remove; the writer's maintenance thread writes it again.
         try FileSystem.remove(SegmentFacets.path(directory: directory, baseSeq: segment.baseSeq))
+        // The archive holds the old bytes: the new file is uploaded again (a reused inode must not pass for the
+        // uploaded one), and an evicted segment is local again.
+        try ArchiveJournal.recordReplaced(segment: LogFiles.segmentName(baseSeq: segment.baseSeq), directory: directory)
         try FileSystem.rename(temporary, to: segment.path)
+        try FileSystem.remove(EvictedSegment.path(directory: directory, baseSeq: segment.baseSeq))
         try directoryFD.synchronize()
         FaultInjection.crashPoint("segment-replaced")
         // The block offsets moved; the actor index (hashes and seqs) did not change.

@@ -16,7 +16,7 @@ final class FacetCache: Sendable {
     func facets(_ segment: (baseSeq: UInt64, path: String), isLast: Bool, directory: String) throws(AuditLogError)
         -> SegmentFacets
     {
-        let inode = FileSystem.inode(segment.path)
+        let inode = LogFiles.inode(ofSegment: segment.path)
         let cached = entries.withLock { $0[segment.baseSeq] }
         if let cached, cached.inode == inode, cached.resume == nil { return cached.facets }
         let file = try SegmentFile.open(path: segment.path, baseSeq: segment.baseSeq)

@@ -16,7 +16,7 @@ final class SegmentIndexCache: Sendable {
     func index(_ segment: (baseSeq: UInt64, path: String), isLast: Bool, directory: String) throws(AuditLogError)
         -> SegmentIndex
     {
-        let inode = FileSystem.inode(segment.path)
+        let inode = LogFiles.inode(ofSegment: segment.path)
         let sizes = isLast ? Self.sizes(segment, directory: directory) : nil
         if let cached = entries.withLock({ $0[segment.baseSeq] }), cached.index.inode == inode {
             if cached.index.sealed { return cached.index }

@@ -42,10 +42,21 @@ enum LogFiles {
         return try SegmentFile.open(path: first.path, baseSeq: first.baseSeq).header.frontier
     }
 
-    /// The segments of a directory, sorted by base seq.
+    /// The inode of the segment file at `path`, or when it was evicted, of its stub: changes whenever the segment
+    /// is replaced, evicted or brought back (what caches of its indexes are keyed by).
+    static func inode(ofSegment path: String) -> UInt64? {
+        FileSystem.inode(path)
+            ?? FileSystem.inode(String(path.dropLast(segmentExtension.count)) + EvictedSegment.fileExtension)
+    }
+
+    /// The segments of a directory, sorted by base seq: its `.seg` files, and the segments evicted to the archive
+    /// (an ``EvictedSegment`` stub in place of the file; ``SegmentFile/open(path:baseSeq:fd:)`` reads those from
+    /// the store). The path is the segment file's either way.
     static func segments(in directory: String) throws(AuditLogError) -> [(baseSeq: UInt64, path: String)] {
-        try FileSystem.contents(of: directory)
-            .compactMap { name in baseSeq(ofSegmentNamed: name).map { ($0, path(directory, name)) } }
-            .sorted { $0.0 < $1.0 }
+        let seqs = Set(
+            try FileSystem.contents(of: directory).compactMap { name in
+                baseSeq(ofSegmentNamed: name) ?? number(ofFileNamed: name, fileExtension: EvictedSegment.fileExtension)
+            })
+        return seqs.sorted().map { ($0, path(directory, segmentName(baseSeq: $0))) }
     }
 }

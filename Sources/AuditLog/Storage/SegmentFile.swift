@@ -43,10 +43,24 @@ final class SegmentFile {
         return file
     }
 
-    /// Opens a segment and checks its header, whatever its base seq.
+    /// Opens a segment and checks its header, whatever its base seq. A segment evicted to the archive (its stub in
+    /// place of the file) is read from the store.
     static func open(path: String, fd existing: FileDescriptor? = nil) throws(AuditLogError) -> SegmentFile {
         if let existing { return try open(source: existing) }
-        return try open(source: try FileDescriptor.openForReading(path))
+        return try open(source: try source(path: path, whole: false))
+    }
+
+    /// The segment file at `path`, or when it was evicted, its bytes in the archive: fetched as reads need them, or
+    /// `whole` in one fetch (the verifier's way).
+    static func source(path: String, whole: Bool) throws(AuditLogError) -> any ByteSource {
+        do throws(AuditLogError) {
+            return try FileDescriptor.openForReading(path)
+        } catch where error.code == .notFound {
+            guard let stub = try EvictedSegment.read(segmentPath: path) else { throw error }
+            let name = String(path.split(separator: "/").last ?? "")
+            if whole { return try RemoteSegmentBytes.fetchWhole(stub, name: name) }
+            return RemoteSegmentBytes(stub, name: name, directory: FileSystem.parent(of: path))
+        }
     }
 
     /// Opens a segment from its bytes and checks its header, whatever its base seq.

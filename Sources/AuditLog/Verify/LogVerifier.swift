@@ -43,9 +43,13 @@ struct LocalLog: VerifiableLog {
     var location: String { directory }
 
     func segments() throws(AuditLogError) -> [(baseSeq: UInt64, name: String, bytes: Int64)] {
-        try LogFiles.segments(in: directory).map {
-            ($0.baseSeq, LogFiles.segmentName(baseSeq: $0.baseSeq), FileSystem.fileSize($0.path) ?? 0)
+        var segments: [(baseSeq: UInt64, name: String, bytes: Int64)] = []
+        for segment in try LogFiles.segments(in: directory) {
+            var size = FileSystem.fileSize(segment.path)
+            if size == nil { size = try EvictedSegment.read(segmentPath: segment.path)?.size }
+            segments.append((segment.baseSeq, LogFiles.segmentName(baseSeq: segment.baseSeq), size ?? 0))
         }
+        return segments
     }
 
     func checkpoints() throws(AuditLogError) -> [(name: String, text: String)] {
@@ -62,7 +66,7 @@ struct LocalLog: VerifiableLog {
     }
 
     func open(segment name: String) throws(AuditLogError) -> any ByteSource {
-        try FileDescriptor.openForReading(LogFiles.path(directory, name))
+        try SegmentFile.source(path: LogFiles.path(directory, name), whole: true)
     }
 }
 

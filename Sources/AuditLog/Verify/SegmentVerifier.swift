@@ -86,6 +86,10 @@ enum SegmentVerifier {
             // Not a verdict on the log: the verification fails as a whole.
             check.unreadable = error
             return check
+        } catch where error.code == .notFound {
+            // An evicted segment whose object is not in the archive.
+            problem(.missingSegment, 0, nil, nameBase, error.message)
+            return check
         } catch {
             problem(
                 error.code == .io ? .truncated : .modified, error.offset ?? 0, nil, nameBase,
