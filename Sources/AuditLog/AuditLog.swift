@@ -42,7 +42,8 @@ public final class AuditLog: Sendable {
         /// than this behind the log (`.zero`: after every commit).
         public var checkpointInterval: Duration?
         /// When set, the writer applies this retention policy in the background: at open, after every segment
-        /// seal, and every ``RetentionPolicy/checkInterval``.
+        /// seal, and every ``RetentionPolicy/checkInterval``; with ``archive`` too, to the archive as well
+        /// (``AuditLog/applyArchiveRetention(_:recordKept:now:)``).
         public var retention: RetentionPolicy?
         /// When set, the writer uploads each sealed segment to object storage in the background (FORMAT.md,
         /// "Archive"): at open, after every seal, and every ``RetentionPolicy/checkInterval`` (an hour without
@@ -116,7 +117,18 @@ public final class AuditLog: Sendable {
                         Self.evict(archiver.options, local, writer: writer, status: archiveStatus)
                     }
                 }
-                if let policy { _ = try? writer.applyRetention(policy, dryRun: false, now: currentTimeMilliseconds()) }
+                if let policy {
+                    let removed = try? writer.applyRetention(policy, dryRun: false, now: currentTimeMilliseconds())
+                    // Then on the archive: what retention removed goes from the store too, unless it is locked.
+                    if let archive = archiver?.options {
+                        do throws(AuditLogError) {
+                            _ = try writer.applyArchiveRetention(
+                                archive, recordKept: removed?.eventSeq != nil, now: currentTimeMilliseconds())
+                        } catch {
+                            archiveStatus.withLock { $0.lastError = error }
+                        }
+                    }
+                }
             }
         } catch {
             try? writer.close()

@@ -71,6 +71,26 @@ public struct S3ArchiveStore: ArchiveStore {
         }
     }
 
+    public func head(_ key: String) throws(ArchiveStoreError) -> ArchivedObject? {
+        let (client, name, objectKey) = (client, bucket.bucket, bucket.key(key))
+        return try blocking { () async throws(S3Error) -> ArchivedObject? in
+            try await client.headObject(bucket: name, key: objectKey).map {
+                ArchivedObject(key: key, size: $0.size, retainUntil: $0.retainUntil, etag: $0.etag)
+            }
+        }
+    }
+
+    public func delete(_ key: String) throws(ArchiveStoreError) {
+        let (client, name, objectKey) = (client, bucket.bucket, bucket.key(key))
+        try blocking { () async throws(S3Error) in
+            // Every version and delete marker of exactly this key (a bucket without versioning lists one, "null").
+            for version in try await client.listObjectVersions(bucket: name, prefix: objectKey)
+            where version.key == objectKey {
+                try await client.deleteObject(bucket: name, key: objectKey, versionID: version.versionID)
+            }
+        }
+    }
+
     /// Runs an async request to completion on the calling thread, which must not be one of Swift concurrency's
     /// (``ArchiveStore`` is called from the log's background thread and from command-line tools).
     private func blocking<T: Sendable>(_ body: @escaping @Sendable () async throws(S3Error) -> T)

@@ -97,6 +97,13 @@ public struct S3Object: Sendable, Equatable {
     public var versionID: String?
 }
 
+/// One version of an object, or a delete marker, on a bucket with versioning.
+public struct S3ObjectVersion: Sendable, Equatable {
+    public var key: String
+    public var versionID: String
+    public var isDeleteMarker: Bool
+}
+
 /// A small S3 client: path-style requests over HTTP(S), signed with ``SigV4``. Every upload is checked end to end:
 /// the body's SHA-256 is signed (`x-amz-content-sha256`, which the server checks against what it received) and its
 /// MD5 is sent (`Content-MD5`) and compared with the ETag the server returns.
@@ -300,6 +307,31 @@ public final class S3Client: Sendable {
             token = XMLText.value("IsTruncated", in: xml) == "true" ? XMLText.value("NextContinuationToken", in: xml) : nil
         } while token != nil
         return objects
+    }
+
+    /// Every version and delete marker of the objects whose keys start with `prefix` (ListObjectVersions, page by
+    /// page), newest version of each key first.
+    public func listObjectVersions(bucket: String, prefix: String) async throws(S3Error) -> [S3ObjectVersion] {
+        var versions: [S3ObjectVersion] = []
+        var marker: (key: String, version: String)?
+        repeat {
+            var query: [(name: String, value: String)] = [("prefix", prefix), ("versions", "")]
+            if let marker { query += [("key-marker", marker.key), ("version-id-marker", marker.version)] }
+            let (data, _) = try await send("GET", bucket: bucket, query: query)
+            let xml = String(decoding: data, as: UTF8.self)
+            for (element, isDeleteMarker) in [("Version", false), ("DeleteMarker", true)] {
+                for entry in XMLText.elements(element, in: xml) {
+                    guard let key = XMLText.value("Key", in: entry), let id = XMLText.value("VersionId", in: entry)
+                    else { continue }
+                    versions.append(S3ObjectVersion(key: key, versionID: id, isDeleteMarker: isDeleteMarker))
+                }
+            }
+            marker = nil
+            if XMLText.value("IsTruncated", in: xml) == "true", let key = XMLText.value("NextKeyMarker", in: xml) {
+                marker = (key, XMLText.value("NextVersionIdMarker", in: xml) ?? "")
+            }
+        } while marker != nil
+        return versions
     }
 
     // MARK: Requests

@@ -160,3 +160,78 @@ extension ArchiveTests {
         #expect(last.status == 0 && last.stdout == export.stdout, "\(last.stderr)")
     }
 }
+
+extension ArchiveTests {
+    @Test("retention on the archive removes every version of what retention removed, keeps what object lock protects (a direct DeleteObject of it is refused too), and the log records both")
+    func archiveRetention() async throws {
+        let dir = try TemporaryDirectory()
+        let signer = try NoteSigner.generate(name: "archive.example/retained")
+        // The oldest segments are archived under a one-day COMPLIANCE lock, the newer ones without.
+        let path = try makeLog(dir, count: 1200, signer: signer)
+        let locked = try sealedSegments(path)
+        #expect(locked.count >= 2)
+        _ = try await onThread { [self] in try LogArchiver(directory: path, options: try options("retained", retainDays: 1)).run() }
+        var more = AuditLog.Options()
+        more.maxSegmentBytes = 64 << 10
+        more.checkpointSigner = signer
+        let writer = try AuditLog(directory: path, options: more)
+        for chunk in sampleEvents(2000, seed: 11).chunked(250) { try await writer.append(chunk) }
+        try await writer.close()
+        _ = try await onThread { [self] in try LogArchiver(directory: path, options: try options("retained")).run() }
+        let sealed = try sealedSegments(path)
+        let unlocked = sealed.filter { !locked.contains($0) }
+        #expect(unlocked.count >= 3)
+
+        // Retention of every sealed segment (all archived), then on the archive (as the CLI does it).
+        let result = try await runProcess(
+            auditlogExecutable(),
+            [
+                "retention", "--dir", path, "--max-bytes", "1", "--archive", "s3://\(bucket)/fleet",
+                "--archive-log-id", "retained", "--json",
+            ])
+        #expect(result.status == 0, "\(result.stderr)")
+        struct Output: Decodable {
+            var segmentsRemoved: [String]
+            var archive: ArchiveRetentionResult?
+        }
+        let output = try JSONDecoder().decode(Output.self, from: Data(result.stdout.utf8))
+        #expect(output.segmentsRemoved == sealed)
+        let archived = try #require(output.archive)
+        #expect(archived.segmentsKept == locked)
+        #expect(archived.segmentsRemoved == unlocked)
+        #expect(archived.keptUntil != nil)
+        let eventSeq = try #require(archived.eventSeq)
+
+        // What the bucket holds now: every version of the removed segments' objects is gone; the locked ones stay.
+        let remaining = try await client.listObjectVersions(bucket: bucket, prefix: "fleet/retained/")
+        for segment in unlocked {
+            let base = segment.dropLast(4)
+            for suffix in [".seg", ".idx", ".aix", ".fct"] {
+                #expect(!remaining.contains { $0.key == "fleet/retained/\(base)\(suffix)" }, "\(segment)")
+            }
+        }
+        for segment in locked {
+            #expect(remaining.contains { $0.key == "fleet/retained/\(segment)" && !$0.isDeleteMarker })
+            let version = try #require(remaining.first { $0.key == "fleet/retained/\(segment)" }?.versionID)
+            await #expect(throws: S3Error.self) {
+                try await client.deleteObject(bucket: bucket, key: "fleet/retained/\(segment)", versionID: version)
+            }
+        }
+
+        // The record: an auditlog.archive.retention event by system/auditlog, in a log that still verifies.
+        let event = try AuditLogReader(directory: path).event(seq: eventSeq)
+        #expect(event.event.action == "auditlog.archive.retention")
+        let metadata = try #require(event.event.metadata?.text)
+        #expect(metadata.contains("\"segmentsKeptLocked\":\(locked.count)"), "\(metadata)")
+        #expect(metadata.contains("\"segmentsRemoved\":\(unlocked.count)"), "\(metadata)")
+        #expect(try AuditLogReader(directory: path).verify(key: signer.verifierKey).isValid)
+
+        // A second pass finds only locked objects: nothing removed, nothing recorded again.
+        let again = try await runProcess(
+            auditlogExecutable(),
+            ["retention", "--dir", path, "--max-bytes", "1", "--archive", "s3://\(bucket)/fleet", "--archive-log-id", "retained"])
+        #expect(again.status == 0, "\(again.stderr)")
+        #expect(again.stdout.contains("kept \(locked.count) segment(s) under object lock until"), "\(again.stdout)")
+        #expect(!again.stdout.contains("recorded as event"), "\(again.stdout)")
+    }
+}

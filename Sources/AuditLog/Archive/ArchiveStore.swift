@@ -19,6 +19,14 @@ public protocol ArchiveStore: Sendable {
 
     /// The objects whose keys start with `prefix` (relative to the store's prefix), in key order.
     func list(prefix: String) throws(ArchiveStoreError) -> [ArchivedObject]
+
+    /// The object, with its retention date when it is locked, or nil when there is no such object.
+    func head(_ key: String) throws(ArchiveStoreError) -> ArchivedObject?
+
+    /// Removes the object for good: every version of it (on a versioned bucket a plain delete only hides it).
+    /// - Throws: ``ArchiveStoreError/Kind/refused`` when a version is still under retention (object lock): the
+    ///   store keeps it, whoever asks.
+    func delete(_ key: String) throws(ArchiveStoreError)
 }
 
 /// An object in an ``ArchiveStore``.

@@ -5,6 +5,7 @@ enum SystemEvents {
     static let actorID = "auditlog"
     static let retentionAction = "auditlog.retention"
     static let redactionAction = "auditlog.redaction"
+    static let archiveRetentionAction = "auditlog.archive.retention"
 
     static func isReserved(_ actor: AuditEvent.Actor) -> Bool {
         actor.type == .system && actor.id == actorID
@@ -49,6 +50,24 @@ enum SystemEvents {
         return Retention(
             prunedBelow: below, rootAtBoundary: root, segmentsRemoved: Int(fields.number("segmentsRemoved") ?? 0),
             bytesRemoved: Int64(fields.number("bytesRemoved") ?? 0), reason: fields.string("reason") ?? "")
+    }
+
+    /// Retention on the archive: which segments' objects were removed from the store, and which the store keeps
+    /// locked.
+    static func event(_ result: ArchiveRetentionResult) -> AuditEvent {
+        var members: [(key: String, value: JSONValue)] = [
+            ("archive", .string(result.archive)), ("bytesRemoved", .number(String(result.bytesRemoved))),
+        ]
+        if let until = result.keptUntil { members.append(("lockedUntil", .string(until))) }
+        members += [
+            ("prunedBelowSeq", .number(String(result.prunedBelow))),
+            ("segmentsKeptLocked", .number(String(result.segmentsKept.count))),
+            ("segmentsRemoved", .number(String(result.segmentsRemoved.count))),
+        ]
+        return AuditEvent(
+            actor: actor, action: archiveRetentionAction,
+            resource: AuditEvent.Resource(type: "auditlog.archive", id: result.archive),
+            metadata: JSONText(canonical: JSONValue.object(members).text))
     }
 
     // MARK: Redaction

@@ -29,12 +29,18 @@ struct RetentionCommand: ParsableCommand {
             checkpoints, inclusion proofs of the remaining events and consistency proofs from tree sizes at or \
             above that seq keep working, and `auditlog verify` reports the log as pruned, not damaged.
 
+            With --archive s3://BUCKET/PREFIX, the archive's objects of every segment below the log's new first \
+            seq are then removed from the bucket too (every version), except those still under object lock: the \
+            bucket keeps them, whoever asks, and the `auditlog.archive.retention` event that records the removal \
+            says how many it kept and until when.
+
             Needs the log's writer: it fails (exit 75) while another process has the log open. A service can \
             instead set AuditLog.Options.retention and let the writer apply it in the background.
 
             Examples:
               auditlog retention --dir audit --max-age 400d --dry-run
               auditlog retention --dir audit --max-age 6y --max-bytes 200GiB
+              auditlog retention --dir audit --max-age 6y --archive s3://audit-archive/prod
             """
     )
 
@@ -55,6 +61,15 @@ struct RetentionCommand: ParsableCommand {
     @Flag(help: "Show what would be removed; change nothing (needs no writer).")
     var dryRun = false
 
+    @Option(
+        help: ArgumentHelp(
+            "Then remove the removed segments' objects from this archive too (those not under object lock).",
+            valueName: "s3-url"))
+    var archive: String?
+
+    @Option(help: ArgumentHelp("The log's name in the archive (default: its checkpoints' origin).", valueName: "id"))
+    var archiveLogID: String?
+
     @Flag(help: "Print one JSON object instead of text.")
     var json = false
 
@@ -62,32 +77,52 @@ struct RetentionCommand: ParsableCommand {
         guard maxAge != nil || maxBytes != nil else {
             throw ValidationError("give --max-age, --max-bytes or both (for example --max-age 400d)")
         }
+        guard archive == nil || !dryRun else {
+            throw ValidationError("--dry-run changes nothing, in the log or in the archive: leave out --archive")
+        }
+        guard archive != nil || archiveLogID == nil else { throw ValidationError("--archive-log-id goes with --archive") }
     }
 
     func run() throws {
         let policy = RetentionPolicy(
             maxAge: maxAge?.duration, maxBytes: maxBytes.map { Int64($0.bytes) })
         let result: RetentionResult
+        var archived: ArchiveRetentionResult?
         if dryRun {
             result = try reportingErrors { () throws(AuditLogError) in
                 try AuditLogReader(directory: dir).retentionPlan(policy)
             }
         } else {
+            let archiveOptions = try archive.map { (url) throws(ExitCode) in
+                try AuditLogCommandSupport.archiveOptions(url: url, directory: dir, logID: archiveLogID, retainDays: nil)
+            }
             let log = try openForMaintenance(dir)
-            result = try reportingErrors { () throws(AuditLogError) in
+            (result, archived) = try reportingErrors { () throws(AuditLogError) in
                 let result = try log.applyRetention(policy)
+                let archived = try archiveOptions.flatMap { (options) throws(AuditLogError) in
+                    try log.applyArchiveRetention(options, recordKept: result.eventSeq != nil)
+                }
                 try log.close()
-                return result
+                return (result, archived)
             }
         }
         if json {
-            Console.print(
+            var text =
                 "{\"dryRun\":\(result.dryRun),\"segmentsRemoved\":[\(result.segmentsRemoved.map { "\"\($0)\"" }.joined(separator: ","))],"
-                    + "\"bytesRemoved\":\(result.bytesRemoved),\"prunedBelow\":\(result.prunedBelow),"
-                    + "\"eventSeq\":\(result.eventSeq.map(String.init) ?? "null"),\"eventsKept\":\(result.eventsKept),"
-                    + "\"bytesKept\":\(result.bytesKept)}")
+                + "\"bytesRemoved\":\(result.bytesRemoved),\"prunedBelow\":\(result.prunedBelow),"
+                + "\"eventSeq\":\(result.eventSeq.map(String.init) ?? "null"),\"eventsKept\":\(result.eventsKept),"
+                + "\"bytesKept\":\(result.bytesKept)"
+            if archive != nil {
+                let archiveJSON = try reportingErrors { () throws(AuditLogError) -> String in
+                    guard let archived else { return "null" }
+                    return try JSONText(encoding: archived).text
+                }
+                text += ",\"archive\":" + archiveJSON
+            }
+            Console.print(text + "}")
             return
         }
+        defer { if archive != nil { reportArchive(archived) } }
         guard !result.segmentsRemoved.isEmpty else {
             Console.print(
                 "nothing to remove: no sealed segment is past the policy (the log holds "
@@ -104,6 +139,24 @@ struct RetentionCommand: ParsableCommand {
         if let seq = result.eventSeq {
             Console.print("recorded as event \(seq) (auditlog show --dir \(dir) \(seq))")
         }
+    }
+
+    private func reportArchive(_ result: ArchiveRetentionResult?) {
+        guard let result, !(result.segmentsRemoved.isEmpty && result.segmentsKept.isEmpty) else {
+            Console.print("archive: nothing to remove below the log's first seq")
+            return
+        }
+        if !result.segmentsRemoved.isEmpty {
+            Console.print(
+                "archive \(result.archive): removed \(result.segmentsRemoved.count) segment(s) below seq "
+                    + "\(Console.grouped(result.prunedBelow)), \(Console.bytes(result.bytesRemoved)) with their index files")
+        }
+        if !result.segmentsKept.isEmpty {
+            Console.print(
+                "archive: kept \(result.segmentsKept.count) segment(s) under object lock until "
+                    + "\(result.keptUntil ?? "?") (the bucket refuses to delete them before then)")
+        }
+        if let seq = result.eventSeq { Console.print("recorded as event \(seq) (auditlog show --dir \(dir) \(seq))") }
     }
 }
 
