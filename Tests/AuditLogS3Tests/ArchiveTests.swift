@@ -463,7 +463,11 @@ extension ArchiveTests {
         logOptions.maxSegmentBytes = 64 << 10
         let log = try AuditLog(directory: path, options: logOptions)
         let first = try log.reader.event(seq: 0)
-        _ = try log.redact(.events([0]), reason: "erasure request")
+        let redaction = try log.redact(.events([0]), reason: "erasure request")
+        // Enough events after it that the segment holding the redaction event is sealed and archived too.
+        while try sealedSegments(path).last.flatMap({ UInt64($0.prefix(20)) }).map({ $0 <= redaction.eventSeq }) ?? true {
+            try await log.append(sampleEvents(100, seed: 5))
+        }
         try await log.close()
         let segment = try #require(try sealedSegments(path).first)
         #expect(try archiver.pendingSegments().contains(segment))
@@ -472,6 +476,28 @@ extension ArchiveTests {
         let local = try [UInt8](Data(contentsOf: URL(fileURLWithPath: "\(path)/\(segment)")))
         #expect(try await client.getObject(bucket: bucket, key: "fleet/redacted/\(segment)") == local)
         #expect(try AuditLogReader(directory: path).event(seq: 0).redaction != nil && first.redaction == nil)
+
+        // The version from before the redaction restored (the bucket keeps every version): every hash still matches,
+        // but the erased data is back; verify says so from the bucket exactly as from a directory holding it.
+        let reader = ArchiveReader(store: archiver.options.store, logID: "redacted")
+        #expect(try await onThread { try reader.verify() }.isValid)
+        let aws = ProcessInfo.processInfo.environment["AUDITLOG_TEST_AWS_CLI"] ?? "/usr/bin/aws"
+        let key = "fleet/redacted/\(segment)"
+        let older = try await runProcess(
+            aws, ["s3api", "list-object-versions", "--bucket", bucket, "--prefix", key, "--query",
+                "Versions[?IsLatest==`false`].VersionId", "--output", "text"])
+        let version = try #require(older.stdout.split(whereSeparator: \.isWhitespace).first.map(String.init), "\(older.stderr)")
+        let restored = try await runProcess(
+            aws, ["s3api", "copy-object", "--bucket", bucket, "--key", key, "--copy-source", "\(bucket)/\(key)?versionId=\(version)"])
+        #expect(restored.status == 0, "\(restored.stderr)")
+        let old = try await client.getObject(bucket: bucket, key: key)
+        #expect(old != local)
+        let remote = try await onThread { try reader.verify() }
+        try Data(old).write(to: URL(fileURLWithPath: "\(path)/\(segment)"))
+        let onDisk = try AuditLogReader(directory: path).verify()
+        #expect(remote.problems.map(\.kind) == [.unappliedRedaction], "\(remote.problems)")
+        #expect(remote.problems.map(\.seq) == [0] && onDisk.problems.map(\.kind) == [.unappliedRedaction])
+        #expect(onDisk.problems.map(\.seq) == [0] && onDisk.problems.map(\.file) == remote.problems.map(\.file))
     }
 }
 

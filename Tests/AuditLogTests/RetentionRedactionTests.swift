@@ -265,6 +265,31 @@ struct RetentionRedactionTests {
         #expect(report.problems.first?.seq == 10)
     }
 
+    @Test("a segment from before a redaction put back (every hash still matches) is reported as unapplied_redaction")
+    func aRestoredSegmentUndoesNoRedactionSilently() throws {
+        let dir = try TemporaryDirectory()
+        _ = try makeLog(dir.path, count: 400)
+        let segments = try LogFiles.segments(in: dir.path)
+        #expect(segments.count >= 2)
+        let first = try #require(segments.first)
+        let before = try [UInt8](Data(contentsOf: URL(fileURLWithPath: first.path)))
+        let log = try AuditLog(directory: dir.path, options: smallOptions(durability: .none))
+        let actor = try log.reader.event(seq: 2).event.actor.id
+        let other = try #require(try (3..<segments[1].baseSeq).first { try log.reader.event(seq: $0).event.actor.id != actor })
+        let byActor = try log.redact(.actor(actor), reason: "erasure 1")
+        let bySeq = try log.redact(.events([other]), fields: [.ip], reason: "erasure 2")
+        try log.close()
+        #expect(try AuditLogReader(directory: dir.path).verify().isValid)
+
+        // The old bytes back in place: valid checksums and hashes, but the erased data is back.
+        try Data(before).write(to: URL(fileURLWithPath: first.path))
+        let report = try AuditLogReader(directory: dir.path).verify()
+        #expect(Set(report.problems.map(\.kind)) == [.unappliedRedaction], "\(report.problems)")
+        #expect(report.problems.contains { $0.seq == 2 && $0.message.contains("redaction event \(byActor.eventSeq)") })
+        #expect(report.problems.contains { $0.seq == other && $0.message.contains("redaction event \(bySeq.eventSeq)") })
+        #expect(report.problems.allSatisfy { $0.file == LogFiles.segmentName(baseSeq: first.baseSeq) })
+    }
+
     /// Runs `arguments` with a crash injected at `point`; then checks the log verifies as it is, and again after
     /// an open has finished the interrupted change.
     func crash(at point: String, _ arguments: [String], dir: String) throws -> VerificationReport {

@@ -35,6 +35,13 @@ protocol VerifiableLog: Sendable {
     func checkpoints() throws(AuditLogError) -> [(name: String, text: String)]
     /// A segment's bytes.
     func open(segment name: String) throws(AuditLogError) -> any ByteSource
+    /// The seq of a retention or redaction event a crash interrupted (`maintenance.pending`): the next open
+    /// finishes it, so what it has not done yet is not a problem.
+    func pendingMaintenance() -> UInt64?
+}
+
+extension VerifiableLog {
+    func pendingMaintenance() -> UInt64? { nil }
 }
 
 /// A log directory, as the verifier reads it.
@@ -68,6 +75,8 @@ struct LocalLog: VerifiableLog {
     func open(segment name: String) throws(AuditLogError) -> any ByteSource {
         try SegmentFile.source(path: LogFiles.path(directory, name), whole: true)
     }
+
+    func pendingMaintenance() -> UInt64? { try? MaintenanceJournal.read(directory: directory) }
 }
 
 /// The whole-log checks: checkpoints parsed and their signatures checked, segments verified in parallel
@@ -209,7 +218,8 @@ enum LogVerifier {
             previous = check
         }
         if segments.isEmpty { report.root = hasher.emptyRoot() }
-        MaintenanceAudit.check(results.compactMap { $0 }, into: &report, hasher: hasher)
+        MaintenanceAudit.check(
+            results.compactMap { $0 }, pending: log.pendingMaintenance(), into: &report, hasher: hasher)
 
         // Checkpoints against the recomputed tree.
         for (name, checkpoint, signature, problem) in parsed {

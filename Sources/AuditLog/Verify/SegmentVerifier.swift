@@ -16,6 +16,10 @@ struct SegmentCheck {
     var redacted: [(seq: UInt64, actorID: String, fields: UInt16, by: UInt64, offset: Int64)] = []
     var retentions: [(seq: UInt64, retention: SystemEvents.Retention)] = []
     var redactionRules: [SystemEvents.RedactionRule] = []
+    /// Each actor with records that are not redacted, by the hash of its id (as in the actor index; ids that
+    /// collide share a list): the first such record's seq and block offset. A redaction of that actor after it
+    /// must have redacted it.
+    var unredactedActors: [UInt64: [(id: String, seq: UInt64, offset: Int64)]] = [:]
     /// Why the segment could not be fetched from an archive at all: no verdict, the verification fails.
     var unreadable: AuditLogError?
 }
@@ -149,7 +153,7 @@ enum SegmentVerifier {
                     var recordBytes = 0
                     var bad: String?
                     do throws(DecodeFailure) {
-                        try walker.forEachRecord(blockHeader, payload: &payload) { (_, record) throws(DecodeFailure) in
+                        try walker.forEachRecord(blockHeader, payload: &payload) { (seq, record) throws(DecodeFailure) in
                             guard record[0] == RecordCodec.version else {
                                 throw DecodeFailure(reason: "record version \(record[0]) is unknown", offset: 0)
                             }
@@ -157,6 +161,12 @@ enum SegmentVerifier {
                             frontier.append(RecordCodec.leafHash(of: record, using: hasher), using: hasher)
                             if RecordCodec.isRedacted(record) || SystemEvents.mayBeSystemEvent(record) {
                                 try note(record, at: offset)
+                            } else if let actor = SegmentIndexFiles.actorID(ofRecord: record) {
+                                let hash = SegmentIndexFiles.actorHash(actor)
+                                if !(check.unredactedActors[hash]?.contains { $0.id.utf8.elementsEqual(actor) } ?? false) {
+                                    check.unredactedActors[hash, default: []].append(
+                                        (String(decoding: actor, as: UTF8.self), seq, offset))
+                                }
                             }
                             if nextCheckpoint < checkpointSizes.count
                                 && checkpointSizes[nextCheckpoint] == frontier.size

@@ -17,6 +17,9 @@ public struct VerificationReport: Sendable, Equatable, Codable {
         case inconsistentWithCheckpoint = "inconsistent_with_checkpoint"
         /// A record is redacted but no redaction event in the log covers it (or not for all the fields it lacks).
         case unrecordedRedaction = "unrecorded_redaction"
+        /// A record a redaction event covers still holds fields it removes: the segment is older than the
+        /// redaction (a copy or a bucket version from before it put back), or the redaction was never applied.
+        case unappliedRedaction = "unapplied_redaction"
     }
 
     public struct Problem: Sendable, Equatable, Codable {
