@@ -32,6 +32,7 @@ extension ArchiveTests {
             try FileManager.default.contentsOfDirectory(atPath: path).filter { $0.hasSuffix(".seg") }.max())
         let active = try #require(UInt64(activeName.prefix(20)))
         let before = try await readings(path, active: active)
+        let statsBefore = try AuditLogReader(directory: path).statistics()
         let verifiedBefore = try AuditLogReader(directory: path).verify(key: signer.verifierKey)
         #expect(verifiedBefore.isValid)
 
@@ -64,6 +65,12 @@ extension ArchiveTests {
             let bytes = try await client.getObject(bucket: bucket, key: object)
             #expect(line == "s3://\(bucket)/fleet evicted \(bytes.count) \(sha256Hex(bytes))\n")
         }
+
+        // Statistics from the evicted segments' footers: the same counts, tree and times.
+        let statsAfter = try AuditLogReader(directory: path).statistics()
+        #expect(statsAfter.evictedSegments == stubs.count)
+        #expect(statsAfter.eventCount == statsBefore.eventCount && statsAfter.blockCount == statsBefore.blockCount)
+        #expect(statsAfter.state == statsBefore.state && statsAfter.oldestTimestamp == statsBefore.oldestTimestamp)
 
         // Another process, with nothing but the directory and the AWS_* variables: the same bytes out.
         let after = try await readings(path, active: active)

@@ -95,7 +95,8 @@ public enum ArchiveStores {
 
 /// An evicted segment's bytes, fetched from the store in aligned chunks with ranged GETs as reads need them, and
 /// kept in the directory's bounded cache (``ArchiveCache``); the chunk read last is also kept in memory, so the
-/// blocks of one chunk cost one fetch.
+/// blocks of one chunk cost one fetch. (Fetching just the bytes of small reads, such as headers and footers, was
+/// measured slower: a request costs more than a MiB here, and such reads would not be cached; see PERFORMANCE.md.)
 final class RemoteSegmentBytes: ByteSource {
     static let chunkSize = 1 << 20
 
@@ -123,9 +124,6 @@ final class RemoteSegmentBytes: ByteSource {
             let chunk = try self.chunk(index)
             let start = Int(position - index * Int64(Self.chunkSize))
             let count = min(chunk.count - start, Int(end - position))
-            guard count > 0 else {
-                throw AuditLogError(.archiveUnavailable, "the archive's object is shorter than its stub says", path: path)
-            }
             chunk.withUnsafeBytes { raw in
                 (buffer.baseAddress! + Int(position - offset)).copyMemory(from: raw.baseAddress! + start, byteCount: count)
             }
@@ -143,24 +141,29 @@ final class RemoteSegmentBytes: ByteSource {
         if let cached = cache?.read(key, count: range.count) {
             bytes = cached
         } else {
-            let store = try ArchiveStores.store(at: stub.storeLocation, for: name)
-            let fetched: [UInt8]?
-            do throws(ArchiveStoreError) {
-                fetched = try store.get("\(stub.logID)/\(name)", range: range)
-            } catch {
-                throw AuditLogError(archive: error, "cannot fetch \(path)")
-            }
-            guard let fetched, fetched.count == range.count else {
-                throw AuditLogError(
-                    .archiveUnavailable,
-                    fetched == nil ? "\(path) is missing from the archive: run auditlog verify"
-                        : "\(path) is shorter than its stub says: run auditlog verify")
-            }
-            bytes = fetched
+            bytes = try fetch(range)
             cache?.write(key, bytes)
         }
         last.withLock { $0 = (index, bytes) }
         return bytes
+    }
+
+    /// Exactly the bytes of `range`, from the store.
+    private func fetch(_ range: Range<Int64>) throws(AuditLogError) -> [UInt8] {
+        let store = try ArchiveStores.store(at: stub.storeLocation, for: name)
+        let fetched: [UInt8]?
+        do throws(ArchiveStoreError) {
+            fetched = try store.get("\(stub.logID)/\(name)", range: range)
+        } catch {
+            throw AuditLogError(archive: error, "cannot fetch \(path)")
+        }
+        guard let fetched, fetched.count == range.count else {
+            throw AuditLogError(
+                .archiveUnavailable,
+                fetched == nil ? "\(path) is missing from the archive: run auditlog verify"
+                    : "\(path) is shorter than its stub says: run auditlog verify")
+        }
+        return fetched
     }
 
     /// The whole segment in one fetch, for the verifier (which reads every byte once, and should not push the

@@ -1,14 +1,17 @@
-/// Size and content figures of a log, read from block headers (payloads are not read).
+/// Size and content figures of a log, read from block headers (payloads are not read), and for segments evicted to
+/// the archive from their footers.
 public struct LogStatistics: Sendable, Equatable, Codable {
     /// Events in the log (the tree size minus events before the first segment).
     public var eventCount: UInt64
     public var segmentCount: Int
     /// Bytes of every file in the directory.
     public var bytesOnDisk: Int64
-    /// Uncompressed record bytes.
+    /// Uncompressed record bytes (of the segments on the local disk).
     public var recordBytes: Int64
-    /// Record bytes as stored in blocks (after LZ4).
+    /// Record bytes as stored in blocks, after LZ4 (of the segments on the local disk).
     public var storedPayloadBytes: Int64
+    /// Segments evicted to the archive (``LocalRetention``): counted from their footers, not in the byte figures.
+    public var evictedSegments = 0
     public var blockCount: Int
     /// Oldest and newest event timestamp, nil for an empty log.
     public var oldestTimestamp: Timestamp?
@@ -43,7 +46,7 @@ public struct LogStatistics: Sendable, Equatable, Codable {
         case blockCount = "blocks"
         case bytesOnDisk, recordBytes
         case storedPayloadBytes = "storedRecordBytes"
-        case compressionRatio, oldestTimestamp, newestTimestamp, treeSize, root
+        case compressionRatio, oldestTimestamp, newestTimestamp, treeSize, root, evictedSegments
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -59,6 +62,7 @@ public struct LogStatistics: Sendable, Equatable, Codable {
         try c.encode(newestTimestamp, forKey: .newestTimestamp)
         try c.encode(state.treeSize, forKey: .treeSize)
         try c.encode(state.root, forKey: .root)
+        try c.encode(evictedSegments, forKey: .evictedSegments)
     }
 
     public init(from decoder: any Decoder) throws {
@@ -74,6 +78,7 @@ public struct LogStatistics: Sendable, Equatable, Codable {
             newestTimestamp: try c.decodeIfPresent(Timestamp.self, forKey: .newestTimestamp),
             state: LogState(
                 treeSize: try c.decode(UInt64.self, forKey: .treeSize), root: try c.decode(SHA256Hash.self, forKey: .root)))
+        evictedSegments = try c.decodeIfPresent(Int.self, forKey: .evictedSegments) ?? 0
     }
 }
 
@@ -100,6 +105,18 @@ extension LogStatistics {
         stats.bytesOnDisk = try Self.bytesOnDisk(directory)
         for entry in segments {
             let file = try SegmentFile.open(path: entry.path, baseSeq: entry.baseSeq)
+            if !(file.source is FileDescriptor), let footer = try file.footer() {
+                // Evicted: its footer says enough (two small reads), not the header of every block.
+                stats.evictedSegments += 1
+                stats.blockCount += Int(footer.blockCount)
+                stats.eventCount += footer.endSeq - entry.baseSeq
+                let oldest = min(stats.oldestTimestamp?.millisecondsSinceEpoch ?? .max, footer.minTimestamp)
+                let newest = max(stats.newestTimestamp?.millisecondsSinceEpoch ?? .min, footer.maxTimestamp)
+                stats.oldestTimestamp = Timestamp(millisecondsSinceEpoch: oldest)
+                stats.newestTimestamp = Timestamp(millisecondsSinceEpoch: newest)
+                stats.state = LogState(treeSize: footer.endSeq, root: footer.root)
+                continue
+            }
             stats.state = LogState(treeSize: entry.baseSeq, root: file.header.frontier.root(using: hasher))
             // Complete blocks only, as the log's state counts them; the walk stops at damage (verify reports it).
             var walker = try SegmentWalker(file: file, checking: .headers)

@@ -46,7 +46,9 @@ struct StatsCommand: ParsableCommand {
             return
         }
         Console.print("events             \(Console.grouped(stats.eventCount))")
-        Console.print("segments           \(stats.segmentCount) (\(Console.grouped(stats.blockCount)) blocks)")
+        Console.print(
+            "segments           \(stats.segmentCount) (\(Console.grouped(stats.blockCount)) blocks"
+                + (stats.evictedSegments > 0 ? "; \(stats.evictedSegments) in the archive only)" : ")"))
         Console.print("bytes on disk      \(Console.bytes(stats.bytesOnDisk))")
         Console.print(
             "compression        \(Console.fixed(stats.compressionRatio, 2))x "
