@@ -28,15 +28,17 @@ struct EvictedSegment: Equatable {
     static func read(segmentPath: String) throws(AuditLogError) -> EvictedSegment? {
         let stubPath = String(segmentPath.dropLast(LogFiles.segmentExtension.count)) + fileExtension
         guard let bytes = try SidecarFile.read(stubPath) else { return nil }
-        let fields = bytes.split(separator: 0x20).map { String(decoding: $0, as: UTF8.self) }
-        guard bytes.last == 0x0A, fields.count == 4, let size = Int64(fields[2]), size > 0,
-            !fields[3].dropLast().isEmpty
+        let fields = bytes.dropLast().split(separator: 0x20).map { String(decoding: $0, as: UTF8.self) }
+        // The tag names cache files: letters, digits and '-' only.
+        guard bytes.last == 0x0A, fields.count == 4, let size = Int64(fields[2]),
+            size > 0, (1...128).contains(fields[3].utf8.count),
+            fields[3].utf8.allSatisfy({ $0 == UInt8(ascii: "-") || (48...57).contains($0) || (65...90).contains($0) || (97...122).contains($0) })
         else {
             throw AuditLogError(
                 .corrupt, "not a stub of an archived segment: expected `<store> <log id> <size> <tag>`",
                 path: stubPath)
         }
-        return EvictedSegment(storeLocation: fields[0], logID: fields[1], size: size, contentTag: String(fields[3].dropLast()))
+        return EvictedSegment(storeLocation: fields[0], logID: fields[1], size: size, contentTag: fields[3])
     }
 
     /// Writes the stub crash-safely (aside, synced, renamed, directory synced).
