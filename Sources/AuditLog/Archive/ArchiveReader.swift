@@ -113,8 +113,9 @@ public struct ArchiveReader: Sendable {
             }
             let directoryFD = try FileDescriptor.openDirectory(directory)
             var stubs: [String] = []
+            let tags = Dictionary(log.objects.map { ($0.name, $0.etag ?? "") }, uniquingKeysWith: { first, _ in first })
             for segment in log.segments() {
-                let tag = (log.objects.first { $0.name == segment.name }?.etag ?? "").utf8.filter {
+                let tag = (tags[segment.name] ?? "").utf8.filter {
                     (48...57).contains($0) || (97...102).contains($0) || (65...70).contains($0)
                 }
                 let stub = EvictedSegment(

@@ -38,6 +38,7 @@ extension LogWriter {
         var evicted: [String] = []
         // Never the last segment (the active one).
         for (segment, size) in local where segment.baseSeq != segments.last?.baseSeq {
+            if isStopping { break }  // the log is closing: the next open goes on
             let name = LogFiles.segmentName(baseSeq: segment.baseSeq)
             let file = try SegmentFile.open(path: segment.path, baseSeq: segment.baseSeq)
             guard let footer = try file.footer() else { break }
