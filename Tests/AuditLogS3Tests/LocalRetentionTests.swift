@@ -242,3 +242,30 @@ extension ArchiveTests {
         #expect(!again.stdout.contains("recorded as event"), "\(again.stdout)")
     }
 }
+
+extension ArchiveTests {
+    @Test("a writer with a retention policy and an archive applies retention to both in the background")
+    func backgroundArchiveRetention() async throws {
+        let dir = try TemporaryDirectory()
+        let path = try makeLog(dir, count: 2000)
+        let sealed = try sealedSegments(path)
+        var logOptions = AuditLog.Options()
+        logOptions.maxSegmentBytes = 64 << 10
+        logOptions.archive = try options("aged")
+        logOptions.retention = RetentionPolicy(maxBytes: 1)
+        let log = try AuditLog(directory: path, options: logOptions)
+        // At open: every sealed segment uploaded, then removed locally (all are archived), then from the archive.
+        var recorded: StoredEvent?
+        try await waitUntil("the archive retention event is committed") {
+            recorded = try? log.reader.events(matching: Query(actions: ["auditlog.archive.retention"], limit: 1)).events.first
+            return recorded != nil
+        }
+        #expect(log.archiveStatus?.lastError == nil)
+        try await log.close()
+        let metadata = try #require(recorded?.event.metadata?.text)
+        #expect(metadata.contains("\"segmentsRemoved\":\(sealed.count)") && metadata.contains("\"segmentsKeptLocked\":0"))
+        let left = try await client.listObjectVersions(bucket: bucket, prefix: "fleet/aged/")
+        #expect(!left.contains { $0.key.hasSuffix(".seg") }, "\(left.map(\.key))")
+        #expect(try AuditLogReader(directory: path).verify().isValid)
+    }
+}
