@@ -11,9 +11,11 @@ deps:
 build: tool
 	$(SWIFT) build -c release --product auditlog-serve
 
-## Release build of the auditlog tool alone (no HTTP stack: quick to build).
+## Release builds of the auditlog tool (no HTTP stack: quick to build and to start) and of auditlog-s3, the same
+## commands with object storage, which auditlog runs in its place for s3:// addresses and archived segments.
 tool: deps
 	$(SWIFT) build -c release --product auditlog
+	$(SWIFT) build -c release --product auditlog-s3
 
 ## Generate sample events, ingest, read back, export, show stats (into ./demo-log); builds the server too, so that
 ## the command the demo ends with shows the log on the audit-log page at once.

@@ -15,6 +15,7 @@ let package = Package(
         .library(name: "AuditLogServer", targets: ["AuditLogServer", "AuditLogKeys"]),
         .library(name: "AuditLogSampleData", targets: ["AuditLogSampleData"]),
         .executable(name: "auditlog", targets: ["auditlog"]),
+        .executable(name: "auditlog-s3", targets: ["auditlog-s3"]),
         .executable(name: "auditlog-serve", targets: ["auditlog-serve"]),
     ],
     dependencies: [
@@ -86,21 +87,32 @@ let package = Package(
         .target(
             name: "AuditLogCommandSupport",
             dependencies: [
-                "AuditLog", "AuditLogS3", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "AuditLog", .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strictSettings
         ),
-        // The tool. It has no HTTP stack: `auditlog serve` runs `auditlog-serve` in its place.
-        .executableTarget(
-            name: "auditlog",
+        // The tool's commands, and the two binaries that run them: `auditlog`, with no HTTP stack (quick to
+        // start; `auditlog serve` runs `auditlog-serve` in its place), and `auditlog-s3`, which `auditlog` runs in
+        // its place for command lines that reach object storage.
+        .target(
+            name: "AuditLogCommands",
             dependencies: [
                 "AuditLog",
                 "AuditLogKeys",
                 "AuditLogCommandSupport",
                 "AuditLogSampleData",
-                "AuditLogS3",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
+            swiftSettings: strictSettings
+        ),
+        .executableTarget(
+            name: "auditlog",
+            dependencies: ["AuditLogCommands"],
+            swiftSettings: strictSettings
+        ),
+        .executableTarget(
+            name: "auditlog-s3",
+            dependencies: ["AuditLog", "AuditLogCommands", "AuditLogS3"],
             swiftSettings: strictSettings
         ),
         .executableTarget(
@@ -109,6 +121,7 @@ let package = Package(
                 "AuditLog",
                 "AuditLogServer",
                 "AuditLogCommandSupport",
+                "AuditLogS3",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],

@@ -1,6 +1,5 @@
 import ArgumentParser
 import AuditLog
-import AuditLogS3
 #if canImport(Glibc)
     import Glibc
 #endif
@@ -31,12 +30,9 @@ package func archiveOptions(url: String, directory: String, logID: String?, reta
     }
 }
 
-/// The store at `s3://BUCKET/PREFIX`, with credentials from the environment (a bad address is
+/// The store at `s3://BUCKET/PREFIX`, made by the process's resolver (``ArchiveStores``: `auditlog-s3` and
+/// `auditlog-serve` build S3 clients with credentials from the environment; a bad address is
 /// ``AuditLogError/Code/invalidArgument``, missing credentials ``AuditLogError/Code/archiveRefused``).
-package func archiveStore(_ url: String) throws(AuditLogError) -> S3ArchiveStore {
-    do throws(S3Error) {
-        return try S3ArchiveStore(url: url)
-    } catch {
-        throw AuditLogError(error.kind == .invalidArgument ? .invalidArgument : .archiveRefused, error.message)
-    }
+package func archiveStore(_ url: String) throws(AuditLogError) -> any ArchiveStore {
+    try ArchiveStores.store(at: url)
 }

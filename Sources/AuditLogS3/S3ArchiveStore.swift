@@ -23,6 +23,17 @@ public struct S3ArchiveStore: ArchiveStore {
 
     public var location: String { bucket.description }
 
+    /// Makes stores from their address (`s3://BUCKET/PREFIX`) with credentials from the environment, for
+    /// ``ArchiveStores/setResolver(_:)``: a bad address is ``AuditLogError/Code/invalidArgument``, missing
+    /// credentials ``AuditLogError/Code/archiveRefused``.
+    public static func resolve(_ url: String) throws(AuditLogError) -> any ArchiveStore {
+        do throws(S3Error) {
+            return try S3ArchiveStore(url: url)
+        } catch {
+            throw AuditLogError(error.kind == .invalidArgument ? .invalidArgument : .archiveRefused, error.message)
+        }
+    }
+
     public func put(_ key: String, bytes: [UInt8], retainDays: Int?) throws(ArchiveStoreError) {
         let (client, name, objectKey) = (client, bucket.bucket, bucket.key(key))
         let partSize = bytes.count > multipartThreshold ? partSize : nil

@@ -1,6 +1,7 @@
 import ArgumentParser
 import AuditLog
 import AuditLogCommandSupport
+import AuditLogS3
 import AuditLogServer
 import Logging
 
@@ -15,6 +16,8 @@ struct AuditLogServe: AsyncParsableCommand {
     @OptionGroup var options: ServeOptions
 
     func run() async throws {
+        // The archive's store (--archive), and any other an evicted segment names: S3, credentials from AWS_*.
+        ArchiveStores.setResolver { url throws(AuditLogError) in try S3ArchiveStore.resolve(url) }
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
             handler.logLevel = .info

@@ -6,6 +6,15 @@ import Testing
 
 @Suite("Command line")
 struct CommandLineTests {
+    @Test("auditlog starts without the HTTP stack: FoundationNetworking and libcurl are only in auditlog-s3")
+    func theToolDoesNotLoadTheHTTPStack() throws {
+        let tool = try runProcess("/usr/bin/ldd", [auditlogExecutable()])
+        #expect(tool.status == 0 && tool.stdout.contains("libFoundation"), "\(tool.stderr)")
+        #expect(!tool.stdout.contains("FoundationNetworking") && !tool.stdout.contains("libcurl"), "\(tool.stdout)")
+        let s3 = try runProcess("/usr/bin/ldd", [builtExecutable("auditlog-s3")])
+        #expect(s3.stdout.contains("libFoundationNetworking"))
+    }
+
     @Test func ingestStopsAtABadLineAndKeepsEverythingBefore() throws {
         let dir = try TemporaryDirectory()
         var lines = sampleEvents(4).map(\.jsonString)

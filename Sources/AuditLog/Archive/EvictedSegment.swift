@@ -80,6 +80,11 @@ public enum ArchiveStores {
         set { state.withLock { $0.cacheBytes = max(0, newValue) } }
     }
 
+    /// The store at `location` (`s3://bucket/prefix`): the one registered there, or the resolver's.
+    public static func store(at location: String) throws(AuditLogError) -> any ArchiveStore {
+        try store(at: location, for: location)
+    }
+
     static func store(at location: String, for what: String) throws(AuditLogError) -> any ArchiveStore {
         let (store, resolver) = state.withLock { ($0.stores[location], $0.resolver) }
         if let store { return store }

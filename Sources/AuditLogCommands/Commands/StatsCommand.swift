@@ -1,7 +1,6 @@
 import ArgumentParser
 import AuditLog
 import AuditLogCommandSupport
-import AuditLogS3
 
 struct StatsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -1,7 +1,6 @@
 import ArgumentParser
 import AuditLog
 import AuditLogCommandSupport
-import AuditLogS3
 import Foundation
 
 /// `--dir DIR`, or `--archive s3://BUCKET/PREFIX/<log id>`: the log a read-only command reads. An archived log is

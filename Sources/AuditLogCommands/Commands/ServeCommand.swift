@@ -37,16 +37,22 @@ struct ServeCommand: ParsableCommand {
 /// Replaces this process with `auditlog-serve ARGUMENTS`, the server built beside this binary; returns only by
 /// throwing.
 func runServer(_ arguments: [String]) throws -> Never {
+    try runSibling("auditlog-serve", arguments)
+}
+
+/// Replaces this process with the binary `name` built beside this one, given `arguments`; returns only by
+/// throwing.
+func runSibling(_ name: String, _ arguments: [String]) throws -> Never {
     let tool = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
-    let server = tool.deletingLastPathComponent().appendingPathComponent("auditlog-serve").path
-    guard FileManager.default.isExecutableFile(atPath: server) else {
+    let sibling = tool.deletingLastPathComponent().appendingPathComponent(name).path
+    guard FileManager.default.isExecutableFile(atPath: sibling) else {
         Console.error(
-            "error: the server binary is missing: \(server). Build it beside auditlog: "
-                + "swift build -c release --product auditlog-serve (make build does)")
+            "error: \(name) is missing: \(sibling). Build it beside auditlog: swift build -c release --product "
+                + "\(name) (make build does)")
         throw ExitStatus.unavailable
     }
-    var pointers = ([server] + arguments).map { strdup($0) } + [nil]
-    execv(server, &pointers)
-    Console.error("error: could not run \(server): \(String(cString: strerror(errno)))")
+    var pointers = ([sibling] + arguments).map { strdup($0) } + [nil]
+    execv(sibling, &pointers)
+    Console.error("error: could not run \(sibling): \(String(cString: strerror(errno)))")
     throw ExitStatus.ioError
 }

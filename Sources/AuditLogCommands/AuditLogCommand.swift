@@ -2,9 +2,13 @@ import ArgumentParser
 import AuditLog
 import AuditLogCommandSupport
 
-@main
-struct AuditLogCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
+/// The `auditlog` tool's commands, run by two binaries: `auditlog`, without an HTTP stack (quick to start), and
+/// `auditlog-s3`, the same commands with object storage (`ObjectStorageDispatch` runs it in `auditlog`'s place
+/// when the arguments need a bucket).
+package struct AuditLogCommand: AsyncParsableCommand {
+    package init() {}
+
+    package static let configuration = CommandConfiguration(
         commandName: "auditlog",
         abstract: "Append-only, tamper-evident audit log: ingest, query, export and verify events.",
         discussion: """
@@ -38,10 +42,7 @@ struct AuditLogCommand: AsyncParsableCommand {
 
     /// `verify` and `verify-proof` promise exit status 2 for usage errors (1 means "invalid log or proof");
     /// every other command keeps ArgumentParser's 64.
-    static func main() async {
-        // Segments evicted to object storage, and archived logs read with --archive, are fetched from the store
-        // their stubs name, with credentials from the AWS_* variables.
-        ArchiveStores.setResolver { location throws(AuditLogError) in try archiveStore(location) }
+    package static func main() async {
         do {
             var command = try parseAsRoot()
             if var asynchronous = command as? any AsyncParsableCommand {
