@@ -43,7 +43,9 @@ func runServer(_ arguments: [String]) throws -> Never {
 /// Replaces this process with the binary `name` built beside this one, given `arguments`; returns only by
 /// throwing.
 func runSibling(_ name: String, _ arguments: [String]) throws -> Never {
-    let tool = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+    // This binary's own path (argv[0] is only the name typed when it was found through PATH).
+    let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+    let tool = URL(fileURLWithPath: executable).resolvingSymlinksInPath()
     let sibling = tool.deletingLastPathComponent().appendingPathComponent(name).path
     guard FileManager.default.isExecutableFile(atPath: sibling) else {
         Console.error(
