@@ -1,7 +1,6 @@
 import ArgumentParser
 import AuditLog
 import AuditLogCommandSupport
-import Foundation
 
 /// Which binary runs a command line. `auditlog` has no HTTP stack: FoundationNetworking and libcurl (30 shared
 /// libraries) cost every start about 15 ms, so a command that reaches object storage runs as `auditlog-s3`, the
@@ -13,13 +12,13 @@ package enum ObjectStorageDispatch {
         arguments.contains { argument in
             if argument.contains("s3://") { return true }
             let path = argument.hasPrefix("--dir=") ? String(argument.dropFirst("--dir=".count)) : argument
-            return hasEvictedSegments(path)
+            return !path.hasPrefix("-") && ArchiveStores.areNeeded(byLogIn: path)
         }
     }
 
     /// Runs the command line as `auditlog-s3` when it needs object storage (this process is replaced); returns
     /// otherwise.
-    package static func runObjectStorageToolIfNeeded() async {
+    package static func runObjectStorageToolIfNeeded() {
         let arguments = Array(CommandLine.arguments.dropFirst())
         guard isNeeded(arguments) else { return }
         do {
@@ -27,13 +26,5 @@ package enum ObjectStorageDispatch {
         } catch {
             AuditLogCommand.exit(withError: error)
         }
-    }
-
-    private static func hasEvictedSegments(_ path: String) -> Bool {
-        var isDirectory: ObjCBool = false
-        guard !path.hasPrefix("-"), FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory),
-            isDirectory.boolValue, let names = try? FileManager.default.contentsOfDirectory(atPath: path)
-        else { return false }
-        return names.contains { $0.hasSuffix(".evicted") }
     }
 }

@@ -1,5 +1,5 @@
 import AuditLogCommands
 
 // A command line that reaches object storage runs as `auditlog-s3` (ObjectStorageDispatch); any other runs here.
-await ObjectStorageDispatch.runObjectStorageToolIfNeeded()
+ObjectStorageDispatch.runObjectStorageToolIfNeeded()
 await AuditLogCommand.main()

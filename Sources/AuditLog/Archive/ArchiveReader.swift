@@ -173,13 +173,7 @@ public struct ArchiveReader: Sendable {
     }
 
     func fetch(_ name: String, range: Range<Int64>? = nil) throws(AuditLogError) -> [UInt8] {
-        let bytes: [UInt8]?
-        do throws(ArchiveStoreError) {
-            bytes = try store.get("\(logID)/\(name)", range: range)
-        } catch {
-            throw AuditLogError(archive: error, "cannot fetch \(location)/\(name)")
-        }
-        guard let bytes else {
+        guard let bytes = try store.fetch("\(logID)/\(name)", range: range) else {
             throw AuditLogError(.archiveUnavailable, "\(location)/\(name) vanished while it was being read")
         }
         return bytes

@@ -29,6 +29,18 @@ public protocol ArchiveStore: Sendable {
     func delete(_ key: String) throws(ArchiveStoreError)
 }
 
+extension ArchiveStore {
+    /// ``get(_:range:)`` with a failure as ``AuditLogError`` naming the object (``AuditLogError/Code/archiveRefused``
+    /// or ``AuditLogError/Code/archiveUnavailable``); nil when there is no such object.
+    func fetch(_ key: String, range: Range<Int64>? = nil) throws(AuditLogError) -> [UInt8]? {
+        do throws(ArchiveStoreError) {
+            return try get(key, range: range)
+        } catch {
+            throw AuditLogError(archive: error, "cannot fetch \(location)/\(key)")
+        }
+    }
+}
+
 /// An object in an ``ArchiveStore``.
 public struct ArchivedObject: Sendable, Equatable {
     /// The key, relative to the store's prefix.

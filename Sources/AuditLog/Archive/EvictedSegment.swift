@@ -85,6 +85,13 @@ public enum ArchiveStores {
         try store(at: location, for: location)
     }
 
+    /// Whether the log in `directory` holds segments evicted to an archive (reading it needs their store).
+    public static func areNeeded(byLogIn directory: String) -> Bool {
+        (try? FileSystem.contents(of: directory))?.contains {
+            LogFiles.number(ofFileNamed: $0, fileExtension: EvictedSegment.fileExtension) != nil
+        } ?? false
+    }
+
     static func store(at location: String, for what: String) throws(AuditLogError) -> any ArchiveStore {
         let (store, resolver) = state.withLock { ($0.stores[location], $0.resolver) }
         if let store { return store }
@@ -158,12 +165,7 @@ final class RemoteSegmentBytes: ByteSource {
     /// Exactly the bytes of `range`, from the store.
     private func fetch(_ range: Range<Int64>) throws(AuditLogError) -> [UInt8] {
         let store = try ArchiveStores.store(at: stub.storeLocation, for: name)
-        let fetched: [UInt8]?
-        do throws(ArchiveStoreError) {
-            fetched = try store.get("\(stub.logID)/\(name)", range: range)
-        } catch {
-            throw AuditLogError(archive: error, "cannot fetch \(path)")
-        }
+        let fetched = try store.fetch("\(stub.logID)/\(name)", range: range)
         guard let fetched, fetched.count == range.count else {
             throw AuditLogError(
                 .archiveUnavailable,
@@ -177,13 +179,7 @@ final class RemoteSegmentBytes: ByteSource {
     /// cache's other chunks out).
     static func fetchWhole(_ stub: EvictedSegment, name: String) throws(AuditLogError) -> MemoryBytes {
         let store = try ArchiveStores.store(at: stub.storeLocation, for: name)
-        let bytes: [UInt8]?
-        do throws(ArchiveStoreError) {
-            bytes = try store.get("\(stub.logID)/\(name)", range: nil)
-        } catch {
-            throw AuditLogError(archive: error, "cannot fetch \(stub.address(name))")
-        }
-        guard let bytes else {
+        guard let bytes = try store.fetch("\(stub.logID)/\(name)") else {
             throw AuditLogError(.notFound, "evicted segment \(name) is not in the archive at \(stub.address(name))")
         }
         return MemoryBytes(bytes, path: stub.address(name))
