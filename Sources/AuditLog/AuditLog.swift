@@ -228,6 +228,21 @@ public final class AuditLog: Sendable {
         try await writer.append([event]).lowerBound
     }
 
+    /// Appends events already parsed from JSON into records (``EventDecoder/encodeBatch(_:format:defaultOrg:)``),
+    /// with no ``AuditEvent`` in between: the fast path for JSON input. As ``append(_:)-([AuditEvent])`` otherwise.
+    /// - Throws: ``AuditLogError/Code/invalidArgument`` if the decoder's limits are not this log's.
+    @discardableResult
+    public func append(_ events: EncodedEvents) throws(AuditLogError) -> Range<UInt64> {
+        try writer.append(try writer.encoded(events))
+    }
+
+    /// Appends events already parsed from JSON into records; see ``append(_:)-(EncodedEvents)`` and the async
+    /// ``append(_:)-([AuditEvent])``.
+    @discardableResult
+    public func append(_ events: EncodedEvents) async throws(AuditLogError) -> Range<UInt64> {
+        try await writer.append(try writer.encoded(events))
+    }
+
     // MARK: State
 
     /// The tree size (number of events acknowledged) and Merkle root.

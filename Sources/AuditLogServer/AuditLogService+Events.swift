@@ -29,20 +29,19 @@ extension AuditLogService {
         } catch is NIOTooManyBytesError {
             throw tooLarge()
         }
-        var events = try body.withUnsafeReadableBytes { bytes throws(AuditLogError) in
-            try EventDecoder(limits: log.options.limits).decodeBatch(bytes, format: format)
+        // Straight from JSON to the records the log stores; events without an org get the key's.
+        let events = try body.withUnsafeReadableBytes { bytes throws(AuditLogError) in
+            try EventDecoder(limits: log.options.limits).encodeBatch(bytes, format: format, defaultOrg: key.org)
         }
-        guard !events.isEmpty else {
+        guard events.count > 0 else {
             throw APIError(.badRequest, code: "invalid_event", "the request holds no event")
         }
         if let org = key.org {
-            for (i, event) in events.enumerated() {
-                if event.org == nil { events[i].org = AuditEvent.Reference(id: org) }
-                guard events[i].org?.id == org else {
-                    throw APIError.forbidden(
-                        "event \(i + 1) belongs to org \(event.org!.id); the key \"\(key.name)\" appends only events "
-                            + "of org \(org). Nothing was appended")
-                }
+            for i in 0..<events.count {
+                guard let other = events.orgID(at: i), other != org else { continue }
+                throw APIError.forbidden(
+                    "event \(i + 1) belongs to org \(other); the key \"\(key.name)\" appends only events "
+                        + "of org \(org). Nothing was appended")
             }
         }
 
@@ -68,7 +67,7 @@ extension AuditLogService {
                 .unprocessableContent, code: "idempotency_key_reused",
                 "this Idempotency-Key was used with another request body; use a new key for a new request")
         case .proceed:
-            let first = events[0].id
+            let first = events.eventID(at: 0)
             let count = events.count
             let treeSize = log.state.treeSize
             let idempotency = self.idempotency

@@ -9,18 +9,46 @@ extension EventDecoder {
 
     /// Decodes and validates every event of a batch, all or nothing: the first bad event throws
     /// ``AuditLogError/Code/invalidEvent`` with the 1-based ``AuditLogError/line`` where it starts and the field,
-    /// and no event is returned. What an HTTP request body holds.
+    /// and no event is returned.
     public func decodeBatch(_ bytes: UnsafeRawBufferPointer, format: BatchFormat) throws(AuditLogError)
         -> [AuditEvent]
     {
+        var events: [AuditEvent] = []
+        try forEachEvent(in: bytes, format: format) { (json) throws(AuditLogError) in events.append(try decode(json)) }
+        return events
+    }
+
+    /// Parses every event of a batch straight into the records the log stores, validated, all or nothing (errors
+    /// as ``decodeBatch(_:format:)``): what an HTTP request body holds, appended with
+    /// ``AuditLog/append(_:)-(EncodedEvents)`` without building an ``AuditEvent``.
+    /// - Parameter defaultOrg: The `org.id` given to events that have no org.
+    public func encodeBatch(_ bytes: UnsafeRawBufferPointer, format: BatchFormat, defaultOrg: String? = nil)
+        throws(AuditLogError) -> EncodedEvents
+    {
+        var encoder = JSONRecordEncoder(limits: limits, defaultOrg: defaultOrg)
+        var batch = PendingBatch()
+        try forEachEvent(in: bytes, format: format) { (json) throws(AuditLogError) in
+            try encoder.encode(json)
+            try batch.add(encoder.record, limits: limits, allowReserved: false)
+        }
+        try batch.salt()
+        return EncodedEvents(batch: batch, limits: limits)
+    }
+
+    /// Calls `body` with the bytes of each event of a batch, in order; an error is located at its line.
+    private func forEachEvent(
+        in bytes: UnsafeRawBufferPointer, format: BatchFormat,
+        _ body: (UnsafeRawBufferPointer) throws(AuditLogError) -> Void
+    ) throws(AuditLogError) {
         switch format {
-        case .jsonLines: return try decodeLines(bytes)
-        case .json: return try decodeJSON(bytes)
+        case .jsonLines: try forEachLine(bytes, body)
+        case .json: try forEachElement(bytes, body)
         }
     }
 
-    private func decodeLines(_ bytes: UnsafeRawBufferPointer) throws(AuditLogError) -> [AuditEvent] {
-        var events: [AuditEvent] = []
+    private func forEachLine(
+        _ bytes: UnsafeRawBufferPointer, _ body: (UnsafeRawBufferPointer) throws(AuditLogError) -> Void
+    ) throws(AuditLogError) {
         var line = 0
         var start = 0
         while start < bytes.count {
@@ -32,17 +60,18 @@ extension EventDecoder {
             let text = UnsafeRawBufferPointer(rebasing: bytes[start..<textEnd])
             if !text.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) {
                 do throws(AuditLogError) {
-                    events.append(try decode(text))
+                    try body(text)
                 } catch {
                     throw error.at(line: line)
                 }
             }
             start = end + 1
         }
-        return events
     }
 
-    private func decodeJSON(_ bytes: UnsafeRawBufferPointer) throws(AuditLogError) -> [AuditEvent] {
+    private func forEachElement(
+        _ bytes: UnsafeRawBufferPointer, _ body: (UnsafeRawBufferPointer) throws(AuditLogError) -> Void
+    ) throws(AuditLogError) {
         var scanner = JSONScanner(bytes, maxDepth: limits.maxNestingDepth + 3)
         func lineNumber(at offset: Int) -> Int {
             1 + bytes[0..<min(offset, bytes.count)].reduce(0) { $0 + ($1 == 0x0A ? 1 : 0) }
@@ -50,15 +79,15 @@ extension EventDecoder {
         guard scanner.peek() == UInt8(ascii: "[") else {
             let start = scanner.position
             do throws(AuditLogError) {
-                return [try decode(bytes)]
+                return try body(bytes)
             } catch {
                 throw error.line == nil ? error.at(line: lineNumber(at: start)) : error
             }
         }
         scanner.position += 1
-        var events: [AuditEvent] = []
+        var count = 0
         var scratch: [UInt8] = []
-        if scanner.consume(UInt8(ascii: "]")) { return [] }
+        if scanner.consume(UInt8(ascii: "]")) { return }
         repeat {
             _ = scanner.peek()
             let start = scanner.position
@@ -68,24 +97,55 @@ extension EventDecoder {
                 try scanner.copyCanonicalValue(into: &scratch)
             } catch {
                 throw AuditLogError(
-                    .invalidEvent, "event \(events.count + 1): invalid JSON at byte \(error.offset): \(error.reason)",
+                    .invalidEvent, "event \(count + 1): invalid JSON at byte \(error.offset): \(error.reason)",
                     line: lineNumber(at: error.offset))
             }
             do throws(AuditLogError) {
-                events.append(try decode(UnsafeRawBufferPointer(rebasing: bytes[start..<scanner.position])))
+                try body(UnsafeRawBufferPointer(rebasing: bytes[start..<scanner.position]))
+                count += 1
             } catch {
-                throw error.prefixed("event \(events.count + 1) of the array: ").at(line: line)
+                throw error.prefixed("event \(count + 1) of the array: ").at(line: line)
             }
         } while scanner.consume(UInt8(ascii: ","))
         guard scanner.consume(UInt8(ascii: "]")) else {
             throw AuditLogError(
-                .invalidEvent, "expected ',' or ']' after event \(events.count), found \(scanner.found())",
+                .invalidEvent, "expected ',' or ']' after event \(count), found \(scanner.found())",
                 line: lineNumber(at: scanner.position))
         }
         guard scanner.peek() == nil else {
             throw AuditLogError(
                 .invalidEvent, "unexpected data after the array", line: lineNumber(at: scanner.position))
         }
-        return events
+    }
+}
+
+/// Events parsed from JSON straight into the records the log stores and validated
+/// (``EventDecoder/encodeBatch(_:format:defaultOrg:)``), ready to append with ``AuditLog/append(_:)-(EncodedEvents)``.
+public struct EncodedEvents: Sendable {
+    let batch: PendingBatch
+    /// The limits the events were checked against; the log appends them only if its limits are the same.
+    let limits: EventLimits
+
+    /// How many events.
+    public var count: Int { batch.count }
+
+    /// The `id` of event `index`.
+    public func eventID(at index: Int) -> String {
+        field(index) { $0.id } ?? ""
+    }
+
+    /// The `org.id` of event `index`, nil when it has no org.
+    public func orgID(at index: Int) -> String? {
+        field(index) { $0.orgID }
+    }
+
+    private func field(_ index: Int, _ pick: (RecordFields) -> UnsafeRawBufferPointer?) -> String? {
+        batch.records.withUnsafeBytes { raw in
+            var r = ByteReader(UnsafeRawBufferPointer(rebasing: raw[batch.offsets[index]...]))
+            guard let length = try? r.readVarint("record length"), let record = try? r.readBytes(Int(length), "record"),
+                let fields = try? RecordFields(record, checked: false), let bytes = pick(fields)
+            else { return nil }
+            return UTF8Validator.string(trusted: bytes)
+        }
     }
 }

@@ -4,6 +4,10 @@
 /// Unknown fields are refused rather than dropped, so nothing is silently lost. `seq` and `leafHash`, which
 /// exports add, are accepted and ignored: the log assigns its own. `null` for an optional field means absent,
 /// except in `before` and `after`, where it is a value.
+///
+/// JSON goes straight to the canonical record the log stores (``JSONRecordEncoder``), which is validated once; an
+/// ``AuditEvent`` is made from the record, as when one is read from disk. ``encodeBatch(_:format:defaultOrg:)``
+/// skips the ``AuditEvent`` altogether.
 public struct EventDecoder: Sendable {
     public var limits: EventLimits
 
@@ -21,20 +25,104 @@ public struct EventDecoder: Sendable {
 
     /// Decodes and validates one event from UTF-8 bytes.
     public func decode(_ bytes: UnsafeRawBufferPointer) throws(AuditLogError) -> AuditEvent {
+        var encoder = JSONRecordEncoder(limits: limits)
+        try encoder.encode(bytes)
+        return try encoder.record.withUnsafeBytes { record in
+            Result { () throws(AuditLogError) in
+                let fields = try RecordFields(trusted: record)
+                try fields.validate(limits: limits, allowReserved: false)
+                return fields.event
+            }
+        }.get()
+    }
+}
+
+/// Parses JSON events into their canonical records (FORMAT.md, "Record"): seq zero and an all-zero salt, which
+/// ``PendingBatch`` fills in; the record is not yet validated against the limits (``RecordFields/validate``).
+/// Keeps its buffers from one event to the next.
+struct JSONRecordEncoder {
+    let limits: EventLimits
+    /// The org given to events that have none (an API key scoped to one org).
+    var defaultOrg: String?
+    /// The last event's record.
+    private(set) var record: [UInt8] = []
+    private var parsed = ParsedEvent()
+
+    init(limits: EventLimits, defaultOrg: String? = nil) {
+        self.limits = limits
+        self.defaultOrg = defaultOrg
+    }
+
+    /// Parses one event object into ``record``.
+    mutating func encode(_ bytes: UnsafeRawBufferPointer) throws(AuditLogError) {
         guard bytes.count <= limits.maxEventBytes else {
             throw AuditLogError(
                 .invalidEvent, "event is \(bytes.count) bytes, over the limit of \(limits.maxEventBytes) bytes")
         }
+        parsed.reset()
         var parser = Parser(scanner: JSONScanner(bytes, maxDepth: limits.maxNestingDepth), limits: limits)
-        let event = try parser.parseEvent()
-        try event.validate(limits: limits)
-        return event
+        swap(&parser.event, &parsed)
+        defer { swap(&parser.event, &parsed) }
+        try parser.parseEvent()
+        if parser.event.orgID == nil, let defaultOrg {
+            parser.event.orgID = parser.event.append(defaultOrg)
+        }
+        record.removeAll(keepingCapacity: true)
+        RecordCodec.encode(parser.event, into: &record)
+    }
+}
+
+/// An event as parsed from JSON: its text fields as ranges of ``text`` (unescaped, valid UTF-8), `before`, `after`
+/// and `metadata` in canonical text. What ``RecordCodec/encode(_:into:)`` writes as a record.
+struct ParsedEvent {
+    var text: [UInt8] = []
+    var id: Range<Int>?
+    var timestamp: Int64?
+    var actorType = AuditEvent.Actor.Kind.user
+    var actorID = 0..<0
+    var actorName: Range<Int>?
+    /// Whether the actor has a list of roles (possibly empty), and the list.
+    var hasRoles = false
+    var roles: [Range<Int>] = []
+    var authMethod: Range<Int>?
+    var action = 0..<0
+    var resourceType = 0..<0
+    var resourceID = 0..<0
+    var resourceName: Range<Int>?
+    var orgID: Range<Int>?
+    var orgName: Range<Int>?
+    var projectID: Range<Int>?
+    var projectName: Range<Int>?
+    var source: Range<Int>?
+    var ip: Range<Int>?
+    var userAgent: Range<Int>?
+    var before: Range<Int>?
+    var after: Range<Int>?
+    var metadata: Range<Int>?
+
+    /// Empties it for the next event, keeping the buffers.
+    mutating func reset() {
+        var text = self.text
+        var roles = self.roles
+        self.text = []
+        self.roles = []
+        text.removeAll(keepingCapacity: true)
+        roles.removeAll(keepingCapacity: true)
+        self = ParsedEvent(text: text, roles: roles)
+    }
+
+    /// Appends `string` to ``text`` and returns its range.
+    mutating func append(_ string: String) -> Range<Int> {
+        let start = text.count
+        text.append(contentsOf: string.utf8)
+        return start..<text.count
     }
 }
 
 /// The members an object may have, matched as raw bytes, with their dotted paths for error messages.
 private struct ObjectKeys: Sendable {
-    let names: [[UInt8]]
+    /// Each name's UTF-8 packed into two little-endian words (names are at most 16 bytes) and its length.
+    let packed: [(UInt64, UInt64, Int)]
     let paths: [String]
     /// Said after "unknown field" to list what is allowed.
     let hint: String
@@ -42,17 +130,32 @@ private struct ObjectKeys: Sendable {
 
     init(_ prefix: String, _ names: [String], hint: String) {
         self.prefix = prefix
-        self.names = names.map { Array($0.utf8) }
+        packed = names.map { name in
+            let utf8 = Array(name.utf8)
+            precondition(utf8.count <= 16)
+            return utf8.withUnsafeBytes { Self.pack($0) }
+        }
         paths = names.map { prefix.isEmpty ? $0 : "\(prefix).\($0)" }
         self.hint = hint
     }
 
     @inline(__always)
+    private static func pack(_ bytes: UnsafeRawBufferPointer) -> (UInt64, UInt64, Int) {
+        var words: (UInt64, UInt64) = (0, 0)
+        withUnsafeMutableBytes(of: &words) { $0.copyMemory(from: bytes) }
+        return (UInt64(littleEndian: words.0), UInt64(littleEndian: words.1), bytes.count)
+    }
+
+    @inline(__always)
     func index(of key: UnsafeRawBufferPointer) -> Int? {
-        for (i, name) in names.enumerated() where name.count == key.count {
-            if name.withUnsafeBytes({ memcmp($0.baseAddress!, key.baseAddress!, key.count) == 0 }) { return i }
+        guard key.count <= 16 else { return nil }
+        let k = Self.pack(key)
+        return packed.withUnsafeBufferPointer { names in
+            for i in 0..<names.count where names[i].2 == k.2 && names[i].0 == k.0 && names[i].1 == k.1 {
+                return i
+            }
+            return nil
         }
-        return nil
     }
 
     static let event = ObjectKeys(
@@ -73,6 +176,12 @@ private struct ObjectKeys: Sendable {
 private struct Parser {
     var scanner: JSONScanner
     let limits: EventLimits
+    var event = ParsedEvent()
+
+    init(scanner: JSONScanner, limits: EventLimits) {
+        self.scanner = scanner
+        self.limits = limits
+    }
 
     typealias SyntaxError = JSONScanner.SyntaxError
 
@@ -97,10 +206,17 @@ private struct Parser {
         invalid(field, "expected \(expected), found \(scanner.found())")
     }
 
+    /// Reads a string into the event's text.
     @inline(__always)
-    mutating func string(_ field: String) throws(AuditLogError) -> String {
+    mutating func string(_ field: String) throws(AuditLogError) -> Range<Int> {
         guard scanner.peek() == UInt8(ascii: "\"") else { throw typeMismatch(field, "a string") }
-        return try within(field) { (s) throws(SyntaxError) in try s.readString() }
+        let start = event.text.count
+        do {
+            try scanner.readString(into: &event.text)
+        } catch {
+            throw invalid(field, "invalid JSON at byte \(error.offset): \(error.reason)")
+        }
+        return start..<event.text.count
     }
 
     @inline(__always)
@@ -108,7 +224,7 @@ private struct Parser {
         try within(field) { (s) throws(SyntaxError) in try s.consumeNull() }
     }
 
-    mutating func optionalString(_ field: String) throws(AuditLogError) -> String? {
+    mutating func optionalString(_ field: String) throws(AuditLogError) -> Range<Int>? {
         if try isNull(field) { return nil }
         return try string(field)
     }
@@ -129,7 +245,10 @@ private struct Parser {
                     field, "invalid JSON at byte \(scanner.position): expected a key, found \(scanner.found())")
             }
             let match = try within(field) { (s) throws(SyntaxError) in
-                try s.readKey { raw in (keys.index(of: raw), raw.count <= 256 ? UTF8Validator.string(raw) : nil) }
+                try s.readKey { raw -> (Int?, String?) in
+                    if let index = keys.index(of: raw) { return (index, nil) }
+                    return (nil, raw.count <= 256 ? UTF8Validator.string(raw) : nil)
+                }
             }
             guard let index = match.0 else {
                 let name = match.1 ?? "?"
@@ -145,37 +264,33 @@ private struct Parser {
         }
     }
 
-    mutating func canonical(_ field: String) throws(AuditLogError) -> JSONText {
-        var out: [UInt8] = []
-        try within(field) { (s) throws(SyntaxError) in try s.copyCanonicalValue(into: &out) }
-        return JSONText(canonical: String(decoding: out, as: UTF8.self))
+    /// Copies a nested value into the event's text in canonical form.
+    mutating func canonical(_ field: String) throws(AuditLogError) -> Range<Int> {
+        let start = event.text.count
+        do {
+            try scanner.copyCanonicalValue(into: &event.text)
+        } catch {
+            throw invalid(field, "invalid JSON at byte \(error.offset): \(error.reason)")
+        }
+        return start..<event.text.count
     }
 
-    mutating func reference(_ keys: ObjectKeys) throws(AuditLogError) -> AuditEvent.Reference? {
+    mutating func reference(_ keys: ObjectKeys) throws(AuditLogError) -> (id: Range<Int>, name: Range<Int>?)? {
         if try isNull(keys.prefix) { return nil }
-        var id: String?
-        var name: String?
+        var id: Range<Int>?
+        var name: Range<Int>?
         try object(keys.prefix, keys) { (p, key) throws(AuditLogError) in
             if key == 0 { id = try p.string(keys.paths[0]) } else { name = try p.optionalString(keys.paths[1]) }
         }
         guard let id else { throw invalid(keys.paths[0], "missing (required)") }
-        return AuditEvent.Reference(id: id, name: name)
+        return (id, name)
     }
 
-    mutating func parseEvent() throws(AuditLogError) -> AuditEvent {
-        var id: String?
-        var timestamp: Timestamp?
-        var actor: AuditEvent.Actor?
-        var action: String?
-        var resource: AuditEvent.Resource?
-        var org: AuditEvent.Reference?
-        var project: AuditEvent.Reference?
-        var source: String?
-        var ip: String?
-        var userAgent: String?
-        var before: JSONText?
-        var after: JSONText?
-        var metadata: JSONText?
+    /// Parses the event into ``event``; an absent id and timestamp get a new UUIDv7 and the current time.
+    mutating func parseEvent() throws(AuditLogError) {
+        var hasActor = false
+        var action: Range<Int>?
+        var hasResource = false
 
         guard scanner.peek() == UInt8(ascii: "{") else {
             throw invalid(nil, "expected a JSON object, found \(scanner.found())")
@@ -184,117 +299,146 @@ private struct Parser {
         try object("", keys) { (p, key) throws(AuditLogError) in
             let path = keys.paths[key]
             switch key {
-            case 0: id = try p.string(path)
-            case 1: timestamp = try p.timestamp(path)
-            case 2: actor = try p.actor()
+            case 0: p.event.id = try p.string(path)
+            case 1: p.event.timestamp = try p.timestamp(path)
+            case 2:
+                try p.actor()
+                hasActor = true
             case 3: action = try p.string(path)
-            case 4: resource = try p.resource()
-            case 5: org = try p.reference(.org)
-            case 6: project = try p.reference(.project)
-            case 7: source = try p.optionalString(path)
-            case 8: ip = try p.optionalString(path)
-            case 9: userAgent = try p.optionalString(path)
-            case 10: before = try p.canonical(path)
-            case 11: after = try p.canonical(path)
+            case 4:
+                try p.resource()
+                hasResource = true
+            case 5:
+                let org = try p.reference(.org)
+                p.event.orgID = org?.id
+                p.event.orgName = org?.name
+            case 6:
+                let project = try p.reference(.project)
+                p.event.projectID = project?.id
+                p.event.projectName = project?.name
+            case 7: p.event.source = try p.optionalString(path)
+            case 8: p.event.ip = try p.optionalString(path)
+            case 9: p.event.userAgent = try p.optionalString(path)
+            case 10: p.event.before = try p.canonical(path)
+            case 11: p.event.after = try p.canonical(path)
             case 12:
                 if try p.isNull(path) { break }
                 guard p.scanner.peek() == UInt8(ascii: "{") else { throw p.typeMismatch(path, "an object") }
-                metadata = try p.canonical(path)
+                p.event.metadata = try p.canonical(path)
             default:
                 // `seq`, `leafHash` and `redacted`, written by `export`: the log assigns its own.
+                let mark = p.event.text.count
                 _ = try p.canonical(path)
+                p.event.text.removeSubrange(mark...)
             }
         }
         if scanner.peek() != nil {
             throw invalid(nil, "unexpected data after the event object at byte \(scanner.position)")
         }
-        guard let actor else { throw invalid("actor", "missing (required)") }
+        guard hasActor else { throw invalid("actor", "missing (required)") }
         guard let action else { throw invalid("action", "missing (required)") }
-        guard let resource else { throw invalid("resource", "missing (required)") }
-        return AuditEvent(
-            id: id, timestamp: timestamp, actor: actor, action: action, resource: resource, org: org,
-            project: project, source: source, ip: ip, userAgent: userAgent, before: before, after: after,
-            metadata: metadata)
+        guard hasResource else { throw invalid("resource", "missing (required)") }
+        event.action = action
+        if event.id == nil || event.timestamp == nil {
+            let now = Timestamp.now.millisecondsSinceEpoch
+            if event.id == nil { event.id = event.append(UUIDv7.generate(milliseconds: now)) }
+            if event.timestamp == nil { event.timestamp = now }
+        }
     }
 
-    mutating func timestamp(_ field: String) throws(AuditLogError) -> Timestamp? {
+    mutating func timestamp(_ field: String) throws(AuditLogError) -> Int64? {
         switch scanner.peek() ?? 0 {
         case UInt8(ascii: "n"):
             _ = try isNull(field)
             return nil
         case UInt8(ascii: "\""):
-            let text = try string(field)
-            guard let ms = RFC3339.parse(text) else {
+            let range = try string(field)
+            defer { event.text.removeSubrange(range) }
+            let parsed = event.text.withUnsafeBytes { RFC3339.parse(UnsafeRawBufferPointer(rebasing: $0[range])) }
+            guard let ms = parsed else {
+                let text = String(decoding: event.text[range], as: UTF8.self)
                 throw invalid(field, "\"\(text)\" is not an RFC 3339 date-time such as 2026-11-22T03:13:33.123Z")
             }
-            return Timestamp(millisecondsSinceEpoch: ms)
+            return ms
         case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"):
             guard let ms = try within(field, { (s) throws(SyntaxError) in try s.readInteger() }) else {
                 throw invalid(field, "expected whole milliseconds since the epoch")
             }
-            return Timestamp(millisecondsSinceEpoch: ms)
+            return ms
         default:
             throw typeMismatch(field, "an RFC 3339 string or integer milliseconds")
         }
     }
 
-    mutating func actor() throws(AuditLogError) -> AuditEvent.Actor {
+    mutating func actor() throws(AuditLogError) {
         let keys = ObjectKeys.actor
         var type: AuditEvent.Actor.Kind?
-        var id: String?
-        var name: String?
-        var roles: [String]?
-        var authMethod: String?
+        var id: Range<Int>?
         try object("actor", keys) { (p, key) throws(AuditLogError) in
             let path = keys.paths[key]
             switch key {
             case 0:
-                let text = try p.string(path)
-                guard let kind = AuditEvent.Actor.Kind(rawValue: text) else {
+                let range = try p.string(path)
+                defer { p.event.text.removeSubrange(range) }
+                guard let kind = AuditEvent.Actor.Kind(utf8: p.event.text[range]) else {
                     throw p.invalid(path, "expected one of user, api_key, service, system")
                 }
                 type = kind
             case 1: id = try p.string(path)
-            case 2: name = try p.optionalString(path)
-            case 3: roles = try p.roles(path)
-            default: authMethod = try p.optionalString(path)
+            case 2: p.event.actorName = try p.optionalString(path)
+            case 3: try p.roles(path)
+            default: p.event.authMethod = try p.optionalString(path)
             }
         }
         guard let type else { throw invalid(keys.paths[0], "missing (required)") }
         guard let id else { throw invalid(keys.paths[1], "missing (required)") }
-        return AuditEvent.Actor(type: type, id: id, name: name, roles: roles, authMethod: authMethod)
+        event.actorType = type
+        event.actorID = id
     }
 
-    mutating func roles(_ path: String) throws(AuditLogError) -> [String]? {
-        if try isNull(path) { return nil }
+    mutating func roles(_ path: String) throws(AuditLogError) {
+        if try isNull(path) { return }
         guard scanner.peek() == UInt8(ascii: "[") else { throw typeMismatch(path, "an array of strings") }
         scanner.position += 1
-        var list: [String] = []
-        if scanner.consume(UInt8(ascii: "]")) { return list }
+        event.hasRoles = true
+        if scanner.consume(UInt8(ascii: "]")) { return }
         repeat {
-            guard list.count < limits.maxRoles else { throw invalid(path, "more than \(limits.maxRoles) roles") }
-            guard scanner.peek() == UInt8(ascii: "\"") else { throw typeMismatch("\(path)[\(list.count)]", "a string") }
-            list.append(try within(path) { (s) throws(SyntaxError) in try s.readString() })
+            let count = event.roles.count
+            guard count < limits.maxRoles else { throw invalid(path, "more than \(limits.maxRoles) roles") }
+            guard scanner.peek() == UInt8(ascii: "\"") else { throw typeMismatch("\(path)[\(count)]", "a string") }
+            event.roles.append(try string(path))
         } while scanner.consume(UInt8(ascii: ","))
         try within(path) { (s) throws(SyntaxError) in try s.expect(UInt8(ascii: "]"), "',' or ']'") }
-        return list
     }
 
-    mutating func resource() throws(AuditLogError) -> AuditEvent.Resource {
+    mutating func resource() throws(AuditLogError) {
         let keys = ObjectKeys.resource
-        var type: String?
-        var id: String?
-        var name: String?
+        var type: Range<Int>?
+        var id: Range<Int>?
         try object("resource", keys) { (p, key) throws(AuditLogError) in
             switch key {
             case 0: type = try p.string(keys.paths[0])
             case 1: id = try p.string(keys.paths[1])
-            default: name = try p.optionalString(keys.paths[2])
+            default: p.event.resourceName = try p.optionalString(keys.paths[2])
             }
         }
         guard let type else { throw invalid(keys.paths[0], "missing (required)") }
         guard let id else { throw invalid(keys.paths[1], "missing (required)") }
-        return AuditEvent.Resource(type: type, id: id, name: name)
+        event.resourceType = type
+        event.resourceID = id
+    }
+}
+
+extension AuditEvent.Actor.Kind {
+    /// The kind whose raw value `bytes` spell.
+    init?(utf8 bytes: ArraySlice<UInt8>) {
+        switch bytes.count {
+        case 4 where bytes.elementsEqual("user".utf8): self = .user
+        case 6 where bytes.elementsEqual("system".utf8): self = .system
+        case 7 where bytes.elementsEqual("api_key".utf8): self = .apiKey
+        case 7 where bytes.elementsEqual("service".utf8): self = .service
+        default: return nil
+        }
     }
 }
 

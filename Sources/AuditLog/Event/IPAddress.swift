@@ -2,9 +2,12 @@
 enum IPAddress {
     static func isValid(_ text: String) -> Bool {
         var copy = text
-        return copy.withUTF8 { utf8 in
-            utf8.contains(UInt8(ascii: ":")) ? isValidIPv6(utf8[...]) : isValidIPv4(utf8[...])
-        }
+        return copy.withUTF8 { isValid(UnsafeRawBufferPointer($0)) }
+    }
+
+    static func isValid(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        let utf8 = bytes.assumingMemoryBound(to: UInt8.self)
+        return utf8.contains(UInt8(ascii: ":")) ? isValidIPv6(utf8[...]) : isValidIPv4(utf8[...])
     }
 
     /// Dotted quad, four decimal parts 0–255 without leading zeros.

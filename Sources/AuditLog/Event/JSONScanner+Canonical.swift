@@ -15,20 +15,33 @@ extension JSONScanner {
                 out.append(UInt8(ascii: "}"))
                 return
             }
-            var keys: [String] = []
-            var keySet: Set<String> = []
+            // Keys are compared in their canonical form (one per value), as ranges of `out`; past 32 keys, in a set.
+            let firstKey = keyRanges.count
+            defer { keyRanges.removeSubrange(firstKey...) }
+            var manyKeys: Set<[UInt8]>?
             while true {
                 guard peek() == UInt8(ascii: "\"") else { throw error("expected a key string, found \(found())") }
                 let keyStart = position
-                let key = try readString()
-                if keys.count < 16 {
-                    if keys.contains(key) { throw SyntaxError(reason: "duplicate key \"\(key)\"", offset: keyStart) }
-                    keys.append(key)
-                    if keys.count == 16 { keySet = Set(keys) }
-                } else if !keySet.insert(key).inserted {
+                let keyLower = out.count
+                try copyCanonicalString(into: &out)
+                let keyRange = keyLower..<out.count
+                let duplicate: Bool
+                if manyKeys != nil {
+                    duplicate = !manyKeys!.insert(Array(out[keyRange])).inserted
+                } else {
+                    duplicate = out.withUnsafeBytes { raw in
+                        let key = UnsafeRawBufferPointer(rebasing: raw[keyRange])
+                        return keyRanges[firstKey...].contains { (other: Range<Int>) -> Bool in
+                            other.count == key.count && UnsafeRawBufferPointer(rebasing: raw[other]).elementsEqual(key)
+                        }
+                    }
+                    keyRanges.append(keyRange)
+                    if keyRanges.count - firstKey == 32 { manyKeys = Set(keyRanges[firstKey...].map { Array(out[$0]) }) }
+                }
+                if duplicate {
+                    let key = String(decoding: out[keyRange].dropFirst().dropLast(), as: UTF8.self)
                     throw SyntaxError(reason: "duplicate key \"\(key)\"", offset: keyStart)
                 }
-                JSONWriter.appendString(key, to: &out)
                 try expect(UInt8(ascii: ":"), "':'")
                 out.append(UInt8(ascii: ":"))
                 try copyCanonicalValue(into: &out, depth: depth + 1)
@@ -79,29 +92,23 @@ extension JSONScanner {
         position += 1
         let start = position
         // Fast path: nothing to unescape and nothing to escape; copy the bytes as they are.
-        while position < bytes.count {
-            let c = bytes[position]
-            if c == UInt8(ascii: "\"") {
-                let slice = UnsafeRawBufferPointer(rebasing: bytes[start..<position])
-                guard UTF8Validator.isValid(slice) else {
-                    throw SyntaxError(reason: "string is not valid UTF-8", offset: start)
-                }
-                out.append(UInt8(ascii: "\""))
-                out.append(contentsOf: slice)
-                out.append(UInt8(ascii: "\""))
-                position += 1
-                return
+        if let end = plainRunEnd(), bytes[end] == UInt8(ascii: "\"") {
+            let slice = UnsafeRawBufferPointer(rebasing: bytes[start..<end])
+            guard UTF8Validator.isValid(slice) else {
+                throw SyntaxError(reason: "string is not valid UTF-8", offset: start)
             }
-            if c == UInt8(ascii: "\\") { break }
-            if c < 0x20 { throw error("control character in string (escape it)") }
-            position += 1
+            out.append(UInt8(ascii: "\""))
+            out.append(contentsOf: slice)
+            out.append(UInt8(ascii: "\""))
+            position = end + 1
+            return
         }
         position = start
         var decoded: [UInt8] = []
         try readStringSlow(into: &decoded)
-        guard let string = decoded.withUnsafeBytes({ UTF8Validator.string($0) }) else {
+        guard decoded.withUnsafeBytes({ UTF8Validator.isValid($0) }) else {
             throw SyntaxError(reason: "string is not valid UTF-8", offset: start)
         }
-        JSONWriter.appendString(string, to: &out)
+        decoded.withUnsafeBytes { JSONWriter.appendString($0, to: &out) }
     }
 }

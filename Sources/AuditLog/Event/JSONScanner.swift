@@ -12,6 +12,8 @@ struct JSONScanner {
     let bytes: UnsafeRawBufferPointer
     var position = 0
     let maxDepth: Int
+    /// The keys of the objects being copied (``copyCanonicalValue(into:depth:)``), as ranges of its output.
+    var keyRanges: [Range<Int>] = []
 
     init(_ bytes: UnsafeRawBufferPointer, maxDepth: Int) {
         self.bytes = bytes
@@ -85,30 +87,50 @@ struct JSONScanner {
 
     /// Reads a string value. The caller has checked that a `"` comes next.
     mutating func readString() throws(SyntaxError) -> String {
+        var out: [UInt8] = []
+        try readString(into: &out)
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// Reads a string value, appending its unescaped UTF-8 to `out`. The caller has checked that a `"` comes next.
+    mutating func readString(into out: inout [UInt8]) throws(SyntaxError) {
         position += 1
         let start = position
         // Fast path: no escapes, so the bytes between the quotes are the string.
-        while position < bytes.count {
-            let c = bytes[position]
-            if c == UInt8(ascii: "\"") {
-                let slice = UnsafeRawBufferPointer(rebasing: bytes[start..<position])
-                position += 1
-                guard let string = UTF8Validator.string(slice) else {
-                    throw SyntaxError(reason: "string is not valid UTF-8", offset: start)
-                }
-                return string
+        if let end = plainRunEnd(), bytes[end] == UInt8(ascii: "\"") {
+            let slice = UnsafeRawBufferPointer(rebasing: bytes[start..<end])
+            guard UTF8Validator.isValid(slice) else {
+                throw SyntaxError(reason: "string is not valid UTF-8", offset: start)
             }
-            if c == UInt8(ascii: "\\") { break }
-            if c < 0x20 { throw error("control character in string (escape it)") }
-            position += 1
+            out.append(contentsOf: slice)
+            position = end + 1
+            return
         }
         position = start
-        var decoded: [UInt8] = []
-        try readStringSlow(into: &decoded)
-        guard let string = decoded.withUnsafeBytes({ UTF8Validator.string($0) }) else {
+        let mark = out.count
+        try readStringSlow(into: &out)
+        guard out.withUnsafeBytes({ UTF8Validator.isValid(UnsafeRawBufferPointer(rebasing: $0[mark...])) }) else {
             throw SyntaxError(reason: "string is not valid UTF-8", offset: start)
         }
-        return string
+    }
+
+    /// The index of the first `"`, `\` or control character from `position` on (eight bytes at a time), nil if
+    /// there is none.
+    @inline(__always)
+    func plainRunEnd() -> Int? {
+        var i = position
+        let n = bytes.count
+        while i + 8 <= n,
+            !JSONWriter.mayNeedEscaping(UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: i, as: UInt64.self)))
+        {
+            i += 8
+        }
+        while i < n {
+            let c = bytes[i]
+            if c == UInt8(ascii: "\"") || c == UInt8(ascii: "\\") || c < 0x20 { return i }
+            i += 1
+        }
+        return nil
     }
 
     /// Reads an object key and passes its UTF-8 bytes to `body` without creating a string when the key has no

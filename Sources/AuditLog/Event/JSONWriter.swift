@@ -37,7 +37,7 @@ package enum JSONWriter {
     /// Whether any of the eight bytes of `word` is a control character, `"` or `\` (may be true for other bytes
     /// too, never false for those).
     @inline(__always)
-    private static func mayNeedEscaping(_ word: UInt64) -> Bool {
+    static func mayNeedEscaping(_ word: UInt64) -> Bool {
         let ones: UInt64 = 0x0101_0101_0101_0101
         let highs: UInt64 = 0x8080_8080_8080_8080
         // A byte below 0x20 (bytes of 0x80 and more, UTF-8 beyond ASCII, are left out by `& ~word`).

@@ -24,7 +24,7 @@ public struct FacetValue: Sendable, Equatable, Codable {
 
 /// The distinct values of the facet fields in one segment, with counts, per org (FORMAT.md, "Indexes"): derived
 /// data, written as `NNN.fct` for sealed segments, rebuilt from the records when missing or damaged.
-struct SegmentFacets: Equatable {
+struct SegmentFacets: Equatable, Sendable {
     struct Key: Hashable {
         var field: FacetField
         /// The event's `org.id`, empty when it has none.
@@ -48,25 +48,28 @@ struct SegmentFacets: Equatable {
         endSeq = baseSeq
     }
 
-    /// Counts one event.
-    mutating func add(_ event: AuditEvent) {
-        let org = event.org?.id ?? ""
-        func count(_ field: FacetField, _ value: String?, name: String? = nil, kind: String? = nil) {
+    /// Counts one event, from the fields of its record.
+    mutating func add(_ f: RecordFields) {
+        func string(_ bytes: UnsafeRawBufferPointer) -> String { UTF8Validator.string(trusted: bytes) }
+        let org = f.orgID.map(string) ?? ""
+        func count(_ field: FacetField, _ value: UnsafeRawBufferPointer?, name: UnsafeRawBufferPointer? = nil,
+            kind: String? = nil)
+        {
             guard let value else { return }
             // One hash lookup: the entry is changed in place.
-            modify(&entries[Key(field: field, org: org, value: value), default: Entry()]) { entry in
+            modify(&entries[Key(field: field, org: org, value: string(value)), default: Entry()]) { entry in
                 entry.count += 1
-                if let name { entry.name = name }
+                if let name { entry.name = string(name) }
                 if let kind { entry.kind = kind }
             }
         }
         func modify(_ entry: inout Entry, _ change: (inout Entry) -> Void) { change(&entry) }
-        count(.actor, event.actor.id, name: event.actor.name, kind: event.actor.type.rawValue)
-        count(.action, event.action)
-        count(.resourceType, event.resource.type)
-        count(.project, event.project?.id, name: event.project?.name)
-        count(.org, event.org?.id, name: event.org?.name)
-        count(.source, event.source)
+        count(.actor, f.actorID, name: f.actorName, kind: f.actorType.rawValue)
+        count(.action, f.action)
+        count(.resourceType, f.resourceType)
+        count(.project, f.projectID, name: f.projectName)
+        count(.org, f.orgID, name: f.orgName)
+        count(.source, f.source)
     }
 
     /// Adds the counts of another summary (names from the later one win).
@@ -89,7 +92,7 @@ struct SegmentFacets: Equatable {
             var failure: DecodeFailure?
             do throws(DecodeFailure) {
                 try walker.forEachRecord(header, payload: &payload) { (_, record) throws(DecodeFailure) in
-                    add(try RecordCodec.decode(record).event)
+                    add(try RecordFields(record))
                 }
             } catch {
                 failure = error

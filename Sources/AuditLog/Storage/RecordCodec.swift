@@ -51,6 +51,12 @@ enum RecordCodec {
         encode(event, seq: seq, flags: 0, into: &out) { $0.append(contentsOf: salt) }
     }
 
+    /// Appends the record of `event` with an all-zero salt: to be salted before it is stored (``PendingBatch``),
+    /// or only read back.
+    static func encode(_ event: AuditEvent, seq: UInt64, into out: inout [UInt8]) {
+        encode(event, seq: seq, flags: 0, into: &out) { $0.append(contentsOf: repeatElement(0, count: saltSize)) }
+    }
+
     /// Appends the redacted record of `event` (whose `fields` were already removed): the salt gives way to the
     /// original leaf hash, the seq of the redaction event and the removed fields (FORMAT.md, "Redacted record").
     static func encodeRedacted(
@@ -120,6 +126,68 @@ enum RecordCodec {
         optional(event.before?.text)
         optional(event.after?.text)
         optional(event.metadata?.text)
+    }
+
+    /// Appends the record of a parsed event with seq zero and an all-zero salt (``PendingBatch`` fills both in):
+    /// the same bytes as ``encode(_:seq:salt:into:)`` of the same event.
+    static func encode(_ e: ParsedEvent, into out: inout [UInt8]) {
+        var presence: UInt16 = 0
+        if e.actorName != nil { presence |= Presence.actorName }
+        if e.hasRoles { presence |= Presence.actorRoles }
+        if e.authMethod != nil { presence |= Presence.actorAuthMethod }
+        if e.resourceName != nil { presence |= Presence.resourceName }
+        if e.orgID != nil {
+            presence |= Presence.org
+            if e.orgName != nil { presence |= Presence.orgName }
+        }
+        if e.projectID != nil {
+            presence |= Presence.project
+            if e.projectName != nil { presence |= Presence.projectName }
+        }
+        if e.source != nil { presence |= Presence.source }
+        if e.ip != nil { presence |= Presence.ip }
+        if e.userAgent != nil { presence |= Presence.userAgent }
+        if e.before != nil { presence |= Presence.before }
+        if e.after != nil { presence |= Presence.after }
+        if e.metadata != nil { presence |= Presence.metadata }
+
+        out.reserveCapacity(out.count + fixedSize + e.text.count + 40)
+        out.append(version)
+        out.append(0)
+        out.append(code(of: e.actorType))
+        out.appendLittleEndian(presence)
+        out.appendLittleEndian(UInt64(0))
+        out.appendLittleEndian(e.timestamp ?? 0)
+        out.append(contentsOf: repeatElement(0, count: saltSize))
+        e.text.withUnsafeBytes { text in
+            func field(_ range: Range<Int>?) {
+                guard let range else { return }
+                out.appendVarint(UInt64(range.count))
+                out.append(contentsOf: UnsafeRawBufferPointer(rebasing: text[range]))
+            }
+            field(e.id)
+            field(e.actorID)
+            field(e.actorName)
+            if e.hasRoles {
+                out.appendVarint(UInt64(e.roles.count))
+                for role in e.roles { field(role) }
+            }
+            field(e.authMethod)
+            field(e.action)
+            field(e.resourceType)
+            field(e.resourceID)
+            field(e.resourceName)
+            field(e.orgID)
+            field(e.orgName)
+            field(e.projectID)
+            field(e.projectName)
+            field(e.source)
+            field(e.ip)
+            field(e.userAgent)
+            field(e.before)
+            field(e.after)
+            field(e.metadata)
+        }
     }
 
     /// Whether a record is a redacted record (flags bit 0).
@@ -251,8 +319,7 @@ public enum RecordBytes {
     /// The record of `event` at `seq` with an all-zero salt: the same length and layout as the stored record.
     public static func of(_ event: AuditEvent, seq: UInt64) -> [UInt8] {
         var out: [UInt8] = []
-        let salt = [UInt8](repeating: 0, count: RecordCodec.saltSize)
-        salt.withUnsafeBytes { RecordCodec.encode(event, seq: seq, salt: $0, into: &out) }
+        RecordCodec.encode(event, seq: seq, into: &out)
         return out
     }
 }

@@ -36,15 +36,15 @@ struct RecordFields {
     /// Whether the actor has a list of roles (possibly empty).
     var hasRoles: Bool { rolesBytes != nil }
 
-    /// - Parameter checked: false only for a record just encoded from a ``StoredEvent`` (see
-    ///   ``RecordCodec/readFixedPart(_:checked:)``).
+    /// - Parameter checked: false only for a record this process has just encoded (see
+    ///   ``RecordCodec/readFixedPart(_:checked:)``): its text is not checked to be UTF-8 again.
     init(_ record: UnsafeRawBufferPointer, checked: Bool = true) throws(DecodeFailure) {
         typealias Presence = RecordCodec.Presence
         var r = ByteReader(record)
         fixed = try RecordCodec.readFixedPart(&r, checked: checked)
         let presence = fixed.presence
         func text(_ what: StaticString) throws(DecodeFailure) -> UnsafeRawBufferPointer {
-            try Self.readText(&r, what)
+            try Self.readText(&r, what, checked: checked)
         }
         func optional(_ bit: UInt16, _ what: StaticString) throws(DecodeFailure) -> UnsafeRawBufferPointer? {
             presence & bit != 0 ? try text(what) : nil
@@ -106,7 +106,7 @@ struct RecordFields {
     }
 
     /// Calls `body` with each role, in order.
-    func forEachRole(_ body: (UnsafeRawBufferPointer) -> Void) {
+    func forEachRole<E: Error>(_ body: (UnsafeRawBufferPointer) throws(E) -> Void) throws(E) {
         guard let rolesBytes else { return }
         var r = ByteReader(rolesBytes)
         for _ in 0..<roleCount {
@@ -114,20 +114,32 @@ struct RecordFields {
             guard let length = try? r.readVarint("role"), let role = try? r.readBytes(Int(length), "role") else {
                 return
             }
-            body(role)
+            try body(role)
         }
     }
 
-    /// A varint length and that many bytes of valid UTF-8.
-    private static func readText(_ r: inout ByteReader, _ what: StaticString) throws(DecodeFailure)
+    /// A varint length and that many bytes of valid UTF-8 (not checked again when not `checked`).
+    private static func readText(_ r: inout ByteReader, _ what: StaticString, checked: Bool) throws(DecodeFailure)
         -> UnsafeRawBufferPointer
     {
         let at = r.position
         let length = try r.readVarint(what)
         guard length <= UInt64(r.remaining) else { throw DecodeFailure(reason: "truncated \(what)", offset: at) }
         let bytes = try r.readBytes(Int(length), what)
-        guard UTF8Validator.isValid(bytes) else { throw DecodeFailure(reason: "\(what) is not valid UTF-8", offset: at) }
+        guard !checked || UTF8Validator.isValid(bytes) else {
+            throw DecodeFailure(reason: "\(what) is not valid UTF-8", offset: at)
+        }
         return bytes
+    }
+
+    /// The fields of a record this process has just encoded, from an ``AuditEvent`` or from JSON whose text was
+    /// checked as it was parsed.
+    init(trusted record: UnsafeRawBufferPointer) throws(AuditLogError) {
+        do {
+            try self.init(record, checked: false)
+        } catch {
+            throw AuditLogError(.invalidEvent, "the event has no valid record: \(error.reason)")
+        }
     }
 }
 
@@ -142,8 +154,7 @@ extension StoredEvent {
                 event, seq: seq, leafHash: leafHash, redactedBy: redaction.redactedBy,
                 fields: RedactableField.mask(of: redaction.fields), into: &record)
         } else {
-            let salt = [UInt8](repeating: 0, count: RecordCodec.saltSize)
-            salt.withUnsafeBytes { RecordCodec.encode(event, seq: seq, salt: $0, into: &record) }
+            RecordCodec.encode(event, seq: seq, into: &record)
         }
         return record.withUnsafeBytes { bytes in
             // The encoder's own output, read without the checks an event built by hand could fail (a redaction

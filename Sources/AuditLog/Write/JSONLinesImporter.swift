@@ -74,7 +74,7 @@ extension AuditLog {
 /// is stored and durable" holds exactly.
 final class JSONLinesImporter: Sendable {
     private let writer: LogWriter
-    private let decoder: EventDecoder
+    private let limits: EventLimits
     private let skipInvalid: Bool
     private let progress: (@Sendable (JSONLinesImportProgress) -> Void)?
     private let onInvalidLine: (@Sendable (AuditLogError) -> Void)?
@@ -88,7 +88,7 @@ final class JSONLinesImporter: Sendable {
         progress: (@Sendable (JSONLinesImportProgress) -> Void)?, onInvalidLine: (@Sendable (AuditLogError) -> Void)?
     ) {
         self.writer = writer
-        decoder = EventDecoder(limits: limits)
+        self.limits = limits
         self.skipInvalid = skipInvalid
         self.progress = progress
         self.onInvalidLine = onInvalidLine
@@ -103,12 +103,17 @@ final class JSONLinesImporter: Sendable {
         var tooLong: [(line: Int, bytes: Int)] = []
     }
 
-    /// A chunk's decoded events, or where it first went wrong.
+    /// A chunk's events, encoded and checked, or where it first went wrong.
     private final class Decoded: @unchecked Sendable {
         // @unchecked: written by one decode task, then read by the append stage after `done` is signalled.
-        var events: [AuditEvent] = []
+        var batch = PendingBatch()
+        /// The line of each event of `batch`.
         var eventLines: [Int] = []
         var invalid: [(line: Int, error: AuditLogError)] = []
+        /// The bad line the import stops at (append stage).
+        var stop: (line: Int, error: AuditLogError)?
+        /// The system's random source failed.
+        var saltFailure: AuditLogError?
         let done = DispatchSemaphore(value: 0)
     }
 
@@ -132,7 +137,7 @@ final class JSONLinesImporter: Sendable {
         let shared = Shared()
         let appendQueue = DispatchQueue(label: "auditlog.import.append")
         let slots = DispatchSemaphore(value: maxChunksInFlight)
-        let reader = LineReader(file: input, maxLineBytes: decoder.limits.maxEventBytes)
+        let reader = LineReader(file: input, maxLineBytes: limits.maxEventBytes)
         var chunk = Chunk()
 
         func submit() {
@@ -143,9 +148,10 @@ final class JSONLinesImporter: Sendable {
             let decoded = Decoded()
             let read = reader.bytesRead
             shared.state.withLock { $0.bytesRead = read }
-            let decoder = self.decoder
+            let limits = self.limits
+            let skipInvalid = self.skipInvalid
             DispatchQueue.global().async {
-                Self.decode(lines, with: decoder, into: decoded)
+                Self.encode(lines, limits: limits, skipInvalid: skipInvalid, into: decoded)
                 decoded.done.signal()
             }
             appendQueue.async { [self] in
@@ -183,55 +189,66 @@ final class JSONLinesImporter: Sendable {
         return summary
     }
 
-    private static func decode(_ chunk: Chunk, with decoder: EventDecoder, into out: Decoded) {
+    /// Encodes the events of a chunk into a batch, in line order. Without `skipInvalid`, it stops at the first bad
+    /// line: nothing after it would be stored.
+    private static func encode(_ chunk: Chunk, limits: EventLimits, skipInvalid: Bool, into out: Decoded) {
         for (line, count) in chunk.tooLong {
             out.invalid.append(
                 (
                     line,
                     AuditLogError(
                         .invalidEvent,
-                        "line is at least \(count) bytes, over the event limit of \(decoder.limits.maxEventBytes) bytes",
+                        "line is at least \(count) bytes, over the event limit of \(limits.maxEventBytes) bytes",
                         line: line)
                 ))
         }
+        let firstTooLong = skipInvalid ? Int.max : chunk.tooLong.first?.line ?? Int.max
+        var encoder = JSONRecordEncoder(limits: limits)
         chunk.bytes.withUnsafeBytes { raw in
             for (i, start) in chunk.starts.enumerated() {
+                let line = chunk.lineNumbers[i]
+                if line > firstTooLong { break }
                 let end = i + 1 < chunk.starts.count ? chunk.starts[i + 1] : raw.count
                 do throws(AuditLogError) {
-                    out.events.append(try decoder.decode(UnsafeRawBufferPointer(rebasing: raw[start..<end])))
-                    out.eventLines.append(chunk.lineNumbers[i])
+                    try encoder.encode(UnsafeRawBufferPointer(rebasing: raw[start..<end]))
+                    try out.batch.add(encoder.record, limits: limits, allowReserved: false)
+                    out.eventLines.append(line)
                 } catch {
-                    out.invalid.append((chunk.lineNumbers[i], error.at(line: chunk.lineNumbers[i])))
+                    out.invalid.append((line, error.at(line: line)))
+                    if !skipInvalid { break }
                 }
             }
         }
         out.invalid.sort { $0.line < $1.line }
+        do throws(AuditLogError) {
+            try out.batch.salt()
+        } catch {
+            out.saltFailure = error
+        }
     }
 
-    /// Appends a decoded chunk in input order (append stage only).
+    /// Appends an encoded chunk in input order (append stage only).
     private func append(_ decoded: Decoded, shared: Shared) {
         guard !shared.state.withLock({ $0.stop }) else { return }
-        var events = decoded.events
-        var lines = decoded.eventLines
-        var stop: (line: Int, error: AuditLogError)?
         if let first = decoded.invalid.first {
             if skipInvalid {
                 for (_, error) in decoded.invalid { onInvalidLine?(error) }
                 shared.state.withLock { $0.skipped += decoded.invalid.count }
             } else {
-                // Only what comes before the first bad line is stored.
-                let keep = lines.firstIndex { $0 > first.line } ?? lines.count
-                events.removeSubrange(keep...)
-                lines.removeSubrange(keep...)
-                stop = first
+                // The batch holds only what comes before the first bad line.
+                decoded.stop = first
             }
         }
-        if !events.isEmpty {
+        if let failure = decoded.saltFailure {
+            shared.state.withLock { $0.storageError = failure }
+            return
+        }
+        if decoded.batch.count > 0 {
             do throws(AuditLogError) {
-                _ = try writer.append(events)
+                _ = try writer.append(decoded.batch)
                 let report = shared.state.withLock { state in
-                    state.durable += events.count
-                    state.lastDurableLine = lines.last!
+                    state.durable += decoded.batch.count
+                    state.lastDurableLine = decoded.eventLines.last!
                     return JSONLinesImportProgress(stored: state.durable, bytesRead: state.bytesRead)
                 }
                 progress?(report)
@@ -240,6 +257,6 @@ final class JSONLinesImporter: Sendable {
                 return
             }
         }
-        if let stop { shared.state.withLock { $0.stoppedAt = stop } }
+        if let stop = decoded.stop { shared.state.withLock { $0.stoppedAt = stop } }
     }
 }

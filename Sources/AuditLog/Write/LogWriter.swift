@@ -123,7 +123,25 @@ final class LogWriter: @unchecked Sendable {
     // MARK: Append
 
     func append(_ events: [AuditEvent]) throws(AuditLogError) -> Range<UInt64> {
-        let batch = try PendingBatch(events, limits: options.limits, allowReserved: false)
+        try append(try PendingBatch(events, limits: options.limits, allowReserved: false))
+    }
+
+    func append(_ events: [AuditEvent]) async throws(AuditLogError) -> Range<UInt64> {
+        try await append(try PendingBatch(events, limits: options.limits, allowReserved: false))
+    }
+
+    /// Events encoded by ``EventDecoder/encodeBatch(_:format:defaultOrg:)``, checked against this log's limits.
+    func encoded(_ events: EncodedEvents) throws(AuditLogError) -> PendingBatch {
+        guard events.limits == options.limits else {
+            throw AuditLogError(
+                .invalidArgument,
+                "the events were checked against other limits than this log's; encode them with "
+                    + "EventDecoder(limits: log.options.limits)")
+        }
+        return events.batch
+    }
+
+    func append(_ batch: PendingBatch) throws(AuditLogError) -> Range<UInt64> {
         lock.lock()
         defer { lock.unlock() }
         let range = try enqueue(batch)
@@ -138,8 +156,7 @@ final class LogWriter: @unchecked Sendable {
         }
     }
 
-    func append(_ events: [AuditEvent]) async throws(AuditLogError) -> Range<UInt64> {
-        let batch = try PendingBatch(events, limits: options.limits, allowReserved: false)
+    func append(_ batch: PendingBatch) async throws(AuditLogError) -> Range<UInt64> {
         let outcome = await withCheckedContinuation {
             (continuation: CheckedContinuation<Result<Range<UInt64>, AuditLogError>, Never>) in
             lock.lock()

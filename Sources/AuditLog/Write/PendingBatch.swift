@@ -1,5 +1,6 @@
-/// One append's events, validated and encoded as canonical records on the caller's thread, waiting for a commit.
-struct PendingBatch {
+/// A batch of events encoded as records, checked and ready for the writer to commit: the one place where events,
+/// whether ``AuditEvent``s or JSON (``JSONRecordEncoder``), are validated and counted in the facet summary.
+struct PendingBatch: Sendable {
     /// Length-prefixed records, seq fields still zero (the leader writes them).
     var records: [UInt8] = []
     /// Offsets of each record's length prefix in `records`.
@@ -10,38 +11,64 @@ struct PendingBatch {
     /// again at seal.
     var facets = SegmentFacets(baseSeq: 0)
 
+    init() {}
+
     /// Validates and encodes `events` with fresh random salts. All or nothing: the first event that breaks the
     /// limits is refused, naming its place in the batch and the field.
     /// - Parameter allowReserved: The log's own retention and redaction events may use the reserved actor.
     init(_ events: [AuditEvent], limits: EventLimits, allowReserved: Bool) throws(AuditLogError) {
         offsets.reserveCapacity(events.count)
-        var salts = [UInt8](repeating: 0, count: events.count * RecordCodec.saltSize)
+        var record: [UInt8] = []
+        for (i, event) in events.enumerated() {
+            record.removeAll(keepingCapacity: true)
+            RecordCodec.encode(event, seq: 0, into: &record)
+            do throws(AuditLogError) {
+                try add(record, limits: limits, allowReserved: allowReserved)
+            } catch {
+                throw events.count > 1 ? error.prefixed("event \(i) of the batch: ") : error
+            }
+        }
+        try salt()
+    }
+
+    /// Adds a record just encoded (seq and salt zero) once it passes the checks of the event contract, and counts
+    /// it in the facet summary; a refused record adds nothing.
+    mutating func add(_ record: [UInt8], limits: EventLimits, allowReserved: Bool) throws(AuditLogError) {
+        try record.withUnsafeBytes { bytes in
+            Result { () throws(AuditLogError) in
+                let fields = try RecordFields(trusted: bytes)
+                try fields.validate(limits: limits, allowReserved: allowReserved)
+                guard bytes.count <= limits.maxEventBytes else {
+                    throw AuditLogError(
+                        .invalidEvent,
+                        "the event encodes to \(bytes.count) bytes, over the limit of \(limits.maxEventBytes)")
+                }
+                facets.add(fields)
+            }
+        }.get()
+        offsets.append(records.count)
+        records.appendVarint(UInt64(record.count))
+        records.append(contentsOf: record)
+    }
+
+    /// Gives every record fresh random salt (FORMAT.md, "Record"), once the batch is complete.
+    mutating func salt() throws(AuditLogError) {
+        guard !offsets.isEmpty else { return }
+        var salts = [UInt8](repeating: 0, count: offsets.count * RecordCodec.saltSize)
         try salts.withUnsafeMutableBytes { buffer in
             Result { () throws(AuditLogError) in try SecureRandom.fill(buffer) }
         }
         .get()
-        var record: [UInt8] = []
-        for (i, event) in events.enumerated() {
-            do throws(AuditLogError) {
-                try event.validate(limits: limits, allowReserved: allowReserved)
-            } catch {
-                throw events.count > 1 ? error.prefixed("event \(i) of the batch: ") : error
+        let saltAt = RecordCodec.fixedSize - RecordCodec.saltSize
+        records.withUnsafeMutableBytes { raw in
+            salts.withUnsafeBytes { salts in
+                for (i, offset) in offsets.enumerated() {
+                    var start = offset
+                    while raw[start] & 0x80 != 0 { start += 1 }
+                    (raw.baseAddress! + start + 1 + saltAt).copyMemory(
+                        from: salts.baseAddress! + i * RecordCodec.saltSize, byteCount: RecordCodec.saltSize)
+                }
             }
-            record.removeAll(keepingCapacity: true)
-            salts.withUnsafeBytes { raw in
-                let salt = UnsafeRawBufferPointer(
-                    rebasing: raw[i * RecordCodec.saltSize..<(i + 1) * RecordCodec.saltSize])
-                RecordCodec.encode(event, seq: 0, salt: salt, into: &record)
-            }
-            guard record.count <= limits.maxEventBytes else {
-                throw AuditLogError(
-                    .invalidEvent,
-                    "event \(i) encodes to \(record.count) bytes, over the limit of \(limits.maxEventBytes)")
-            }
-            offsets.append(records.count)
-            records.appendVarint(UInt64(record.count))
-            records.append(contentsOf: record)
-            facets.add(event)
         }
     }
 }
