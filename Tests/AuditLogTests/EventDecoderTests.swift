@@ -235,3 +235,90 @@ extension EventDecoderTests {
         }
     }
 }
+
+extension EventDecoderTests {
+    /// The records with their salts zeroed (the salts are random).
+    private func unsalted(_ batch: PendingBatch) -> [UInt8] {
+        var records = batch.records
+        for offset in batch.offsets {
+            var start = offset
+            while records[start] & 0x80 != 0 { start += 1 }
+            let salt = start + 1 + RecordCodec.fixedSize - RecordCodec.saltSize
+            for i in salt..<salt + RecordCodec.saltSize { records[i] = 0 }
+        }
+        return records
+    }
+
+    private func encode(_ text: String, defaultOrg: String? = nil) throws -> EncodedEvents {
+        var copy = text
+        return try copy.withUTF8 {
+            try decoder.encodeBatch(UnsafeRawBufferPointer($0), format: .jsonLines, defaultOrg: defaultOrg)
+        }
+    }
+
+    /// JSON parsed straight into records gives the bytes that encoding the decoded events gives, whatever the
+    /// spelling of the JSON (escapes, whitespace, key order, nulls), and the same facet counts.
+    @Test func jsonStraightToRecordsEqualsEncodingTheDecodedEvents() throws {
+        let spellings = [
+            Self.fullEvent,
+            #"  { "resource" : {"name":null, "id":"r\u00e9\/1","type":"t"}, "action":"a\tb", "actor":{"roles":[],"id":"\ud83d\ude00","type":"system","name":null},"timestamp":1795317213123,"id":"x","org":null,"project":{"name":"P","id":"p"},"after":null,"before":{"z":1,"a":[true,false,null,-0.5e-3],"\u0041":"\"q\""},"seq":7,"leafHash":"00"}  "#,
+            #"{"id":"y","timestamp":"2026-01-01T00:00:00Z","actor":{"type":"service","id":"s","authMethod":"mtls"},"action":"x","resource":{"type":"t","id":"1"},"ip":"10.0.0.1","metadata":{}}"#,
+        ]
+        let lines = spellings + sampleEvents(300, seed: 9).map(\.jsonString)
+        let text = lines.joined(separator: "\n")
+        let encoded = try encode(text)
+        let events = try lines.map { try decoder.decode($0) }
+        let reference = try PendingBatch(events, limits: decoder.limits, allowReserved: false)
+        #expect(encoded.count == lines.count)
+        #expect(encoded.batch.offsets == reference.offsets)
+        #expect(unsalted(encoded.batch) == unsalted(reference))
+        #expect(encoded.batch.facets == reference.facets)
+        #expect(encoded.batch.records != reference.records, "every record has its own random salt")
+        for (i, event) in events.enumerated() {
+            #expect(encoded.eventID(at: i) == event.id)
+            #expect(encoded.orgID(at: i) == event.org?.id)
+        }
+    }
+
+    /// An org-scoped key's events: those without an org get it, the others keep theirs (the server refuses them).
+    @Test func eventsWithoutAnOrgGetTheDefaultOrg() throws {
+        let none = #"{"id":"a","actor":{"type":"user","id":"u"},"action":"x","resource":{"type":"t","id":"1"}}"#
+        let other = #"{"id":"b","actor":{"type":"user","id":"u"},"action":"x","resource":{"type":"t","id":"1"},"org":{"id":"o2","name":"Other"}}"#
+        let encoded = try encode(none + "\n" + other, defaultOrg: "o1")
+        #expect(encoded.orgID(at: 0) == "o1")
+        #expect(encoded.orgID(at: 1) == "o2")
+        #expect(try encode(none).orgID(at: 0) == nil)
+    }
+
+    /// Object keys are compared after unescaping, also past the 32 keys compared one by one.
+    @Test func duplicateKeysAreFoundInLargeObjectsAndThroughEscapes() throws {
+        let minimal = #""actor":{"type":"user","id":"u"},"action":"x","resource":{"type":"t","id":"1"}"#
+        let many = (0..<40).map { #""k\#($0)":\#($0)"# }.joined(separator: ",")
+        #expect(try decoder.decode("{\(minimal),\"before\":{\(many)}}").before?.text == "{\(many)}")
+        for object in [#"{\#(many),"k39":0}"#, #"{"k5":0,\#(many)}"#, #"{"a":1,"\u0061":2}"#] {
+            let error = #expect(throws: AuditLogError.self) {
+                try decoder.decode("{\(minimal),\"before\":\(object)}")
+            }
+            #expect(error?.field == "before")
+            #expect(error?.message.contains("duplicate key") == true, "\(String(describing: error))")
+        }
+    }
+
+    /// Events encoded against other limits than the log's are refused whole.
+    @Test func encodedEventsNeedTheLogsLimits() throws {
+        let directory = try TemporaryDirectory()
+        let log = try AuditLog(directory: directory.path)
+        defer { try? log.close() }
+        var limits = EventLimits()
+        limits.maxStringBytes = 100_000
+        let line = sampleEvents(1, seed: 2)[0].jsonString
+        var copy = line
+        let encoded = try copy.withUTF8 {
+            try EventDecoder(limits: limits).encodeBatch(UnsafeRawBufferPointer($0), format: .jsonLines)
+        }
+        #expect(throws: AuditLogError.self) { try log.append(encoded) }
+        #expect(log.state.treeSize == 0)
+        #expect(try log.append(try encode(line)) == 0..<1)
+        #expect(try log.event(seq: 0).event == sampleEvents(1, seed: 2)[0])
+    }
+}
