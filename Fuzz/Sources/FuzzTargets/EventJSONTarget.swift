@@ -3,7 +3,8 @@ import AuditLogSampleData
 @testable import AuditLog
 
 /// The JSON event decoder. An accepted event must be valid, print as JSON that decodes to the same event, and
-/// survive the record encoding: decoded back equal, and transcoded to the same export JSON.
+/// survive the record encoding: written straight from JSON the same, decoded back equal, and transcoded to the
+/// same export JSON.
 enum EventJSONTarget {
     static let decoder = EventDecoder()
     nonisolated(unsafe) static let hasher = try? MerkleHasher()
@@ -13,6 +14,13 @@ enum EventJSONTarget {
         require((try? event.validate()) != nil, "an accepted event does not validate")
         let again = try? decoder.decode(event.jsonString)
         require(again == event, "the JSON of an accepted event decodes to \(String(describing: again))")
+        // JSON parsed straight into a record gives the record of the decoded event.
+        var encoder = JSONRecordEncoder(limits: decoder.limits)
+        var reference: [UInt8] = []
+        RecordCodec.encode(event, seq: 0, into: &reference)
+        var json = Array(event.jsonString.utf8)
+        let parsed = json.withUnsafeMutableBytes { (try? encoder.encode(UnsafeRawBufferPointer($0))) != nil }
+        require(parsed && encoder.record == reference, "JSON straight to a record differs from the event's record")
         guard let hasher else { return }
         var record: [UInt8] = []
         let salt = [UInt8](repeating: 0x5a, count: RecordCodec.saltSize)
