@@ -31,7 +31,7 @@ extension EventDecoder {
             try encoder.encode(json)
             try batch.add(encoder.record, limits: limits, allowReserved: false)
         }
-        try batch.salt()
+        try batch.finish()
         return EncodedEvents(batch: batch, limits: limits)
     }
 

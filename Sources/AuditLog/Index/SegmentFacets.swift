@@ -48,30 +48,6 @@ struct SegmentFacets: Equatable, Sendable {
         endSeq = baseSeq
     }
 
-    /// Counts one event, from the fields of its record.
-    mutating func add(_ f: RecordFields) {
-        func string(_ bytes: UnsafeRawBufferPointer) -> String { UTF8Validator.string(trusted: bytes) }
-        let org = f.orgID.map(string) ?? ""
-        func count(_ field: FacetField, _ value: UnsafeRawBufferPointer?, name: UnsafeRawBufferPointer? = nil,
-            kind: String? = nil)
-        {
-            guard let value else { return }
-            // One hash lookup: the entry is changed in place.
-            modify(&entries[Key(field: field, org: org, value: string(value)), default: Entry()]) { entry in
-                entry.count += 1
-                if let name { entry.name = string(name) }
-                if let kind { entry.kind = kind }
-            }
-        }
-        func modify(_ entry: inout Entry, _ change: (inout Entry) -> Void) { change(&entry) }
-        count(.actor, f.actorID, name: f.actorName, kind: f.actorType.rawValue)
-        count(.action, f.action)
-        count(.resourceType, f.resourceType)
-        count(.project, f.projectID, name: f.projectName)
-        count(.org, f.orgID, name: f.orgName)
-        count(.source, f.source)
-    }
-
     /// Adds the counts of another summary (names from the later one win).
     mutating func merge(_ other: SegmentFacets) {
         for (key, entry) in other.entries {
@@ -88,11 +64,13 @@ struct SegmentFacets: Equatable, Sendable {
     /// is written, or damage, which verify reports).
     mutating func add(walking walker: inout SegmentWalker) throws(AuditLogError) {
         var payload: [UInt8] = []
+        var tally = FacetTally()
+        defer { merge(tally.summary(baseSeq: baseSeq)) }
         while case .block(let header, let offset) = try walker.next() {
             var failure: DecodeFailure?
             do throws(DecodeFailure) {
                 try walker.forEachRecord(header, payload: &payload) { (_, record) throws(DecodeFailure) in
-                    add(try RecordFields(record))
+                    tally.add(try RecordFields(record))
                 }
             } catch {
                 failure = error

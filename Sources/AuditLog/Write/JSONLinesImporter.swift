@@ -221,7 +221,7 @@ final class JSONLinesImporter: Sendable {
         }
         out.invalid.sort { $0.line < $1.line }
         do throws(AuditLogError) {
-            try out.batch.salt()
+            try out.batch.finish()
         } catch {
             out.saltFailure = error
         }

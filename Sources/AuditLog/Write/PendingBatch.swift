@@ -8,8 +8,9 @@ struct PendingBatch: Sendable {
     var firstSeq: UInt64 = 0
     var count: Int { offsets.count }
     /// The batch's contribution to its segment's facet summary, counted here rather than by decoding the records
-    /// again at seal.
-    var facets = SegmentFacets(baseSeq: 0)
+    /// again at seal (complete after ``finish()``).
+    private(set) var facets = SegmentFacets(baseSeq: 0)
+    private var tally = FacetTally()
 
     init() {}
 
@@ -28,7 +29,7 @@ struct PendingBatch: Sendable {
                 throw events.count > 1 ? error.prefixed("event \(i) of the batch: ") : error
             }
         }
-        try salt()
+        try finish()
     }
 
     /// Adds a record just encoded (seq and salt zero) once it passes the checks of the event contract, and counts
@@ -43,7 +44,7 @@ struct PendingBatch: Sendable {
                         .invalidEvent,
                         "the event encodes to \(bytes.count) bytes, over the limit of \(limits.maxEventBytes)")
                 }
-                facets.add(fields)
+                tally.add(fields)
             }
         }.get()
         offsets.append(records.count)
@@ -51,9 +52,12 @@ struct PendingBatch: Sendable {
         records.append(contentsOf: record)
     }
 
-    /// Gives every record fresh random salt (FORMAT.md, "Record"), once the batch is complete.
-    mutating func salt() throws(AuditLogError) {
+    /// Gives every record fresh random salt (FORMAT.md, "Record") and sums up the facet counts, once the batch is
+    /// complete.
+    mutating func finish() throws(AuditLogError) {
         guard !offsets.isEmpty else { return }
+        facets = tally.summary(baseSeq: 0)
+        tally = FacetTally()
         var salts = [UInt8](repeating: 0, count: offsets.count * RecordCodec.saltSize)
         try salts.withUnsafeMutableBytes { buffer in
             Result { () throws(AuditLogError) in try SecureRandom.fill(buffer) }
