@@ -53,8 +53,10 @@ extension EventDecoder {
         var start = 0
         while start < bytes.count {
             line += 1
-            var end = start
-            while end < bytes.count && bytes[end] != 0x0A { end += 1 }
+            var end = bytes.count
+            if let newline = memchr(bytes.baseAddress! + start, 0x0A, bytes.count - start) {
+                end = UnsafeRawPointer(newline) - bytes.baseAddress!
+            }
             var textEnd = end
             if textEnd > start && bytes[textEnd - 1] == 0x0D { textEnd -= 1 }
             let text = UnsafeRawBufferPointer(rebasing: bytes[start..<textEnd])
@@ -149,3 +151,7 @@ public struct EncodedEvents: Sendable {
         }
     }
 }
+
+#if canImport(Glibc)
+    import Glibc
+#endif

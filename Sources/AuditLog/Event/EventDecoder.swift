@@ -62,7 +62,11 @@ struct JSONRecordEncoder {
         parsed.reset()
         var parser = Parser(scanner: JSONScanner(bytes, maxDepth: limits.maxNestingDepth), limits: limits)
         swap(&parser.event, &parsed)
-        defer { swap(&parser.event, &parsed) }
+        swap(&parser.scanner.keyRanges, &parser.event.keyRanges)
+        defer {
+            swap(&parser.scanner.keyRanges, &parser.event.keyRanges)
+            swap(&parser.event, &parsed)
+        }
         try parser.parseEvent()
         if parser.event.orgID == nil, let defaultOrg {
             parser.event.orgID = parser.event.append(defaultOrg)
@@ -99,16 +103,19 @@ struct ParsedEvent {
     var before: Range<Int>?
     var after: Range<Int>?
     var metadata: Range<Int>?
+    /// The scanner's scratch space for object keys, kept from one event to the next.
+    var keyRanges: [Range<Int>] = []
 
     /// Empties it for the next event, keeping the buffers.
     mutating func reset() {
         var text = self.text
         var roles = self.roles
+        let keyRanges = self.keyRanges
         self.text = []
         self.roles = []
         text.removeAll(keepingCapacity: true)
         roles.removeAll(keepingCapacity: true)
-        self = ParsedEvent(text: text, roles: roles)
+        self = ParsedEvent(text: text, roles: roles, keyRanges: keyRanges)
     }
 
     /// Appends `string` to ``text`` and returns its range.
@@ -119,23 +126,23 @@ struct ParsedEvent {
     }
 }
 
-/// The members an object may have, matched as raw bytes, with their dotted paths for error messages.
-private struct ObjectKeys: Sendable {
+/// The members an object may have, matched as raw bytes, with their dotted paths for error messages (static
+/// strings: the hot path touches no reference count).
+private final class ObjectKeys: Sendable {
     /// Each name's UTF-8 packed into two little-endian words (names are at most 16 bytes) and its length.
     let packed: [(UInt64, UInt64, Int)]
-    let paths: [String]
+    let paths: [StaticString]
     /// Said after "unknown field" to list what is allowed.
-    let hint: String
-    let prefix: String
+    let hint: StaticString
+    let prefix: StaticString
 
-    init(_ prefix: String, _ names: [String], hint: String) {
+    init(_ prefix: StaticString, _ names: [StaticString], paths: [StaticString], hint: StaticString) {
         self.prefix = prefix
         packed = names.map { name in
-            let utf8 = Array(name.utf8)
-            precondition(utf8.count <= 16)
-            return utf8.withUnsafeBytes { Self.pack($0) }
+            precondition(name.utf8CodeUnitCount <= 16)
+            return Self.pack(UnsafeRawBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount))
         }
-        paths = names.map { prefix.isEmpty ? $0 : "\(prefix).\($0)" }
+        self.paths = paths
         self.hint = hint
     }
 
@@ -164,13 +171,22 @@ private struct ObjectKeys: Sendable {
             "id", "timestamp", "actor", "action", "resource", "org", "project", "source", "ip", "userAgent", "before",
             "after", "metadata", "seq", "leafHash", "redacted",
         ],
+        paths: [
+            "id", "timestamp", "actor", "action", "resource", "org", "project", "source", "ip", "userAgent", "before",
+            "after", "metadata", "seq", "leafHash", "redacted",
+        ],
         hint: "; put custom data in \"metadata\"")
     static let actor = ObjectKeys(
         "actor", ["type", "id", "name", "roles", "authMethod"],
+        paths: ["actor.type", "actor.id", "actor.name", "actor.roles", "actor.authMethod"],
         hint: " (an actor has type, id, name, roles, authMethod)")
-    static let resource = ObjectKeys("resource", ["type", "id", "name"], hint: " (a resource has type, id, name)")
-    static let org = ObjectKeys("org", ["id", "name"], hint: " (an org has id and name)")
-    static let project = ObjectKeys("project", ["id", "name"], hint: " (a project has id and name)")
+    static let resource = ObjectKeys(
+        "resource", ["type", "id", "name"], paths: ["resource.type", "resource.id", "resource.name"],
+        hint: " (a resource has type, id, name)")
+    static let org = ObjectKeys(
+        "org", ["id", "name"], paths: ["org.id", "org.name"], hint: " (an org has id and name)")
+    static let project = ObjectKeys(
+        "project", ["id", "name"], paths: ["project.id", "project.name"], hint: " (a project has id and name)")
 }
 
 private struct Parser {
@@ -190,9 +206,13 @@ private struct Parser {
         AuditLogError(.invalidEvent, message, field: field?.isEmpty == false ? field : nil)
     }
 
+    private func invalid(_ field: StaticString, _ message: String) -> AuditLogError {
+        invalid(field.description, message)
+    }
+
     /// Runs `body`, turning a JSON syntax error into an error that names `field`.
     @inline(__always)
-    private mutating func within<T>(_ field: String?, _ body: (inout JSONScanner) throws(SyntaxError) -> T)
+    private mutating func within<T>(_ field: StaticString, _ body: (inout JSONScanner) throws(SyntaxError) -> T)
         throws(AuditLogError) -> T
     {
         do {
@@ -206,9 +226,13 @@ private struct Parser {
         invalid(field, "expected \(expected), found \(scanner.found())")
     }
 
+    private mutating func typeMismatch(_ field: StaticString, _ expected: String) -> AuditLogError {
+        typeMismatch(field.description, expected)
+    }
+
     /// Reads a string into the event's text.
     @inline(__always)
-    mutating func string(_ field: String) throws(AuditLogError) -> Range<Int> {
+    mutating func string(_ field: StaticString) throws(AuditLogError) -> Range<Int> {
         guard scanner.peek() == UInt8(ascii: "\"") else { throw typeMismatch(field, "a string") }
         let start = event.text.count
         do {
@@ -220,11 +244,11 @@ private struct Parser {
     }
 
     @inline(__always)
-    mutating func isNull(_ field: String) throws(AuditLogError) -> Bool {
+    mutating func isNull(_ field: StaticString) throws(AuditLogError) -> Bool {
         try within(field) { (s) throws(SyntaxError) in try s.consumeNull() }
     }
 
-    mutating func optionalString(_ field: String) throws(AuditLogError) -> Range<Int>? {
+    mutating func optionalString(_ field: StaticString) throws(AuditLogError) -> Range<Int>? {
         if try isNull(field) { return nil }
         return try string(field)
     }
@@ -232,7 +256,7 @@ private struct Parser {
     /// Iterates the members of an object, calling `body` with the index of each key in `keys`; `body` must
     /// consume the value. Unknown and repeated keys are refused.
     @inline(__always)
-    mutating func object(_ field: String, _ keys: ObjectKeys, _ body: (inout Parser, Int) throws(AuditLogError) -> Void)
+    mutating func object(_ field: StaticString, _ keys: ObjectKeys, _ body: (inout Parser, Int) throws(AuditLogError) -> Void)
         throws(AuditLogError)
     {
         guard scanner.peek() == UInt8(ascii: "{") else { throw typeMismatch(field, "an object") }
@@ -252,7 +276,8 @@ private struct Parser {
             }
             guard let index = match.0 else {
                 let name = match.1 ?? "?"
-                throw invalid(keys.prefix.isEmpty ? name : "\(keys.prefix).\(name)", "unknown field\(keys.hint)")
+                let prefix = keys.prefix.description
+                throw invalid(prefix.isEmpty ? name : "\(prefix).\(name)", "unknown field\(keys.hint)")
             }
             if seen & (1 << index) != 0 { throw invalid(keys.paths[index], "appears twice") }
             seen |= 1 << index
@@ -265,7 +290,7 @@ private struct Parser {
     }
 
     /// Copies a nested value into the event's text in canonical form.
-    mutating func canonical(_ field: String) throws(AuditLogError) -> Range<Int> {
+    mutating func canonical(_ field: StaticString) throws(AuditLogError) -> Range<Int> {
         let start = event.text.count
         do {
             try scanner.copyCanonicalValue(into: &event.text)
@@ -293,7 +318,7 @@ private struct Parser {
         var hasResource = false
 
         guard scanner.peek() == UInt8(ascii: "{") else {
-            throw invalid(nil, "expected a JSON object, found \(scanner.found())")
+            throw invalid(nil as String?, "expected a JSON object, found \(scanner.found())")
         }
         let keys = ObjectKeys.event
         try object("", keys) { (p, key) throws(AuditLogError) in
@@ -333,7 +358,7 @@ private struct Parser {
             }
         }
         if scanner.peek() != nil {
-            throw invalid(nil, "unexpected data after the event object at byte \(scanner.position)")
+            throw invalid(nil as String?, "unexpected data after the event object at byte \(scanner.position)")
         }
         guard hasActor else { throw invalid("actor", "missing (required)") }
         guard let action else { throw invalid("action", "missing (required)") }
@@ -346,7 +371,7 @@ private struct Parser {
         }
     }
 
-    mutating func timestamp(_ field: String) throws(AuditLogError) -> Int64? {
+    mutating func timestamp(_ field: StaticString) throws(AuditLogError) -> Int64? {
         switch scanner.peek() ?? 0 {
         case UInt8(ascii: "n"):
             _ = try isNull(field)
@@ -396,7 +421,7 @@ private struct Parser {
         event.actorID = id
     }
 
-    mutating func roles(_ path: String) throws(AuditLogError) {
+    mutating func roles(_ path: StaticString) throws(AuditLogError) {
         if try isNull(path) { return }
         guard scanner.peek() == UInt8(ascii: "[") else { throw typeMismatch(path, "an array of strings") }
         scanner.position += 1
@@ -405,7 +430,9 @@ private struct Parser {
         repeat {
             let count = event.roles.count
             guard count < limits.maxRoles else { throw invalid(path, "more than \(limits.maxRoles) roles") }
-            guard scanner.peek() == UInt8(ascii: "\"") else { throw typeMismatch("\(path)[\(count)]", "a string") }
+            guard scanner.peek() == UInt8(ascii: "\"") else {
+                throw typeMismatch("\(path)[\(count)]" as String, "a string")
+            }
             event.roles.append(try string(path))
         } while scanner.consume(UInt8(ascii: ","))
         try within(path) { (s) throws(SyntaxError) in try s.expect(UInt8(ascii: "]"), "',' or ']'") }

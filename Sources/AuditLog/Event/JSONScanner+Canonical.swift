@@ -82,7 +82,7 @@ extension JSONScanner {
             out.append(contentsOf: "null".utf8)
         case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"):
             let range = try readNumber()
-            out.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[range]))
+            out.append(bytes: UnsafeRawBufferPointer(rebasing: bytes[range]))
         default:
             throw error("expected a value, found \(found())")
         }
@@ -92,15 +92,15 @@ extension JSONScanner {
         position += 1
         let start = position
         // Fast path: nothing to unescape and nothing to escape; copy the bytes as they are.
-        if let end = plainRunEnd(), bytes[end] == UInt8(ascii: "\"") {
-            let slice = UnsafeRawBufferPointer(rebasing: bytes[start..<end])
-            guard UTF8Validator.isValid(slice) else {
+        let run = plainRun()
+        if run.end < bytes.count, bytes[run.end] == UInt8(ascii: "\"") {
+            // With the quotes: the string as it is written is its canonical form.
+            let quoted = UnsafeRawBufferPointer(rebasing: bytes[start - 1...run.end])
+            guard run.ascii || UTF8Validator.isValid(quoted) else {
                 throw SyntaxError(reason: "string is not valid UTF-8", offset: start)
             }
-            out.append(UInt8(ascii: "\""))
-            out.append(contentsOf: slice)
-            out.append(UInt8(ascii: "\""))
-            position = end + 1
+            out.append(bytes: quoted)
+            position = run.end + 1
             return
         }
         position = start

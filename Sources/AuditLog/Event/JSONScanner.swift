@@ -97,13 +97,14 @@ struct JSONScanner {
         position += 1
         let start = position
         // Fast path: no escapes, so the bytes between the quotes are the string.
-        if let end = plainRunEnd(), bytes[end] == UInt8(ascii: "\"") {
-            let slice = UnsafeRawBufferPointer(rebasing: bytes[start..<end])
-            guard UTF8Validator.isValid(slice) else {
+        let run = plainRun()
+        if run.end < bytes.count, bytes[run.end] == UInt8(ascii: "\"") {
+            let slice = UnsafeRawBufferPointer(rebasing: bytes[start..<run.end])
+            guard run.ascii || UTF8Validator.isValid(slice) else {
                 throw SyntaxError(reason: "string is not valid UTF-8", offset: start)
             }
-            out.append(contentsOf: slice)
-            position = end + 1
+            out.append(bytes: slice)
+            position = run.end + 1
             return
         }
         position = start
@@ -114,23 +115,27 @@ struct JSONScanner {
         }
     }
 
-    /// The index of the first `"`, `\` or control character from `position` on (eight bytes at a time), nil if
-    /// there is none.
+    /// Where the run of bytes from `position` on that need no escaping ends: at the first `"`, `\\` or control
+    /// character, or at the end of input; and whether the run is all ASCII (then it needs no UTF-8 check). Eight
+    /// bytes at a time.
     @inline(__always)
-    func plainRunEnd() -> Int? {
+    func plainRun() -> (end: Int, ascii: Bool) {
         var i = position
         let n = bytes.count
-        while i + 8 <= n,
-            !JSONWriter.mayNeedEscaping(UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: i, as: UInt64.self)))
-        {
+        var high: UInt64 = 0
+        while i + 8 <= n {
+            let word = UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: i, as: UInt64.self))
+            if JSONWriter.mayNeedEscaping(word) { break }
+            high |= word
             i += 8
         }
         while i < n {
             let c = bytes[i]
-            if c == UInt8(ascii: "\"") || c == UInt8(ascii: "\\") || c < 0x20 { return i }
+            if c == UInt8(ascii: "\"") || c == UInt8(ascii: "\\") || c < 0x20 { break }
+            high |= UInt64(c)
             i += 1
         }
-        return nil
+        return (i, high & 0x8080_8080_8080_8080 == 0)
     }
 
     /// Reads an object key and passes its UTF-8 bytes to `body` without creating a string when the key has no

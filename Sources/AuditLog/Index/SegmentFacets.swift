@@ -102,7 +102,7 @@ struct SegmentFacets: Equatable, Sendable {
             ($0.key.field.rawValue, $0.key.org, $0.key.value) < ($1.key.field.rawValue, $1.key.org, $1.key.value)
         }
         for (key, entry) in sorted {
-            body.append(UInt8(FacetField.allCases.firstIndex(of: key.field)!))
+            body.append(UInt8(key.field.code))
             body.appendVarint(entry.count)
             body.appendLengthPrefixed(key.org)
             body.appendLengthPrefixed(key.value)

@@ -28,6 +28,12 @@ extension Array where Element == UInt8 {
         }
     }
 
+    /// Appends raw bytes with one copy (`append(contentsOf:)` of a raw buffer goes element by element).
+    @inline(__always)
+    mutating func append(bytes: UnsafeRawBufferPointer) {
+        append(contentsOf: bytes.assumingMemoryBound(to: UInt8.self))
+    }
+
     /// Overwrites the little-endian integer at `offset`.
     @inline(__always)
     mutating func storeLittleEndian<T: FixedWidthInteger>(_ value: T, at offset: Int) {

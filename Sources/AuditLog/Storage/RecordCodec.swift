@@ -163,7 +163,7 @@ enum RecordCodec {
             func field(_ range: Range<Int>?) {
                 guard let range else { return }
                 out.appendVarint(UInt64(range.count))
-                out.append(contentsOf: UnsafeRawBufferPointer(rebasing: text[range]))
+                out.append(bytes: UnsafeRawBufferPointer(rebasing: text[range]))
             }
             field(e.id)
             field(e.actorID)

@@ -17,7 +17,10 @@ struct BlockIndexAppender {
     private var blockRecordEnds: [UInt32] = []
     /// The facet summary of the active segment, counted from the committed batches; nil when the segment held
     /// records before this writer opened it (the maintenance thread computes that one after the seal).
-    private var facets: SegmentFacets?
+    private var facets: FacetTally?
+    /// The seqs `facets` covers: `[facetsBase, facetsEnd)`.
+    private var facetsBase: UInt64
+    private var facetsEnd: UInt64
 
     /// Opens (or creates) the `.idx` of the active segment at `baseSeq`; `existing` is the segment's index as
     /// repaired at open, whose records' actors count towards the actor index at seal.
@@ -26,7 +29,9 @@ struct BlockIndexAppender {
         if let existing {
             actorPairs = existing.actorHashes.enumerated().map { ($1, existing.baseSeq + UInt64($0)) }
         }
-        if existing?.actorHashes.isEmpty ?? true { facets = SegmentFacets(baseSeq: baseSeq) }
+        if existing?.actorHashes.isEmpty ?? true { facets = FacetTally() }
+        facetsBase = baseSeq
+        facetsEnd = baseSeq
         try open(baseSeq: baseSeq)
     }
 
@@ -46,9 +51,9 @@ struct BlockIndexAppender {
     }
 
     /// Counts a committed batch in the active segment's facet summary; `endSeq` is the seq after its last event.
-    mutating func countFacets(_ batch: SegmentFacets, endSeq: UInt64) {
+    mutating func countFacets(_ batch: FacetTally, endSeq: UInt64) {
         facets?.merge(batch)
-        facets?.endSeq = endSeq
+        facetsEnd = endSeq
     }
 
     /// Encodes the entry of the block just finished.
@@ -78,11 +83,15 @@ struct BlockIndexAppender {
             SegmentIndexFiles.actorIndexPath(directory: directory, baseSeq: sealedBase),
             with: SegmentIndexFiles.encodeActorIndex(baseSeq: sealedBase, pairs: actorPairs))
         actorPairs.removeAll(keepingCapacity: true)
-        if let facets, facets.baseSeq == sealedBase, facets.endSeq == nextBaseSeq {
+        if let facets, facetsBase == sealedBase, facetsEnd == nextBaseSeq {
+            var summary = facets.summary(baseSeq: sealedBase)
+            summary.endSeq = nextBaseSeq
             try? SegmentIndexFiles.replace(
-                SegmentFacets.path(directory: directory, baseSeq: sealedBase), with: facets.encode())
+                SegmentFacets.path(directory: directory, baseSeq: sealedBase), with: summary.encode())
         }
-        facets = SegmentFacets(baseSeq: nextBaseSeq)
+        facets = FacetTally()
+        facetsBase = nextBaseSeq
+        facetsEnd = nextBaseSeq
         try open(baseSeq: nextBaseSeq)
     }
 }

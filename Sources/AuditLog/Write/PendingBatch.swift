@@ -8,9 +8,10 @@ struct PendingBatch: Sendable {
     var firstSeq: UInt64 = 0
     var count: Int { offsets.count }
     /// The batch's contribution to its segment's facet summary, counted here rather than by decoding the records
-    /// again at seal (complete after ``finish()``).
-    private(set) var facets = SegmentFacets(baseSeq: 0)
-    private var tally = FacetTally()
+    /// again at seal.
+    private(set) var tally = FacetTally()
+    /// The same, as a summary.
+    var facets: SegmentFacets { tally.summary(baseSeq: 0) }
 
     init() {}
 
@@ -52,12 +53,9 @@ struct PendingBatch: Sendable {
         records.append(contentsOf: record)
     }
 
-    /// Gives every record fresh random salt (FORMAT.md, "Record") and sums up the facet counts, once the batch is
-    /// complete.
+    /// Gives every record fresh random salt (FORMAT.md, "Record"), once the batch is complete.
     mutating func finish() throws(AuditLogError) {
         guard !offsets.isEmpty else { return }
-        facets = tally.summary(baseSeq: 0)
-        tally = FacetTally()
         var salts = [UInt8](repeating: 0, count: offsets.count * RecordCodec.saltSize)
         try salts.withUnsafeMutableBytes { buffer in
             Result { () throws(AuditLogError) in try SecureRandom.fill(buffer) }

@@ -72,7 +72,7 @@ final class SegmentAppender {
                     }
                 }
             }
-            index.countFacets(batch.facets, endSeq: batch.firstSeq + UInt64(batch.count))
+            index.countFacets(batch.tally, endSeq: batch.firstSeq + UInt64(batch.count))
         }
         if !builder.isEmpty { finishBlock(startsCommit: startsCommit, headers: &headers) }
         try segment.fd.write(writeBuffer, at: segment.size)
