@@ -20,7 +20,7 @@ enum EventJSONTarget {
         RecordCodec.encode(event, seq: 0, into: &reference)
         var json = Array(event.jsonString.utf8)
         let parsed = json.withUnsafeMutableBytes { (try? encoder.encode(UnsafeRawBufferPointer($0))) != nil }
-        require(parsed && encoder.record == reference, "JSON straight to a record differs from the event's record")
+        require(parsed && Array(encoder.record) == reference, "JSON straight to a record differs from the event's record")
         guard let hasher else { return }
         var record: [UInt8] = []
         let salt = [UInt8](repeating: 0x5a, count: RecordCodec.saltSize)

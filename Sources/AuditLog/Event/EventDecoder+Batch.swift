@@ -27,6 +27,7 @@ extension EventDecoder {
     {
         var encoder = JSONRecordEncoder(limits: limits, defaultOrg: defaultOrg)
         var batch = PendingBatch()
+        batch.records.reserveCapacity(bytes.count)
         try forEachEvent(in: bytes, format: format) { (json) throws(AuditLogError) in
             try encoder.encode(json)
             try batch.add(encoder.record, limits: limits, allowReserved: false)

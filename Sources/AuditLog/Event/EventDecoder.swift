@@ -27,13 +27,9 @@ public struct EventDecoder: Sendable {
     public func decode(_ bytes: UnsafeRawBufferPointer) throws(AuditLogError) -> AuditEvent {
         var encoder = JSONRecordEncoder(limits: limits)
         try encoder.encode(bytes)
-        return try encoder.record.withUnsafeBytes { record in
-            Result { () throws(AuditLogError) in
-                let fields = try RecordFields(trusted: record)
-                try fields.validate(limits: limits, allowReserved: false)
-                return fields.event
-            }
-        }.get()
+        let fields = try RecordFields(trusted: encoder.record)
+        try fields.validate(limits: limits, allowReserved: false)
+        return fields.event
     }
 }
 
@@ -44,9 +40,11 @@ struct JSONRecordEncoder {
     let limits: EventLimits
     /// The org given to events that have none (an API key scoped to one org).
     var defaultOrg: String?
-    /// The last event's record.
-    private(set) var record: [UInt8] = []
+    private var recordBuffer = ByteBuffer()
     private var parsed = ParsedEvent()
+
+    /// The last event's record, valid until the next call and while the encoder lives.
+    var record: UnsafeRawBufferPointer { recordBuffer.bytes(0..<recordBuffer.count) }
 
     init(limits: EventLimits, defaultOrg: String? = nil) {
         self.limits = limits
@@ -60,26 +58,26 @@ struct JSONRecordEncoder {
                 .invalidEvent, "event is \(bytes.count) bytes, over the limit of \(limits.maxEventBytes) bytes")
         }
         parsed.reset()
-        var parser = Parser(scanner: JSONScanner(bytes, maxDepth: limits.maxNestingDepth), limits: limits)
-        swap(&parser.event, &parsed)
+        var parser = Parser(
+            scanner: JSONScanner(bytes, maxDepth: limits.maxNestingDepth), limits: limits, event: parsed)
         swap(&parser.scanner.keyRanges, &parser.event.keyRanges)
         defer {
             swap(&parser.scanner.keyRanges, &parser.event.keyRanges)
-            swap(&parser.event, &parsed)
+            parsed = parser.event
         }
         try parser.parseEvent()
         if parser.event.orgID == nil, let defaultOrg {
             parser.event.orgID = parser.event.append(defaultOrg)
         }
-        record.removeAll(keepingCapacity: true)
-        RecordCodec.encode(parser.event, into: &record)
+        recordBuffer.removeAll()
+        RecordCodec.encode(parser.event, into: &recordBuffer)
     }
 }
 
 /// An event as parsed from JSON: its text fields as ranges of ``text`` (unescaped, valid UTF-8), `before`, `after`
 /// and `metadata` in canonical text. What ``RecordCodec/encode(_:into:)`` writes as a record.
 struct ParsedEvent {
-    var text: [UInt8] = []
+    var text = ByteBuffer()
     var id: Range<Int>?
     var timestamp: Int64?
     var actorType = AuditEvent.Actor.Kind.user
@@ -111,9 +109,8 @@ struct ParsedEvent {
         var text = self.text
         var roles = self.roles
         let keyRanges = self.keyRanges
-        self.text = []
         self.roles = []
-        text.removeAll(keepingCapacity: true)
+        text.removeAll()
         roles.removeAll(keepingCapacity: true)
         self = ParsedEvent(text: text, roles: roles, keyRanges: keyRanges)
     }
@@ -121,7 +118,8 @@ struct ParsedEvent {
     /// Appends `string` to ``text`` and returns its range.
     mutating func append(_ string: String) -> Range<Int> {
         let start = text.count
-        text.append(contentsOf: string.utf8)
+        var copy = string
+        copy.withUTF8 { text.append(bytes: UnsafeRawBufferPointer($0)) }
         return start..<text.count
     }
 }
@@ -148,16 +146,23 @@ private final class ObjectKeys: Sendable {
 
     @inline(__always)
     private static func pack(_ bytes: UnsafeRawBufferPointer) -> (UInt64, UInt64, Int) {
-        var words: (UInt64, UInt64) = (0, 0)
-        withUnsafeMutableBytes(of: &words) { $0.copyMemory(from: bytes) }
-        return (UInt64(littleEndian: words.0), UInt64(littleEndian: words.1), bytes.count)
+        var low: UInt64 = 0
+        var high: UInt64 = 0
+        for i in 0..<bytes.count {
+            if i < 8 { low |= UInt64(bytes[i]) << (8 * UInt64(i)) } else { high |= UInt64(bytes[i]) << (8 * UInt64(i - 8)) }
+        }
+        return (low, high, bytes.count)
     }
 
     @inline(__always)
     func index(of key: UnsafeRawBufferPointer) -> Int? {
         guard key.count <= 16 else { return nil }
-        let k = Self.pack(key)
-        return packed.withUnsafeBufferPointer { names in
+        return index(ofPacked: Self.pack(key))
+    }
+
+    @inline(__always)
+    func index(ofPacked k: (UInt64, UInt64, Int)) -> Int? {
+        packed.withUnsafeBufferPointer { names in
             for i in 0..<names.count where names[i].2 == k.2 && names[i].0 == k.0 && names[i].1 == k.1 {
                 return i
             }
@@ -192,11 +197,12 @@ private final class ObjectKeys: Sendable {
 private struct Parser {
     var scanner: JSONScanner
     let limits: EventLimits
-    var event = ParsedEvent()
+    var event: ParsedEvent
 
-    init(scanner: JSONScanner, limits: EventLimits) {
+    init(scanner: JSONScanner, limits: EventLimits, event: ParsedEvent) {
         self.scanner = scanner
         self.limits = limits
+        self.event = event
     }
 
     typealias SyntaxError = JSONScanner.SyntaxError
@@ -268,16 +274,24 @@ private struct Parser {
                 throw invalid(
                     field, "invalid JSON at byte \(scanner.position): expected a key, found \(scanner.found())")
             }
-            let match = try within(field) { (s) throws(SyntaxError) in
-                try s.readKey { raw -> (Int?, String?) in
-                    if let index = keys.index(of: raw) { return (index, nil) }
-                    return (nil, raw.count <= 256 ? UTF8Validator.string(raw) : nil)
+            let index: Int
+            let keyStart = scanner.position
+            if let short = scanner.readShortKey(), let known = keys.index(ofPacked: short) {
+                index = known
+            } else {
+                scanner.position = keyStart
+                let match = try within(field) { (s) throws(SyntaxError) in
+                    try s.readKey { raw -> (Int?, String?) in
+                        if let index = keys.index(of: raw) { return (index, nil) }
+                        return (nil, raw.count <= 256 ? UTF8Validator.string(raw) : nil)
+                    }
                 }
-            }
-            guard let index = match.0 else {
-                let name = match.1 ?? "?"
-                let prefix = keys.prefix.description
-                throw invalid(prefix.isEmpty ? name : "\(prefix).\(name)", "unknown field\(keys.hint)")
+                guard let known = match.0 else {
+                    let name = match.1 ?? "?"
+                    let prefix = keys.prefix.description
+                    throw invalid(prefix.isEmpty ? name : "\(prefix).\(name)", "unknown field\(keys.hint)")
+                }
+                index = known
             }
             if seen & (1 << index) != 0 { throw invalid(keys.paths[index], "appears twice") }
             seen |= 1 << index
@@ -354,7 +368,7 @@ private struct Parser {
                 // `seq`, `leafHash` and `redacted`, written by `export`: the log assigns its own.
                 let mark = p.event.text.count
                 _ = try p.canonical(path)
-                p.event.text.removeSubrange(mark...)
+                p.event.text.truncate(to: mark)
             }
         }
         if scanner.peek() != nil {
@@ -378,10 +392,9 @@ private struct Parser {
             return nil
         case UInt8(ascii: "\""):
             let range = try string(field)
-            defer { event.text.removeSubrange(range) }
-            let parsed = event.text.withUnsafeBytes { RFC3339.parse(UnsafeRawBufferPointer(rebasing: $0[range])) }
-            guard let ms = parsed else {
-                let text = String(decoding: event.text[range], as: UTF8.self)
+            defer { event.text.truncate(to: range.lowerBound) }
+            guard let ms = RFC3339.parse(event.text.bytes(range)) else {
+                let text = String(decoding: event.text.bytes(range), as: UTF8.self)
                 throw invalid(field, "\"\(text)\" is not an RFC 3339 date-time such as 2026-11-22T03:13:33.123Z")
             }
             return ms
@@ -404,8 +417,8 @@ private struct Parser {
             switch key {
             case 0:
                 let range = try p.string(path)
-                defer { p.event.text.removeSubrange(range) }
-                guard let kind = AuditEvent.Actor.Kind(utf8: p.event.text[range]) else {
+                defer { p.event.text.truncate(to: range.lowerBound) }
+                guard let kind = AuditEvent.Actor.Kind(utf8: p.event.text.bytes(range)) else {
                     throw p.invalid(path, "expected one of user, api_key, service, system")
                 }
                 type = kind
@@ -458,7 +471,7 @@ private struct Parser {
 
 extension AuditEvent.Actor.Kind {
     /// The kind whose raw value `bytes` spell.
-    init?(utf8 bytes: ArraySlice<UInt8>) {
+    init?(utf8 bytes: UnsafeRawBufferPointer) {
         switch bytes.count {
         case 4 where bytes.elementsEqual("user".utf8): self = .user
         case 6 where bytes.elementsEqual("system".utf8): self = .system

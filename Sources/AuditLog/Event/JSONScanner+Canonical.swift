@@ -2,7 +2,7 @@ extension JSONScanner {
     /// Copies the next value into `out` in canonical form (FORMAT.md, "Canonical JSON"): no insignificant
     /// whitespace, strings re-escaped minimally, numbers as written, object keys in input order, duplicate keys
     /// refused.
-    mutating func copyCanonicalValue(into out: inout [UInt8], depth: Int = 0) throws(SyntaxError) {
+    mutating func copyCanonicalValue(into out: inout some ByteOutput, depth: Int = 0) throws(SyntaxError) {
         guard let c = peek() else { throw error("expected a value, found end of input") }
         switch c {
         case UInt8(ascii: "\""):
@@ -27,7 +27,7 @@ extension JSONScanner {
                 let keyRange = keyLower..<out.count
                 let duplicate: Bool
                 if manyKeys != nil {
-                    duplicate = !manyKeys!.insert(Array(out[keyRange])).inserted
+                    duplicate = !manyKeys!.insert(out.withUnsafeBytes { Array($0[keyRange]) }).inserted
                 } else {
                     duplicate = out.withUnsafeBytes { raw in
                         let key = UnsafeRawBufferPointer(rebasing: raw[keyRange])
@@ -36,10 +36,12 @@ extension JSONScanner {
                         }
                     }
                     keyRanges.append(keyRange)
-                    if keyRanges.count - firstKey == 32 { manyKeys = Set(keyRanges[firstKey...].map { Array(out[$0]) }) }
+                    if keyRanges.count - firstKey == 32 {
+                        manyKeys = out.withUnsafeBytes { raw in Set(keyRanges[firstKey...].map { Array(raw[$0]) }) }
+                    }
                 }
                 if duplicate {
-                    let key = String(decoding: out[keyRange].dropFirst().dropLast(), as: UTF8.self)
+                    let key = out.withUnsafeBytes { String(decoding: $0[keyRange].dropFirst().dropLast(), as: UTF8.self) }
                     throw SyntaxError(reason: "duplicate key \"\(key)\"", offset: keyStart)
                 }
                 try expect(UInt8(ascii: ":"), "':'")
@@ -73,13 +75,13 @@ extension JSONScanner {
             }
         case UInt8(ascii: "t"):
             try literal("true")
-            out.append(contentsOf: "true".utf8)
+            out.append("true")
         case UInt8(ascii: "f"):
             try literal("false")
-            out.append(contentsOf: "false".utf8)
+            out.append("false")
         case UInt8(ascii: "n"):
             try literal("null")
-            out.append(contentsOf: "null".utf8)
+            out.append("null")
         case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"):
             let range = try readNumber()
             out.append(bytes: UnsafeRawBufferPointer(rebasing: bytes[range]))
@@ -88,7 +90,7 @@ extension JSONScanner {
         }
     }
 
-    private mutating func copyCanonicalString(into out: inout [UInt8]) throws(SyntaxError) {
+    private mutating func copyCanonicalString(into out: inout some ByteOutput) throws(SyntaxError) {
         position += 1
         let start = position
         // Fast path: nothing to unescape and nothing to escape; copy the bytes as they are.
@@ -109,6 +111,6 @@ extension JSONScanner {
         guard decoded.withUnsafeBytes({ UTF8Validator.isValid($0) }) else {
             throw SyntaxError(reason: "string is not valid UTF-8", offset: start)
         }
-        decoded.withUnsafeBytes { JSONWriter.appendString($0, to: &out) }
+        decoded.withUnsafeBytes { JSONWriter.appendString(bytes: $0, to: &out) }
     }
 }

@@ -22,6 +22,8 @@ struct JSONScanner {
 
     @inline(__always)
     mutating func skipWhitespace() {
+        // Compact JSON has none: one comparison.
+        if position < bytes.count && bytes[position] > 0x20 { return }
         while position < bytes.count {
             let c = bytes[position]
             guard c == 0x20 || c == 0x0A || c == 0x0D || c == 0x09 else { return }
@@ -64,7 +66,13 @@ struct JSONScanner {
         return false
     }
 
-    mutating func expect(_ c: UInt8, _ what: String) throws(SyntaxError) {
+    @inline(__always)
+    mutating func expect(_ c: UInt8, _ what: StaticString) throws(SyntaxError) {
+        // The byte usually comes at once, without whitespace.
+        if position < bytes.count && bytes[position] == c {
+            position += 1
+            return
+        }
         guard consume(c) else { throw error("expected \(what), found \(found())") }
     }
 
@@ -93,7 +101,7 @@ struct JSONScanner {
     }
 
     /// Reads a string value, appending its unescaped UTF-8 to `out`. The caller has checked that a `"` comes next.
-    mutating func readString(into out: inout [UInt8]) throws(SyntaxError) {
+    mutating func readString(into out: inout some ByteOutput) throws(SyntaxError) {
         position += 1
         let start = position
         // Fast path: no escapes, so the bytes between the quotes are the string.
@@ -138,6 +146,79 @@ struct JSONScanner {
         return (i, high & 0x8080_8080_8080_8080 == 0)
     }
 
+    /// Reads a key of at most 16 bytes of plain ASCII (no escapes), the usual case, as its bytes packed into two
+    /// little-endian words and its length; nil, with nothing consumed, for any other key. The caller has checked
+    /// that a `"` comes next.
+    @inline(__always)
+    mutating func readShortKey() -> (UInt64, UInt64, Int)? {
+        let start = position + 1
+        if start + 16 <= bytes.count {
+            // Eight bytes at a time: the closing quote, and nothing before it that a short plain key lacks.
+            let ones: UInt64 = 0x0101_0101_0101_0101
+            let highs: UInt64 = 0x8080_8080_8080_8080
+            let words = (
+                UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: start, as: UInt64.self)),
+                UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: start + 8, as: UInt64.self))
+            )
+            @inline(__always) func quotes(_ w: UInt64) -> UInt64 {
+                let x = w ^ (ones &* 0x22)
+                return (x &- ones) & ~x & highs
+            }
+            @inline(__always) func specials(_ w: UInt64) -> UInt64 {
+                let x = w ^ (ones &* 0x5C)
+                return ((x &- ones) & ~x | (w &- ones &* 0x20) | w) & highs
+            }
+            let q0 = quotes(words.0)
+            let count: Int
+            var low = words.0
+            var high: UInt64 = 0
+            if q0 != 0 {
+                count = q0.trailingZeroBitCount / 8
+                let mask: UInt64 = count == 0 ? 0 : ~0 >> (64 - 8 * UInt64(count))
+                guard specials(words.0) & mask & highs == 0 else { return nil }
+                low &= mask
+            } else {
+                let q1 = quotes(words.1)
+                guard q1 != 0 else { return nil }
+                count = 8 + q1.trailingZeroBitCount / 8
+                let mask: UInt64 = count == 8 ? 0 : ~0 >> (64 - 8 * UInt64(count - 8))
+                guard specials(words.0) == 0, specials(words.1) & mask & highs == 0 else { return nil }
+                high = words.1 & mask
+            }
+            position = start + count + 1
+            return (low, high, count)
+        }
+        let limit = Swift.min(bytes.count, start + 17)
+        var end = start
+        while end < limit {
+            let c = bytes[end]
+            if c == UInt8(ascii: "\"") { break }
+            if c == UInt8(ascii: "\\") || c < 0x20 || c >= 0x80 { return nil }
+            end += 1
+        }
+        guard end < limit else { return nil }
+        let count = end - start
+        var low: UInt64 = 0
+        var high: UInt64 = 0
+        if start + 16 <= bytes.count {
+            low = UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: start, as: UInt64.self))
+            high = UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: start + 8, as: UInt64.self))
+            if count < 8 {
+                low &= (1 << (8 * UInt64(count))) - 1
+                high = 0
+            } else if count < 16 {
+                high &= (1 << (8 * UInt64(count - 8))) - 1
+            }
+        } else {
+            for i in 0..<count {
+                let byte = UInt64(bytes[start + i])
+                if i < 8 { low |= byte << (8 * UInt64(i)) } else { high |= byte << (8 * UInt64(i - 8)) }
+            }
+        }
+        position = end + 1
+        return (low, high, count)
+    }
+
     /// Reads an object key and passes its UTF-8 bytes to `body` without creating a string when the key has no
     /// escapes (the usual case). The caller has checked that a `"` comes next.
     mutating func readKey<T>(_ body: (UnsafeRawBufferPointer) -> T) throws(SyntaxError) -> T {
@@ -157,7 +238,7 @@ struct JSONScanner {
     }
 
     /// Decodes string content after the opening quote (escapes resolved) into `out`, consuming the closing quote.
-    mutating func readStringSlow(into out: inout [UInt8]) throws(SyntaxError) {
+    mutating func readStringSlow(into out: inout some ByteOutput) throws(SyntaxError) {
         while true {
             guard position < bytes.count else { throw error("unterminated string") }
             let c = bytes[position]
@@ -275,7 +356,7 @@ struct JSONScanner {
     }
 }
 
-private func appendUTF8(_ scalar: UInt32, to out: inout [UInt8]) {
+private func appendUTF8(_ scalar: UInt32, to out: inout some ByteOutput) {
     switch scalar {
     case 0..<0x80:
         out.append(UInt8(scalar))

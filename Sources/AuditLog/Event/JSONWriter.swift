@@ -11,6 +11,10 @@ package enum JSONWriter {
     /// Appends valid UTF-8 `bytes` as a JSON string, escaping only what JSON requires. Runs without anything to
     /// escape, nearly all text, are found eight bytes at a time and copied whole.
     package static func appendString(_ bytes: UnsafeRawBufferPointer, to out: inout [UInt8]) {
+        appendString(bytes: bytes, to: &out)
+    }
+
+    static func appendString(bytes: UnsafeRawBufferPointer, to out: inout some ByteOutput) {
         let utf8 = bytes.assumingMemoryBound(to: UInt8.self)
         out.append(UInt8(ascii: "\""))
         var runStart = 0
@@ -26,11 +30,11 @@ package enum JSONWriter {
             let c = utf8[i]
             i += 1
             guard c < 0x20 || c == UInt8(ascii: "\"") || c == UInt8(ascii: "\\") else { continue }
-            out.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart..<i - 1]))
+            out.append(bytes: UnsafeRawBufferPointer(rebasing: bytes[runStart..<i - 1]))
             runStart = i
             appendEscape(c, to: &out)
         }
-        out.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart..<utf8.count]))
+        out.append(bytes: UnsafeRawBufferPointer(rebasing: bytes[runStart..<utf8.count]))
         out.append(UInt8(ascii: "\""))
     }
 
@@ -49,17 +53,17 @@ package enum JSONWriter {
         return control | equal != 0
     }
 
-    private static func appendEscape(_ c: UInt8, to out: inout [UInt8]) {
+    private static func appendEscape(_ c: UInt8, to out: inout some ByteOutput) {
         switch c {
-        case UInt8(ascii: "\""): out.append(contentsOf: #"\""#.utf8)
-        case UInt8(ascii: "\\"): out.append(contentsOf: #"\\"#.utf8)
-        case 0x08: out.append(contentsOf: #"\b"#.utf8)
-        case 0x0C: out.append(contentsOf: #"\f"#.utf8)
-        case 0x0A: out.append(contentsOf: #"\n"#.utf8)
-        case 0x0D: out.append(contentsOf: #"\r"#.utf8)
-        case 0x09: out.append(contentsOf: #"\t"#.utf8)
+        case UInt8(ascii: "\""): out.append(#"\""#)
+        case UInt8(ascii: "\\"): out.append(#"\\"#)
+        case 0x08: out.append(#"\b"#)
+        case 0x0C: out.append(#"\f"#)
+        case 0x0A: out.append(#"\n"#)
+        case 0x0D: out.append(#"\r"#)
+        case 0x09: out.append(#"\t"#)
         default:
-            out.append(contentsOf: #"\u00"#.utf8)
+            out.append(#"\u00"#)
             out.append(hexDigits[Int(c >> 4)])
             out.append(hexDigits[Int(c & 0xF)])
         }

@@ -130,7 +130,7 @@ enum RecordCodec {
 
     /// Appends the record of a parsed event with seq zero and an all-zero salt (``PendingBatch`` fills both in):
     /// the same bytes as ``encode(_:seq:salt:into:)`` of the same event.
-    static func encode(_ e: ParsedEvent, into out: inout [UInt8]) {
+    static func encode(_ e: ParsedEvent, into out: inout some ByteOutput) {
         var presence: UInt16 = 0
         if e.actorName != nil { presence |= Presence.actorName }
         if e.hasRoles { presence |= Presence.actorRoles }
@@ -151,19 +151,18 @@ enum RecordCodec {
         if e.after != nil { presence |= Presence.after }
         if e.metadata != nil { presence |= Presence.metadata }
 
-        out.reserveCapacity(out.count + fixedSize + e.text.count + 40)
         out.append(version)
         out.append(0)
         out.append(code(of: e.actorType))
         out.appendLittleEndian(presence)
         out.appendLittleEndian(UInt64(0))
         out.appendLittleEndian(e.timestamp ?? 0)
-        out.append(contentsOf: repeatElement(0, count: saltSize))
-        e.text.withUnsafeBytes { text in
+        withUnsafeBytes(of: (UInt64(0), UInt64(0))) { out.append(bytes: $0) }
+        do {
             func field(_ range: Range<Int>?) {
                 guard let range else { return }
                 out.appendVarint(UInt64(range.count))
-                out.append(bytes: UnsafeRawBufferPointer(rebasing: text[range]))
+                out.append(bytes: e.text.bytes(range))
             }
             field(e.id)
             field(e.actorID)

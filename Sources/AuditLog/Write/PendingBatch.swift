@@ -25,7 +25,9 @@ struct PendingBatch: Sendable {
             record.removeAll(keepingCapacity: true)
             RecordCodec.encode(event, seq: 0, into: &record)
             do throws(AuditLogError) {
-                try add(record, limits: limits, allowReserved: allowReserved)
+                try record.withUnsafeBytes { bytes in
+                    Result { () throws(AuditLogError) in try add(bytes, limits: limits, allowReserved: allowReserved) }
+                }.get()
             } catch {
                 throw events.count > 1 ? error.prefixed("event \(i) of the batch: ") : error
             }
@@ -35,22 +37,19 @@ struct PendingBatch: Sendable {
 
     /// Adds a record just encoded (seq and salt zero) once it passes the checks of the event contract, and counts
     /// it in the facet summary; a refused record adds nothing.
-    mutating func add(_ record: [UInt8], limits: EventLimits, allowReserved: Bool) throws(AuditLogError) {
-        try record.withUnsafeBytes { bytes in
-            Result { () throws(AuditLogError) in
-                let fields = try RecordFields(trusted: bytes)
-                try fields.validate(limits: limits, allowReserved: allowReserved)
-                guard bytes.count <= limits.maxEventBytes else {
-                    throw AuditLogError(
-                        .invalidEvent,
-                        "the event encodes to \(bytes.count) bytes, over the limit of \(limits.maxEventBytes)")
-                }
-                tally.add(fields)
-            }
-        }.get()
+    mutating func add(_ record: UnsafeRawBufferPointer, limits: EventLimits, allowReserved: Bool)
+        throws(AuditLogError)
+    {
+        let fields = try RecordFields(trusted: record)
+        try fields.validate(limits: limits, allowReserved: allowReserved)
+        guard record.count <= limits.maxEventBytes else {
+            throw AuditLogError(
+                .invalidEvent, "the event encodes to \(record.count) bytes, over the limit of \(limits.maxEventBytes)")
+        }
+        tally.add(fields)
         offsets.append(records.count)
         records.appendVarint(UInt64(record.count))
-        records.append(contentsOf: record)
+        records.append(bytes: record)
     }
 
     /// Gives every record fresh random salt (FORMAT.md, "Record"), once the batch is complete.

@@ -1,0 +1,104 @@
+/// Where the JSON scanner and the record encoder write bytes: `[UInt8]` anywhere, ``ByteBuffer`` on the ingest
+/// path, where `Array.append(contentsOf:)` of a few bytes at a time cost more than the parsing itself.
+protocol ByteOutput {
+    var count: Int { get }
+    mutating func append(_ byte: UInt8)
+    mutating func append(bytes: UnsafeRawBufferPointer)
+    /// Drops everything from `count` on.
+    mutating func truncate(to count: Int)
+    func withUnsafeBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R
+}
+
+extension ByteOutput {
+    @inline(__always)
+    mutating func appendVarint(_ value: UInt64) {
+        var v = value
+        while v >= 0x80 {
+            append(UInt8(truncatingIfNeeded: v) | 0x80)
+            v >>= 7
+        }
+        append(UInt8(v))
+    }
+
+    @inline(__always)
+    mutating func append(_ text: StaticString) {
+        append(bytes: UnsafeRawBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
+    }
+
+    @inline(__always)
+    mutating func appendLittleEndian<T: FixedWidthInteger>(_ value: T) {
+        Swift.withUnsafeBytes(of: value.littleEndian) { append(bytes: $0) }
+    }
+}
+
+extension Array: ByteOutput where Element == UInt8 {
+    @inline(__always)
+    mutating func truncate(to count: Int) {
+        removeSubrange(count...)
+    }
+}
+
+/// A growable byte buffer that copies with `memcpy` and checks only its capacity. Owns its memory; a copy of the
+/// struct shares it, so it is kept by one owner (``JSONRecordEncoder``) and never copied.
+struct ByteBuffer: ByteOutput {
+    private final class Storage {
+        let base: UnsafeMutableRawPointer
+        let capacity: Int
+
+        init(capacity: Int) {
+            self.capacity = capacity
+            base = UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: 16)
+        }
+
+        deinit { base.deallocate() }
+    }
+
+    private var storage: Storage
+    private(set) var count = 0
+
+    init(capacity: Int = 4096) {
+        storage = Storage(capacity: Swift.max(capacity, 16))
+    }
+
+    @inline(__always)
+    mutating func append(_ byte: UInt8) {
+        if count == storage.capacity { grow(1) }
+        storage.base.storeBytes(of: byte, toByteOffset: count, as: UInt8.self)
+        count += 1
+    }
+
+    @inline(__always)
+    mutating func append(bytes: UnsafeRawBufferPointer) {
+        let n = bytes.count
+        guard n > 0 else { return }
+        if storage.capacity - count < n { grow(n) }
+        (storage.base + count).copyMemory(from: bytes.baseAddress!, byteCount: n)
+        count += n
+    }
+
+    @inline(__always)
+    mutating func truncate(to count: Int) {
+        self.count = Swift.min(self.count, Swift.max(0, count))
+    }
+
+    mutating func removeAll() {
+        count = 0
+    }
+
+    @inline(__always)
+    func withUnsafeBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        try body(UnsafeRawBufferPointer(start: storage.base, count: count))
+    }
+
+    /// The bytes in `range`, which must lie within `0..<count`.
+    @inline(__always)
+    func bytes(_ range: Range<Int>) -> UnsafeRawBufferPointer {
+        UnsafeRawBufferPointer(start: storage.base + range.lowerBound, count: range.count)
+    }
+
+    private mutating func grow(_ needed: Int) {
+        let bigger = Storage(capacity: Swift.max(storage.capacity * 2, count + needed))
+        bigger.base.copyMemory(from: storage.base, byteCount: count)
+        storage = bigger
+    }
+}
