@@ -112,6 +112,11 @@ struct ByteReader {
     /// Reads a LEB128 varint and insists on its shortest encoding, so every value has exactly one encoding.
     @inline(__always)
     mutating func readVarint(_ what: StaticString) throws(DecodeFailure) -> UInt64 {
+        // One byte, the usual case (lengths under 128).
+        if position < buffer.count, buffer[position] < 0x80 {
+            position += 1
+            return UInt64(buffer[position - 1])
+        }
         let start = position
         var result: UInt64 = 0
         var shift: UInt64 = 0

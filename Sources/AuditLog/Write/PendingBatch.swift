@@ -10,8 +10,6 @@ struct PendingBatch: Sendable {
     /// The batch's contribution to its segment's facet summary, counted here rather than by decoding the records
     /// again at seal.
     private(set) var tally = FacetTally()
-    /// The same, as a summary.
-    var facets: SegmentFacets { tally.summary(baseSeq: 0) }
 
     init() {}
 
