@@ -44,9 +44,12 @@ let package = Package(
         ),
         // Hardware CRC-32C (SSE4.2): the one thing Swift cannot express; see Sources/CCRC32C/crc32c.c.
         .target(name: "CCRC32C"),
+        // SHA-256 with the x86 SHA extensions, one or two messages at a time: Swift cannot emit those instructions;
+        // see Sources/CSHA256/sha256.c.
+        .target(name: "CSHA256"),
         .target(
             name: "AuditLog",
-            dependencies: ["CLZ4", "CCrypto", "CCRC32C"],
+            dependencies: ["CLZ4", "CCrypto", "CCRC32C", "CSHA256"],
             // Crash points and I/O faults for the tests exist in debug builds only (Internal/FaultInjection.swift).
             swiftSettings: strictSettings + [.define("AUDITLOG_FAULT_INJECTION", .when(configuration: .debug))]
         ),

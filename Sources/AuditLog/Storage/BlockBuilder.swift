@@ -16,21 +16,31 @@ struct BlockBuilder {
     var isEmpty: Bool { recordCount == 0 }
     var isFull: Bool { payload.count >= maxBlockBytes }
 
-    /// Adds one length-prefixed record, writing `seq` into it, and returns its leaf hash.
-    mutating func add(
-        lengthPrefixedRecord bytes: UnsafeRawBufferPointer, recordOffset: Int, seq: UInt64, hasher: MerkleHasher
-    ) -> SHA256Hash {
+    /// Adds one length-prefixed record, writing `seq` into it, and returns where the record is in ``payload``:
+    /// its leaf hash is taken with ``leafHash(of:using:)``, or two at a time with ``leafHashes(of:_:using:)``.
+    mutating func add(lengthPrefixedRecord bytes: UnsafeRawBufferPointer, recordOffset: Int, seq: UInt64) -> Range<Int> {
         if recordCount == 0 { firstSeq = seq }
         let start = payload.count + recordOffset
         payload.append(contentsOf: bytes)
         payload.storeLittleEndian(seq, at: start + RecordCodec.seqOffset)
         recordCount += 1
-        return payload.withUnsafeBytes { raw in
-            let record = UnsafeRawBufferPointer(rebasing: raw[start..<raw.count])
-            let timestamp = RecordCodec.timestamp(of: record)
-            minTimestamp = min(minTimestamp, timestamp)
-            maxTimestamp = max(maxTimestamp, timestamp)
-            return RecordCodec.leafHash(of: record, using: hasher)
+        let timestamp = payload.withUnsafeBytes { RecordCodec.timestamp(of: UnsafeRawBufferPointer(rebasing: $0[start...])) }
+        minTimestamp = min(minTimestamp, timestamp)
+        maxTimestamp = max(maxTimestamp, timestamp)
+        return start..<payload.count
+    }
+
+    /// The leaf hash of the record at `range` of ``payload``.
+    func leafHash(of range: Range<Int>, using hasher: MerkleHasher) -> SHA256Hash {
+        payload.withUnsafeBytes { RecordCodec.leafHash(of: UnsafeRawBufferPointer(rebasing: $0[range]), using: hasher) }
+    }
+
+    /// The leaf hashes of two records of ``payload``, hashed together.
+    func leafHashes(of first: Range<Int>, _ second: Range<Int>, using hasher: MerkleHasher) -> (SHA256Hash, SHA256Hash) {
+        payload.withUnsafeBytes { raw in
+            RecordCodec.leafHashes(
+                of: UnsafeRawBufferPointer(rebasing: raw[first]), UnsafeRawBufferPointer(rebasing: raw[second]),
+                using: hasher)
         }
     }
 

@@ -225,6 +225,17 @@ enum RecordCodec {
         return out
     }
 
+    /// The leaf hashes of two records, the SHA-256 of both computed together when neither is redacted.
+    @inline(__always)
+    static func leafHashes(
+        of first: UnsafeRawBufferPointer, _ second: UnsafeRawBufferPointer, using hasher: MerkleHasher
+    ) -> (SHA256Hash, SHA256Hash) {
+        guard !isRedacted(first) && !isRedacted(second) else {
+            return (leafHash(of: first, using: hasher), leafHash(of: second, using: hasher))
+        }
+        return hasher.leafHashes(first, second)
+    }
+
     /// Reads the seq of a record without decoding it.
     static func seq(of record: UnsafeRawBufferPointer) -> UInt64 {
         UInt64(littleEndian: record.loadUnaligned(fromByteOffset: seqOffset, as: UInt64.self))

@@ -152,13 +152,34 @@ enum SegmentVerifier {
                     let length = Int64(blockHeader.totalLength)
                     var recordBytes = 0
                     var bad: String?
+                    // Leaves are hashed two at a time (the SHA extensions interleave two messages): a record waits
+                    // for the next one of its block (the block's payload stays put while its records are read);
+                    // the block's last record is hashed alone. A block with fewer records than its header says
+                    // leaves one unhashed, and fails its root as it would anyway.
+                    var waiting: UnsafeRawBufferPointer?
+                    func append(_ leaf: SHA256Hash) {
+                        frontier.append(leaf, using: hasher)
+                        if nextCheckpoint < checkpointSizes.count && checkpointSizes[nextCheckpoint] == frontier.size {
+                            check.roots[frontier.size] = frontier.root(using: hasher)
+                            nextCheckpoint += 1
+                        }
+                    }
                     do throws(DecodeFailure) {
                         try walker.forEachRecord(blockHeader, payload: &payload) { (seq, record) throws(DecodeFailure) in
                             guard record[0] == RecordCodec.version else {
                                 throw DecodeFailure(reason: "record version \(record[0]) is unknown", offset: 0)
                             }
                             recordBytes += record.count
-                            frontier.append(RecordCodec.leafHash(of: record, using: hasher), using: hasher)
+                            if let first = waiting {
+                                waiting = nil
+                                let (a, b) = RecordCodec.leafHashes(of: first, record, using: hasher)
+                                append(a)
+                                append(b)
+                            } else if seq + 1 == blockHeader.endSeq {
+                                append(RecordCodec.leafHash(of: record, using: hasher))
+                            } else {
+                                waiting = record
+                            }
                             if RecordCodec.isRedacted(record) || SystemEvents.mayBeSystemEvent(record) {
                                 try note(record, at: offset)
                             } else if let actor = SegmentIndexFiles.actorID(ofRecord: record) {
@@ -167,12 +188,6 @@ enum SegmentVerifier {
                                     check.unredactedActors[hash, default: []].append(
                                         (String(decoding: actor, as: UTF8.self), seq, offset))
                                 }
-                            }
-                            if nextCheckpoint < checkpointSizes.count
-                                && checkpointSizes[nextCheckpoint] == frontier.size
-                            {
-                                check.roots[frontier.size] = frontier.root(using: hasher)
-                                nextCheckpoint += 1
                             }
                         }
                     } catch {

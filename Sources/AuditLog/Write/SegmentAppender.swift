@@ -51,6 +51,16 @@ final class SegmentAppender {
         writeBuffer.removeAll(keepingCapacity: true)
         var startsCommit = true
         var headers: [BlockHeader] = []
+        // Leaves are hashed two at a time (the SHA extensions interleave two messages); a record waits here for
+        // the next one, and is hashed alone before its block is finished.
+        var waiting: Range<Int>?
+        func appendLeaves() {
+            guard let first = waiting else { return }
+            waiting = nil
+            frontier.append(
+                builder.leafHash(of: first, using: hasher), using: hasher, completing: &completedSubtrees,
+                fromLevel: MerkleLevelFiles.firstLevel)
+        }
         for batch in batches {
             batch.records.withUnsafeBytes { raw in
                 for (i, offset) in batch.offsets.enumerated() {
@@ -59,14 +69,22 @@ final class SegmentAppender {
                     var r = ByteReader(bytes)
                     _ = try? r.readVarint("record length")  // written by `PendingBatch` itself; cannot fail
                     let seq = batch.firstSeq + UInt64(i)
-                    let leaf = builder.add(
-                        lengthPrefixedRecord: bytes, recordOffset: r.position, seq: seq, hasher: hasher)
+                    let record = builder.add(lengthPrefixedRecord: bytes, recordOffset: r.position, seq: seq)
                     index.add(
                         record: UnsafeRawBufferPointer(rebasing: bytes[r.position...]), seq: seq,
                         endInPayload: builder.payload.count)
-                    frontier.append(
-                        leaf, using: hasher, completing: &completedSubtrees, fromLevel: MerkleLevelFiles.firstLevel)
+                    if let first = waiting {
+                        waiting = nil
+                        let (a, b) = builder.leafHashes(of: first, record, using: hasher)
+                        frontier.append(
+                            a, using: hasher, completing: &completedSubtrees, fromLevel: MerkleLevelFiles.firstLevel)
+                        frontier.append(
+                            b, using: hasher, completing: &completedSubtrees, fromLevel: MerkleLevelFiles.firstLevel)
+                    } else {
+                        waiting = record
+                    }
                     if builder.isFull {
+                        appendLeaves()
                         finishBlock(startsCommit: startsCommit, headers: &headers)
                         startsCommit = false
                     }
@@ -74,6 +92,7 @@ final class SegmentAppender {
             }
             index.countFacets(batch.tally, endSeq: batch.firstSeq + UInt64(batch.count))
         }
+        appendLeaves()
         if !builder.isEmpty { finishBlock(startsCommit: startsCommit, headers: &headers) }
         try segment.fd.write(writeBuffer, at: segment.size)
         segment.size += Int64(writeBuffer.count)
