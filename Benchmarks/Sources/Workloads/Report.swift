@@ -35,7 +35,8 @@ public struct Report {
         out.append(
             "limits (one core, same data): LZ4 compress \(format(l.lz4CompressMBps)) MB/s (ratio "
                 + "\(format(l.lz4Ratio))), decompress \(format(l.lz4DecompressMBps)) MB/s; SHA-256 "
-                + "\(format(l.sha256MBps)) MB/s; write+fdatasync \(format(l.syncedWriteMBps)) MB/s; memcpy "
+                + "\(format(l.sha256MBps)) MB/s (\(l.sha256Path), two leaves at a time; EVP "
+                + "\(format(l.sha256EVPMBps)) MB/s); write+fdatasync \(format(l.syncedWriteMBps)) MB/s; memcpy "
                 + "\(format(l.memcpyMBps)) MB/s")
         out.append(
             "ratio: times better than SQLite (throughput: log/SQLite; time and size: SQLite/log). "
@@ -60,7 +61,8 @@ public struct Report {
               "events": \(comparison.events),
               "machine": "\(machine)",
               "limits": {"lz4CompressMBps": \(number(l.lz4CompressMBps)), "lz4DecompressMBps": \(number(l.lz4DecompressMBps)), \
-            "lz4Ratio": \(number(l.lz4Ratio)), "sha256MBps": \(number(l.sha256MBps)), \
+            "lz4Ratio": \(number(l.lz4Ratio)), "sha256MBps": \(number(l.sha256MBps)), "sha256Path": "\(l.sha256Path)", \
+            "sha256EVPMBps": \(number(l.sha256EVPMBps)), \
             "syncedWriteMBps": \(number(l.syncedWriteMBps)), "memcpyMBps": \(number(l.memcpyMBps))},
               "workloads": [
             \(workloads.joined(separator: ",\n"))
