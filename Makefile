@@ -84,7 +84,7 @@ sanitize: deps
 	ASAN_OPTIONS=detect_leaks=0 $(SWIFT) test --skip-build --sanitize=address --scratch-path .build-asan
 
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS ?= event-json record block segment index note
+FUZZ_TARGETS ?= event-json record block segment index note sha256
 
 ## libFuzzer with AddressSanitizer on every parser, FUZZ_SECONDS (60) each; FUZZ_TARGETS=... picks some.
 fuzz: deps

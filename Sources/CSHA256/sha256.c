@@ -58,38 +58,86 @@ __attribute__((target("sha,sse4.1,ssse3"))) static inline void store_digest(stat
     _mm_storeu_si128((__m128i *)(out + 16), _mm_shuffle_epi8(hgfe, swap));
 }
 
-// One 64-byte block into each of `count` (1 or 2) states, their rounds interleaved. The message schedule is kept
-// as four registers of four words: group g of rounds uses W[4g..4g+3], computed from the four groups before it
-// (W[t] = s1(W[t-2]) + W[t-7] + s0(W[t-15]) + W[t-16], FIPS 180-4 §6.2.2).
-__attribute__((target("sha,sse4.1,ssse3"))) static inline void compress(
-    state_t *states, const uint8_t *const *blocks, int count) {
+// One group of four rounds of lane L on message words M (group G): two sha256rnds2, two rounds each.
+#define ROUNDS(L, M, G)                                                                  \
+    do {                                                                                 \
+        __m128i m_ = _mm_add_epi32(M, _mm_loadu_si128((const __m128i *)&K[4 * (G)]));    \
+        cdgh##L = _mm_sha256rnds2_epu32(cdgh##L, abef##L, m_);                           \
+        m_ = _mm_shuffle_epi32(m_, 0x0E);                                                \
+        abef##L = _mm_sha256rnds2_epu32(abef##L, cdgh##L, m_);                           \
+    } while (0)
+
+// The message schedule, four words at a time (FIPS 180-4 §6.2.2: W[t] = s1(W[t-2]) + W[t-7] + s0(W[t-15]) +
+// W[t-16]): W0 holds W[t-16..t-13] and becomes W[t..t+3], from W1 = W[t-12..], W2 = W[t-8..], W3 = W[t-4..t-1].
+#define SCHEDULE(W0, W1, W2, W3) \
+    W0 = _mm_sha256msg2_epu32(_mm_add_epi32(_mm_sha256msg1_epu32(W0, W1), _mm_alignr_epi8(W3, W2, 4)), W3)
+
+#define LOAD(L, P)                                                                        \
+    __m128i w0##L = _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)(P)), byteswap);        \
+    __m128i w1##L = _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)((P) + 16)), byteswap); \
+    __m128i w2##L = _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)((P) + 32)), byteswap); \
+    __m128i w3##L = _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)((P) + 48)), byteswap)
+
+// One 64-byte block into one state, the state kept in registers.
+__attribute__((target("sha,sse4.1,ssse3"))) static inline void compress1(state_t *state, const uint8_t *block) {
     const __m128i byteswap = _mm_set_epi64x(0x0c0d0e0f08090a0bULL, 0x0405060700010203ULL);
-    __m128i w[2][4];
-    state_t saved[2];
-    for (int i = 0; i < count; i++) saved[i] = states[i];
-#pragma clang loop unroll(full)
-    for (int g = 0; g < 16; g++) {
-        const __m128i k = _mm_loadu_si128((const __m128i *)&K[4 * g]);
-        for (int i = 0; i < count; i++) {
-            __m128i cur;
-            if (g < 4) {
-                cur = _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)(blocks[i] + 16 * g)), byteswap);
-            } else {
-                __m128i x = _mm_sha256msg1_epu32(w[i][g & 3], w[i][(g + 1) & 3]);
-                x = _mm_add_epi32(x, _mm_alignr_epi8(w[i][(g + 3) & 3], w[i][(g + 2) & 3], 4));
-                cur = _mm_sha256msg2_epu32(x, w[i][(g + 3) & 3]);
-            }
-            w[i][g & 3] = cur;
-            __m128i m = _mm_add_epi32(cur, k);
-            states[i].cdgh = _mm_sha256rnds2_epu32(states[i].cdgh, states[i].abef, m);
-            m = _mm_shuffle_epi32(m, 0x0E);
-            states[i].abef = _mm_sha256rnds2_epu32(states[i].abef, states[i].cdgh, m);
-        }
+    __m128i abefA = state->abef, cdghA = state->cdgh;
+    LOAD(A, block);
+    ROUNDS(A, w0A, 0);
+    ROUNDS(A, w1A, 1);
+    ROUNDS(A, w2A, 2);
+    ROUNDS(A, w3A, 3);
+    for (int g = 4; g < 16; g += 4) {
+        SCHEDULE(w0A, w1A, w2A, w3A);
+        ROUNDS(A, w0A, g);
+        SCHEDULE(w1A, w2A, w3A, w0A);
+        ROUNDS(A, w1A, g + 1);
+        SCHEDULE(w2A, w3A, w0A, w1A);
+        ROUNDS(A, w2A, g + 2);
+        SCHEDULE(w3A, w0A, w1A, w2A);
+        ROUNDS(A, w3A, g + 3);
     }
-    for (int i = 0; i < count; i++) {
-        states[i].abef = _mm_add_epi32(states[i].abef, saved[i].abef);
-        states[i].cdgh = _mm_add_epi32(states[i].cdgh, saved[i].cdgh);
+    state->abef = _mm_add_epi32(abefA, state->abef);
+    state->cdgh = _mm_add_epi32(cdghA, state->cdgh);
+}
+
+// One block into each of two states, their rounds interleaved: two independent dependency chains.
+__attribute__((target("sha,sse4.1,ssse3"))) static inline void compress2(
+    state_t *a, const uint8_t *blockA, state_t *b, const uint8_t *blockB) {
+    const __m128i byteswap = _mm_set_epi64x(0x0c0d0e0f08090a0bULL, 0x0405060700010203ULL);
+    __m128i abefA = a->abef, cdghA = a->cdgh, abefB = b->abef, cdghB = b->cdgh;
+    LOAD(A, blockA);
+    LOAD(B, blockB);
+    ROUNDS(A, w0A, 0);
+    ROUNDS(B, w0B, 0);
+    ROUNDS(A, w1A, 1);
+    ROUNDS(B, w1B, 1);
+    ROUNDS(A, w2A, 2);
+    ROUNDS(B, w2B, 2);
+    ROUNDS(A, w3A, 3);
+    ROUNDS(B, w3B, 3);
+    for (int g = 4; g < 16; g += 4) {
+        SCHEDULE(w0A, w1A, w2A, w3A);
+        SCHEDULE(w0B, w1B, w2B, w3B);
+        ROUNDS(A, w0A, g);
+        ROUNDS(B, w0B, g);
+        SCHEDULE(w1A, w2A, w3A, w0A);
+        SCHEDULE(w1B, w2B, w3B, w0B);
+        ROUNDS(A, w1A, g + 1);
+        ROUNDS(B, w1B, g + 1);
+        SCHEDULE(w2A, w3A, w0A, w1A);
+        SCHEDULE(w2B, w3B, w0B, w1B);
+        ROUNDS(A, w2A, g + 2);
+        ROUNDS(B, w2B, g + 2);
+        SCHEDULE(w3A, w0A, w1A, w2A);
+        SCHEDULE(w3B, w0B, w1B, w2B);
+        ROUNDS(A, w3A, g + 3);
+        ROUNDS(B, w3B, g + 3);
     }
+    a->abef = _mm_add_epi32(abefA, a->abef);
+    a->cdgh = _mm_add_epi32(cdghA, a->cdgh);
+    b->abef = _mm_add_epi32(abefB, b->abef);
+    b->cdgh = _mm_add_epi32(cdghB, b->cdgh);
 }
 
 // A message `prefix || data` walked as 64-byte blocks: whole blocks straight from `data` (offset by the prefix),
@@ -140,10 +188,7 @@ void auditlog_sha256_ni(int prefix, const void *data, size_t length, uint8_t *ou
     message_t m;
     message_init(&m, prefix, data, length);
     state_t s = initial_state();
-    for (size_t k = 0; k < m.blocks; k++) {
-        const uint8_t *block = message_block(&m, k);
-        compress(&s, &block, 1);
-    }
+    for (size_t k = 0; k < m.blocks; k++) compress1(&s, message_block(&m, k));
     store_digest(s, out);
 }
 
@@ -156,15 +201,9 @@ void auditlog_sha256_ni_2(
     state_t s[2] = {initial_state(), initial_state()};
     size_t both = m[0].blocks < m[1].blocks ? m[0].blocks : m[1].blocks;
     size_t k = 0;
-    for (; k < both; k++) {
-        const uint8_t *blocks[2] = {message_block(&m[0], k), message_block(&m[1], k)};
-        compress(s, blocks, 2);
-    }
+    for (; k < both; k++) compress2(&s[0], message_block(&m[0], k), &s[1], message_block(&m[1], k));
     for (int i = 0; i < 2; i++) {
-        for (size_t j = k; j < m[i].blocks; j++) {
-            const uint8_t *block = message_block(&m[i], j);
-            compress(&s[i], &block, 1);
-        }
+        for (size_t j = k; j < m[i].blocks; j++) compress1(&s[i], message_block(&m[i], j));
     }
     store_digest(s[0], out1);
     store_digest(s[1], out2);

@@ -14,6 +14,7 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
     case segment
     case index
     case note
+    case sha256
 
     public var summary: String {
         switch self {
@@ -23,6 +24,7 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
         case .segment: "segment header/footer reader, recovery, verify and readers on a whole segment file"
         case .index: "block and actor index readers: queries over fuzzed .idx/.aix return only true events"
         case .note: "signed-note, checkpoint and key parsers: accepted texts round-trip"
+        case .sha256: "SHA-256 with the SHA extensions, one and two messages at a time, against EVP"
         }
     }
 
@@ -35,6 +37,7 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
         case .segment: SegmentTarget.shared.run(bytes)
         case .index: IndexTarget.shared.run(bytes)
         case .note: NoteTarget.run(bytes)
+        case .sha256: SHA256Target.run(bytes)
         }
     }
 
@@ -47,6 +50,7 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
         case .segment: SegmentTarget.seeds()
         case .index: IndexTarget.shared.seeds()
         case .note: NoteTarget.seeds()
+        case .sha256: SHA256Target.seeds()
         }
     }
 }
