@@ -1,10 +1,10 @@
 // Little-endian integers and LEB128 varints, appended to byte arrays and read from buffers.
 // FORMAT.md, "Conventions", defines both encodings.
 
-extension Array where Element == UInt8 {
+extension ByteOutput {
     @inline(__always)
     mutating func appendLittleEndian<T: FixedWidthInteger>(_ value: T) {
-        Swift.withUnsafeBytes(of: value.littleEndian) { append(contentsOf: $0) }
+        Swift.withUnsafeBytes(of: value.littleEndian) { append(bytes: $0) }
     }
 
     /// Appends `value` as an unsigned LEB128 varint (7 bits per byte, least significant first).
@@ -17,6 +17,9 @@ extension Array where Element == UInt8 {
         }
         append(UInt8(v))
     }
+}
+
+extension Array where Element == UInt8 {
 
     /// Appends a varint byte count followed by the UTF-8 bytes of `string`.
     @inline(__always)
