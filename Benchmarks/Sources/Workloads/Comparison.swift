@@ -360,6 +360,8 @@ public final class Comparison {
             "time_range_hour", "one-hour range, first page (p99)", "ms", auditlog: logHour.percentile(99),
             sqlite: sqliteHour.percentile(99), higherIsBetter: false)
 
+        try rareValueWorkloads(engine, peer, rounds: rounds)
+
         var jsonLinesSeconds = 0.0
         for format in [ExportEncoder.Format.jsonLines, .csv] {
             let name = format == .csv ? "csv" : "jsonl"
@@ -425,6 +427,58 @@ public final class Comparison {
         record(
             "consistency_proof", "consistency proof from the directory (p50)", "ms",
             auditlog: consistency.percentile(50), higherIsBetter: false)
+    }
+
+    /// First pages for an action and a project that 0.01% of events carry, spread over the log (the log's block
+    /// filters against SQLite with an index on each column), and the distinct values of a field with counts.
+    private func rareValueWorkloads(_ engine: AuditLogReader, _ peer: SQLitePeer, rounds: Int) throws {
+        say("indexing SQLite's action and project columns")
+        try peer.indexFilterColumns()
+        var out: [UInt8] = []
+        for (field, value, column) in [
+            ("action", EventSource.rareAction, "action"), ("project", EventSource.rareProject, "project_id"),
+        ] {
+            say("first page (100) of a rare \(field) (0.01% of events), \(rounds) rounds")
+            let query = field == "action" ? Query(actions: [value], limit: 100) : Query(projectIDs: [value], limit: 100)
+            var log = Latencies()
+            var sql = Latencies()
+            var found = (0, 0)
+            for round in 0..<(rounds / 4 + 5) {
+                var l = Latencies()
+                var q = Latencies()
+                try l.measure {
+                    out.removeAll(keepingCapacity: true)
+                    let page = try engine.events(matching: query)
+                    var encoder = ExportEncoder(format: .jsonLines)
+                    for event in page.events { encoder.append(event, to: &out) }
+                    found.0 = page.events.count
+                }
+                try q.measure {
+                    out.removeAll(keepingCapacity: true)
+                    found.1 = try peer.fieldPage(column, value, limit: 100, into: &out)
+                }
+                if round >= 5 {
+                    log.merge(l)
+                    sql.merge(q)
+                }
+            }
+            guard found.0 == found.1, found.0 == min(100, events / EventSource.rarePeriod) else {
+                throw Failure(description: "rare \(field): the log found \(found.0) events, SQLite \(found.1)")
+            }
+            record(
+                "rare_\(field)_page_p99", "first page of a rare \(field) (p99)", "ms", auditlog: log.percentile(99),
+                sqlite: sql.percentile(99), higherIsBetter: false)
+        }
+        say("distinct actions with counts, a new reader each time")
+        var log = Latencies()
+        var sql = Latencies()
+        for _ in 0..<21 {
+            try log.measure { _ = try AuditLogReader(directory: logDirectory).facets(.action) }
+            try sql.measure { _ = try peer.distinctValues("action") }
+        }
+        record(
+            "distinct_actions", "distinct actions with counts (median)", "ms", auditlog: log.percentile(50),
+            sqlite: sql.percentile(50), higherIsBetter: false)
     }
 
     private struct ExportRun {

@@ -12,13 +12,24 @@ public struct EventSource {
         self.chunkSize = chunkSize
     }
 
+    /// The action and project of one event in every ``rarePeriod`` (0.01%), spread evenly over the log: what the
+    /// rare-value queries look for.
+    public static let rareAction = "billing.refund"
+    public static let rareProject = "proj_rare"
+    public static let rarePeriod = 10_000
+
     /// Calls `body` with consecutive chunks of events and the seq of each chunk's first event.
     public func forEachChunk(_ body: (_ firstSeq: Int, _ events: [AuditEvent]) throws -> Void) rethrows {
         var generator = SampleEventGenerator(seed: 1)
         var produced = 0
         while produced < count {
             let n = min(chunkSize, count - produced)
-            try body(produced, generator.events(n))
+            var events = generator.events(n)
+            for i in events.indices where (produced + i) % Self.rarePeriod == Self.rarePeriod / 2 {
+                events[i].action = Self.rareAction
+                events[i].project = AuditEvent.Reference(id: Self.rareProject)
+            }
+            try body(produced, events)
             produced += n
         }
     }

@@ -129,6 +129,34 @@ public final class SQLitePeer {
             into: &out, row: Self.appendJSONLine)
     }
 
+    /// The newest `limit` rows whose `column` is `value` (an action or project: indexed by ``indexFilterColumns()``).
+    @discardableResult
+    public func fieldPage(_ column: String, _ value: String, limit: Int = 100, into out: inout [UInt8]) throws -> Int {
+        try rows(
+            "SELECT \(Self.selectColumns) FROM audit_logs WHERE \(column) = ?1 ORDER BY seq DESC LIMIT \(limit)",
+            bind: { sqlite3_bind_text($0, 1, value, -1, unsafeBitCast(-1, to: sqlite3_destructor_type.self)) },
+            into: &out, row: Self.appendJSONLine)
+    }
+
+    /// Indexes the columns the audit page filters on besides actor and time (after the ingest, so that they do
+    /// not slow it): what a team adds when those filters get slow.
+    public func indexFilterColumns() throws {
+        try exec("CREATE INDEX IF NOT EXISTS audit_logs_action ON audit_logs (action)")
+        try exec("CREATE INDEX IF NOT EXISTS audit_logs_project ON audit_logs (project_id)")
+    }
+
+    /// The distinct values of `column` with their counts (from its index).
+    public func distinctValues(_ column: String) throws -> [(String, Int64)] {
+        let statement = try prepare("SELECT \(column), count(*) FROM audit_logs GROUP BY \(column)")
+        defer { sqlite3_finalize(statement) }
+        var values: [(String, Int64)] = []
+        while sqlite3_step(statement) == SQLITE_ROW {
+            let value = Self.text(statement, 0).map { String(decoding: $0, as: UTF8.self) } ?? ""
+            values.append((value, sqlite3_column_int64(statement, 1)))
+        }
+        return values
+    }
+
     /// The newest `limit` rows with from ≤ ts ≤ to.
     @discardableResult
     public func timeRange(from: Int64, to: Int64, limit: Int, into out: inout [UInt8]) throws -> Int {

@@ -3,7 +3,7 @@ import AuditLogSampleData
 @testable import AuditLog
 
 /// The block index (`.idx`) and actor index (`.aix`) readers, through the queries that use them. A small log is
-/// written once; each input replaces one of its index files, a fresh query engine runs four queries, and the
+/// written once; each input replaces one of its index files, a fresh query engine runs six queries, and the
 /// file is put back. Input: one mode byte (bits 0–1: which file; bit 2: recompute the entries' checksums), then
 /// the file.
 ///
@@ -38,6 +38,11 @@ final class IndexTarget: @unchecked Sendable {
             Query(actorIDs: [redacted, "nobody"], limit: 10_000),
             Query(from: from, to: to, order: .oldestFirst, limit: 10_000),
             Query(from: from, to: to, actorIDs: [busy], limit: 10_000),
+            // Field filters, which the block filters answer.
+            Query(actions: [events[7].event.action], projectIDs: [events[7].event.project?.id ?? "", "none"], limit: 10_000),
+            Query(
+                from: from, resourceTypes: [events[11].event.resource.type], sources: [events[11].event.source ?? ""],
+                order: .oldestFirst, limit: 10_000),
         ]
         expected = queries.map { query in
             let seqs = events.filter { Self.matches($0, query) }.map(\.seq)
@@ -47,9 +52,7 @@ final class IndexTarget: @unchecked Sendable {
     }
 
     static func matches(_ stored: StoredEvent, _ query: Query) -> Bool {
-        (query.actorIDs.isEmpty || query.actorIDs.contains(stored.event.actor.id))
-            && query.from.map { stored.event.timestamp >= $0 } ?? true
-            && query.to.map { stored.event.timestamp <= $0 } ?? true
+        query.matches(stored.event)
     }
 
     func run(_ input: UnsafeRawBufferPointer) {

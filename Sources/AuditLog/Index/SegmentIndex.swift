@@ -15,6 +15,8 @@ final class SegmentIndex {
     let actorHashes: [UInt64]
     /// Where each record ends in its block's uncompressed payload (index = seq - baseSeq).
     let recordEnds: [UInt32]
+    /// Each block's filter of the values its records carry (index = block number).
+    let filters: BlockFilter.Store
     /// The sorted (hash, seq) pairs of a sealed segment, memory-mapped.
     private let actorIndex: MappedFile?
 
@@ -23,11 +25,13 @@ final class SegmentIndex {
     /// The `.idx` bytes that describe this segment exactly.
     func encodedBlockIndex() -> [UInt8] {
         var out: [UInt8] = []
-        for block in blocks {
+        for (number, block) in blocks.enumerated() {
             let start = Int(block.firstSeq - baseSeq)
             let records = start..<start + block.recordCount
-            SegmentIndexFiles.appendEntry(
-                block, actorHashes: actorHashes[records], recordEnds: recordEnds[records], to: &out)
+            filters.withFilter(number) { filter in
+                SegmentIndexFiles.appendEntry(
+                    block, actorHashes: actorHashes[records], recordEnds: recordEnds[records], filter: filter, to: &out)
+            }
         }
         return out
     }
@@ -56,8 +60,9 @@ final class SegmentIndex {
         var blocks: [BlockInfo] = []
         var hashes: [UInt64] = []
         var ends: [UInt32] = []
+        var filters = BlockFilter.Store()
         if let mapped = MappedFile(path: SegmentIndexFiles.blockIndexPath(directory: directory, baseSeq: baseSeq)) {
-            (blocks, hashes, ends, _) = SegmentIndexFiles.parseEntries(mapped.bytes, baseSeq: baseSeq)
+            (blocks, hashes, ends, filters, _) = SegmentIndexFiles.parseEntries(mapped.bytes, baseSeq: baseSeq)
         }
         // Check that the last indexed block is really there, then walk whatever the index does not cover yet.
         var walker = try SegmentWalker(file: file, checking: .blocks)
@@ -72,17 +77,20 @@ final class SegmentIndex {
                 blocks = []
                 hashes = []
                 ends = []
+                filters = BlockFilter.Store()
             }
         }
         var sealed = false
         var payload: [UInt8] = []
+        var filter = BlockFilter.Builder()
+        var filterBytes: [UInt8] = []
         walk: while true {
             switch try walker.next() {
             case .block(let header, let offset):
                 var end: UInt32 = 0
                 do throws(DecodeFailure) {
                     try walker.forEachRecord(header, payload: &payload) { (_, record) throws(DecodeFailure) in
-                        hashes.append(SegmentIndexFiles.actorID(ofRecord: record).map(SegmentIndexFiles.actorHash) ?? 0)
+                        hashes.append(SegmentIndexFiles.indexRecord(record, filter: &filter))
                         end += UInt32(varintSize(UInt64(record.count)) + record.count)
                         ends.append(end)
                     }
@@ -94,6 +102,9 @@ final class SegmentIndex {
                     BlockInfo(
                         firstSeq: header.firstSeq, recordCount: Int(header.recordCount), offset: offset,
                         minTimestamp: header.minTimestamp, maxTimestamp: header.maxTimestamp))
+                filterBytes.removeAll(keepingCapacity: true)
+                _ = filter.finish(into: &filterBytes)
+                filters.append(filterBytes)
             case .footer:
                 sealed = true
                 break walk
@@ -116,6 +127,7 @@ final class SegmentIndex {
         maxTimestamp = running
         actorHashes = hashes
         recordEnds = ends
+        self.filters = filters
         let count = blocks.last.map { Int($0.endSeq - baseSeq) } ?? 0
         actorIndex = sealed ? Self.checkedActorIndex(directory: directory, baseSeq: baseSeq, count: count) : nil
     }

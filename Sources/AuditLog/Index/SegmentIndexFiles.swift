@@ -2,7 +2,7 @@
 /// never read by verification.
 ///
 /// - `NNN.idx`: one entry per block, appended by the writer after each commit: where the block is, its seqs and
-///   time range, and a 64-bit hash of each record's actor id.
+///   time range, a 64-bit hash of each record's actor id, and a filter of the other values its records carry.
 /// - `NNN.aix`: written when the segment is sealed: every (actor hash, seq) pair sorted, for binary search.
 enum SegmentIndexFiles {
     static let blockIndexExtension = ".idx"
@@ -36,34 +36,51 @@ enum SegmentIndexFiles {
         return try? r.readBytes(Int(actorLength), "actor.id")
     }
 
+    /// Adds a record's values to its block's filter and returns its actor hash: what the block index keeps of
+    /// each record. A record that does not read (a damaged block verify reports) gets actor hash 0 and leaves its
+    /// block without a filter.
+    static func indexRecord(_ record: UnsafeRawBufferPointer, filter: inout BlockFilter.Builder) -> UInt64 {
+        // Text is not checked for UTF-8 here: only hashed. Readers check every record they return.
+        guard let fields = try? RecordFields(record, checked: false) else {
+            filter.addUnreadable()
+            return 0
+        }
+        filter.add(fields)
+        return actorHash(fields.actorID)
+    }
+
     /// Appends the `.idx` entry of one block: its place, seqs and time range, then for each record its actor
-    /// hash, then for each record where it ends in the uncompressed payload.
+    /// hash, then for each record where it ends in the uncompressed payload, then the block's filter (empty for
+    /// none, see ``BlockFilter``).
     static func appendEntry(
-        _ block: BlockInfo, actorHashes: ArraySlice<UInt64>, recordEnds: ArraySlice<UInt32>, to out: inout [UInt8]
+        _ block: BlockInfo, actorHashes: ArraySlice<UInt64>, recordEnds: ArraySlice<UInt32>,
+        filter: UnsafeRawBufferPointer, to out: inout [UInt8]
     ) {
         let start = out.count
-        out.appendLittleEndian(UInt32(entryFixedSize + 12 * actorHashes.count))
+        out.appendLittleEndian(UInt32(entryFixedSize + 12 * actorHashes.count + filter.count))
         out.appendLittleEndian(UInt32(0))  // checksum, filled in below
         out.appendLittleEndian(block.firstSeq)
         out.appendLittleEndian(UInt32(block.recordCount))
-        out.appendLittleEndian(UInt32(0))
+        out.appendLittleEndian(UInt32(filter.count))
         out.appendLittleEndian(UInt64(block.offset))
         out.appendLittleEndian(block.minTimestamp)
         out.appendLittleEndian(block.maxTimestamp)
         for hash in actorHashes { out.appendLittleEndian(hash) }
         for end in recordEnds { out.appendLittleEndian(end) }
+        out.append(contentsOf: filter)
         let crc = out.withUnsafeBytes { CRC32C.checksum(UnsafeRawBufferPointer(rebasing: $0[start + 8..<$0.count])) }
         out.storeLittleEndian(crc, at: start + 4)
     }
 
     /// Parses `.idx` entries from the start of `bytes` while they are valid and continue each other from
     /// `baseSeq`; stops at the first entry that is torn, damaged or out of sequence.
-    static func parseEntries(_ bytes: UnsafeRawBufferPointer, baseSeq: UInt64)
-        -> (blocks: [BlockInfo], actorHashes: [UInt64], recordEnds: [UInt32], validLength: Int)
-    {
+    static func parseEntries(_ bytes: UnsafeRawBufferPointer, baseSeq: UInt64) -> (
+        blocks: [BlockInfo], actorHashes: [UInt64], recordEnds: [UInt32], filters: BlockFilter.Store, validLength: Int
+    ) {
         var blocks: [BlockInfo] = []
         var hashes: [UInt64] = []
         var ends: [UInt32] = []
+        var filters = BlockFilter.Store()
         var position = 0
         var nextSeq = baseSeq
         while position + entryFixedSize <= bytes.count {
@@ -80,17 +97,22 @@ enum SegmentIndexFiles {
             let info = BlockInfo(
                 firstSeq: load(8, UInt64.self), recordCount: Int(load(16, UInt32.self)), offset: offset,
                 minTimestamp: load(32, Int64.self), maxTimestamp: load(40, Int64.self))
-            guard info.firstSeq == nextSeq, info.recordCount > 0, length == entryFixedSize + 12 * info.recordCount,
+            let filterSize = Int(load(20, UInt32.self))
+            guard info.firstSeq == nextSeq, info.recordCount > 0,
+                filterSize == 0 || BlockFilter.isValidSize(filterSize),
+                length == entryFixedSize + 12 * info.recordCount + filterSize,
                 blocks.last.map({ info.offset > $0.offset }) ?? true
             else { break }
             for i in 0..<info.recordCount { hashes.append(load(entryFixedSize + 8 * i, UInt64.self)) }
             let endsStart = entryFixedSize + 8 * info.recordCount
             for i in 0..<info.recordCount { ends.append(load(endsStart + 4 * i, UInt32.self)) }
+            let filterStart = position + endsStart + 4 * info.recordCount
+            filters.append(UnsafeRawBufferPointer(rebasing: bytes[filterStart..<filterStart + filterSize]))
             blocks.append(info)
             nextSeq = info.endSeq
             position += length
         }
-        return (blocks, hashes, ends, position)
+        return (blocks, hashes, ends, filters, position)
     }
 
     /// The sealed-segment actor index: header, then (hash, seq) pairs sorted by hash then seq.

@@ -3,7 +3,18 @@
 enum FNV1a {
     @inline(__always)
     static func hash(_ bytes: UnsafeRawBufferPointer) -> UInt64 {
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        hash(bytes, from: 0xcbf2_9ce4_8422_2325)
+    }
+
+    /// The hash of `prefix` followed by `bytes`.
+    @inline(__always)
+    static func hash(_ bytes: UnsafeRawBufferPointer, prefix: UInt8) -> UInt64 {
+        hash(bytes, from: (0xcbf2_9ce4_8422_2325 ^ UInt64(prefix)) &* 0x0000_0100_0000_01B3)
+    }
+
+    @inline(__always)
+    private static func hash(_ bytes: UnsafeRawBufferPointer, from start: UInt64) -> UInt64 {
+        var hash = start
         for byte in bytes {
             hash ^= UInt64(byte)
             hash &*= 0x0000_0100_0000_01B3

@@ -49,8 +49,9 @@ final class SegmentIndexCache: Sendable {
 /// Runs one query against a log directory, using the segment indexes.
 ///
 /// The plan: segments outside the time range or beyond the cursor are skipped whole; within a segment, an actor
-/// filter reads only that actor's records (from the actor index), and a time range only the blocks whose time
-/// range meets it; only then are records decoded and every filter applied. So cost grows with what matches.
+/// filter reads only that actor's records (from the actor index), a time range only the blocks whose time range
+/// meets it, and filters on other fields only the blocks whose ``BlockFilter`` may hold their values; only then
+/// are records decoded and every filter applied. So cost grows with what matches.
 /// An engine is made per query (its buffers are its own); index views come from the reader's shared cache.
 final class QueryEngine {
     let directory: String
@@ -141,6 +142,7 @@ final class QueryEngine {
         let order = newest ? Array(segments.indices.reversed()) : Array(segments.indices)
         let range = query.timeRange
         let actorHashes = Set(query.actorIDs.map(SegmentIndexFiles.actorHash))
+        let probe = BlockFilter.Probe(query)
         for i in order {
             let segment = segments[i]
             if let below, segment.baseSeq >= below { continue }
@@ -175,6 +177,7 @@ final class QueryEngine {
                     if let range, info.maxTimestamp < range.lowerBound || info.minTimestamp > range.upperBound {
                         continue
                     }
+                    if !index.filters.mayMatch(b, probe) { continue }
                     let prefix = inBlock.map { Int(index.recordEnds[Int($0 - index.baseSeq)]) }.max()!
                     let events = try records(
                         of: info, in: file, seqs: Set(inBlock), prefix: prefix, query: query, produce: produce)
@@ -189,6 +192,7 @@ final class QueryEngine {
                     let info = index.blocks[b]
                     if let below, info.firstSeq >= below { continue }
                     if let above, info.endSeq - 1 <= above { continue }
+                    if !index.filters.mayMatch(b, probe) { continue }
                     let events = try records(of: info, in: file, seqs: nil, prefix: nil, query: query, produce: produce)
                     for (seq, event) in newest ? events.reversed() : events where wanted(seq) {
                         if try !body(event) { return }

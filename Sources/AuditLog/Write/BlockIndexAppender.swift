@@ -15,6 +15,9 @@ struct BlockIndexAppender {
     /// Actor hashes and payload record ends of the block being built.
     private var blockActorHashes: [UInt64] = []
     private var blockRecordEnds: [UInt32] = []
+    /// The filter of the block being built, and a buffer for it.
+    private var blockFilter = BlockFilter.Builder()
+    private var filterBytes: [UInt8] = []
     /// The facet summary of the active segment, counted from the committed batches; nil when the segment held
     /// records before this writer opened it (the maintenance thread computes that one after the seal).
     private var facets: FacetTally?
@@ -44,7 +47,7 @@ struct BlockIndexAppender {
 
     /// Notes one record added to the block being built.
     mutating func add(record: UnsafeRawBufferPointer, seq: UInt64, endInPayload: Int) {
-        let actorHash = SegmentIndexFiles.actorID(ofRecord: record).map(SegmentIndexFiles.actorHash) ?? 0
+        let actorHash = SegmentIndexFiles.indexRecord(record, filter: &blockFilter)
         blockActorHashes.append(actorHash)
         actorPairs.append((actorHash, seq))
         blockRecordEnds.append(UInt32(endInPayload))
@@ -58,8 +61,12 @@ struct BlockIndexAppender {
 
     /// Encodes the entry of the block just finished.
     mutating func finishBlock(_ info: BlockInfo) {
-        SegmentIndexFiles.appendEntry(
-            info, actorHashes: blockActorHashes[...], recordEnds: blockRecordEnds[...], to: &buffer)
+        filterBytes.removeAll(keepingCapacity: true)
+        _ = blockFilter.finish(into: &filterBytes)
+        filterBytes.withUnsafeBytes { filter in
+            SegmentIndexFiles.appendEntry(
+                info, actorHashes: blockActorHashes[...], recordEnds: blockRecordEnds[...], filter: filter, to: &buffer)
+        }
         blockActorHashes.removeAll(keepingCapacity: true)
         blockRecordEnds.removeAll(keepingCapacity: true)
     }
