@@ -117,6 +117,33 @@ struct QueryTests {
         try check()
     }
 
+    @Test func filterValuesCompareByteForByteNotByCanonicalEquivalence() throws {
+        let dir = try TemporaryDirectory()
+        var events = smallWorld(300, seed: 3)
+        let decomposed = "re\u{301}sume\u{301}.update"  // "résumé" with combining accents
+        let precomposed = "r\u{E9}sum\u{E9}.update"
+        #expect(decomposed == precomposed)  // equal as Swift strings, different bytes
+        events[120].action = decomposed
+        events[121].project = AuditEvent.Reference(id: precomposed)
+        let log = try AuditLog(directory: dir.path, options: smallOptions(durability: .none))
+        try log.append(events)
+        try log.close()
+        let engine = try AuditLogReader(directory: dir.path)
+        for (query, seqs) in [
+            (Query(actions: [decomposed]), [UInt64(120)]), (Query(actions: [precomposed]), []),
+            (Query(projectIDs: [precomposed]), [121]), (Query(projectIDs: [decomposed]), []),
+        ] {
+            #expect(try engine.events(matching: query).events.map(\.seq) == seqs, "\(query)")
+            #expect(try readAll(dir.path).filter { query.matches($0.event) }.map(\.seq) == seqs)
+            var exported: [UInt8] = []
+            try engine.export(matching: query, format: .jsonLines) { (bytes) throws(AuditLogError) in
+                exported += bytes
+                return true
+            }
+            #expect(exported.filter { $0 == 0x0A }.count == seqs.count)
+        }
+    }
+
     @Test func pagingWhileAppendingReturnsEachMatchExactlyOnceInOrder() throws {
         let dir = try TemporaryDirectory()
         let events = smallWorld(900, seed: 11)

@@ -20,7 +20,7 @@ extension AuditLogReader {
     /// stop the export early by returning false.
     ///
     /// Every format is written straight from the stored records, several times faster than decoding each event
-    /// first (when filters other than time need the decoded event, it is built from the same read); the bytes are those
+    /// first (filters are compared with the record's bytes too); the bytes are those
     /// ``ExportEncoder/append(_:to:)`` writes for the decoded events.
     /// - Parameter progress: Called every few thousand events with the number written so far.
     @discardableResult
@@ -42,16 +42,15 @@ extension AuditLogReader {
         let engine = try QueryEngine(directory: directory, indexes: indexes)
         let hasher = engine.hasher
         let directory = self.directory
-        let filtersOnlyByTime = query.filtersOnlyByTime
+        let filter = RecordFilter(query)
         try engine.scan(
             query, after: nil,
             produce: { (seq, record) throws(AuditLogError) -> (UInt64, [UInt8])? in
+                guard filter.matches(record: record) else { return nil }
                 var entry: [UInt8] = []
                 entry.reserveCapacity(record.count * 2)
                 do throws(DecodeFailure) {
                     let fields = try RecordFields(record)
-                    // Other filters than time need the event; the fields are read once either way.
-                    if !filtersOnlyByTime && !query.matches(fields.event) { return nil }
                     encoder.encode(fields, leafHash: RecordCodec.leafHash(of: record, using: hasher), to: &entry)
                 } catch {
                     throw AuditLogError(.corrupt, "record \(seq): \(error.reason)", path: directory)

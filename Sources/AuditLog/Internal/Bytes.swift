@@ -139,9 +139,10 @@ struct ByteReader {
         }
     }
 
+    @inline(__always)
     mutating func readBytes(_ count: Int, _ what: StaticString) throws(DecodeFailure) -> UnsafeRawBufferPointer {
         try need(count, what)
-        let slice = UnsafeRawBufferPointer(rebasing: buffer[position..<position + count])
+        let slice = UnsafeRawBufferPointer(start: buffer.baseAddress.map { $0 + position }, count: count)
         position += count
         return slice
     }

@@ -1,7 +1,7 @@
 /// A filtered, ordered, paginated selection of events.
 ///
 /// Every filter that is set must match (AND); a list filter matches any of its values (OR), and an empty list
-/// does not filter. Time bounds are inclusive. Order is by seq: newest first means the most recently appended
+/// does not filter. Values match when their UTF-8 bytes are equal (ids are opaque: no Unicode normalization). Time bounds are inclusive. Order is by seq: newest first means the most recently appended
 /// first.
 ///
 /// ```swift
@@ -61,13 +61,6 @@ public struct Query: Sendable, Equatable {
         self.cursor = cursor
     }
 
-    /// Whether the time range (and `afterSeq`) are the only filters (the scan applies them to records before
-    /// decoding them).
-    var filtersOnlyByTime: Bool {
-        actorIDs.isEmpty && actions.isEmpty && resourceTypes.isEmpty && resourceIDs.isEmpty && orgIDs.isEmpty
-            && projectIDs.isEmpty && sources.isEmpty
-    }
-
     /// Whether `from` is later than `to`, so that nothing can match.
     var isEmptyTimeRange: Bool {
         guard let from, let to else { return false }
@@ -80,18 +73,17 @@ public struct Query: Sendable, Equatable {
         return (from?.millisecondsSinceEpoch ?? .min)...(to?.millisecondsSinceEpoch ?? .max)
     }
 
-    /// Whether `event` passes every filter (the time range and the field filters; not `afterSeq`).
+    /// Whether `event` passes every filter (the time range and the field filters; not `afterSeq`). Values are
+    /// compared byte for byte in UTF-8, as the indexes compare them (not by Unicode canonical equivalence).
     public func matches(_ event: AuditEvent) -> Bool {
+        func any(_ list: [String], _ value: String?) -> Bool {
+            list.isEmpty || list.contains { $0.utf8.elementsEqual((value ?? "\u{0}").utf8) }
+        }
         if let from, event.timestamp < from { return false }
         if let to, event.timestamp > to { return false }
-        if !actorIDs.isEmpty && !actorIDs.contains(event.actor.id) { return false }
-        if !actions.isEmpty && !actions.contains(event.action) { return false }
-        if !resourceTypes.isEmpty && !resourceTypes.contains(event.resource.type) { return false }
-        if !resourceIDs.isEmpty && !resourceIDs.contains(event.resource.id) { return false }
-        if !orgIDs.isEmpty && !orgIDs.contains(event.org?.id ?? "\u{0}") { return false }
-        if !projectIDs.isEmpty && !projectIDs.contains(event.project?.id ?? "\u{0}") { return false }
-        if !sources.isEmpty && !sources.contains(event.source ?? "\u{0}") { return false }
-        return true
+        return any(actorIDs, event.actor.id) && any(actions, event.action) && any(resourceTypes, event.resource.type)
+            && any(resourceIDs, event.resource.id) && any(orgIDs, event.org?.id) && any(projectIDs, event.project?.id)
+            && any(sources, event.source)
     }
 
     /// A fingerprint of the filters and order, carried in cursors so that a cursor is only used with the query

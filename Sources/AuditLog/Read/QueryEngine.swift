@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// Cached views of the segments' indexes, shared by the queries of one ``AuditLogReader``.
 ///
 /// A view is reused while it still describes its segment: a sealed segment changes only when redaction rewrites
@@ -59,6 +63,8 @@ final class QueryEngine {
     let hasher: MerkleHasher
     private var block: [UInt8] = []
     private var payload: [UInt8] = []
+    /// Where a query's anchor values occur in the payload (``find(_:in:into:)``).
+    private var hits: [Range<Int>] = []
 
     init(directory: String, indexes: SegmentIndexCache) throws(AuditLogError) {
         self.directory = directory
@@ -117,11 +123,22 @@ final class QueryEngine {
     private func scan(_ query: Query, after cursor: UInt64?, _ body: (StoredEvent) throws(AuditLogError) -> Bool)
         throws(AuditLogError)
     {
+        let filter = RecordFilter(query)
+        let hasher = self.hasher
+        let directory = self.directory
         try scan(
             query, after: cursor,
             produce: { (seq, record) throws(AuditLogError) -> StoredEvent? in
-                let event = try self.decode(seq, record)
-                return query.matches(event.event) ? event : nil
+                // Compared as bytes first: only the events returned are checked, built and leaf-hashed.
+                guard filter.matches(record: record) else { return nil }
+                do throws(DecodeFailure) {
+                    let fields = try RecordFields(record)
+                    return StoredEvent(
+                        seq: seq, leafHash: RecordCodec.leafHash(of: record, using: hasher), event: fields.event,
+                        redaction: fields.redaction)
+                } catch {
+                    throw AuditLogError(.corrupt, "record \(seq): \(error.reason)", path: directory)
+                }
             }, body)
     }
 
@@ -143,6 +160,7 @@ final class QueryEngine {
         let range = query.timeRange
         let actorHashes = Set(query.actorIDs.map(SegmentIndexFiles.actorHash))
         let probe = BlockFilter.Probe(query)
+        let anchor = RecordFilter(query).anchor
         for i in order {
             let segment = segments[i]
             if let below, segment.baseSeq >= below { continue }
@@ -179,11 +197,9 @@ final class QueryEngine {
                     }
                     if !index.filters.mayMatch(b, probe) { continue }
                     let prefix = inBlock.map { Int(index.recordEnds[Int($0 - index.baseSeq)]) }.max()!
-                    let events = try records(
-                        of: info, in: file, seqs: Set(inBlock), prefix: prefix, query: query, produce: produce)
-                    for (_, event) in newest ? events.reversed() : events {
-                        if try !body(event) { return }
-                    }
+                    let found = try records(
+                        of: info, in: file, seqs: Set(inBlock), prefix: prefix, query: query, anchor: anchor)
+                    if try !hand(found, newest: newest, where: { _ in true }, produce, body) { return }
                 }
             } else {
                 var blocks = range.map { index.blockIndexes(overlapping: $0) } ?? Array(index.blocks.indices)
@@ -193,22 +209,77 @@ final class QueryEngine {
                     if let below, info.firstSeq >= below { continue }
                     if let above, info.endSeq - 1 <= above { continue }
                     if !index.filters.mayMatch(b, probe) { continue }
-                    let events = try records(of: info, in: file, seqs: nil, prefix: nil, query: query, produce: produce)
-                    for (seq, event) in newest ? events.reversed() : events where wanted(seq) {
-                        if try !body(event) { return }
-                    }
+                    let found = try records(of: info, in: file, seqs: nil, prefix: nil, query: query, anchor: anchor)
+                    if try !hand(found, newest: newest, where: wanted, produce, body) { return }
                 }
             }
         }
     }
 
-    /// The records of one block that match `query` (only those in `seqs`, if given, and only as far as `prefix`
-    /// bytes into the payload), in seq order. Records outside the time range are skipped before decoding. The
-    /// whole block's checksum is checked either way.
-    private func records<T>(
-        of info: BlockInfo, in file: SegmentFile, seqs: Set<UInt64>?, prefix: Int?, query: Query,
-        produce: (UInt64, UnsafeRawBufferPointer) throws(AuditLogError) -> T?
-    ) throws(AuditLogError) -> [(UInt64, T)] {
+    /// Turns the records `records` found into items with `produce`, newest first or oldest first, and hands them
+    /// to `body`: records after the one where `body` stops are never decoded. False when `body` stopped.
+    private func hand<T>(
+        _ found: [(seq: UInt64, bytes: Range<Int>)], newest: Bool, where wanted: (UInt64) -> Bool,
+        _ produce: (UInt64, UnsafeRawBufferPointer) throws(AuditLogError) -> T?,
+        _ body: (T) throws(AuditLogError) -> Bool
+    ) throws(AuditLogError) -> Bool {
+        let payload = self.payload
+        return try payload.withUnsafeBytes { raw in
+            Result { () throws(AuditLogError) -> Bool in
+                for i in found.indices {
+                    let (seq, bytes) = found[newest ? found.count - 1 - i : i]
+                    guard wanted(seq), let item = try produce(seq, UnsafeRawBufferPointer(rebasing: raw[bytes])) else {
+                        continue
+                    }
+                    if try !body(item) { return false }
+                }
+                return true
+            }
+        }.get()
+    }
+
+    /// Where `values` occur in `payload`, sorted by offset.
+    private static func find(_ values: [[UInt8]], in payload: UnsafeRawBufferPointer, into hits: inout [Range<Int>]) {
+        hits.removeAll(keepingCapacity: true)
+        guard let base = payload.baseAddress else { return }
+        for value in values {
+            value.withUnsafeBytes { needle in
+                let n = needle.count
+                guard n > 0, n <= payload.count else { return }
+                func found(at offset: Int) {
+                    if memcmp(base + offset, needle.baseAddress!, n) == 0 { hits.append(offset..<offset + n) }
+                }
+                // Sixteen positions at a time: where the first and the last byte of the needle both are, compare
+                // the rest (glibc's memmem is a GNU extension Swift does not see; this is its generic SIMD cousin).
+                let first = SIMD16<UInt8>(repeating: needle[0])
+                let last = SIMD16<UInt8>(repeating: needle[n - 1])
+                let end = payload.count - n + 1  // candidate offsets are 0..<end
+                var i = 0
+                while i + 16 <= end {
+                    let a = (base + i).loadUnaligned(as: SIMD16<UInt8>.self)
+                    let b = (base + i + n - 1).loadUnaligned(as: SIMD16<UInt8>.self)
+                    let both = (a .== first) .& (b .== last)
+                    if any(both) {
+                        for lane in 0..<16 where both[lane] { found(at: i + lane) }
+                    }
+                    i += 16
+                }
+                while i < end {
+                    if base.load(fromByteOffset: i, as: UInt8.self) == needle[0] { found(at: i) }
+                    i += 1
+                }
+            }
+        }
+        if values.count > 1 { hits.sort { $0.lowerBound < $1.lowerBound } }
+    }
+
+    /// Where in the payload buffer the records of one block lie that can match `query` (only those in `seqs`,
+    /// if given, and only as far as `prefix` bytes into the payload; records outside the time range, and with an
+    /// `anchor` (``RecordFilter/anchor``) records holding none of its values, are left out), in seq order.
+    /// Nothing is decoded yet. The whole block's checksum is checked either way.
+    private func records(
+        of info: BlockInfo, in file: SegmentFile, seqs: Set<UInt64>?, prefix: Int?, query: Query, anchor: [[UInt8]]
+    ) throws(AuditLogError) -> [(seq: UInt64, bytes: Range<Int>)] {
         guard case .block(let header) = try file.entry(at: info.offset, fileSize: try file.source.size()),
             header.firstSeq == info.firstSeq
         else {
@@ -219,28 +290,36 @@ final class QueryEngine {
         if let damage = try file.readBlock(header, at: info.offset, into: &block) {
             throw AuditLogError(.corrupt, damage.reason, path: file.path, offset: info.offset)
         }
-        var out: [(UInt64, T)] = []
-        var failure: AuditLogError?
+        var out: [(seq: UInt64, bytes: Range<Int>)] = []
         let range = query.timeRange
         do throws(DecodeFailure) {
-            let visit = { (seq: UInt64, record: UnsafeRawBufferPointer) throws(DecodeFailure) -> Void in
-                guard failure == nil else { return }
-                if let seqs, !seqs.contains(seq) { return }
-                if let range, !range.contains(RecordCodec.timestamp(of: record)) { return }
-                do throws(AuditLogError) {
-                    if let item = try produce(seq, record) { out.append((seq, item)) }
-                } catch { failure = error }
-            }
-            if let prefix {
-                try BlockDecoder.forEachRecord(inBlock: block, header, prefix: prefix, payload: &payload, visit)
-            } else {
-                try BlockDecoder.forEachRecord(inBlock: block, header, payload: &payload, visit)
-            }
+            let length = try BlockDecoder.decompress(block, header, prefix: prefix, into: &payload)
+            try payload.withUnsafeBytes { raw in
+                Result { () throws(DecodeFailure) in
+                    let payload = UnsafeRawBufferPointer(rebasing: raw[0..<length])
+                    Self.find(anchor, in: payload, into: &hits)
+                    var h = 0
+                    try BlockDecoder.forEachRecord(
+                        in: payload, header, complete: length == Int(header.uncompressedLength)
+                    ) { (seq, record) throws(DecodeFailure) in
+                        let start = record.baseAddress! - raw.baseAddress!
+                        let end = start + record.count
+                        if !anchor.isEmpty {
+                            // Only a record holding a whole occurrence can match.
+                            while h < hits.count && hits[h].lowerBound < start { h += 1 }
+                            guard hits[h...].prefix(while: { $0.lowerBound < end }).contains(where: { $0.upperBound <= end })
+                            else { return }
+                        }
+                        if let seqs, !seqs.contains(seq) { return }
+                        if let range, !range.contains(RecordCodec.timestamp(of: record)) { return }
+                        out.append((seq, start..<end))
+                    }
+                }
+            }.get()
         } catch {
             throw AuditLogError(
                 .corrupt, "block at seq \(header.firstSeq): \(error.reason)", path: file.path, offset: info.offset)
         }
-        if let failure { throw failure }
         return out
     }
 }

@@ -33,32 +33,34 @@ enum BlockDecoder {
     }
 
     /// Decompresses a block read by ``SegmentFile/readBlock(_:at:into:)`` (checksum checked) into `payload` and
-    /// calls `body` with each record and its seq.
+    /// calls `body` with each record and its seq; with a `prefix` (``decompress(_:_:prefix:into:)``), only the
+    /// records that end within it.
     static func forEachRecord(
-        inBlock block: [UInt8], _ header: BlockHeader, payload: inout [UInt8],
+        inBlock block: [UInt8], _ header: BlockHeader, prefix: Int? = nil, payload: inout [UInt8],
         _ body: (UInt64, UnsafeRawBufferPointer) throws(DecodeFailure) -> Void
     ) throws(DecodeFailure) {
-        try block.withUnsafeBytes { raw in
-            Result { () throws(DecodeFailure) in try Self.payload(of: raw, header, into: &payload) }
-        }.get()
+        let length = try decompress(block, header, prefix: prefix, into: &payload)
         try payload.withUnsafeBytes { raw in
             Result { () throws(DecodeFailure) in
                 try forEachRecord(
-                    in: UnsafeRawBufferPointer(rebasing: raw[0..<Int(header.uncompressedLength)]), header, body)
+                    in: UnsafeRawBufferPointer(rebasing: raw[0..<length]), header,
+                    complete: length == Int(header.uncompressedLength), body)
             }
         }.get()
     }
 
-    /// Like ``forEachRecord(inBlock:_:payload:_:)`` but decompresses and walks only the records that end within
-    /// the first `prefix` bytes of the payload (from the block index): a query that needs one record of a block
-    /// need not decompress all of it.
-    static func forEachRecord(
-        inBlock block: [UInt8], _ header: BlockHeader, prefix: Int, payload: inout [UInt8],
-        _ body: (UInt64, UnsafeRawBufferPointer) throws(DecodeFailure) -> Void
-    ) throws(DecodeFailure) {
+    /// Decompresses a checked block's payload into the start of `payload` and returns how many bytes of it are
+    /// valid: all of it, or with a `prefix` (from the block index: where the last record a query needs ends), at
+    /// least `prefix` bytes, so that a query that needs one record of a block need not decompress all of it.
+    static func decompress(_ block: [UInt8], _ header: BlockHeader, prefix: Int?, into payload: inout [UInt8])
+        throws(DecodeFailure) -> Int
+    {
         let count = Int(header.uncompressedLength)
-        guard prefix < count, header.compression == .lz4 else {
-            return try forEachRecord(inBlock: block, header, payload: &payload, body)
+        guard let prefix, prefix < count, header.compression == .lz4 else {
+            try block.withUnsafeBytes { raw in
+                Result { () throws(DecodeFailure) in try Self.payload(of: raw, header, into: &payload) }
+            }.get()
+            return count
         }
         if payload.count < count { payload = [UInt8](repeating: 0, count: max(count, 2 * payload.count)) }
         let start = BlockHeader.size + 32 * Int(header.frontierCount)
@@ -70,33 +72,14 @@ enum BlockDecoder {
             }
         }
         guard produced != nil else { throw DecodeFailure(reason: "LZ4 payload does not decompress", offset: start) }
-        try payload.withUnsafeBytes { raw in
-            Result { () throws(DecodeFailure) in
-                var r = ByteReader(UnsafeRawBufferPointer(rebasing: raw[0..<prefix]))
-                var seq = header.firstSeq
-                while !r.isAtEnd {
-                    let length = try r.readVarint("record length")
-                    guard length >= UInt64(RecordCodec.fixedSize), length <= UInt64(r.remaining), seq < header.endSeq
-                    else {
-                        throw DecodeFailure(reason: "bad record length \(length)", offset: r.position)
-                    }
-                    let record = try r.readBytes(Int(length), "record")
-                    guard RecordCodec.seq(of: record) == seq else {
-                        throw DecodeFailure(
-                            reason: "record seq \(RecordCodec.seq(of: record)) where \(seq) was expected",
-                            offset: r.position)
-                    }
-                    try body(seq, record)
-                    seq += 1
-                }
-            }
-        }.get()
+        return prefix
     }
 
     /// Calls `body` with each record of a decompressed payload and its seq, checking that the records are
-    /// exactly `header.recordCount`, numbered from `header.firstSeq` on.
+    /// numbered from `header.firstSeq` on and, if the payload is `complete`, that they are exactly
+    /// `header.recordCount` (a prefix of the payload holds fewer).
     static func forEachRecord(
-        in payload: UnsafeRawBufferPointer, _ header: BlockHeader,
+        in payload: UnsafeRawBufferPointer, _ header: BlockHeader, complete: Bool = true,
         _ body: (UInt64, UnsafeRawBufferPointer) throws(DecodeFailure) -> Void
     ) throws(DecodeFailure) {
         var r = ByteReader(payload)
@@ -118,7 +101,7 @@ enum BlockDecoder {
             try body(seq, record)
             seq += 1
         }
-        guard seq == header.endSeq else {
+        guard seq == header.endSeq || !complete else {
             throw DecodeFailure(
                 reason: "block has \(seq - header.firstSeq) records, header says \(header.recordCount)",
                 offset: r.position)
