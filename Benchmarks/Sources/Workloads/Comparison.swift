@@ -382,8 +382,8 @@ public final class Comparison {
             }
         }
 
-        // The SIEM formats decode and map every event (no fast path from records); the target is at most twice
-        // the JSON Lines export's time. SQLite has no such format to compare with.
+        // The SIEM formats map every event (written straight from records, like JSON Lines); the target is at most
+        // twice the JSON Lines export's time. SQLite has no such format to compare with.
         for format in [ExportEncoder.Format.ocsf, .ecs] {
             say("export all as \(format.rawValue)")
             let run = try exportLog(engine, format: format)
@@ -469,16 +469,25 @@ public final class Comparison {
                 "rare_\(field)_page_p99", "first page of a rare \(field) (p99)", "ms", auditlog: log.percentile(99),
                 sqlite: sql.percentile(99), higherIsBetter: false)
         }
-        say("distinct actions with counts, a new reader each time")
-        var log = Latencies()
+        // A new reader walks the active segment's records (sealed segments have their summary file); a reader that
+        // stays open (the server's) extends what it counted block by block.
+        say("distinct actions with counts, a new reader each time and one open reader")
+        var cold = Latencies()
+        var warm = Latencies()
         var sql = Latencies()
+        let open = try AuditLogReader(directory: logDirectory)
+        _ = try open.facets(.action)
         for _ in 0..<21 {
-            try log.measure { _ = try AuditLogReader(directory: logDirectory).facets(.action) }
+            try cold.measure { _ = try AuditLogReader(directory: logDirectory).facets(.action) }
+            try warm.measure { _ = try open.facets(.action) }
             try sql.measure { _ = try peer.distinctValues("action") }
         }
         record(
-            "distinct_actions", "distinct actions with counts (median)", "ms", auditlog: log.percentile(50),
-            sqlite: sql.percentile(50), higherIsBetter: false)
+            "distinct_actions_new_reader", "distinct actions with counts, new reader (median)", "ms",
+            auditlog: cold.percentile(50), sqlite: sql.percentile(50), higherIsBetter: false)
+        record(
+            "distinct_actions_open_reader", "distinct actions with counts, open reader (median)", "ms",
+            auditlog: warm.percentile(50), sqlite: sql.percentile(50), higherIsBetter: false)
     }
 
     private struct ExportRun {
@@ -487,21 +496,36 @@ public final class Comparison {
         var megabytesPerSecond: Double { Double(bytes) / 1e6 / seconds }
     }
 
+    /// Exports are timed three times and the fastest run counts, for the log and for SQLite alike: one run on
+    /// this shared machine varied by ±25%, enough to move the SIEM formats' ratio to JSON Lines across 2×.
+    private static let exportRuns = 3
+
     private func exportLog(_ engine: AuditLogReader, format: ExportEncoder.Format) throws -> ExportRun {
-        let output = try OutputSink(path: directory + "/export.out")
-        let s = try seconds {
-            try engine.export(matching: Query(order: .oldestFirst), format: format) { (bytes) throws(AuditLogError) in
-                output.write(bytes)
-                return true
+        var best: ExportRun?
+        for _ in 0..<Self.exportRuns {
+            let output = try OutputSink(path: directory + "/export.out")
+            let s = try seconds {
+                try engine.export(matching: Query(order: .oldestFirst), format: format) {
+                    (bytes) throws(AuditLogError) in
+                    output.write(bytes)
+                    return true
+                }
             }
+            let run = ExportRun(bytes: output.finish(), seconds: s)
+            if best.map({ run.seconds < $0.seconds }) ?? true { best = run }
         }
-        return ExportRun(bytes: output.finish(), seconds: s)
+        return best!
     }
 
     private func exportSQLite(_ peer: SQLitePeer, csv: Bool) throws -> ExportRun {
-        let output = try OutputSink(path: directory + "/export.out")
-        let s = try seconds { _ = try peer.exportAll(csv: csv) { output.write($0) } }
-        return ExportRun(bytes: output.finish(), seconds: s)
+        var best: ExportRun?
+        for _ in 0..<Self.exportRuns {
+            let output = try OutputSink(path: directory + "/export.out")
+            let s = try seconds { _ = try peer.exportAll(csv: csv) { output.write($0) } }
+            let run = ExportRun(bytes: output.finish(), seconds: s)
+            if best.map({ run.seconds < $0.seconds }) ?? true { best = run }
+        }
+        return best!
     }
 }
 

@@ -44,6 +44,9 @@ final class SegmentIndex {
 
     /// The segment file's inode when this view was built.
     let inode: UInt64
+    /// Whether the `.idx` file holds exactly the entries of this view's blocks (nothing damaged, missing or extra),
+    /// so that ``encodedBlockIndex()`` would write the same bytes.
+    let indexFileIsExact: Bool
 
     init(directory: String, baseSeq: UInt64, path: String) throws(AuditLogError) {
         self.baseSeq = baseSeq
@@ -61,9 +64,14 @@ final class SegmentIndex {
         var hashes: [UInt64] = []
         var ends: [UInt32] = []
         var filters = BlockFilter.Store()
+        /// Whether every byte of the `.idx` was a valid entry.
+        var wholeFileValid = false
         if let mapped = MappedFile(path: SegmentIndexFiles.blockIndexPath(directory: directory, baseSeq: baseSeq)) {
-            (blocks, hashes, ends, filters, _) = SegmentIndexFiles.parseEntries(mapped.bytes, baseSeq: baseSeq)
+            let parsed = SegmentIndexFiles.parseEntries(mapped.bytes, baseSeq: baseSeq)
+            (blocks, hashes, ends, filters) = (parsed.blocks, parsed.actorHashes, parsed.recordEnds, parsed.filters)
+            wholeFileValid = parsed.validLength == mapped.bytes.count
         }
+        let indexedBlocks = blocks.count
         // Check that the last indexed block is really there, then walk whatever the index does not cover yet.
         var walker = try SegmentWalker(file: file, checking: .blocks)
         if let last = blocks.last {
@@ -78,6 +86,7 @@ final class SegmentIndex {
                 hashes = []
                 ends = []
                 filters = BlockFilter.Store()
+                wholeFileValid = false
             }
         }
         var sealed = false
@@ -115,6 +124,7 @@ final class SegmentIndex {
         }
         self.blocks = blocks
         self.sealed = sealed
+        indexFileIsExact = wholeFileValid && blocks.count == indexedBlocks
         var prefix: [Int64] = []
         prefix.reserveCapacity(blocks.count)
         var running = Int64.min

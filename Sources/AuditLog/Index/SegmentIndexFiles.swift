@@ -157,7 +157,10 @@ extension SegmentIndexFiles {
                     || !names.contains(LogFiles.name(segment.baseSeq, actorIndexExtension))
             else { continue }
             let index = try SegmentIndex(directory: directory, baseSeq: segment.baseSeq, path: segment.path)
-            try replace(blockIndexPath(directory: directory, baseSeq: segment.baseSeq), with: index.encodedBlockIndex())
+            if !index.indexFileIsExact {
+                try replace(
+                    blockIndexPath(directory: directory, baseSeq: segment.baseSeq), with: index.encodedBlockIndex())
+            }
             if isActive { return index }
             if index.sealed {
                 try replace(

@@ -7,11 +7,23 @@ struct ActiveSegment {
     var blockCount: UInt32 = 0
     var minTimestamp = Int64.max
     var maxTimestamp = Int64.min
+    /// Where the last block starts, and the root it stores (nil before the first block).
+    var lastBlock: (offset: Int64, root: SHA256Hash)?
 
-    mutating func recordBlock(_ header: BlockHeader) {
+    mutating func recordBlock(_ header: BlockHeader, at offset: Int64) {
         blockCount += 1
         minTimestamp = min(minTimestamp, header.minTimestamp)
         maxTimestamp = max(maxTimestamp, header.maxTimestamp)
+        lastBlock = (offset, header.root)
+    }
+
+    /// The tail to record at a clean close: where this segment's blocks end (nil without blocks).
+    func tail() throws(AuditLogError) -> WriterTail? {
+        guard let lastBlock else { return nil }
+        return WriterTail(
+            baseSeq: baseSeq, inode: try fd.inode(), validEnd: size, blockCount: blockCount,
+            lastBlockOffset: lastBlock.offset, lastBlockRoot: lastBlock.root, minTimestamp: minTimestamp,
+            maxTimestamp: maxTimestamp)
     }
 
     /// Creates a new segment file: written under a temporary name, fsynced, renamed into place, and the directory

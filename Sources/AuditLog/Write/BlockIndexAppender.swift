@@ -10,8 +10,10 @@ struct BlockIndexAppender {
     private var fileSize: Int64 = 0
     /// Entries of the blocks finished in this commit, written at its end.
     private var buffer: [UInt8] = []
-    /// (actor hash, seq) of every record of the active segment, for its actor index at seal.
-    private var actorPairs: [(hash: UInt64, seq: UInt64)] = []
+    /// The actor hash of every record of the active segment in seq order (from its base seq), for its actor index
+    /// at seal; nil if a record was missed (the next open writes the actor index from the blocks).
+    private var actorHashes: [UInt64]? = []
+    private var actorHashesBase: UInt64
     /// Actor hashes and payload record ends of the block being built.
     private var blockActorHashes: [UInt64] = []
     private var blockRecordEnds: [UInt32] = []
@@ -29,9 +31,9 @@ struct BlockIndexAppender {
     /// repaired at open, whose records' actors count towards the actor index at seal.
     init(directory: String, baseSeq: UInt64, existing: SegmentIndex?) throws(AuditLogError) {
         self.directory = directory
-        if let existing {
-            actorPairs = existing.actorHashes.enumerated().map { ($1, existing.baseSeq + UInt64($0)) }
-        }
+        // The open's view of the segment already holds its records' hashes (no copy: arrays share storage).
+        actorHashes = existing?.actorHashes ?? []
+        actorHashesBase = baseSeq
         if existing?.actorHashes.isEmpty ?? true { facets = FacetTally() }
         facetsBase = baseSeq
         facetsEnd = baseSeq
@@ -49,7 +51,11 @@ struct BlockIndexAppender {
     mutating func add(record: UnsafeRawBufferPointer, seq: UInt64, endInPayload: Int) {
         let actorHash = SegmentIndexFiles.indexRecord(record, filter: &blockFilter)
         blockActorHashes.append(actorHash)
-        actorPairs.append((actorHash, seq))
+        if let count = actorHashes?.count, seq == actorHashesBase + UInt64(count) {
+            actorHashes?.append(actorHash)
+        } else {
+            actorHashes = nil
+        }
         blockRecordEnds.append(UInt32(endInPayload))
     }
 
@@ -86,10 +92,14 @@ struct BlockIndexAppender {
     /// Writes the sealed segment's actor index and starts the index of the next segment. If the actor index
     /// cannot be written, the next open writes it.
     mutating func seal(baseSeq sealedBase: UInt64, nextBaseSeq: UInt64) throws(AuditLogError) {
-        try? SegmentIndexFiles.replace(
-            SegmentIndexFiles.actorIndexPath(directory: directory, baseSeq: sealedBase),
-            with: SegmentIndexFiles.encodeActorIndex(baseSeq: sealedBase, pairs: actorPairs))
-        actorPairs.removeAll(keepingCapacity: true)
+        if let hashes = actorHashes, actorHashesBase == sealedBase {
+            try? SegmentIndexFiles.replace(
+                SegmentIndexFiles.actorIndexPath(directory: directory, baseSeq: sealedBase),
+                with: SegmentIndexFiles.encodeActorIndex(
+                    baseSeq: sealedBase, pairs: hashes.enumerated().map { ($1, sealedBase + UInt64($0)) }))
+        }
+        actorHashes = []
+        actorHashesBase = nextBaseSeq
         if let facets, facetsBase == sealedBase, facetsEnd == nextBaseSeq {
             var summary = facets.summary(baseSeq: sealedBase)
             summary.endSeq = nextBaseSeq

@@ -436,5 +436,6 @@ final class LogWriter: @unchecked Sendable {
         if let failure { throw failure }
         try appender.syncData()
         try appender.signCheckpoint()
+        appender.recordTail()
     }
 }

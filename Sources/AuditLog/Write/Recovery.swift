@@ -29,10 +29,13 @@ struct RecoveredState {
     var frontier: MerkleFrontier
     var root: SHA256Hash
     var report: RecoveryReport
+    /// Whether everything recovered is known to be durable: the segment is new, or the previous writer closed
+    /// cleanly (synced, and left a ``WriterTail``) and nothing was written after that.
+    var durable: Bool
 }
 
-/// Opening a log for writing (FORMAT.md, "Writing and recovery"). Only the last segment is read, so open time depends on
-/// the segment size, not on the size of the log.
+/// Opening a log for writing (FORMAT.md, "Writing and recovery"). Only the last segment is read, so open time does
+/// not depend on the size of the log; after a clean close, only its last block and what follows it.
 enum Recovery {
     static func recover(directory: String, directoryFD: FileDescriptor, hasher: MerkleHasher) throws(AuditLogError)
         -> RecoveredState
@@ -46,7 +49,7 @@ enum Recovery {
             let segment = try ActiveSegment.create(
                 directory: directory, directoryFD: directoryFD, baseSeq: 0, frontier: MerkleFrontier())
             return RecoveredState(
-                segment: segment, frontier: MerkleFrontier(), root: hasher.emptyRoot(), report: report)
+                segment: segment, frontier: MerkleFrontier(), root: hasher.emptyRoot(), report: report, durable: true)
         }
 
         let fd = try FileDescriptor.openForWriting(last.path, create: false)
@@ -55,9 +58,26 @@ enum Recovery {
         var frontier = file.header.frontier
         var root = frontier.root(using: hasher)
 
-        // Every block is read and checked. Recovery keeps the valid prefix: at the first entry that is not a valid
-        // continuation it cuts, unless a later commit follows (then the damage is not a torn write).
-        var walker = try SegmentWalker(file: file, checking: .blocks)
+        // Every block is read and checked — after a clean close only those after the tail it recorded. Recovery
+        // keeps the valid prefix: at the first entry that is not a valid continuation it cuts, unless a later
+        // commit follows (then the damage is not a torn write).
+        var walker: SegmentWalker
+        var durable = false
+        if let tail = WriterTail.read(directory: directory), tail.baseSeq == last.baseSeq,
+            let resumed = try resume(file, fd: fd, at: tail, hasher: hasher)
+        {
+            walker = resumed.walker
+            frontier = resumed.frontier
+            root = tail.lastBlockRoot
+            segment.size = tail.validEnd
+            segment.blockCount = tail.blockCount
+            segment.minTimestamp = tail.minTimestamp
+            segment.maxTimestamp = tail.maxTimestamp
+            segment.lastBlock = (tail.lastBlockOffset, tail.lastBlockRoot)
+            durable = tail.validEnd == walker.fileSize
+        } else {
+            walker = try SegmentWalker(file: file, checking: .blocks)
+        }
         let fileSize = walker.fileSize
         var sealed = false
         scan: while true {
@@ -70,7 +90,7 @@ enum Recovery {
                 segment.size = walker.offset
                 sealed = true
                 break scan
-            case .block(let header, _):
+            case .block(let header, let offset):
                 guard let next = walker.frontier(of: header) else {
                     problem = "block frontier does not match its size"
                     cut = segment.size
@@ -78,7 +98,7 @@ enum Recovery {
                 }
                 frontier = next
                 root = header.root
-                segment.recordBlock(header)
+                segment.recordBlock(header, at: offset)
                 segment.size = walker.offset
                 continue scan
             case .damaged(let damage):
@@ -103,8 +123,30 @@ enum Recovery {
         if sealed {
             segment = try ActiveSegment.create(
                 directory: directory, directoryFD: directoryFD, baseSeq: frontier.size, frontier: frontier)
+            durable = false
         }
-        return RecoveredState(segment: segment, frontier: frontier, root: root, report: report)
+        return RecoveredState(segment: segment, frontier: frontier, root: root, report: report, durable: durable)
+    }
+
+    /// A walk resumed after the last block a ``WriterTail`` names, with the frontier stored in that block; nil
+    /// unless the tail describes this very file (inode, length) and the block is there, whole, with its root.
+    private static func resume(_ file: SegmentFile, fd: FileDescriptor, at tail: WriterTail, hasher: MerkleHasher)
+        throws(AuditLogError) -> (walker: SegmentWalker, frontier: MerkleFrontier)?
+    {
+        let fileSize = try fd.size()
+        guard try fd.inode() == tail.inode, tail.validEnd <= fileSize, tail.lastBlockOffset >= Int64(file.headerSize),
+            case .block(let header) = try file.entry(at: tail.lastBlockOffset, fileSize: fileSize),
+            tail.lastBlockOffset + Int64(header.totalLength) == tail.validEnd, header.root == tail.lastBlockRoot
+        else { return nil }
+        var block: [UInt8] = []
+        guard try file.readBlock(header, at: tail.lastBlockOffset, into: &block) == nil,
+            let frontier = block.withUnsafeBytes({ BlockDecoder.frontier(of: $0, header) }),
+            frontier.root(using: hasher) == header.root
+        else { return nil }
+        let walker = try SegmentWalker(
+            file: file, checking: .blocks, offset: tail.validEnd, nextSeq: header.endSeq,
+            blockCount: tail.blockCount, lastRoot: header.root)
+        return (walker, frontier)
     }
 
     /// A torn write only ever damages the last group commit. If a valid block that starts a later commit lies

@@ -34,6 +34,7 @@ final class SegmentAppender {
         self.options = options
         self.hasher = hasher
         segment = recovered.segment
+        hasUnsyncedWrites = !recovered.durable
         frontier = recovered.frontier
         root = recovered.root
         builder = BlockBuilder(maxBlockBytes: options.maxBlockBytes)
@@ -50,7 +51,7 @@ final class SegmentAppender {
         if segment.size >= Int64(options.maxSegmentBytes) && segment.blockCount > 0 { try roll() }
         writeBuffer.removeAll(keepingCapacity: true)
         var startsCommit = true
-        var headers: [BlockHeader] = []
+        var headers: [(header: BlockHeader, offset: Int64)] = []
         // Leaves are hashed two at a time (the SHA extensions interleave two messages); a record waits here for
         // the next one, and is hashed alone before its block is finished.
         var waiting: Range<Int>?
@@ -97,7 +98,7 @@ final class SegmentAppender {
         try segment.fd.write(writeBuffer, at: segment.size)
         segment.size += Int64(writeBuffer.count)
         hasUnsyncedWrites = true
-        for header in headers { segment.recordBlock(header) }
+        for (header, offset) in headers { segment.recordBlock(header, at: offset) }
         if options.durability == .sync { try syncData() }
         levels.append(completedSubtrees)
         completedSubtrees.removeAll(keepingCapacity: true)
@@ -107,11 +108,11 @@ final class SegmentAppender {
     }
 
     /// Encodes the block being built into the write buffer, and its index entry.
-    private func finishBlock(startsCommit: Bool, headers: inout [BlockHeader]) {
+    private func finishBlock(startsCommit: Bool, headers: inout [(header: BlockHeader, offset: Int64)]) {
         root = frontier.root(using: hasher)
         let start = writeBuffer.count
         let header = builder.finishBlock(frontier: frontier, root: root, startsCommit: startsCommit, into: &writeBuffer)
-        headers.append(header)
+        headers.append((header, segment.size + Int64(start)))
         index.finishBlock(
             BlockInfo(
                 firstSeq: header.firstSeq, recordCount: Int(header.recordCount), offset: segment.size + Int64(start),
@@ -129,6 +130,13 @@ final class SegmentAppender {
         try segment.fd.synchronizeData()
         metrics.recordSync(nanoseconds: monotonicNanoseconds() - started)
         hasUnsyncedWrites = false
+    }
+
+    /// At a clean close, after the last sync: records where the active segment's blocks end (``WriterTail``), so
+    /// that the next open need not walk them. A tail that cannot be written only costs the next open a full walk.
+    func recordTail() {
+        guard !hasUnsyncedWrites, let tail = try? segment.tail() else { return }
+        try? tail.write(directory: directory)
     }
 
     /// Seals the active segment with a footer and starts the next one.

@@ -1,0 +1,130 @@
+import AuditLogSampleData
+import AuditLogTestSupport
+import Foundation
+import Testing
+
+@testable import AuditLog
+
+@Suite("Open after a clean close (TAIL)")
+struct WriterTailTests {
+    /// A closed log of `count` events in small blocks (one segment), written in chunks of 25.
+    func closedLog(_ count: Int, in dir: TemporaryDirectory) throws -> [AuditEvent] {
+        var generator = SampleEventGenerator(seed: 9)
+        let events = generator.events(count)
+        var options = AuditLog.Options(durability: .none)
+        options.maxBlockBytes = 2 << 10
+        let log = try AuditLog(directory: dir.path, options: options)
+        for chunk in events.chunked(25) { try log.append(chunk) }
+        try log.close()
+        return events
+    }
+
+    func segment(_ dir: TemporaryDirectory) throws -> String {
+        try #require(try segmentPaths(dir.path).last)
+    }
+
+    @Test func aCleanCloseRecordsWhereTheBlocksEndAndTheNextOpenStartsThere() throws {
+        let dir = try TemporaryDirectory()
+        let events = try closedLog(300, in: dir)
+        let tail = try #require(WriterTail.read(directory: dir.path))
+        let path = try segment(dir)
+        #expect(tail.validEnd == FileSystem.fileSize(path))
+        #expect(tail.blockCount > 10)
+        #expect(tail.inode == FileSystem.inode(path))
+        let expected = try AuditLogReader(directory: dir.path).state()
+
+        // Damage a block well before the tail: open trusts what a clean close recorded and does not read it ...
+        var bytes = Array(try Data(contentsOf: URL(fileURLWithPath: path)))
+        let firstBlock = Int(try SegmentFile.open(path: path, baseSeq: 0).headerSize)
+        bytes[firstBlock + 200] ^= 0x40
+        try FileHandle(forUpdating: URL(fileURLWithPath: path)).write(contentsOf: bytes)
+        let log = try AuditLog(directory: dir.path)
+        #expect(log.state == expected)
+        #expect(!log.recoveryReport.repaired)
+        try log.append(events[0])
+        try log.close()
+        // ... verification does, and says where.
+        let report = try AuditLogReader(directory: dir.path).verify()
+        #expect(!report.isValid)
+        #expect(report.problems.contains { $0.kind == .modified && $0.offset == Int64(firstBlock) })
+        // Without the tail, open reads every block and refuses the damaged segment, as before.
+        try FileSystem.remove(WriterTail.path(directory: dir.path))
+        #expect(throws: AuditLogError.self) { try AuditLog(directory: dir.path) }
+    }
+
+    @Test func appendsAfterATailContinueExactlyAndATornWriteAfterItIsCut() throws {
+        let dir = try TemporaryDirectory()
+        let events = try closedLog(200, in: dir)
+        var generator = SampleEventGenerator(seed: 10)
+        let more = generator.events(120)
+        let log = try AuditLog(directory: dir.path)
+        for chunk in more.chunked(30) { try log.append(chunk) }
+        try log.close()
+        // A torn write after the recorded tail: cut exactly as without a tail.
+        let path = try segment(dir)
+        let size = try #require(FileSystem.fileSize(path))
+        let handle = try FileHandle(forUpdating: URL(fileURLWithPath: path))
+        try handle.seekToEnd()
+        try handle.write(contentsOf: [UInt8](repeating: 0xA5, count: 777))
+        try handle.close()
+        let reopened = try AuditLog(directory: dir.path)
+        #expect(reopened.recoveryReport.truncatedBytes == 777)
+        #expect(FileSystem.fileSize(path) == size)
+        try reopened.close()
+        // Same state as a full walk, every event in order, and the log verifies.
+        let withTail = try AuditLogReader(directory: dir.path).state()
+        try FileSystem.remove(WriterTail.path(directory: dir.path))
+        let walked = try AuditLog(directory: dir.path)
+        #expect(walked.state == withTail)
+        #expect(walked.state.treeSize == 320)
+        try walked.close()
+        #expect(try readAll(dir.path).map(\.event) == events + more)
+        #expect(try AuditLogReader(directory: dir.path).verify().isValid)
+    }
+
+    @Test(arguments: ["garbage", "other inode", "shorter file", "other root", "other segment"])
+    func aTailThatDoesNotDescribeTheSegmentIsIgnored(change: String) throws {
+        let dir = try TemporaryDirectory()
+        _ = try closedLog(150, in: dir)
+        let tailPath = WriterTail.path(directory: dir.path)
+        let path = try segment(dir)
+        let expected = try AuditLogReader(directory: dir.path).state()
+        var tail = try #require(WriterTail.read(directory: dir.path))
+        switch change {
+        case "garbage": try Data([UInt8](repeating: 7, count: WriterTail.size)).write(to: URL(fileURLWithPath: tailPath))
+        case "other inode": tail.inode &+= 1
+        case "shorter file":
+            // The last block is cut off (as if lost): the tail points past the end.
+            let last = tail.lastBlockOffset
+            try FileHandle(forUpdating: URL(fileURLWithPath: path)).truncate(atOffset: UInt64(last))
+        case "other root": tail.lastBlockRoot = [UInt8](repeating: 1, count: 32).withUnsafeBytes { SHA256Hash($0) }
+        default: tail.baseSeq += 1
+        }
+        if change != "garbage" && change != "shorter file" { try tail.write(directory: dir.path) }
+        let log = try AuditLog(directory: dir.path)
+        if change == "shorter file" {
+            #expect(log.state.treeSize < expected.treeSize)
+            #expect(log.state == (try AuditLogReader(directory: dir.path).state()))
+        } else {
+            #expect(log.state == expected)
+        }
+        var generator = SampleEventGenerator(seed: 3)
+        try log.append(generator.events(5))
+        try log.close()
+        #expect(try AuditLogReader(directory: dir.path).verify().isValid)
+    }
+
+    @Test func aTailRoundTripsAndRefusesDamage() {
+        let tail = WriterTail(
+            baseSeq: 7, inode: 99, validEnd: 4096, blockCount: 3, lastBlockOffset: 2048,
+            lastBlockRoot: [UInt8](repeating: 0xAB, count: 32).withUnsafeBytes { SHA256Hash($0) }, minTimestamp: -5, maxTimestamp: 77)
+        let bytes = tail.encode()
+        #expect(bytes.count == WriterTail.size)
+        #expect(WriterTail(bytes) == tail)
+        for i in stride(from: 0, to: bytes.count, by: 7) {
+            var damaged = bytes
+            damaged[i] ^= 0x10
+            #expect(WriterTail(damaged) == nil, "byte \(i)")
+        }
+    }
+}
