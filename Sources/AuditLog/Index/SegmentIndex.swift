@@ -38,8 +38,7 @@ final class SegmentIndex {
 
     /// The `.aix` bytes of this segment.
     func encodedActorIndex() -> [UInt8] {
-        SegmentIndexFiles.encodeActorIndex(
-            baseSeq: baseSeq, pairs: actorHashes.enumerated().map { ($1, baseSeq + UInt64($0)) })
+        SegmentIndexFiles.encodeActorIndex(baseSeq: baseSeq, actorHashes: actorHashes)
     }
 
     /// The segment file's inode when this view was built.

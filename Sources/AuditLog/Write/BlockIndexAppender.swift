@@ -95,8 +95,7 @@ struct BlockIndexAppender {
         if let hashes = actorHashes, actorHashesBase == sealedBase {
             try? SegmentIndexFiles.replace(
                 SegmentIndexFiles.actorIndexPath(directory: directory, baseSeq: sealedBase),
-                with: SegmentIndexFiles.encodeActorIndex(
-                    baseSeq: sealedBase, pairs: hashes.enumerated().map { ($1, sealedBase + UInt64($0)) }))
+                with: SegmentIndexFiles.encodeActorIndex(baseSeq: sealedBase, actorHashes: hashes))
         }
         actorHashes = []
         actorHashesBase = nextBaseSeq
