@@ -23,14 +23,15 @@ struct RecordFilter {
         sources = bytes(query.sources)
     }
 
-    /// The values of the filtered field with the longest shortest value (the most telling bytes), one of which
-    /// every matching record holds verbatim (values are stored as they are, FORMAT.md "Record"): a search for them
-    /// in a decompressed block finds the only records worth reading. Empty when no field qualifies (no field
-    /// filter, an empty value, or the value absent fields are compared as).
+    /// The values of the filtered field (other than the actor) with the longest shortest value (the most telling
+    /// bytes), one of which every matching record holds verbatim (values are stored as they are, FORMAT.md
+    /// "Record"): a search for them in a decompressed block finds the only records worth reading. Empty when no
+    /// field qualifies (no field filter, an empty value, or the value absent fields are compared as).
     var anchor: [[UInt8]] {
         var best: [[UInt8]] = []
         var bestLength = 0
-        for list in [actorIDs, actions, resourceTypes, resourceIDs, orgIDs, projectIDs, sources] where !list.isEmpty {
+        // Not the actor: its records are found through the actor index, by seq.
+        for list in [actions, resourceTypes, resourceIDs, orgIDs, projectIDs, sources] where !list.isEmpty {
             let shortest = list.map(\.count).min()!
             if shortest > bestLength && !list.contains(Self.absent) {
                 best = list
