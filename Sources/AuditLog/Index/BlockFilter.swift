@@ -4,8 +4,8 @@
 /// filter (written before filters existed, or whose records could not be read) can match anything.
 ///
 /// A filter only narrows the search: every record of a block it lets through is decoded and compared, so a false
-/// positive costs a block read, never a wrong answer. Sized at 10 bits or more per distinct value with 7 probes,
-/// about 1% of blocks without the value get through.
+/// positive costs a block read, never a wrong answer. Sized at 10 bits per distinct value (whole 64-bit words)
+/// with 7 probes, about 1% of blocks without the value get through.
 enum BlockFilter {
     /// The fields a filter holds, by code (part of each key's hash, so equal values of different fields differ).
     enum Field: UInt8, CaseIterable {
@@ -44,18 +44,18 @@ enum BlockFilter {
         return h
     }
 
-    /// Bit `i` of the probes of `key` in a filter of `bits` bits (a power of two): double hashing over the key's
-    /// halves.
+    /// Bit `i` of the probes of `key` in a filter of `bits` bits: double hashing over the key's halves, mapped
+    /// onto the filter by multiplying (`h · bits / 2³²`, no division; any size, not only powers of two).
     @inline(__always)
     private static func bit(_ i: Int, of key: UInt64, bits: Int) -> Int {
         let h1 = UInt32(truncatingIfNeeded: key)
         let h2 = UInt32(truncatingIfNeeded: key >> 32) | 1
-        return Int(h1 &+ UInt32(i) &* h2) & (bits - 1)
+        return Int((UInt64(h1 &+ UInt32(i) &* h2) &* UInt64(bits)) >> 32)
     }
 
-    /// Whether `bytes` is a filter's size: a power of two between the minimum and maximum bits, in bytes.
+    /// Whether `bytes` is a filter's size: a multiple of 8 bytes between the minimum and maximum bits.
     static func isValidSize(_ bytes: Int) -> Bool {
-        bytes >= minimumBits / 8 && bytes <= maximumBits / 8 && bytes & (bytes - 1) == 0
+        bytes >= minimumBits / 8 && bytes <= maximumBits / 8 && bytes % 8 == 0
     }
 
     /// Whether a filter may hold `key`.
@@ -156,8 +156,8 @@ enum BlockFilter {
                 unreadable = false
             }
             guard !unreadable, count > 0 else { return 0 }
-            var bits = minimumBits
-            while bits < 10 * count && bits < maximumBits { bits *= 2 }
+            // 10 bits per value, in whole 64-bit words.
+            let bits = min(max(minimumBits, (10 * count + 63) / 64 * 64), maximumBits)
             let start = out.count
             out.append(contentsOf: repeatElement(0, count: bits / 8))
             out.withUnsafeMutableBytes { raw in
