@@ -113,4 +113,28 @@ struct PrimitiveTests {
             }
         }
     }
+
+    @Test func byteSearchFindsEveryOccurrenceANaiveSearchFinds() {
+        var rng = SplitMix64(seed: 42)
+        var hits: [Range<Int>] = []
+        for round in 0..<400 {
+            // A small alphabet, so that needles occur often, overlap and sit at both ends.
+            let haystack = (0..<Int(rng.next() % 300)).map { _ in UInt8(ascii: "a") + UInt8(rng.next() % 3) }
+            let needles = (0..<Int(1 + rng.next() % 3)).map { _ in
+                (0..<Int(1 + rng.next() % 20)).map { _ in UInt8(ascii: "a") + UInt8(rng.next() % 3) }
+            }
+            var expected: [Range<Int>] = []
+            for needle in needles where needle.count <= haystack.count {
+                for i in 0...(haystack.count - needle.count) where haystack[i..<i + needle.count].elementsEqual(needle) {
+                    expected.append(i..<i + needle.count)
+                }
+            }
+            haystack.withUnsafeBytes { ByteSearch.occurrences(of: needles, in: $0, into: &hits) }
+            #expect(hits.map(\.lowerBound) == hits.map(\.lowerBound).sorted(), "round \(round)")
+            #expect(
+                hits.sorted { ($0.lowerBound, $0.upperBound) < ($1.lowerBound, $1.upperBound) }
+                    == expected.sorted { ($0.lowerBound, $0.upperBound) < ($1.lowerBound, $1.upperBound) },
+                "round \(round)")
+        }
+    }
 }

@@ -1,7 +1,3 @@
-#if canImport(Glibc)
-    import Glibc
-#endif
-
 /// Cached views of the segments' indexes, shared by the queries of one ``AuditLogReader``.
 ///
 /// A view is reused while it still describes its segment: a sealed segment changes only when redaction rewrites
@@ -63,7 +59,7 @@ final class QueryEngine {
     let hasher: MerkleHasher
     private var block: [UInt8] = []
     private var payload: [UInt8] = []
-    /// Where a query's anchor values occur in the payload (``find(_:in:into:)``).
+    /// Where a query's anchor values occur in the payload (``ByteSearch/occurrences(of:in:into:)``).
     private var hits: [Range<Int>] = []
 
     init(directory: String, indexes: SegmentIndexCache) throws(AuditLogError) {
@@ -216,8 +212,8 @@ final class QueryEngine {
         }
     }
 
-    /// Turns the records `records` found into items with `produce`, newest first or oldest first, and hands them
-    /// to `body`: records after the one where `body` stops are never decoded. False when `body` stopped.
+    /// Turns the records `records(of:…)` found into items with `produce`, newest first or oldest first, and hands
+    /// them to `body`: records after the one where `body` stops are never decoded. False when `body` stopped.
     private func hand<T>(
         _ found: [(seq: UInt64, bytes: Range<Int>)], newest: Bool, where wanted: (UInt64) -> Bool,
         _ produce: (UInt64, UnsafeRawBufferPointer) throws(AuditLogError) -> T?,
@@ -236,41 +232,6 @@ final class QueryEngine {
                 return true
             }
         }.get()
-    }
-
-    /// Where `values` occur in `payload`, sorted by offset.
-    private static func find(_ values: [[UInt8]], in payload: UnsafeRawBufferPointer, into hits: inout [Range<Int>]) {
-        hits.removeAll(keepingCapacity: true)
-        guard let base = payload.baseAddress else { return }
-        for value in values {
-            value.withUnsafeBytes { needle in
-                let n = needle.count
-                guard n > 0, n <= payload.count else { return }
-                func found(at offset: Int) {
-                    if memcmp(base + offset, needle.baseAddress!, n) == 0 { hits.append(offset..<offset + n) }
-                }
-                // Sixteen positions at a time: where the first and the last byte of the needle both are, compare
-                // the rest (glibc's memmem is a GNU extension Swift does not see; this is its generic SIMD cousin).
-                let first = SIMD16<UInt8>(repeating: needle[0])
-                let last = SIMD16<UInt8>(repeating: needle[n - 1])
-                let end = payload.count - n + 1  // candidate offsets are 0..<end
-                var i = 0
-                while i + 16 <= end {
-                    let a = (base + i).loadUnaligned(as: SIMD16<UInt8>.self)
-                    let b = (base + i + n - 1).loadUnaligned(as: SIMD16<UInt8>.self)
-                    let both = (a .== first) .& (b .== last)
-                    if any(both) {
-                        for lane in 0..<16 where both[lane] { found(at: i + lane) }
-                    }
-                    i += 16
-                }
-                while i < end {
-                    if base.load(fromByteOffset: i, as: UInt8.self) == needle[0] { found(at: i) }
-                    i += 1
-                }
-            }
-        }
-        if values.count > 1 { hits.sort { $0.lowerBound < $1.lowerBound } }
     }
 
     /// Where in the payload buffer the records of one block lie that can match `query` (only those in `seqs`,
@@ -297,7 +258,7 @@ final class QueryEngine {
             try payload.withUnsafeBytes { raw in
                 Result { () throws(DecodeFailure) in
                     let payload = UnsafeRawBufferPointer(rebasing: raw[0..<length])
-                    Self.find(anchor, in: payload, into: &hits)
+                    ByteSearch.occurrences(of: anchor, in: payload, into: &hits)
                     var h = 0
                     try BlockDecoder.forEachRecord(
                         in: payload, header, complete: length == Int(header.uncompressedLength)
