@@ -23,13 +23,13 @@ struct BlockFilterTests {
         let values = (0..<count).map { _ in "value_\(rng.next())" }
         let bytes = filter(of: values, field: .action)
         #expect(BlockFilter.isValidSize(bytes.count))
-        #expect(bytes.count * 8 >= min(10 * count, BlockFilter.maximumBits))
+        #expect(bytes.count * 8 >= min(16 * count, BlockFilter.maximumBits))
         bytes.withUnsafeBytes { f in
             for value in values { #expect(BlockFilter.mayContain(f, BlockFilter.key(.action, value))) }
             // The same text in another field is another key.
             let otherField = values.filter { BlockFilter.mayContain(f, BlockFilter.key(.project, $0)) }.count
             let absent = (0..<20_000).filter { BlockFilter.mayContain(f, BlockFilter.key(.action, "other_\($0)")) }
-            #expect(Double(absent.count) / 20_000 < 0.02, "false positive rate \(absent.count) / 20000")
+            #expect(Double(absent.count) / 20_000 < 0.005, "false positive rate \(absent.count) / 20000")
             #expect(Double(otherField) / Double(count) < 0.1)
         }
     }
