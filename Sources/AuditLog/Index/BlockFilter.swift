@@ -125,15 +125,14 @@ enum BlockFilter {
 
         /// Adds one key (``BlockFilter/key(_:_:)``).
         mutating func add(key: UInt64) {
-            let value = key
             if 2 * (count + 1) > slots.count { grow() }
             let mask = slots.count - 1
-            var slot = Int(truncatingIfNeeded: value) & mask
+            var slot = Int(truncatingIfNeeded: key) & mask
             while slots[slot] != 0 {
-                if slots[slot] == value { return }
+                if slots[slot] == key { return }
                 slot = (slot + 1) & mask
             }
-            slots[slot] = value
+            slots[slot] = key
             count += 1
         }
 
