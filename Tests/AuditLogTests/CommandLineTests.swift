@@ -79,6 +79,47 @@ struct CommandLineTests {
         #expect(mode == 0o600)
     }
 
+    /// `--output` naming a FIFO (or `/dev/null`) writes into it: writing aside and renaming would replace it.
+    @Test func exportIntoAFIFOWritesThroughIt() throws {
+        let dir = try TemporaryDirectory()
+        let events = sampleEvents(300, seed: 5)
+        let input = dir.file("in.jsonl")
+        try jsonLines(events).write(toFile: input, atomically: false, encoding: .utf8)
+        #expect(try runAuditlog(["ingest", "--dir", dir.file("log"), input, "--durability", "none"]).status == 0)
+        let fifo = dir.file("pipe")
+        #expect(mkfifo(fifo, 0o600) == 0)
+        // Both ends opened here, so that nothing waits in `open`: the reader sees the end of the data only once the
+        // export and this test's own writer have closed it, whatever the export does.
+        let readEnd = open(fifo, O_RDONLY | O_NONBLOCK)
+        let keepOpen = open(fifo, O_WRONLY)
+        #expect(readEnd >= 0 && keepOpen >= 0)
+        _ = fcntl(readEnd, F_SETFL, 0)
+        let received = ReceivedBytes()
+        let reader = Thread {
+            var chunk = [UInt8](repeating: 0, count: 65536)
+            while true {
+                let n = read(readEnd, &chunk, chunk.count)
+                if n <= 0 { break }
+                received.append(chunk[0..<n])
+            }
+            received.finish()
+        }
+        reader.start()
+        let export = try runAuditlog(["export", "--dir", dir.file("log"), "--output", fifo])
+        close(keepOpen)
+        #expect(export.status == 0, "\(export.stderr)")
+        received.wait()
+        close(readEnd)
+        let lines = String(decoding: received.bytes, as: UTF8.self).split(separator: "\n")
+        #expect(lines.count == 300)
+        #expect(try lines.first.map { try EventDecoder().decode(String($0)) } == events[0])
+        var status = stat()
+        #expect(stat(fifo, &status) == 0 && status.st_mode & S_IFMT == S_IFIFO)
+        #expect(!FileManager.default.fileExists(atPath: fifo + ".partial"))
+        let directory = try runAuditlog(["export", "--dir", dir.file("log"), "--output", dir.path])
+        #expect(directory.status != 0 && directory.stderr.contains("is a directory"), "\(directory.stderr)")
+    }
+
     @Test func statsReportsCountsAndTheRoot() throws {
         let dir = try TemporaryDirectory()
         let log = try AuditLog(directory: dir.path)
@@ -105,4 +146,28 @@ struct CommandLineTests {
         #expect(missing.status == 74)
         #expect(missing.stderr.contains("no log directory here (/nonexistent/auditlog)"))
     }
+}
+
+/// Bytes a reader thread collects, and a signal when it is done.
+private final class ReceivedBytes: @unchecked Sendable {
+    private let lock = NSCondition()
+    private var collected: [UInt8] = []
+    private var done = false
+
+    func append(_ chunk: ArraySlice<UInt8>) {
+        lock.withLock { collected += chunk }
+    }
+
+    func finish() {
+        lock.withLock {
+            done = true
+            lock.broadcast()
+        }
+    }
+
+    func wait() {
+        lock.withLock { while !done { lock.wait() } }
+    }
+
+    var bytes: [UInt8] { lock.withLock { collected } }
 }

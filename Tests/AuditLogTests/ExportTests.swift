@@ -58,6 +58,63 @@ struct ExportTests {
         return rows
     }
 
+    /// The word-at-a-time writers of CSV cells and JSON strings against byte-at-a-time references, on random texts
+    /// of the bytes they treat specially, into both kinds of output.
+    @Test func csvCellsAndJSONStringsMatchByteAtATimeReferences() {
+        func referenceCell(_ bytes: [UInt8]) -> [UInt8] {
+            let formula = [UInt8(ascii: "="), UInt8(ascii: "+"), UInt8(ascii: "-"), UInt8(ascii: "@"), 0x09, 0x0D]
+                .contains(bytes.first ?? 0)
+            let quoted = bytes.contains { [UInt8(ascii: ","), UInt8(ascii: "\""), 0x0A, 0x0D].contains($0) }
+            var out: [UInt8] = quoted ? [UInt8(ascii: "\"")] : []
+            if formula { out.append(UInt8(ascii: "'")) }
+            for byte in bytes {
+                if byte == UInt8(ascii: "\"") { out.append(byte) }
+                out.append(byte)
+            }
+            if quoted { out.append(UInt8(ascii: "\"")) }
+            return out
+        }
+        func referenceString(_ bytes: [UInt8]) -> [UInt8] {
+            var out: [UInt8] = [UInt8(ascii: "\"")]
+            for byte in bytes {
+                switch byte {
+                case UInt8(ascii: "\""): out += Array(#"\""#.utf8)
+                case UInt8(ascii: "\\"): out += Array(#"\\"#.utf8)
+                case 0x08: out += Array(#"\b"#.utf8)
+                case 0x0C: out += Array(#"\f"#.utf8)
+                case 0x0A: out += Array(#"\n"#.utf8)
+                case 0x0D: out += Array(#"\r"#.utf8)
+                case 0x09: out += Array(#"\t"#.utf8)
+                case ..<0x20: out += Array(String(format: "\\u%04x", byte).utf8)
+                default: out.append(byte)
+                }
+            }
+            out.append(UInt8(ascii: "\""))
+            return out
+        }
+        let alphabet = Array("ab ,\"\n\r\t=+-@\\\u{01}\u{08}\u{1F}é".utf8)
+        var rng = SystemRandomNumberGenerator()
+        for _ in 0..<20_000 {
+            let text = (0..<Int.random(in: 0...40, using: &rng)).map { _ in alphabet.randomElement(using: &rng)! }
+            var cell: [UInt8] = []
+            var buffered = ByteBuffer(capacity: 16)
+            text.withUnsafeBytes {
+                ExportEncoder.appendCSVCell(bytes: $0, to: &cell)
+                ExportEncoder.appendCSVCell(bytes: $0, to: &buffered)
+            }
+            #expect(cell == referenceCell(text), "\(text)")
+            #expect(buffered.withUnsafeBytes { Array($0) } == cell)
+            var string: [UInt8] = []
+            buffered.removeAll()
+            text.withUnsafeBytes {
+                JSONWriter.appendString($0, to: &string)
+                JSONWriter.appendString($0, to: &buffered)
+            }
+            #expect(string == referenceString(text), "\(text)")
+            #expect(buffered.withUnsafeBytes { Array($0) } == string)
+        }
+    }
+
     func export(_ events: [StoredEvent], _ format: ExportEncoder.Format) -> String {
         var encoder = ExportEncoder(format: format)
         var out: [UInt8] = []

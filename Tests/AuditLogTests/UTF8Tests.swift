@@ -31,6 +31,20 @@ struct UTF8Tests {
         }
     }
 
+    /// The ASCII check ORs whole words, the last one overlapping: one byte of 0x80 or more anywhere in texts of
+    /// every length up to 40 is seen, and so is its invalidity.
+    @Test func oneHighByteAnywhereIsSeen() {
+        for count in 1...40 {
+            let ascii = [UInt8](repeating: UInt8(ascii: "a"), count: count)
+            #expect(ascii.withUnsafeBytes { UTF8Validator.isASCII($0) && UTF8Validator.isValid($0) })
+            for position in 0..<count {
+                var bytes = ascii
+                bytes[position] = 0x80  // a lone continuation byte
+                #expect(bytes.withUnsafeBytes { !UTF8Validator.isASCII($0) && !UTF8Validator.isValid($0) })
+            }
+        }
+    }
+
     /// libcrypto's digest is checked before it is used: one whose output is not 32 bytes is refused (it would have
     /// written past the hash), and the digests of the NIST examples come out right.
     @Test func sha256HasherRefusesOtherDigestsAndMatchesNIST() throws {

@@ -108,12 +108,14 @@ extension AuditEvent {
 
 extension Redaction {
     /// `{"by":<seq of the redaction event>,"fields":["actor.name",…]}`
-    func appendJSON(to out: inout [UInt8]) {
-        out.append(contentsOf: "{\"by\":\(redactedBy),\"fields\":[".utf8)
+    func appendJSON(to out: inout some ByteOutput) {
+        out.append(#"{"by":"#)
+        JSONWriter.appendDecimal(redactedBy, to: &out)
+        out.append(#","fields":["#)
         for (i, field) in fields.enumerated() {
             if i > 0 { out.append(UInt8(ascii: ",")) }
             JSONWriter.appendString(field.rawValue, to: &out)
         }
-        out.append(contentsOf: "]}".utf8)
+        out.append("]}")
     }
 }

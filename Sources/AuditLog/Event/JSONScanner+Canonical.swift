@@ -111,6 +111,6 @@ extension JSONScanner {
         guard decoded.withUnsafeBytes({ UTF8Validator.isValid($0) }) else {
             throw SyntaxError(reason: "string is not valid UTF-8", offset: start)
         }
-        decoded.withUnsafeBytes { JSONWriter.appendString(bytes: $0, to: &out) }
+        decoded.withUnsafeBytes { JSONWriter.appendString($0, to: &out) }
     }
 }

@@ -3,39 +3,64 @@
 package enum JSONWriter {
     /// Appends `string` as a JSON string literal: `"` and `\` escaped, control characters as `\n`-style or
     /// `\u00XX` escapes, everything else as raw UTF-8.
-    package static func appendString(_ string: String, to out: inout [UInt8]) {
+    package static func appendString(_ string: String, to out: inout some ByteOutput) {
         var s = string
         s.withUTF8 { appendString(UnsafeRawBufferPointer($0), to: &out) }
     }
 
-    /// Appends valid UTF-8 `bytes` as a JSON string, escaping only what JSON requires. Runs without anything to
-    /// escape, nearly all text, are found eight bytes at a time and copied whole.
-    package static func appendString(_ bytes: UnsafeRawBufferPointer, to out: inout [UInt8]) {
-        appendString(bytes: bytes, to: &out)
-    }
-
-    static func appendString(bytes: UnsafeRawBufferPointer, to out: inout some ByteOutput) {
-        let utf8 = bytes.assumingMemoryBound(to: UInt8.self)
-        out.append(UInt8(ascii: "\""))
-        var runStart = 0
-        var i = 0
-        while i < utf8.count {
-            if i + 8 <= utf8.count {
-                let word = UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: i, as: UInt64.self))
-                if !mayNeedEscaping(word) {
+    /// Appends valid UTF-8 `bytes` as a JSON string, escaping only what JSON requires. Written in place (room
+    /// for the worst case, every byte a six-byte escape, is made once); runs of eight bytes without anything to
+    /// escape, nearly all text, are copied as one word.
+    package static func appendString(_ bytes: UnsafeRawBufferPointer, to out: inout some ByteOutput) {
+        let n = bytes.count
+        out.append(capacity: 6 * n + 2) { p in
+            p[0] = UInt8(ascii: "\"")
+            var o = 1
+            var i = 0
+            while i + 8 <= n {
+                let word = bytes.loadUnaligned(fromByteOffset: i, as: UInt64.self)
+                if !mayNeedEscaping(UInt64(littleEndian: word)) {
+                    UnsafeMutableRawPointer(p + o).storeBytes(of: word, as: UInt64.self)
+                    o += 8
                     i += 8
                     continue
                 }
+                for k in i..<i + 8 { o += storeEscaped(bytes[k], at: p + o) }
+                i += 8
             }
-            let c = utf8[i]
-            i += 1
-            guard c < 0x20 || c == UInt8(ascii: "\"") || c == UInt8(ascii: "\\") else { continue }
-            out.append(bytes: UnsafeRawBufferPointer(rebasing: bytes[runStart..<i - 1]))
-            runStart = i
-            appendEscape(c, to: &out)
+            while i < n {
+                o += storeEscaped(bytes[i], at: p + o)
+                i += 1
+            }
+            p[o] = UInt8(ascii: "\"")
+            return o + 1
         }
-        out.append(bytes: UnsafeRawBufferPointer(rebasing: bytes[runStart..<utf8.count]))
-        out.append(UInt8(ascii: "\""))
+    }
+
+    /// Stores `c`, escaped if JSON requires it, at `p`; returns the bytes stored (1, 2 or 6).
+    @inline(__always)
+    private static func storeEscaped(_ c: UInt8, at p: UnsafeMutablePointer<UInt8>) -> Int {
+        guard c < 0x20 || c == UInt8(ascii: "\"") || c == UInt8(ascii: "\\") else {
+            p[0] = c
+            return 1
+        }
+        p[0] = UInt8(ascii: "\\")
+        switch c {
+        case UInt8(ascii: "\""), UInt8(ascii: "\\"): p[1] = c
+        case 0x08: p[1] = UInt8(ascii: "b")
+        case 0x0C: p[1] = UInt8(ascii: "f")
+        case 0x0A: p[1] = UInt8(ascii: "n")
+        case 0x0D: p[1] = UInt8(ascii: "r")
+        case 0x09: p[1] = UInt8(ascii: "t")
+        default:
+            p[1] = UInt8(ascii: "u")
+            p[2] = UInt8(ascii: "0")
+            p[3] = UInt8(ascii: "0")
+            p[4] = HexDigits.digit(c >> 4)
+            p[5] = HexDigits.digit(c & 0xF)
+            return 6
+        }
+        return 2
     }
 
     /// Whether any of the eight bytes of `word` is a control character, `"` or `\` (may be true for other bytes
@@ -53,78 +78,82 @@ package enum JSONWriter {
         return control | equal != 0
     }
 
-    private static func appendEscape(_ c: UInt8, to out: inout some ByteOutput) {
-        switch c {
-        case UInt8(ascii: "\""): out.append(#"\""#)
-        case UInt8(ascii: "\\"): out.append(#"\\"#)
-        case 0x08: out.append(#"\b"#)
-        case 0x0C: out.append(#"\f"#)
-        case 0x0A: out.append(#"\n"#)
-        case 0x0D: out.append(#"\r"#)
-        case 0x09: out.append(#"\t"#)
-        default:
-            out.append(#"\u00"#)
-            out.append(hexDigits[Int(c >> 4)])
-            out.append(hexDigits[Int(c & 0xF)])
-        }
-    }
-
     /// Appends `"name":`, with a comma first when `comma` is true, in one append.
-    package static func appendKey(_ name: StaticString, comma: Bool = false, to out: inout [UInt8]) {
+    @inline(__always)
+    package static func appendKey(_ name: StaticString, comma: Bool = false, to out: inout some ByteOutput) {
         let length = name.utf8CodeUnitCount
-        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: length + 4) { buffer in
+        out.append(capacity: length + 4) { p in
             var i = 0
             if comma {
-                buffer[0] = UInt8(ascii: ",")
+                p[0] = UInt8(ascii: ",")
                 i = 1
             }
-            buffer[i] = UInt8(ascii: "\"")
-            UnsafeMutableRawPointer(buffer.baseAddress! + i + 1).copyMemory(from: name.utf8Start, byteCount: length)
-            buffer[i + 1 + length] = UInt8(ascii: "\"")
-            buffer[i + 2 + length] = UInt8(ascii: ":")
-            out.append(contentsOf: UnsafeBufferPointer(rebasing: buffer[..<(i + 3 + length)]))
+            p[i] = UInt8(ascii: "\"")
+            (p + i + 1).update(from: name.utf8Start, count: length)
+            p[i + 1 + length] = UInt8(ascii: "\"")
+            p[i + 2 + length] = UInt8(ascii: ":")
+            return i + 3 + length
         }
     }
 
     /// Appends `,"name":"value"` (no comma first when `comma` is false); nothing when `value` is nil.
-    package static func appendMember(_ name: StaticString, _ value: String?, comma: Bool = true, to out: inout [UInt8]) {
+    package static func appendMember(
+        _ name: StaticString, _ value: String?, comma: Bool = true, to out: inout some ByteOutput
+    ) {
         guard let value else { return }
-        if comma { out.append(UInt8(ascii: ",")) }
-        appendKey(name, to: &out)
+        appendKey(name, comma: comma, to: &out)
         appendString(value, to: &out)
     }
 
-    /// Appends an unsigned integer in decimal.
-    package static func appendDecimal(_ value: UInt64, to out: inout [UInt8]) {
-        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { buffer in
+    /// Appends an unsigned integer in decimal, two digits at a time.
+    package static func appendDecimal(_ value: UInt64, to out: inout some ByteOutput) {
+        out.append(capacity: 20) { p in
+            var digits = 1
             var v = value
-            var i = 20
-            repeat {
-                i -= 1
-                buffer[i] = UInt8(ascii: "0") + UInt8(v % 10)
+            while v >= 10 {
                 v /= 10
-            } while v > 0
-            out.append(contentsOf: UnsafeBufferPointer(rebasing: buffer[i...]))
+                digits += 1
+            }
+            v = value
+            var i = digits
+            while v >= 100 {
+                let pair = Int(v % 100)
+                v /= 100
+                i -= 2
+                DecimalDigits.storePair(pair, at: p + i)
+            }
+            if v >= 10 {
+                DecimalDigits.storePair(Int(v), at: p)
+            } else {
+                p[0] = UInt8(ascii: "0") + UInt8(v)
+            }
+            return digits
         }
     }
 
     /// Appends a signed integer in decimal.
-    package static func appendDecimal(_ value: Int64, to out: inout [UInt8]) {
+    package static func appendDecimal(_ value: Int64, to out: inout some ByteOutput) {
         if value < 0 { out.append(UInt8(ascii: "-")) }
         appendDecimal(value.magnitude, to: &out)
     }
 
     /// Appends `"YYYY-MM-DDTHH:MM:SS.mmmZ"`.
-    package static func appendTimestamp(milliseconds: Int64, to out: inout [UInt8]) {
-        out.append(UInt8(ascii: "\""))
-        RFC3339.append(milliseconds: milliseconds, to: &out)
-        out.append(UInt8(ascii: "\""))
+    package static func appendTimestamp(milliseconds: Int64, to out: inout some ByteOutput) {
+        out.append(capacity: 26) { p in
+            p[0] = UInt8(ascii: "\"")
+            RFC3339.store(milliseconds: milliseconds, at: p + 1)
+            p[25] = UInt8(ascii: "\"")
+            return 26
+        }
     }
 
     /// Appends a hash as a quoted string of 64 lowercase hex digits.
-    package static func appendHash(_ hash: SHA256Hash, to out: inout [UInt8]) {
-        out.append(UInt8(ascii: "\""))
-        hash.appendHex(to: &out)
-        out.append(UInt8(ascii: "\""))
+    package static func appendHash(_ hash: SHA256Hash, to out: inout some ByteOutput) {
+        out.append(capacity: 66) { p in
+            p[0] = UInt8(ascii: "\"")
+            hash.withUnsafeBytes { HexDigits.store($0, at: p + 1) }
+            p[65] = UInt8(ascii: "\"")
+            return 66
+        }
     }
 }

@@ -13,37 +13,42 @@ enum RFC3339 {
 
     /// Appends the RFC 3339 form. Values outside ``representable`` (which validation and the record decoder
     /// refuse) are clamped to it rather than trapping.
-    static func append(milliseconds value: Int64, to out: inout [UInt8]) {
+    static func append(milliseconds: Int64, to out: inout some ByteOutput) {
+        out.append(capacity: length) { p in
+            store(milliseconds: milliseconds, at: p)
+            return length
+        }
+    }
+
+    /// Bytes of the form ``append(milliseconds:to:)`` writes.
+    static let length = 24
+
+    /// Stores the ``length`` bytes of the RFC 3339 form at `p`.
+    @inline(__always)
+    static func store(milliseconds value: Int64, at p: UnsafeMutablePointer<UInt8>) {
         let milliseconds = min(max(value, representable.lowerBound), representable.upperBound)
         let ms = Int(milliseconds.floorMod(1000))
         let seconds = milliseconds.floorDiv(1000)
         let days = seconds.floorDiv(86_400)
         let secondOfDay = Int(seconds.floorMod(86_400))
         let (year, month, day) = civil(fromDays: days)
-        func digits(_ value: Int, _ count: Int) {
-            var divisor = 1
-            for _ in 1..<count { divisor *= 10 }
-            var v = value
-            for _ in 0..<count {
-                out.append(UInt8(ascii: "0") + UInt8(v / divisor % 10))
-                v %= divisor
-                divisor /= 10
-            }
-        }
-        digits(Int(year), 4)
-        out.append(UInt8(ascii: "-"))
-        digits(month, 2)
-        out.append(UInt8(ascii: "-"))
-        digits(day, 2)
-        out.append(UInt8(ascii: "T"))
-        digits(secondOfDay / 3600, 2)
-        out.append(UInt8(ascii: ":"))
-        digits(secondOfDay / 60 % 60, 2)
-        out.append(UInt8(ascii: ":"))
-        digits(secondOfDay % 60, 2)
-        out.append(UInt8(ascii: "."))
-        digits(ms, 3)
-        out.append(UInt8(ascii: "Z"))
+        let y = Int(year)
+        DecimalDigits.storePair(y / 100, at: p)
+        DecimalDigits.storePair(y % 100, at: p + 2)
+        p[4] = UInt8(ascii: "-")
+        DecimalDigits.storePair(month, at: p + 5)
+        p[7] = UInt8(ascii: "-")
+        DecimalDigits.storePair(day, at: p + 8)
+        p[10] = UInt8(ascii: "T")
+        DecimalDigits.storePair(secondOfDay / 3600, at: p + 11)
+        p[13] = UInt8(ascii: ":")
+        DecimalDigits.storePair(secondOfDay / 60 % 60, at: p + 14)
+        p[16] = UInt8(ascii: ":")
+        DecimalDigits.storePair(secondOfDay % 60, at: p + 17)
+        p[19] = UInt8(ascii: ".")
+        p[20] = UInt8(ascii: "0") + UInt8(ms / 100)
+        DecimalDigits.storePair(ms % 100, at: p + 21)
+        p[23] = UInt8(ascii: "Z")
     }
 
     /// Parses an RFC 3339 date-time (`2026-11-22T03:13:33.123Z`, `…+02:00`); digits past milliseconds are

@@ -32,37 +32,31 @@ extension AuditLogReader {
         var out = ExportBuffer()
         var encoder = ExportEncoder(format: format, mapping: mapping)
         var summary = ExportSummary(events: 0, bytes: 0, lastSeq: nil)
-        encoder.appendHeader(to: &out.bytes)
-        func written(_ seq: UInt64) throws(AuditLogError) -> Bool {
-            summary.events += 1
-            summary.lastSeq = seq
-            if summary.events & 0xFFF == 0 { progress?(summary.events) }
-            return try out.flushIfFull(write)
-        }
+        encoder.header(to: &out.bytes)
         let engine = try QueryEngine(directory: directory, indexes: indexes)
-        let hasher = engine.hasher
         let directory = self.directory
         let filter = RecordFilter(query)
         try engine.scan(
-            query, after: nil,
-            produce: { (seq, record) throws(AuditLogError) -> (UInt64, [UInt8])? in
-                guard filter.matches(record: record) else { return nil }
-                var entry: [UInt8] = []
-                entry.reserveCapacity(record.count * 2)
+            query, after: nil, leafHashes: true,
+            produce: { (seq, record, leafHash) throws(AuditLogError) -> UInt64? in
+                // Written straight into the output: the fields are checked before the first byte is.
+                guard filter.matches(record: record), let leafHash else { return nil }
                 do throws(DecodeFailure) {
                     let fields = try RecordFields(record)
-                    encoder.encode(fields, leafHash: RecordCodec.leafHash(of: record, using: hasher), to: &entry)
+                    encoder.append(fields, leafHash: leafHash, to: &out.bytes)
                 } catch {
                     throw AuditLogError(.corrupt, "record \(seq): \(error.reason)", path: directory)
                 }
-                return (seq, entry)
+                return seq
             },
-            { (item) throws(AuditLogError) in
-                encoder.append(encoded: item.1, to: &out.bytes)
-                return try written(item.0)
+            { (seq) throws(AuditLogError) in
+                summary.events += 1
+                summary.lastSeq = seq
+                if summary.events & 0xFFF == 0 { progress?(summary.events) }
+                return try out.flushIfFull(write)
             })
         if out.stopped { return summary }
-        encoder.appendFooter(to: &out.bytes)
+        encoder.footer(to: &out.bytes)
         _ = try out.flush(write)
         summary.bytes = out.total
         return summary
@@ -73,13 +67,9 @@ extension AuditLogReader {
 private struct ExportBuffer {
     typealias Write = (UnsafeRawBufferPointer) throws(AuditLogError) -> Bool
     static let chunkSize = 64 << 10
-    var bytes: [UInt8] = []
+    var bytes = ByteBuffer(capacity: Self.chunkSize + 8192)
     var total: Int64 = 0
     var stopped = false
-
-    init() {
-        bytes.reserveCapacity(Self.chunkSize + 8192)
-    }
 
     /// Whether to go on.
     mutating func flushIfFull(_ write: Write) throws(AuditLogError) -> Bool {
@@ -87,12 +77,12 @@ private struct ExportBuffer {
     }
 
     mutating func flush(_ write: Write) throws(AuditLogError) -> Bool {
-        guard !bytes.isEmpty else { return true }
+        guard bytes.count > 0 else { return true }
         total += Int64(bytes.count)
         let go = try bytes.withUnsafeBytes { raw in
             Result { () throws(AuditLogError) in try write(raw) }
         }.get()
-        bytes.removeAll(keepingCapacity: true)
+        bytes.removeAll()
         stopped = !go
         return go
     }

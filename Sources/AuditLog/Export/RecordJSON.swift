@@ -14,9 +14,9 @@ enum RecordJSON {
         append(fields, leafHash: RecordCodec.leafHash(of: record, using: hasher), to: &out)
     }
 
-    /// Appends the JSON object of a record's fields (no newline) to `out`.
-    static func append(_ f: RecordFields, leafHash: SHA256Hash, to out: inout [UInt8]) {
-        func key(_ name: StaticString) { JSONWriter.appendKey(name, to: &out) }
+    /// Appends the JSON object of a record's fields (no newline) to `out`: key literals copied whole, numbers,
+    /// dates and hex from tables, strings escaped in runs.
+    static func append(_ f: RecordFields, leafHash: SHA256Hash, to out: inout some ByteOutput) {
         func string(_ name: StaticString, _ bytes: UnsafeRawBufferPointer, comma: Bool = true) {
             JSONWriter.appendKey(name, comma: comma, to: &out)
             JSONWriter.appendString(bytes, to: &out)
@@ -26,33 +26,24 @@ enum RecordJSON {
         }
         func json(_ name: StaticString, _ bytes: UnsafeRawBufferPointer?) {
             guard let bytes else { return }
-            out.append(UInt8(ascii: ","))
-            key(name)
-            out.append(contentsOf: bytes)  // stored in canonical JSON text
+            JSONWriter.appendKey(name, comma: true, to: &out)
+            out.append(bytes: bytes)  // stored in canonical JSON text
         }
 
         out.append(UInt8(ascii: "{"))
         string("id", f.id, comma: false)
-        out.append(UInt8(ascii: ","))
-        key("seq")
+        out.append(#","seq":"#)
         JSONWriter.appendDecimal(f.seq, to: &out)
-        out.append(UInt8(ascii: ","))
-        key("leafHash")
+        out.append(#","leafHash":"#)
         JSONWriter.appendHash(leafHash, to: &out)
-        out.append(UInt8(ascii: ","))
-        key("timestamp")
+        out.append(#","timestamp":"#)
         JSONWriter.appendTimestamp(milliseconds: f.timestamp, to: &out)
-        out.append(UInt8(ascii: ","))
-        key("actor")
-        out.append(UInt8(ascii: "{"))
-        key("type")
-        JSONWriter.appendString(f.actorType.rawValue, to: &out)
+        out.append(#","actor":{"type":"#)
+        out.append(f.actorType.jsonLiteral)
         string("id", f.actorID)
         optional("name", f.actorName)
         if f.hasRoles {
-            out.append(UInt8(ascii: ","))
-            key("roles")
-            out.append(UInt8(ascii: "["))
+            out.append(#","roles":["#)
             var first = true
             f.forEachRole { role in
                 if !first { out.append(UInt8(ascii: ",")) }
@@ -64,17 +55,14 @@ enum RecordJSON {
         optional("authMethod", f.authMethod)
         out.append(UInt8(ascii: "}"))
         string("action", f.action)
-        out.append(UInt8(ascii: ","))
-        key("resource")
-        out.append(UInt8(ascii: "{"))
-        string("type", f.resourceType, comma: false)
+        out.append(#","resource":{"type":"#)
+        JSONWriter.appendString(f.resourceType, to: &out)
         string("id", f.resourceID)
         optional("name", f.resourceName)
         out.append(UInt8(ascii: "}"))
         func reference(_ name: StaticString, _ id: UnsafeRawBufferPointer?, _ referenceName: UnsafeRawBufferPointer?) {
             guard let id else { return }
-            out.append(UInt8(ascii: ","))
-            key(name)
+            JSONWriter.appendKey(name, comma: true, to: &out)
             out.append(UInt8(ascii: "{"))
             string("id", id, comma: false)
             optional("name", referenceName)
@@ -89,10 +77,21 @@ enum RecordJSON {
         json("after", f.after)
         json("metadata", f.metadata)
         if let redaction = f.redaction {
-            out.append(UInt8(ascii: ","))
-            key("redacted")
+            out.append(#","redacted":"#)
             redaction.appendJSON(to: &out)
         }
         out.append(UInt8(ascii: "}"))
+    }
+}
+
+extension AuditEvent.Actor.Kind {
+    /// The raw value as a JSON string literal, quotes included.
+    var jsonLiteral: StaticString {
+        switch self {
+        case .user: #""user""#
+        case .apiKey: #""api_key""#
+        case .service: #""service""#
+        case .system: #""system""#
+        }
     }
 }

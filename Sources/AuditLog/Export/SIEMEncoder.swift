@@ -54,28 +54,29 @@ enum SIEMEncoder {
         }
     }
 
-    /// Profiles by action, resource type and HTTP method, at most 4,096.
+    /// Profiles by action, resource type and HTTP method, at most 4,096, found by a hash of the three.
     struct ProfileCache {
-        private var profiles: [[UInt8]: Profile] = [:]
+        private var profiles: [UInt64: (key: [UInt8], profile: Profile)] = [:]
         private var key: [UInt8] = []
 
         mutating func profile(_ f: RecordFields, http: SIEMMapping.HTTPFacts, mapping: SIEMMapping) -> Profile {
             key.removeAll(keepingCapacity: true)
-            key.append(contentsOf: f.action)
+            key.append(bytes: f.action)
             key.append(0x1F)
-            key.append(contentsOf: f.resourceType)
+            key.append(bytes: f.resourceType)
             key.append(0x1F)
             if let method = http.method { key.append(contentsOf: method.utf8) }
+            let hash = key.withUnsafeBytes { FNV1a.hash($0) }
             var profile: Profile
-            if let cached = profiles[key] {
-                profile = cached
+            if let cached = profiles[hash], cached.key == key {
+                profile = cached.profile
             } else {
                 let resourceType = UTF8Validator.string(trusted: f.resourceType)
                 let c = mapping.classify(
                     action: UTF8Validator.string(trusted: f.action), resourceType: resourceType, http: http)
                 profile = Profile(c, credential: credentialTypes.contains(SIEMMapping.normalized(resourceType)))
                 if profiles.count >= 4096 { profiles.removeAll(keepingCapacity: true) }
-                profiles[key] = profile
+                profiles[hash] = (key, profile)
             }
             profile.classification.statusID = http.statusID
             return profile
@@ -86,7 +87,7 @@ enum SIEMEncoder {
 
     static func appendOCSF(
         _ f: RecordFields, leafHash: SHA256Hash, mapping: SIEMMapping, cache: inout ProfileCache,
-        to out: inout [UInt8]
+        to out: inout ByteBuffer
     ) {
         let http = SIEMMapping.HTTPFacts(f.metadata)
         let profile = cache.profile(f, http: http, mapping: mapping)
@@ -223,7 +224,7 @@ enum SIEMEncoder {
 
     static func appendECS(
         _ f: RecordFields, leafHash: SHA256Hash, mapping: SIEMMapping, cache: inout ProfileCache,
-        to out: inout [UInt8]
+        to out: inout ByteBuffer
     ) {
         let http = SIEMMapping.HTTPFacts(f.metadata)
         let profile = cache.profile(f, http: http, mapping: mapping)
@@ -259,7 +260,7 @@ enum SIEMEncoder {
         o.object("related") { r in
             r.array("user") { list in
                 list.string(f.actorID)
-                if let name = f.actorName, !name.elementsEqual(f.actorID) { list.string(name) }
+                if let name = f.actorName, !name.equals(f.actorID) { list.string(name) }
             }
             if let ip = f.ip { r.array("ip") { $0.string(ip) } }
         }
@@ -293,22 +294,24 @@ enum SIEMEncoder {
 /// Writes one JSON object member by member into a byte buffer, skipping absent values, with nested objects and
 /// arrays written in place (no intermediate buffers).
 struct ObjectWriter {
-    var out: [UInt8] = []
+    var out = ByteBuffer(capacity: 16)
     /// Whether the object or array being written has no member yet.
     private var first = true
 
     /// Starts an object at the end of `buffer`, which it takes over until ``finish(into:)``.
-    init(_ buffer: inout [UInt8]) {
+    init(_ buffer: inout ByteBuffer) {
         swap(&out, &buffer)
         out.append(UInt8(ascii: "{"))
     }
 
     /// Closes the object and gives the buffer back.
-    mutating func finish(into buffer: inout [UInt8]) {
+    @inline(__always)
+    mutating func finish(into buffer: inout ByteBuffer) {
         out.append(UInt8(ascii: "}"))
         swap(&out, &buffer)
     }
 
+    @inline(__always)
     private mutating func key(_ name: StaticString) {
         JSONWriter.appendKey(name, comma: !first, to: &out)
         first = false
@@ -316,87 +319,101 @@ struct ObjectWriter {
 
     /// The members `body` writes, without braces: a part of an object written once and copied many times.
     static func members(_ body: (inout ObjectWriter) -> Void) -> [UInt8] {
-        var bytes: [UInt8] = []
+        var bytes = ByteBuffer()
         var o = ObjectWriter(&bytes)
         body(&o)
         o.finish(into: &bytes)
-        return Array(bytes.dropFirst().dropLast())
+        return bytes.withUnsafeBytes { Array($0.dropFirst().dropLast()) }
     }
 
     /// Members from ``members(_:)``.
+    @inline(__always)
     mutating func members(_ bytes: [UInt8]) {
         guard !bytes.isEmpty else { return }
         separate()
-        out.append(contentsOf: bytes)
+        bytes.withUnsafeBytes { out.append(bytes: $0) }
     }
 
+    @inline(__always)
     private mutating func separate() {
         if !first { out.append(UInt8(ascii: ",")) }
         first = false
     }
 
+    @inline(__always)
     mutating func string(_ name: StaticString, _ value: String?) {
         guard let value else { return }
         key(name)
         JSONWriter.appendString(value, to: &out)
     }
 
+    @inline(__always)
     mutating func string(_ name: StaticString, _ value: UnsafeRawBufferPointer?) {
         guard let value else { return }
         key(name)
         JSONWriter.appendString(value, to: &out)
     }
 
+    @inline(__always)
     mutating func number(_ name: StaticString, _ value: Int64) {
         key(name)
         JSONWriter.appendDecimal(value, to: &out)
     }
 
+    @inline(__always)
     mutating func unsigned(_ name: StaticString, _ value: UInt64) {
         key(name)
         JSONWriter.appendDecimal(value, to: &out)
     }
 
     /// Canonical JSON text as it is stored.
+    @inline(__always)
     mutating func json(_ name: StaticString, _ value: UnsafeRawBufferPointer?) {
         guard let value else { return }
         key(name)
-        out.append(contentsOf: value)
+        out.append(bytes: value)
     }
 
-    mutating func raw(_ name: StaticString, _ write: (inout [UInt8]) -> Void) {
+    @inline(__always)
+    mutating func raw(_ name: StaticString, _ write: (inout ByteBuffer) -> Void) {
         key(name)
         write(&out)
     }
 
+    @inline(__always)
     mutating func object(_ name: StaticString, _ body: (inout ObjectWriter) -> Void) {
         key(name)
         nested("{", "}", body)
     }
 
+    @inline(__always)
     mutating func array(_ name: StaticString, _ body: (inout ObjectWriter) -> Void) {
         key(name)
         nested("[", "]", body)
     }
 
     /// An array element.
+    @inline(__always)
     mutating func string(_ value: String) {
         separate()
         JSONWriter.appendString(value, to: &out)
     }
 
     /// An array element.
+    @inline(__always)
     mutating func string(_ value: UnsafeRawBufferPointer) {
         separate()
         JSONWriter.appendString(value, to: &out)
     }
 
     /// An array element.
+    @inline(__always)
     mutating func object(_ body: (inout ObjectWriter) -> Void) {
         separate()
         nested("{", "}", body)
     }
 
+    @inline(__always)
     private mutating func nested(_ open: Unicode.Scalar, _ close: Unicode.Scalar, _ body: (inout ObjectWriter) -> Void)
     {
         out.append(UInt8(ascii: open))

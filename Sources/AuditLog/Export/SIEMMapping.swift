@@ -335,7 +335,12 @@ public struct SIEMMapping: Sendable {
                 default:
                     // A number, true, false or null: at the top level, possibly a value we want.
                     let start = i
-                    while i < b.count && !",}] \n\t\r".utf8.contains(b[i]) { i += 1 }
+                    scalar: while i < b.count {
+                        switch b[i] {
+                        case UInt8(ascii: ","), UInt8(ascii: "}"), UInt8(ascii: "]"), 0x20, 0x0A, 0x09, 0x0D: break scalar
+                        default: i += 1
+                        }
+                    }
                     if depth == 1, let name = key {
                         take(b[name], scalar: b[start..<i])
                         key = nil
@@ -347,9 +352,10 @@ public struct SIEMMapping: Sendable {
         }
 
         private mutating func take(_ key: Slice<UnsafeRawBufferPointer>, string value: Slice<UnsafeRawBufferPointer>) {
-            if key.elementsEqual("method".utf8) || key.elementsEqual("httpMethod".utf8) {
+            let key = UnsafeRawBufferPointer(rebasing: key)
+            if key.equals("method") || key.equals("httpMethod") {
                 method = String(decoding: value, as: UTF8.self).uppercased()
-            } else if key.elementsEqual("outcome".utf8) || key.elementsEqual("result".utf8) {
+            } else if key.equals("outcome") || key.equals("result") {
                 switch String(decoding: value, as: UTF8.self).lowercased() {
                 case "success", "succeeded", "ok", "allowed": statusID = 1
                 case "failure", "failed", "error", "denied": statusID = 2
@@ -359,14 +365,12 @@ public struct SIEMMapping: Sendable {
         }
 
         private mutating func take(_ key: Slice<UnsafeRawBufferPointer>, scalar value: Slice<UnsafeRawBufferPointer>) {
-            if key.elementsEqual("status".utf8) || key.elementsEqual("statusCode".utf8)
-                || key.elementsEqual("status_code".utf8)
-            {
+            let key = UnsafeRawBufferPointer(rebasing: key)
+            let value = UnsafeRawBufferPointer(rebasing: value)
+            if key.equals("status") || key.equals("statusCode") || key.equals("status_code") {
                 status = Int64(String(decoding: value, as: UTF8.self))
-            } else if key.elementsEqual("success".utf8) {
-                if value.elementsEqual("true".utf8) { statusID = 1 } else if value.elementsEqual("false".utf8) {
-                    statusID = 2
-                }
+            } else if key.equals("success") {
+                if value.equals("true") { statusID = 1 } else if value.equals("false") { statusID = 2 }
             }
         }
     }

@@ -1,9 +1,12 @@
-/// Where the JSON scanner and the record encoder write bytes: `[UInt8]` anywhere, ``ByteBuffer`` on the ingest
-/// path, where `Array.append(contentsOf:)` of a few bytes at a time cost more than the parsing itself.
-protocol ByteOutput {
+/// Where the JSON scanner, the record encoder and the JSON and export writers write bytes: `[UInt8]` anywhere,
+/// ``ByteBuffer`` on the ingest and export paths, where `Array.append(contentsOf:)` of a few bytes at a time cost
+/// more than the parsing or formatting itself.
+package protocol ByteOutput {
     var count: Int { get }
     mutating func append(_ byte: UInt8)
     mutating func append(bytes: UnsafeRawBufferPointer)
+    /// Lets `body` write up to `capacity` bytes at the end; `body` returns how many it wrote.
+    mutating func append(capacity: Int, _ body: (UnsafeMutablePointer<UInt8>) -> Int)
     /// Drops everything from `count` on.
     mutating func truncate(to count: Int)
     func withUnsafeBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R
@@ -18,8 +21,16 @@ extension ByteOutput {
 
 extension Array: ByteOutput where Element == UInt8 {
     @inline(__always)
-    mutating func truncate(to count: Int) {
+    package mutating func truncate(to count: Int) {
         removeSubrange(count...)
+    }
+
+    @inline(__always)
+    package mutating func append(capacity: Int, _ body: (UnsafeMutablePointer<UInt8>) -> Int) {
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: capacity) { buffer in
+            let n = body(buffer.baseAddress!)
+            append(contentsOf: UnsafeBufferPointer(rebasing: buffer[..<n]))
+        }
     }
 }
 
@@ -59,6 +70,12 @@ struct ByteBuffer: ByteOutput {
         if storage.capacity - count < n { grow(n) }
         (storage.base + count).copyMemory(from: bytes.baseAddress!, byteCount: n)
         count += n
+    }
+
+    @inline(__always)
+    mutating func append(capacity: Int, _ body: (UnsafeMutablePointer<UInt8>) -> Int) {
+        if storage.capacity - count < capacity { grow(capacity) }
+        count += body((storage.base + count).assumingMemoryBound(to: UInt8.self))
     }
 
     @inline(__always)

@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 // Little-endian integers and LEB128 varints, appended to byte arrays and read from buffers.
 // FORMAT.md, "Conventions", defines both encodings.
 
@@ -33,7 +37,7 @@ extension Array where Element == UInt8 {
 
     /// Appends raw bytes with one copy (`append(contentsOf:)` of a raw buffer goes element by element).
     @inline(__always)
-    mutating func append(bytes: UnsafeRawBufferPointer) {
+    package mutating func append(bytes: UnsafeRawBufferPointer) {
         append(contentsOf: bytes.assumingMemoryBound(to: UInt8.self))
     }
 
@@ -157,5 +161,19 @@ struct ByteReader {
             throw DecodeFailure(reason: "\(what) is not valid UTF-8", offset: start)
         }
         return string
+    }
+}
+
+extension UnsafeRawBufferPointer {
+    /// Whether these bytes are those of `literal`.
+    @inline(__always)
+    func equals(_ literal: StaticString) -> Bool {
+        count == literal.utf8CodeUnitCount && (count == 0 || memcmp(baseAddress!, literal.utf8Start, count) == 0)
+    }
+
+    /// Whether these bytes are `other`'s.
+    @inline(__always)
+    func equals(_ other: UnsafeRawBufferPointer) -> Bool {
+        count == other.count && (count == 0 || memcmp(baseAddress!, other.baseAddress!, count) == 0)
     }
 }

@@ -48,17 +48,10 @@ public struct SHA256Hash: Hashable, Sendable, CustomStringConvertible {
     }
 
     /// Appends the 64 lowercase hex digits to `out`.
-    func appendHex(to out: inout [UInt8]) {
-        withUnsafeBytes { raw in
-            withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 64) { hex in
-                hexDigits.withUnsafeBufferPointer { digits in
-                    for (i, byte) in raw.enumerated() {
-                        hex[2 * i] = digits[Int(byte >> 4)]
-                        hex[2 * i + 1] = digits[Int(byte & 0xF)]
-                    }
-                }
-                out.append(contentsOf: hex)
-            }
+    func appendHex(to out: inout some ByteOutput) {
+        out.append(capacity: 64) { p in
+            withUnsafeBytes { HexDigits.store($0, at: p) }
+            return 64
         }
     }
 

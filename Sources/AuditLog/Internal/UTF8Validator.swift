@@ -5,7 +5,32 @@
 /// ASCII fast path, and `String(decoding:as:)` on an already valid buffer is cheap.
 enum UTF8Validator {
     /// Whether `bytes` is well-formed UTF-8 (RFC 3629: no overlong forms, no surrogates, nothing past U+10FFFF).
+    @inline(__always)
     static func isValid(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        isASCII(bytes) || isValidBeyondASCII(bytes)
+    }
+
+    /// Whether every byte is below 0x80: the words of the text OR-ed together (the last one overlapping), the
+    /// common case of short identifiers checked without a loop per byte.
+    @inline(__always)
+    static func isASCII(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        let n = bytes.count
+        let highs: UInt64 = 0x8080_8080_8080_8080
+        guard n >= 8 else {
+            var any: UInt8 = 0
+            for byte in bytes { any |= byte }
+            return any < 0x80
+        }
+        var any: UInt64 = bytes.loadUnaligned(fromByteOffset: n - 8, as: UInt64.self)
+        var i = 0
+        while i + 8 <= n {
+            any |= bytes.loadUnaligned(fromByteOffset: i, as: UInt64.self)
+            i += 8
+        }
+        return any & highs == 0
+    }
+
+    private static func isValidBeyondASCII(_ bytes: UnsafeRawBufferPointer) -> Bool {
         guard let base = bytes.baseAddress else { return true }
         let n = bytes.count
         var i = 0

@@ -61,6 +61,8 @@ final class QueryEngine {
     private var payload: [UInt8] = []
     /// Where a query's anchor values occur in the payload (``ByteSearch/occurrences(of:in:into:)``).
     private var hits: [Range<Int>] = []
+    /// The leaf hashes of a block's records, for a scan with `leafHashes`.
+    private var hashes: [SHA256Hash] = []
 
     init(directory: String, indexes: SegmentIndexCache) throws(AuditLogError) {
         self.directory = directory
@@ -124,7 +126,7 @@ final class QueryEngine {
         let directory = self.directory
         try scan(
             query, after: cursor,
-            produce: { (seq, record) throws(AuditLogError) -> StoredEvent? in
+            produce: { (seq, record, _) throws(AuditLogError) -> StoredEvent? in
                 // Compared as bytes first: only the events returned are checked, built and leaf-hashed.
                 guard filter.matches(record: record) else { return nil }
                 do throws(DecodeFailure) {
@@ -139,10 +141,11 @@ final class QueryEngine {
     }
 
     /// The scan: `produce` turns each record that passes the index-level filters (time, actor hash, cursor) into
-    /// what `body` receives, or nil to skip it.
+    /// what `body` receives, or nil to skip it. With `leafHashes`, for a caller that takes nearly every record (an
+    /// export), `produce` also gets each record's leaf hash, computed two records at a time; else nil.
     func scan<T>(
-        _ query: Query, after cursor: UInt64?,
-        produce: (UInt64, UnsafeRawBufferPointer) throws(AuditLogError) -> T?,
+        _ query: Query, after cursor: UInt64?, leafHashes: Bool = false,
+        produce: (UInt64, UnsafeRawBufferPointer, SHA256Hash?) throws(AuditLogError) -> T?,
         _ body: (T) throws(AuditLogError) -> Bool
     ) throws(AuditLogError) {
         guard !query.isEmptyTimeRange else { return }
@@ -195,7 +198,9 @@ final class QueryEngine {
                     let prefix = inBlock.map { Int(index.recordEnds[Int($0 - index.baseSeq)]) }.max()!
                     let found = try records(
                         of: info, in: file, seqs: Set(inBlock), prefix: prefix, query: query, anchor: anchor)
-                    if try !hand(found, newest: newest, where: { _ in true }, produce, body) { return }
+                    if try !hand(found, newest: newest, leafHashes: leafHashes, where: { _ in true }, produce, body) {
+                        return
+                    }
                 }
             } else {
                 var blocks = range.map { index.blockIndexes(overlapping: $0) } ?? Array(index.blocks.indices)
@@ -206,7 +211,7 @@ final class QueryEngine {
                     if let above, info.endSeq - 1 <= above { continue }
                     if !index.filters.mayMatch(b, probe) { continue }
                     let found = try records(of: info, in: file, seqs: nil, prefix: nil, query: query, anchor: anchor)
-                    if try !hand(found, newest: newest, where: wanted, produce, body) { return }
+                    if try !hand(found, newest: newest, leafHashes: leafHashes, where: wanted, produce, body) { return }
                 }
             }
         }
@@ -215,16 +220,21 @@ final class QueryEngine {
     /// Turns the records `records(of:…)` found into items with `produce`, newest first or oldest first, and hands
     /// them to `body`: records after the one where `body` stops are never decoded. False when `body` stopped.
     private func hand<T>(
-        _ found: [(seq: UInt64, bytes: Range<Int>)], newest: Bool, where wanted: (UInt64) -> Bool,
-        _ produce: (UInt64, UnsafeRawBufferPointer) throws(AuditLogError) -> T?,
+        _ found: [(seq: UInt64, bytes: Range<Int>)], newest: Bool, leafHashes: Bool, where wanted: (UInt64) -> Bool,
+        _ produce: (UInt64, UnsafeRawBufferPointer, SHA256Hash?) throws(AuditLogError) -> T?,
         _ body: (T) throws(AuditLogError) -> Bool
     ) throws(AuditLogError) -> Bool {
         let payload = self.payload
         return try payload.withUnsafeBytes { raw in
             Result { () throws(AuditLogError) -> Bool in
+                if leafHashes { hashLeaves(found, in: raw) }
                 for i in found.indices {
-                    let (seq, bytes) = found[newest ? found.count - 1 - i : i]
-                    guard wanted(seq), let item = try produce(seq, UnsafeRawBufferPointer(rebasing: raw[bytes])) else {
+                    let k = newest ? found.count - 1 - i : i
+                    let (seq, bytes) = found[k]
+                    guard wanted(seq),
+                        let item = try produce(
+                            seq, UnsafeRawBufferPointer(rebasing: raw[bytes]), leafHashes ? hashes[k] : nil)
+                    else {
                         continue
                     }
                     if try !body(item) { return false }
@@ -232,6 +242,24 @@ final class QueryEngine {
                 return true
             }
         }.get()
+    }
+
+    /// The leaf hashes of `found` into ``hashes``, two at a time.
+    private func hashLeaves(_ found: [(seq: UInt64, bytes: Range<Int>)], in payload: UnsafeRawBufferPointer) {
+        hashes.removeAll(keepingCapacity: true)
+        var i = 0
+        while i + 1 < found.count {
+            let (a, b) = RecordCodec.leafHashes(
+                of: UnsafeRawBufferPointer(rebasing: payload[found[i].bytes]),
+                UnsafeRawBufferPointer(rebasing: payload[found[i + 1].bytes]), using: hasher)
+            hashes.append(a)
+            hashes.append(b)
+            i += 2
+        }
+        if i < found.count {
+            let record = UnsafeRawBufferPointer(rebasing: payload[found[i].bytes])
+            hashes.append(RecordCodec.leafHash(of: record, using: hasher))
+        }
     }
 
     /// Where in the payload buffer the records of one block lie that can match `query` (only those in `seqs`,

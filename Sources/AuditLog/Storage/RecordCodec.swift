@@ -263,12 +263,21 @@ enum RecordCodec {
     }
 
     /// The fixed part of a record, checked: what precedes the variable-length fields.
+    /// Plain values only, so that ``RecordFields`` is copied as bytes (a `Redaction`, with its array, here made
+    /// every copy of the fields in the export encoders a retain and release).
     struct FixedPart {
         var actorType: AuditEvent.Actor.Kind
         var presence: UInt16
         var seq: UInt64
         var timestamp: Int64
-        var redaction: Redaction?
+        var redacted = false
+        /// The seq of the redaction event and the fields it removed, when `redacted`.
+        var redactedBy: UInt64 = 0
+        var redactedFields: UInt16 = 0
+
+        var redaction: Redaction? {
+            redacted ? Redaction(redactedBy: redactedBy, fields: RedactableField.fields(in: redactedFields)) : nil
+        }
     }
 
     /// Reads and checks the fixed part of a record, leaving `r` at the first variable-length field (for
@@ -297,7 +306,7 @@ enum RecordCodec {
         guard RFC3339.representable.contains(timestamp) || !checked else {
             throw DecodeFailure(reason: "timestamp \(timestamp) is outside years 0000-9999", offset: 13)
         }
-        var redaction: Redaction?
+        var fixed = FixedPart(actorType: actorTypes[Int(typeCode)], presence: presence, seq: seq, timestamp: timestamp)
         if flags & Flags.redacted != 0 {
             _ = try r.readBytes(32, "leaf hash")
             let by = try r.readLittleEndian(UInt64.self, "redacted by")
@@ -306,13 +315,13 @@ enum RecordCodec {
             else {
                 throw DecodeFailure(reason: "invalid redaction (fields \(fields), by seq \(by))", offset: 53)
             }
-            redaction = Redaction(redactedBy: by, fields: RedactableField.fields(in: fields))
+            fixed.redacted = true
+            fixed.redactedBy = by
+            fixed.redactedFields = fields
         } else {
             _ = try r.readBytes(saltSize, "salt")
         }
-        return FixedPart(
-            actorType: actorTypes[Int(typeCode)], presence: presence, seq: seq, timestamp: timestamp,
-            redaction: redaction)
+        return fixed
     }
 
     /// Decodes a whole record; every byte must be used.

@@ -209,7 +209,7 @@ enum Exporter {
                         ProgressLine.bar(Double(count) / Double(max(1, total))) + "  \(Console.grouped(count)) events")
                 } : nil
         ) { (bytes) throws(AuditLogError) in
-            try out.append { $0.append(contentsOf: bytes) }
+            try out.write(bytes)
             return true
         }
         bar.finish()
