@@ -167,6 +167,72 @@ struct ExportTests {
         }
     }
 
+    /// A parallel export (part of each block's records transcoded on a second thread) writes exactly what one thread
+    /// writes, in every format, in both orders, with filters and redacted records, reports the same summary, and
+    /// stops when the writer asks it to. Blocks of 64 KiB hold enough records for the second thread to take part.
+    @Test(arguments: ExportEncoder.Format.allCases)
+    func parallelExportMatchesOneThread(format: ExportEncoder.Format) throws {
+        let dir = try TemporaryDirectory()
+        let events = sampleEvents(4000, seed: 21)
+        let log = try AuditLog(directory: dir.path)
+        _ = try log.append(events)
+        _ = try log.redact(.events([3, 700, 2500]), reason: "test")
+        try log.close()
+        let reader = try AuditLogReader(directory: dir.path)
+        let middle = events[2000].timestamp
+        for query in [
+            Query(order: .oldestFirst), Query(order: .newestFirst),
+            Query(from: middle - .seconds(600), to: middle + .seconds(600), order: .newestFirst),
+            Query(actions: [events[100].action, events[7].action]),
+        ] {
+            func export(parallel: Bool) throws -> ([UInt8], ExportSummary) {
+                var bytes: [UInt8] = []
+                let summary = try reader.export(matching: query, format: format, parallel: parallel) {
+                    (chunk) throws(AuditLogError) in
+                    bytes.append(contentsOf: chunk)
+                    return true
+                }
+                return (bytes, summary)
+            }
+            let (one, oneSummary) = try export(parallel: false)
+            let (two, twoSummary) = try export(parallel: true)
+            #expect(oneSummary.events > 100, "query \(query)")
+            #expect(two == one, "query \(query)")
+            #expect(twoSummary == oneSummary)
+        }
+        // Stopped after the first chunk: what was written is a prefix of the whole, and the summary says how much.
+        var first: [UInt8] = []
+        let stopped = try reader.export(matching: Query(), format: format) { (chunk) throws(AuditLogError) in
+            first.append(contentsOf: chunk)
+            return false
+        }
+        #expect(stopped.events > 0 && stopped.events < events.count)
+        let whole = try reader.export(matching: Query(), format: format, parallel: false) { _ in true }
+        #expect(stopped.lastSeq.map { $0 < whole.lastSeq! } == true)
+    }
+
+    /// The transcoder stops at the first record that does not decode: it reports that record's seq and reason,
+    /// and has written the records before it and nothing of it or after it.
+    @Test func blockTranscoderStopsAtTheFirstBadRecord() throws {
+        let hasher = try MerkleHasher()
+        var payload: [UInt8] = []
+        var records: [(seq: UInt64, bytes: Range<Int>)] = []
+        for (i, event) in sampleEvents(10, seed: 5).enumerated() {
+            let start = payload.count
+            let salt = [UInt8](repeating: 1, count: RecordCodec.saltSize)
+            salt.withUnsafeBytes { RecordCodec.encode(event, seq: UInt64(i), salt: $0, into: &payload) }
+            if i == 6 { payload.append(0) }  // a trailing byte: refused by the record walk
+            records.append((UInt64(i), start..<payload.count))
+        }
+        var transcoder = BlockTranscoder(format: .jsonLines, mapping: SIEMMapping(), filter: RecordFilter(Query()))
+        var out = ByteBuffer()
+        let result = payload.withUnsafeBytes { transcoder.transcode($0, records[...], using: hasher, into: &out) }
+        #expect(result.events == 6 && result.lastSeq == 5)
+        #expect(result.failure?.seq == 6 && result.failure?.reason.contains("trailing") == true)
+        let lines = out.withUnsafeBytes { String(decoding: $0, as: UTF8.self) }.split(separator: "\n")
+        #expect(lines.count == 6 && lines.last?.contains(#""seq":5,"#) == true)
+    }
+
     /// On damaged records the transcoder refuses exactly what the decoder refuses, and agrees on the rest.
     @Test func recordTranscodingRefusesWhatDecodingRefuses() throws {
         let hasher = try MerkleHasher()

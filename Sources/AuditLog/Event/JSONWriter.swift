@@ -13,7 +13,8 @@ package enum JSONWriter {
     /// escape, nearly all text, are copied as one word.
     package static func appendString(_ bytes: UnsafeRawBufferPointer, to out: inout some ByteOutput) {
         let n = bytes.count
-        out.append(capacity: 6 * n + 2) { p in
+        // Room for the worst case, every byte a six-byte escape, and for a word stored past the end.
+        out.append(capacity: 6 * n + 2 + 8) { p in
             p[0] = UInt8(ascii: "\"")
             var o = 1
             var i = 0
@@ -28,9 +29,25 @@ package enum JSONWriter {
                 for k in i..<i + 8 { o += storeEscaped(bytes[k], at: p + o) }
                 i += 8
             }
-            while i < n {
-                o += storeEscaped(bytes[i], at: p + o)
-                i += 1
+            let rest = n - i
+            if rest > 0 {
+                // The last bytes in the low end of a word padded with spaces (nothing to escape): stored whole
+                // when none of them needs escaping, the padding then not counted.
+                var last: UInt64
+                if n >= 8 {
+                    last = UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: n - 8, as: UInt64.self))
+                    last >>= 8 * UInt64(8 - rest)
+                } else {
+                    last = 0
+                    for k in 0..<rest { last |= UInt64(bytes[k]) << (8 * UInt64(k)) }
+                }
+                last |= 0x2020_2020_2020_2020 << (8 * UInt64(rest))
+                if !mayNeedEscaping(last) {
+                    UnsafeMutableRawPointer(p + o).storeBytes(of: UInt64(littleEndian: last), as: UInt64.self)
+                    o += rest
+                } else {
+                    for k in i..<n { o += storeEscaped(bytes[k], at: p + o) }
+                }
             }
             p[o] = UInt8(ascii: "\"")
             return o + 1

@@ -16,50 +16,191 @@ public struct ExportSummary: Sendable, Equatable {
 
 extension AuditLogReader {
     /// Streams the events matching `query` (its filters and order; limit and cursor are ignored) in `format`
-    /// (FORMAT.md, "Exports"), in constant memory: `write` receives the bytes in chunks of about 64 KiB, and can
-    /// stop the export early by returning false.
+    /// (FORMAT.md, "Exports"), in constant memory: `write` receives the bytes in chunks of 64 KiB or a little
+    /// more, and can stop the export early by returning false.
     ///
     /// Every format is written straight from the stored records, several times faster than decoding each event
     /// first (filters are compared with the record's bytes too); the bytes are those
-    /// ``ExportEncoder/append(_:to:)`` writes for the decoded events.
+    /// ``ExportEncoder/append(_:to:)`` writes for the decoded events. With `parallel` (the default), a second
+    /// thread transcodes half of each block's records while the calling thread does the other half, so an export
+    /// takes two cores; the output is the same byte for byte.
     /// - Parameter progress: Called every few thousand events with the number written so far.
     @discardableResult
     public func export(
         matching query: Query, format: ExportEncoder.Format, mapping: SIEMMapping = SIEMMapping(),
-        progress: ((Int) -> Void)? = nil,
+        parallel: Bool = true, progress: ((Int) -> Void)? = nil,
         to write: (UnsafeRawBufferPointer) throws(AuditLogError) -> Bool
     ) throws(AuditLogError) -> ExportSummary {
         var out = ExportBuffer()
-        var encoder = ExportEncoder(format: format, mapping: mapping)
+        var main = BlockTranscoder(format: format, mapping: mapping, filter: RecordFilter(query))
         var summary = ExportSummary(events: 0, bytes: 0, lastSeq: nil)
-        encoder.header(to: &out.bytes)
+        main.encoder.header(to: &out.bytes)
         let engine = try QueryEngine(directory: directory, indexes: indexes)
+        // A JSON array's separators depend on what came before, so its entries are written on one thread.
+        let helper = parallel && format != .jsonArray ? try TranscodeHelper(main) : nil
+        defer { helper?.stop() }
         let directory = self.directory
-        let filter = RecordFilter(query)
-        try engine.scan(
-            query, after: nil, leafHashes: true,
-            produce: { (seq, record, leafHash) throws(AuditLogError) -> UInt64? in
-                // Written straight into the output: the fields are checked before the first byte is.
-                guard filter.matches(record: record), let leafHash else { return nil }
-                do throws(DecodeFailure) {
-                    let fields = try RecordFields(record)
-                    encoder.append(fields, leafHash: leafHash, to: &out.bytes)
-                } catch {
-                    throw AuditLogError(.corrupt, "record \(seq): \(error.reason)", path: directory)
+        try engine.forEachBlock(query, after: nil) { (payload, found) throws(AuditLogError) -> Bool in
+            let before = summary.events
+            var results: [BlockTranscoder.Result] = []
+            if let helper, found.count >= TranscodeHelper.minimumRecords {
+                // The last three fifths go to the helper: this thread also reads, checks and decompresses the
+                // blocks and passes the bytes on (`perf`: 58% against 41% with halves). An even split keeps leaf
+                // hashes in pairs.
+                let half = found.count * 2 / 5 & ~1
+                helper.start(payload, found[half...])
+                results.append(main.transcode(payload, found[..<half], using: engine.hasher, into: &out.bytes))
+                results.append(helper.finish(into: &out.bytes))
+            } else {
+                results.append(main.transcode(payload, found[...], using: engine.hasher, into: &out.bytes))
+            }
+            for result in results {
+                summary.events += result.events
+                if let last = result.lastSeq { summary.lastSeq = last }
+                if let failure = result.failure {
+                    throw AuditLogError(.corrupt, "record \(failure.seq): \(failure.reason)", path: directory)
                 }
-                return seq
-            },
-            { (seq) throws(AuditLogError) in
-                summary.events += 1
-                summary.lastSeq = seq
-                if summary.events & 0xFFF == 0 { progress?(summary.events) }
-                return try out.flushIfFull(write)
-            })
+            }
+            if let progress, summary.events >> 12 != before >> 12 { progress(summary.events) }
+            return try out.flushIfFull(write)
+        }
         if out.stopped { return summary }
-        encoder.footer(to: &out.bytes)
+        main.encoder.footer(to: &out.bytes)
         _ = try out.flush(write)
         summary.bytes = out.total
         return summary
+    }
+}
+
+/// Turns records of a block into export entries: the byte filter, leaf hashes two at a time, the fields checked,
+/// then the entry. One per thread of an export.
+struct BlockTranscoder {
+    var encoder: ExportEncoder
+    let filter: RecordFilter
+
+    /// What a run over some records wrote.
+    struct Result {
+        var events = 0
+        var lastSeq: UInt64?
+        /// The first record that would not decode: nothing of it or after it was written.
+        var failure: (seq: UInt64, reason: String)?
+    }
+
+    init(format: ExportEncoder.Format, mapping: SIEMMapping, filter: RecordFilter) {
+        encoder = ExportEncoder(format: format, mapping: mapping)
+        self.filter = filter
+    }
+
+    /// Appends the entries of the matching records among `records` (offsets into `payload`) to `out`, in order.
+    mutating func transcode(
+        _ payload: UnsafeRawBufferPointer, _ records: ArraySlice<(seq: UInt64, bytes: Range<Int>)>,
+        using hasher: MerkleHasher, into out: inout ByteBuffer
+    ) -> Result {
+        var result = Result()
+        var i = records.startIndex
+        /// The next matching record from `i` on.
+        func next() -> (seq: UInt64, record: UnsafeRawBufferPointer)? {
+            while i < records.endIndex {
+                let (seq, bytes) = records[i]
+                i += 1
+                let record = UnsafeRawBufferPointer(rebasing: payload[bytes])
+                if filter.matches(record: record) { return (seq, record) }
+            }
+            return nil
+        }
+        func entry(_ seq: UInt64, _ record: UnsafeRawBufferPointer, _ leafHash: SHA256Hash) -> Bool {
+            do throws(DecodeFailure) {
+                let fields = try RecordFields(record)
+                encoder.append(fields, leafHash: leafHash, to: &out)
+            } catch {
+                result.failure = (seq, error.reason)
+                return false
+            }
+            result.events += 1
+            result.lastSeq = seq
+            return true
+        }
+        while let a = next() {
+            guard let b = next() else {
+                _ = entry(a.seq, a.record, RecordCodec.leafHash(of: a.record, using: hasher))
+                break
+            }
+            let (hashA, hashB) = RecordCodec.leafHashes(of: a.record, b.record, using: hasher)
+            guard entry(a.seq, a.record, hashA), entry(b.seq, b.record, hashB) else { break }
+        }
+        return result
+    }
+}
+
+/// The second thread of an export: transcodes the part of a block it is given into its own buffer while the
+/// caller does the rest, then hands its bytes over. The payload it reads belongs to the caller, who waits for it
+/// (``finish(into:)``) before the block's memory changes.
+private final class TranscodeHelper: @unchecked Sendable {
+    /// Blocks with fewer candidate records are done on the calling thread alone (the hand-over costs more).
+    static let minimumRecords = 32
+
+    private let lock = ConditionLock()
+    private var thread: BackgroundThread?
+    // Under `lock`:
+    private var job: (payload: UnsafeRawBufferPointer, records: ArraySlice<(seq: UInt64, bytes: Range<Int>)>)?
+    private var result: BlockTranscoder.Result?
+    private var stopping = false
+    // The helper thread's own, between `start` and `finish`:
+    private var transcoder: BlockTranscoder
+    private var output = ByteBuffer(capacity: 256 << 10)
+    private let hasher: MerkleHasher  // its own: a hasher keeps a digest context
+
+    init(_ main: BlockTranscoder) throws(AuditLogError) {
+        transcoder = main
+        transcoder.encoder.resetCount(to: 1)  // never the first entry: the caller's half of the block comes first
+        hasher = try MerkleHasher()
+        thread = try BackgroundThread { [self] in run() }
+    }
+
+    func start(
+        _ payload: UnsafeRawBufferPointer, _ records: ArraySlice<(seq: UInt64, bytes: Range<Int>)>
+    ) {
+        lock.withLock {
+            job = (payload, records)
+            result = nil
+            lock.broadcast()
+        }
+    }
+
+    /// Waits for the helper's part and appends its bytes to `out`.
+    func finish(into out: inout ByteBuffer) -> BlockTranscoder.Result {
+        let done = lock.withLock {
+            while result == nil { lock.wait() }
+            return result!
+        }
+        output.withUnsafeBytes { out.append(bytes: $0) }
+        return done
+    }
+
+    func stop() {
+        lock.withLock {
+            stopping = true
+            lock.broadcast()
+        }
+        thread?.join()
+        thread = nil
+    }
+
+    private func run() {
+        while true {
+            let next = lock.withLock {
+                while job == nil && !stopping { lock.wait() }
+                return job
+            }
+            guard let next else { return }
+            output.removeAll()
+            let done = transcoder.transcode(next.payload, next.records, using: hasher, into: &output)
+            lock.withLock {
+                job = nil
+                result = done
+                lock.broadcast()
+            }
+        }
     }
 }
 

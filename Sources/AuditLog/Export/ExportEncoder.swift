@@ -83,6 +83,12 @@ public struct ExportEncoder: Sendable {
         endEntry(&out)
     }
 
+    /// Sets how many entries count as written before the next: for a second encoder of the same export, whose
+    /// entries never come first. Only separators and the footer of a JSON array depend on the count.
+    mutating func resetCount(to count: Int) {
+        self.count = count
+    }
+
     private func startEntry(_ out: inout some ByteOutput) {
         if format == .jsonArray { out.append(count > 0 ? ",\n" : "\n") }
     }

@@ -354,7 +354,10 @@ public struct SIEMMapping: Sendable {
         private mutating func take(_ key: Slice<UnsafeRawBufferPointer>, string value: Slice<UnsafeRawBufferPointer>) {
             let key = UnsafeRawBufferPointer(rebasing: key)
             if key.equals("method") || key.equals("httpMethod") {
-                method = String(decoding: value, as: UTF8.self).uppercased()
+                // ASCII upper case (an HTTP method is a token), without `uppercased()`'s Unicode tables.
+                method = String(
+                    decoding: value.lazy.map { $0 >= UInt8(ascii: "a") && $0 <= UInt8(ascii: "z") ? $0 - 0x20 : $0 },
+                    as: UTF8.self)
             } else if key.equals("outcome") || key.equals("result") {
                 switch String(decoding: value, as: UTF8.self).lowercased() {
                 case "success", "succeeded", "ok", "allowed": statusID = 1

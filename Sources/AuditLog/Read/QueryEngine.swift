@@ -61,8 +61,6 @@ final class QueryEngine {
     private var payload: [UInt8] = []
     /// Where a query's anchor values occur in the payload (``ByteSearch/occurrences(of:in:into:)``).
     private var hits: [Range<Int>] = []
-    /// The leaf hashes of a block's records, for a scan with `leafHashes`.
-    private var hashes: [SHA256Hash] = []
 
     init(directory: String, indexes: SegmentIndexCache) throws(AuditLogError) {
         self.directory = directory
@@ -126,7 +124,7 @@ final class QueryEngine {
         let directory = self.directory
         try scan(
             query, after: cursor,
-            produce: { (seq, record, _) throws(AuditLogError) -> StoredEvent? in
+            produce: { (seq, record) throws(AuditLogError) -> StoredEvent? in
                 // Compared as bytes first: only the events returned are checked, built and leaf-hashed.
                 guard filter.matches(record: record) else { return nil }
                 do throws(DecodeFailure) {
@@ -141,12 +139,29 @@ final class QueryEngine {
     }
 
     /// The scan: `produce` turns each record that passes the index-level filters (time, actor hash, cursor) into
-    /// what `body` receives, or nil to skip it. With `leafHashes`, for a caller that takes nearly every record (an
-    /// export), `produce` also gets each record's leaf hash, computed two records at a time; else nil.
+    /// what `body` receives, or nil to skip it, newest first or oldest first; records after the one where `body`
+    /// stops are never decoded.
     func scan<T>(
-        _ query: Query, after cursor: UInt64?, leafHashes: Bool = false,
-        produce: (UInt64, UnsafeRawBufferPointer, SHA256Hash?) throws(AuditLogError) -> T?,
+        _ query: Query, after cursor: UInt64?,
+        produce: (UInt64, UnsafeRawBufferPointer) throws(AuditLogError) -> T?,
         _ body: (T) throws(AuditLogError) -> Bool
+    ) throws(AuditLogError) {
+        try forEachBlock(query, after: cursor) { (payload, found) throws(AuditLogError) -> Bool in
+            for (seq, bytes) in found {
+                guard let item = try produce(seq, UnsafeRawBufferPointer(rebasing: payload[bytes])) else { continue }
+                if try !body(item) { return false }
+            }
+            return true
+        }
+    }
+
+    /// The block walk under every scan: for each block that can hold a match, in the query's order, `body` gets
+    /// the block's payload and where in it lie the records that pass the index-level filters (time, actor hash,
+    /// cursor, and the anchor values), in the query's order; nothing is decoded yet. The payload lives until
+    /// `body` returns; `body` returns false to stop.
+    func forEachBlock(
+        _ query: Query, after cursor: UInt64?,
+        _ body: (UnsafeRawBufferPointer, [(seq: UInt64, bytes: Range<Int>)]) throws(AuditLogError) -> Bool
     ) throws(AuditLogError) {
         guard !query.isEmptyTimeRange else { return }
         let newest = query.order == .newestFirst
@@ -198,9 +213,7 @@ final class QueryEngine {
                     let prefix = inBlock.map { Int(index.recordEnds[Int($0 - index.baseSeq)]) }.max()!
                     let found = try records(
                         of: info, in: file, seqs: Set(inBlock), prefix: prefix, query: query, anchor: anchor)
-                    if try !hand(found, newest: newest, leafHashes: leafHashes, where: { _ in true }, produce, body) {
-                        return
-                    }
+                    if try !hand(found, newest: newest, where: { _ in true }, body) { return }
                 }
             } else {
                 var blocks = range.map { index.blockIndexes(overlapping: $0) } ?? Array(index.blocks.indices)
@@ -211,55 +224,25 @@ final class QueryEngine {
                     if let above, info.endSeq - 1 <= above { continue }
                     if !index.filters.mayMatch(b, probe) { continue }
                     let found = try records(of: info, in: file, seqs: nil, prefix: nil, query: query, anchor: anchor)
-                    if try !hand(found, newest: newest, leafHashes: leafHashes, where: wanted, produce, body) { return }
+                    if try !hand(found, newest: newest, where: wanted, body) { return }
                 }
             }
         }
     }
 
-    /// Turns the records `records(of:…)` found into items with `produce`, newest first or oldest first, and hands
-    /// them to `body`: records after the one where `body` stops are never decoded. False when `body` stopped.
-    private func hand<T>(
-        _ found: [(seq: UInt64, bytes: Range<Int>)], newest: Bool, leafHashes: Bool, where wanted: (UInt64) -> Bool,
-        _ produce: (UInt64, UnsafeRawBufferPointer, SHA256Hash?) throws(AuditLogError) -> T?,
-        _ body: (T) throws(AuditLogError) -> Bool
+    /// Hands the records `records(of:…)` found to `body` with the payload, in the query's order and only those
+    /// `wanted`. False when `body` stopped.
+    private func hand(
+        _ found: [(seq: UInt64, bytes: Range<Int>)], newest: Bool, where wanted: (UInt64) -> Bool,
+        _ body: (UnsafeRawBufferPointer, [(seq: UInt64, bytes: Range<Int>)]) throws(AuditLogError) -> Bool
     ) throws(AuditLogError) -> Bool {
-        let payload = self.payload
+        var found = found
+        found.removeAll { !wanted($0.seq) }
+        if newest { found.reverse() }
+        guard !found.isEmpty else { return true }
         return try payload.withUnsafeBytes { raw in
-            Result { () throws(AuditLogError) -> Bool in
-                if leafHashes { hashLeaves(found, in: raw) }
-                for i in found.indices {
-                    let k = newest ? found.count - 1 - i : i
-                    let (seq, bytes) = found[k]
-                    guard wanted(seq),
-                        let item = try produce(
-                            seq, UnsafeRawBufferPointer(rebasing: raw[bytes]), leafHashes ? hashes[k] : nil)
-                    else {
-                        continue
-                    }
-                    if try !body(item) { return false }
-                }
-                return true
-            }
+            Result { () throws(AuditLogError) -> Bool in try body(raw, found) }
         }.get()
-    }
-
-    /// The leaf hashes of `found` into ``hashes``, two at a time.
-    private func hashLeaves(_ found: [(seq: UInt64, bytes: Range<Int>)], in payload: UnsafeRawBufferPointer) {
-        hashes.removeAll(keepingCapacity: true)
-        var i = 0
-        while i + 1 < found.count {
-            let (a, b) = RecordCodec.leafHashes(
-                of: UnsafeRawBufferPointer(rebasing: payload[found[i].bytes]),
-                UnsafeRawBufferPointer(rebasing: payload[found[i + 1].bytes]), using: hasher)
-            hashes.append(a)
-            hashes.append(b)
-            i += 2
-        }
-        if i < found.count {
-            let record = UnsafeRawBufferPointer(rebasing: payload[found[i].bytes])
-            hashes.append(RecordCodec.leafHash(of: record, using: hasher))
-        }
     }
 
     /// Where in the payload buffer the records of one block lie that can match `query` (only those in `seqs`,
