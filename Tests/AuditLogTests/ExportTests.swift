@@ -202,13 +202,20 @@ struct ExportTests {
         }
         // Stopped after the first chunk: what was written is a prefix of the whole, and the summary says how much.
         var first: [UInt8] = []
-        let stopped = try reader.export(matching: Query(), format: format) { (chunk) throws(AuditLogError) in
+        let oldestFirst = Query(order: .oldestFirst)
+        let stopped = try reader.export(matching: oldestFirst, format: format) { (chunk) throws(AuditLogError) in
             first.append(contentsOf: chunk)
             return false
         }
+        var whole: [UInt8] = []
+        let wholeSummary = try reader.export(matching: oldestFirst, format: format, parallel: false) {
+            (chunk) throws(AuditLogError) in
+            whole.append(contentsOf: chunk)
+            return true
+        }
         #expect(stopped.events > 0 && stopped.events < events.count)
-        let whole = try reader.export(matching: Query(), format: format, parallel: false) { _ in true }
-        #expect(stopped.lastSeq.map { $0 < whole.lastSeq! } == true)
+        #expect(stopped.bytes == Int64(first.count) && whole.starts(with: first))
+        #expect(stopped.lastSeq.map { $0 < wholeSummary.lastSeq! } == true, "\(stopped) \(wholeSummary)")
     }
 
     /// The transcoder stops at the first record that does not decode: it reports that record's seq and reason,

@@ -64,7 +64,10 @@ extension AuditLogReader {
             if let progress, summary.events >> 12 != before >> 12 { progress(summary.events) }
             return try out.flushIfFull(write)
         }
-        if out.stopped { return summary }
+        if out.stopped {
+            summary.bytes = out.total
+            return summary
+        }
         main.encoder.footer(to: &out.bytes)
         _ = try out.flush(write)
         summary.bytes = out.total
