@@ -36,13 +36,19 @@ extension AuditLogReader {
         var summary = ExportSummary(events: 0, bytes: 0, lastSeq: nil)
         main.encoder.header(to: &out.bytes)
         let engine = try QueryEngine(directory: directory, indexes: indexes)
-        // A JSON array's separators depend on what came before, so its entries are written on one thread.
-        let helper = parallel && format != .jsonArray ? try TranscodeHelper(main) : nil
+        // A JSON array's separators depend on what came before, so its entries are written on one thread. The
+        // helper starts with the first block big enough to share (not at all for a small export, or a follower's
+        // poll).
+        let shared = parallel && format != .jsonArray
+        var helper: TranscodeHelper?
         defer { helper?.stop() }
         let directory = self.directory
         try engine.forEachBlock(query, after: nil) { (payload, found) throws(AuditLogError) -> Bool in
             let before = summary.events
             var results: [BlockTranscoder.Result] = []
+            if shared && helper == nil && found.count >= TranscodeHelper.minimumRecords {
+                helper = try TranscodeHelper(main)
+            }
             if let helper, found.count >= TranscodeHelper.minimumRecords {
                 // The last three fifths go to the helper: this thread also reads, checks and decompresses the
                 // blocks and passes the bytes on (`perf`: 58% against 41% with halves). An even split keeps leaf
