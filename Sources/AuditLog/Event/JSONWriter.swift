@@ -124,28 +124,7 @@ package enum JSONWriter {
 
     /// Appends an unsigned integer in decimal, two digits at a time.
     package static func appendDecimal(_ value: UInt64, to out: inout some ByteOutput) {
-        out.append(capacity: 20) { p in
-            var digits = 1
-            var v = value
-            while v >= 10 {
-                v /= 10
-                digits += 1
-            }
-            v = value
-            var i = digits
-            while v >= 100 {
-                let pair = Int(v % 100)
-                v /= 100
-                i -= 2
-                DecimalDigits.storePair(pair, at: p + i)
-            }
-            if v >= 10 {
-                DecimalDigits.storePair(Int(v), at: p)
-            } else {
-                p[0] = UInt8(ascii: "0") + UInt8(v)
-            }
-            return digits
-        }
+        out.append(capacity: 20) { DecimalDigits.store(value, at: $0) }
     }
 
     /// Appends a signed integer in decimal.

@@ -22,8 +22,8 @@ extension AuditLogReader {
     /// Every format is written straight from the stored records, several times faster than decoding each event
     /// first (filters are compared with the record's bytes too); the bytes are those
     /// ``ExportEncoder/append(_:to:)`` writes for the decoded events. With `parallel` (the default), a second
-    /// thread transcodes half of each block's records while the calling thread does the other half, so an export
-    /// takes two cores; the output is the same byte for byte.
+    /// thread transcodes part of each large enough block's records while the calling thread does the rest, so a
+    /// big export takes two cores (JSON arrays excepted); the output is the same byte for byte.
     /// - Parameter progress: Called every few thousand events with the number written so far.
     @discardableResult
     public func export(

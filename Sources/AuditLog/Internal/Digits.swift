@@ -14,6 +14,31 @@ enum DecimalDigits {
         let pair = UnsafeRawPointer(pairs.utf8Start).loadUnaligned(fromByteOffset: 2 * value, as: UInt16.self)
         UnsafeMutableRawPointer(p).storeBytes(of: pair, as: UInt16.self)
     }
+
+    /// Stores `value` in decimal at `p` (at most 20 digits); returns the number of digits.
+    @inline(__always)
+    static func store(_ value: UInt64, at p: UnsafeMutablePointer<UInt8>) -> Int {
+        var digits = 1
+        var v = value
+        while v >= 10 {
+            v /= 10
+            digits += 1
+        }
+        v = value
+        var i = digits
+        while v >= 100 {
+            let pair = Int(v % 100)
+            v /= 100
+            i -= 2
+            storePair(pair, at: p + i)
+        }
+        if v >= 10 {
+            storePair(Int(v), at: p)
+        } else {
+            p[0] = UInt8(ascii: "0") + UInt8(v)
+        }
+        return digits
+    }
 }
 
 enum HexDigits {

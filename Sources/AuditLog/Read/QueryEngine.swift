@@ -240,6 +240,7 @@ final class QueryEngine {
         found.removeAll { !wanted($0.seq) }
         if newest { found.reverse() }
         guard !found.isEmpty else { return true }
+        let payload = self.payload  // a reference: no access to the engine's own stays open while `body` runs
         return try payload.withUnsafeBytes { raw in
             Result { () throws(AuditLogError) -> Bool in try body(raw, found) }
         }.get()
