@@ -10,8 +10,8 @@ package enum UUIDv7 {
         text.reserveCapacity(36)
         for (i, byte) in bytes.enumerated() {
             if i == 4 || i == 6 || i == 8 || i == 10 { text.append(UInt8(ascii: "-")) }
-            text.append(hexDigits[Int(byte >> 4)])
-            text.append(hexDigits[Int(byte & 0xF)])
+            text.append(HexDigits.digit(byte >> 4))
+            text.append(HexDigits.digit(byte & 0xF))
         }
         return String(decoding: text, as: UTF8.self)
     }

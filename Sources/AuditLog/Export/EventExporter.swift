@@ -45,27 +45,27 @@ extension AuditLogReader {
         let directory = self.directory
         try engine.forEachBlock(query, after: nil) { (payload, found) throws(AuditLogError) -> Bool in
             let before = summary.events
-            var results: [BlockTranscoder.Result] = []
-            if shared && helper == nil && found.count >= TranscodeHelper.minimumRecords {
-                helper = try TranscodeHelper(main)
-            }
-            if let helper, found.count >= TranscodeHelper.minimumRecords {
-                // The last three fifths go to the helper: this thread also reads, checks and decompresses the
-                // blocks and passes the bytes on (`perf`: 58% against 41% with halves). An even split keeps leaf
-                // hashes in pairs.
-                let half = found.count * 2 / 5 & ~1
-                helper.start(payload, found[half...])
-                results.append(main.transcode(payload, found[..<half], using: engine.hasher, into: &out.bytes))
-                results.append(helper.finish(into: &out.bytes))
-            } else {
-                results.append(main.transcode(payload, found[...], using: engine.hasher, into: &out.bytes))
-            }
-            for result in results {
+            func count(_ result: BlockTranscoder.Result) throws(AuditLogError) {
                 summary.events += result.events
                 if let last = result.lastSeq { summary.lastSeq = last }
                 if let failure = result.failure {
                     throw AuditLogError(.corrupt, "record \(failure.seq): \(failure.reason)", path: directory)
                 }
+            }
+            if shared && found.count >= TranscodeHelper.minimumRecords {
+                if helper == nil { helper = try TranscodeHelper(main) }
+                guard let second = helper else { return false }
+                // The last three fifths go to the helper: this thread also reads, checks and decompresses the
+                // blocks and passes the bytes on (`perf`: 58% against 41% with halves). An even split keeps leaf
+                // hashes in pairs.
+                let half = found.count * 2 / 5 & ~1
+                second.start(payload, found[half...])
+                let first = main.transcode(payload, found[..<half], using: engine.hasher, into: &out.bytes)
+                let rest = second.finish(into: &out.bytes)  // waited for before anything is thrown
+                try count(first)
+                try count(rest)
+            } else {
+                try count(main.transcode(payload, found[...], using: engine.hasher, into: &out.bytes))
             }
             if let progress, summary.events >> 12 != before >> 12 { progress(summary.events) }
             return try out.flushIfFull(write)

@@ -195,11 +195,6 @@ public struct ExportEncoder: Sendable {
 
     /// One RFC 4180 cell. A cell a spreadsheet would run as a formula (starting with `=`, `+`, `-`, `@`, tab or
     /// carriage return) gets a leading `'`, which spreadsheets show as text and do not evaluate.
-    static func appendCSVCell(_ value: String, to out: inout some ByteOutput) {
-        var copy = value
-        copy.withUTF8 { appendCSVCell(bytes: UnsafeRawBufferPointer($0), to: &out) }
-    }
-
     static func appendCSVCell(bytes: UnsafeRawBufferPointer, to out: inout some ByteOutput) {
         // Room for the worst case (every byte a quote), the quotes around, `'`, and one word stored past the end.
         out.append(capacity: 2 * bytes.count + 3 + 8) { storeCSVCell(bytes, at: $0) }

@@ -38,10 +38,7 @@ public struct SHA256Hash: Hashable, Sendable, CustomStringConvertible {
     public var hex: String {
         withUnsafeBytes { raw in
             String(unsafeUninitializedCapacity: 64) { out in
-                for (i, byte) in raw.enumerated() {
-                    out[2 * i] = hexDigits[Int(byte >> 4)]
-                    out[2 * i + 1] = hexDigits[Int(byte & 0xF)]
-                }
+                HexDigits.store(raw, at: out.baseAddress!)
                 return 64
             }
         }
@@ -74,11 +71,13 @@ public struct SHA256Hash: Hashable, Sendable, CustomStringConvertible {
     }
 }
 
-let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
 
 /// Lower-case hex of any bytes (key ids, digests of other sizes); also for the S3 client's signatures.
 package func hexString(_ bytes: [UInt8]) -> String {
-    String(decoding: bytes.flatMap { [hexDigits[Int($0 >> 4)], hexDigits[Int($0 & 0xF)]] }, as: UTF8.self)
+    String(unsafeUninitializedCapacity: 2 * bytes.count) { out in
+        bytes.withUnsafeBytes { if let base = out.baseAddress { HexDigits.store($0, at: base) } }
+        return 2 * bytes.count
+    }
 }
 
 /// The bytes of an even number of hexadecimal digits (either case), or nil.

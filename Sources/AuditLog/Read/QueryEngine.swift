@@ -213,7 +213,7 @@ final class QueryEngine {
                     let prefix = inBlock.map { Int(index.recordEnds[Int($0 - index.baseSeq)]) }.max()!
                     let found = try records(
                         of: info, in: file, seqs: Set(inBlock), prefix: prefix, query: query, anchor: anchor)
-                    if try !hand(found, newest: newest, where: { _ in true }, body) { return }
+                    if try !hand(found, newest: newest, body) { return }
                 }
             } else {
                 var blocks = range.map { index.blockIndexes(overlapping: $0) } ?? Array(index.blocks.indices)
@@ -223,35 +223,34 @@ final class QueryEngine {
                     if let below, info.firstSeq >= below { continue }
                     if let above, info.endSeq - 1 <= above { continue }
                     if !index.filters.mayMatch(b, probe) { continue }
-                    let found = try records(of: info, in: file, seqs: nil, prefix: nil, query: query, anchor: anchor)
-                    if try !hand(found, newest: newest, where: wanted, body) { return }
+                    let found = try records(
+                        of: info, in: file, seqs: nil, where: wanted, prefix: nil, query: query, anchor: anchor)
+                    if try !hand(found, newest: newest, body) { return }
                 }
             }
         }
     }
 
-    /// Hands the records `records(of:…)` found to `body` with the payload, in the query's order and only those
-    /// `wanted`. False when `body` stopped.
+    /// Hands the records `records(of:…)` found to `body` with the payload, in the query's order. False when `body`
+    /// stopped.
     private func hand(
-        _ found: [(seq: UInt64, bytes: Range<Int>)], newest: Bool, where wanted: (UInt64) -> Bool,
+        _ found: [(seq: UInt64, bytes: Range<Int>)], newest: Bool,
         _ body: (UnsafeRawBufferPointer, [(seq: UInt64, bytes: Range<Int>)]) throws(AuditLogError) -> Bool
     ) throws(AuditLogError) -> Bool {
-        var found = found
-        found.removeAll { !wanted($0.seq) }
-        if newest { found.reverse() }
         guard !found.isEmpty else { return true }
         let payload = self.payload  // a reference: no access to the engine's own stays open while `body` runs
         return try payload.withUnsafeBytes { raw in
-            Result { () throws(AuditLogError) -> Bool in try body(raw, found) }
+            Result { () throws(AuditLogError) -> Bool in try body(raw, newest ? found.reversed() : found) }
         }.get()
     }
 
-    /// Where in the payload buffer the records of one block lie that can match `query` (only those in `seqs`,
-    /// if given, and only as far as `prefix` bytes into the payload; records outside the time range, and with an
-    /// `anchor` (``RecordFilter/anchor``) records holding none of its values, are left out), in seq order.
-    /// Nothing is decoded yet. The whole block's checksum is checked either way.
+    /// Where in the payload buffer the records of one block lie that can match `query` (only those in `seqs`, if
+    /// given, only those `wanted` (on the cursor's side), and only as far as `prefix` bytes into the payload;
+    /// records outside the time range, and with an `anchor` (``RecordFilter/anchor``) records holding none of its
+    /// values, are left out), in seq order. Nothing is decoded yet. The whole block's checksum is checked either way.
     private func records(
-        of info: BlockInfo, in file: SegmentFile, seqs: Set<UInt64>?, prefix: Int?, query: Query, anchor: [[UInt8]]
+        of info: BlockInfo, in file: SegmentFile, seqs: Set<UInt64>?, where wanted: (UInt64) -> Bool = { _ in true },
+        prefix: Int?, query: Query, anchor: [[UInt8]]
     ) throws(AuditLogError) -> [(seq: UInt64, bytes: Range<Int>)] {
         guard case .block(let header) = try file.entry(at: info.offset, fileSize: try file.source.size()),
             header.firstSeq == info.firstSeq
@@ -284,6 +283,7 @@ final class QueryEngine {
                             else { return }
                         }
                         if let seqs, !seqs.contains(seq) { return }
+                        guard wanted(seq) else { return }
                         if let range, !range.contains(RecordCodec.timestamp(of: record)) { return }
                         out.append((seq, start..<end))
                     }
