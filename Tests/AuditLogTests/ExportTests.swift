@@ -200,22 +200,48 @@ struct ExportTests {
             #expect(two == one, "query \(query)")
             #expect(twoSummary == oneSummary)
         }
-        // Stopped after the first chunk: what was written is a prefix of the whole, and the summary says how much.
-        var first: [UInt8] = []
+        // Stopped after the first or the third chunk (the second thread is at work on the next block then): what
+        // was written is a prefix of the whole, ending where an entry ends, and the summary says how much.
         let oldestFirst = Query(order: .oldestFirst)
-        let stopped = try reader.export(matching: oldestFirst, format: format) { (chunk) throws(AuditLogError) in
-            first.append(contentsOf: chunk)
-            return false
-        }
         var whole: [UInt8] = []
         let wholeSummary = try reader.export(matching: oldestFirst, format: format, parallel: false) {
             (chunk) throws(AuditLogError) in
             whole.append(contentsOf: chunk)
             return true
         }
-        #expect(stopped.events > 0 && stopped.events < events.count)
-        #expect(stopped.bytes == Int64(first.count) && whole.starts(with: first))
-        #expect(stopped.lastSeq.map { $0 < wholeSummary.lastSeq! } == true, "\(stopped) \(wholeSummary)")
+        for chunks in [1, 3] {
+            var first: [UInt8] = []
+            var calls = 0
+            let stopped = try reader.export(matching: oldestFirst, format: format) { (chunk) throws(AuditLogError) in
+                first.append(contentsOf: chunk)
+                calls += 1
+                return calls < chunks
+            }
+            #expect(calls == chunks)
+            #expect(stopped.events > 0 && stopped.events < events.count)
+            #expect(stopped.bytes == Int64(first.count) && whole.starts(with: first))
+            #expect(stopped.lastSeq.map { $0 < wholeSummary.lastSeq! } == true, "\(stopped) \(wholeSummary)")
+            if format == .jsonLines || format == .ocsf || format == .ecs {
+                #expect(first.last == UInt8(ascii: "\n") && first.count { $0 == UInt8(ascii: "\n") } == stopped.events)
+            }
+        }
+        // A writer that fails in the middle: its error comes out, nothing is written after it, and the reader
+        // exports again.
+        var calls = 0
+        #expect(throws: AuditLogError.self) {
+            try reader.export(matching: oldestFirst, format: format) { (chunk) throws(AuditLogError) in
+                calls += 1
+                guard calls < 3 else { throw AuditLogError(.io, "disk full (test)") }
+                return true
+            }
+        }
+        #expect(calls == 3)
+        var again: [UInt8] = []
+        try reader.export(matching: oldestFirst, format: format) { (chunk) throws(AuditLogError) in
+            again.append(contentsOf: chunk)
+            return true
+        }
+        #expect(again == whole)
     }
 
     /// The transcoder stops at the first record that does not decode: it reports that record's seq and reason,

@@ -1,4 +1,4 @@
-import AuditLog
+@testable import AuditLog
 import AuditLogTestSupport
 import Foundation
 import Testing
@@ -54,10 +54,22 @@ struct SIEMExportTests {
         let cases: [(String?, Int)] = [
             (#"{"status":403}"#, 2), (#"{"status":201}"#, 1), (#"{"outcome":"failure"}"#, 2),
             (#"{"result":"success"}"#, 1), (#"{"success":false}"#, 2), (#"{"status":"queued"}"#, 0), (nil, 0),
-            (#"["not","an","object"]"#, 0),
+            (#"["not","an","object"]"#, 0), (#"{"status":99999999999999999999}"#, 0), (#"{"status":2e2}"#, 0),
+            (#"{"status":-404}"#, 0), (#"{"statusCode":503}"#, 2), (#"{"status":200.5}"#, 0),
         ]
         for (metadata, status) in cases {
             #expect(SIEMMapping().classify(try Self.event("x.update", metadata: metadata)).statusID == status)
+        }
+    }
+
+    @Test("an HTTP status is read as Int64(String) would read it, without the string")
+    func statusNumbers() {
+        for text in [
+            "200", "0", "-1", "007", "9223372036854775807", "-9223372036854775808", "9223372036854775808",
+            "-9223372036854775809", "99999999999999999999", "2.5", "1e3", "-", "", "--1", "+1", "20 ", "0x10",
+        ] {
+            let parsed = Array(text.utf8).withUnsafeBytes { SIEMMapping.HTTPFacts.integer($0) }
+            #expect(parsed == (text.first == "+" ? nil : Int64(text)), "\(text)")
         }
     }
 

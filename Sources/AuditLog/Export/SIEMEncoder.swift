@@ -7,21 +7,24 @@ enum SIEMEncoder {
     static let productVersion = "1.0.0"
     static let ocsfVersion = "1.5.0"
     static let ecsVersion = "9.4.0"
-    static let ocsfStatus = ["Unknown", "Success", "Failure"]
-    static let ecsOutcome = ["unknown", "success", "failure"]
 
     /// What the encoders write about an event beyond its fields, decided by its action, resource type and HTTP
-    /// method. An export meets the same few combinations again and again, so it is worked out once for each.
-    struct Profile {
-        var classification: SIEMMapping.Classification
+    /// method: its classification and the parts of both documents that follow from it, escaped and laid out once.
+    /// An export meets the same few combinations again and again, so it is worked out once for each.
+    final class Profile: Sendable {
+        let classification: SIEMMapping.Classification
         /// Whether the resource is a credential (an API key, a token, a password).
-        var credential: Bool
-        /// The OCSF document's first members, `"activity_id"` to `"severity"`, written once.
-        var ocsfHead: [UInt8]
-        /// ECS `event.category` and `event.type`, written once.
-        var ecsCategorization: [UInt8]
+        let credential: Bool
+        /// The OCSF document's first members, `"activity_id"` to `"severity"`.
+        let ocsfHead: [UInt8]
+        /// ECS `event.kind`, `event.category` and `event.type`.
+        let ecsCategorization: [UInt8]
+        /// The action, the resource type and the HTTP method (upper case) as JSON strings.
+        let action: [UInt8]
+        let resourceType: [UInt8]
+        let method: [UInt8]?
 
-        init(_ c: SIEMMapping.Classification, credential: Bool) {
+        init(_ c: SIEMMapping.Classification, credential: Bool, action: String, resourceType: String, method: String?) {
             classification = c
             self.credential = credential
             let k = c.ocsfClass
@@ -38,9 +41,13 @@ enum SIEMEncoder {
                 o.string("severity", "Informational")
             }
             ecsCategorization = ObjectWriter.members { v in
+                v.string("kind", "event")
                 v.array("category") { $0.string(c.ecsCategory) }
                 v.array("type") { list in for type in c.ecsTypes { list.string(type) } }
             }
+            self.action = ObjectWriter.json(action)
+            self.resourceType = ObjectWriter.json(resourceType)
+            self.method = method.map(ObjectWriter.json)
         }
     }
 
@@ -53,9 +60,27 @@ enum SIEMEncoder {
             p.string("version", productVersion)
         }
     }
+    /// OCSF `status_id` and `status` by status id.
+    static let ocsfStatus = ["Unknown", "Success", "Failure"].enumerated().map { id, name in
+        ObjectWriter.members { o in
+            o.number("status_id", Int64(id))
+            o.string("status", name)
+        }
+    }
+    /// ECS `event.outcome` by status id.
+    static let ecsOutcome = ["unknown", "success", "failure"].map { name in
+        ObjectWriter.members { $0.string("outcome", name) }
+    }
+    /// ECS `event.provider` and `event.dataset`.
+    static let ecsSource = ObjectWriter.members { v in
+        v.string("provider", product)
+        v.string("dataset", "swift_audit_log.events")
+    }
+    /// ECS `ecs`.
+    static let ecsHeader = ObjectWriter.members { $0.object("ecs") { $0.string("version", ecsVersion) } }
 
     /// Profiles by action, resource type and HTTP method, at most 4,096, found by a hash of the three.
-    struct ProfileCache {
+    struct ProfileCache: Sendable {
         private var profiles: [UInt64: (key: [UInt8], profile: Profile)] = [:]
         private var key: [UInt8] = []
 
@@ -67,18 +92,15 @@ enum SIEMEncoder {
             key.append(0x1F)
             if let method = http.method { key.append(contentsOf: method.utf8) }
             let hash = key.withUnsafeBytes { FNV1a.hash($0) }
-            var profile: Profile
-            if let cached = profiles[hash], cached.key == key {
-                profile = cached.profile
-            } else {
-                let resourceType = UTF8Validator.string(trusted: f.resourceType)
-                let c = mapping.classify(
-                    action: UTF8Validator.string(trusted: f.action), resourceType: resourceType, http: http)
-                profile = Profile(c, credential: credentialTypes.contains(SIEMMapping.normalized(resourceType)))
-                if profiles.count >= 4096 { profiles.removeAll(keepingCapacity: true) }
-                profiles[hash] = (key, profile)
-            }
-            profile.classification.statusID = http.statusID
+            if let cached = profiles[hash], cached.key == key { return cached.profile }
+            let action = UTF8Validator.string(trusted: f.action)
+            let resourceType = UTF8Validator.string(trusted: f.resourceType)
+            let c = mapping.classify(action: action, resourceType: resourceType, http: http)
+            let profile = Profile(
+                c, credential: credentialTypes.contains(SIEMMapping.normalized(resourceType)), action: action,
+                resourceType: resourceType, method: http.method)
+            if profiles.count >= 4096 { profiles.removeAll(keepingCapacity: true) }
+            profiles[hash] = (key, profile)
             return profile
         }
     }
@@ -91,20 +113,18 @@ enum SIEMEncoder {
     ) {
         let http = SIEMMapping.HTTPFacts(f.metadata)
         let profile = cache.profile(f, http: http, mapping: mapping)
-        let c = profile.classification
-        let k = c.ocsfClass
+        let k = profile.classification.ocsfClass
         var o = ObjectWriter(&out)
         o.members(profile.ocsfHead)
-        o.number("status_id", Int64(c.statusID))
-        o.string("status", ocsfStatus[c.statusID])
+        o.members(ocsfStatus[http.statusID])
         o.number("time", f.timestamp)
-        o.string("message", f.action)
+        o.json("message", profile.action)
         o.object("metadata") { m in
             m.members(ocsfProduct)
             m.string("uid", f.id)
             m.unsigned("sequence", f.seq)
             m.string("log_provider", product)
-            m.string("event_code", f.action)
+            m.json("event_code", profile.action)
             m.string("tenant_uid", f.orgID)
         }
         o.object("actor") { a in a.object("user") { appendOCSFActor(f, to: &$0) } }
@@ -116,16 +136,16 @@ enum SIEMEncoder {
                 if let source = f.source { e.string("name", source) } else { e.string("name", "unknown") }
             }
         }
-        if f.userAgent != nil || http.method != nil {
+        if f.userAgent != nil || profile.method != nil {
             o.object("http_request") { r in
-                r.string("http_method", http.method)
+                r.json("http_method", profile.method)
                 r.string("user_agent", f.userAgent)
             }
         }
         switch k {
         case .entityManagement:
-            o.object("entity") { appendOCSFEntity(f, data: f.before, to: &$0) }
-            o.object("entity_result") { appendOCSFEntity(f, data: f.after, to: &$0) }
+            o.object("entity") { appendOCSFEntity(f, profile, data: f.before, to: &$0) }
+            o.object("entity_result") { appendOCSFEntity(f, profile, data: f.after, to: &$0) }
         case .accountChange:
             o.object("user") { u in
                 u.string("uid", f.resourceID)
@@ -133,7 +153,7 @@ enum SIEMEncoder {
                 if profile.credential {
                     u.string("credential_uid", f.resourceID)
                     u.number("type_id", 99)
-                    u.string("type", f.resourceType)
+                    u.json("type", profile.resourceType)
                 } else {
                     u.number("type_id", 1)
                     u.string("type", "User")
@@ -143,7 +163,7 @@ enum SIEMEncoder {
             o.object("user") { appendOCSFActor(f, to: &$0) }
         case .apiActivity:
             o.object("api") { a in
-                a.string("operation", f.action)
+                a.json("operation", profile.action)
                 a.object("request") { $0.string("uid", f.id) }
                 if let status = http.status { a.object("response") { $0.number("code", status) } }
             }
@@ -151,20 +171,20 @@ enum SIEMEncoder {
                 list.object { r in
                     r.string("uid", f.resourceID)
                     r.string("name", f.resourceName)
-                    r.string("type", f.resourceType)
+                    r.json("type", profile.resourceType)
                 }
             }
         }
         o.object("unmapped") { u in
             u.raw("leafHash") { JSONWriter.appendHash(leafHash, to: &$0) }
-            u.string("action", f.action)
+            u.json("action", profile.action)
             u.object("actor") { a in
                 a.string("type", f.actorType.rawValue)
                 a.string("authMethod", f.authMethod)
             }
             if k != .entityManagement {
                 u.object("resource") { r in
-                    r.string("type", f.resourceType)
+                    r.json("type", profile.resourceType)
                     r.string("id", f.resourceID)
                     r.string("name", f.resourceName)
                 }
@@ -206,10 +226,12 @@ enum SIEMEncoder {
         if let org = f.orgID { u.object("org") { appendReference(org, f.orgName, uidKey: true, to: &$0) } }
     }
 
-    private static func appendOCSFEntity(_ f: RecordFields, data: UnsafeRawBufferPointer?, to m: inout ObjectWriter) {
+    private static func appendOCSFEntity(
+        _ f: RecordFields, _ profile: Profile, data: UnsafeRawBufferPointer?, to m: inout ObjectWriter
+    ) {
         m.string("uid", f.resourceID)
         m.string("name", f.resourceName)
-        m.string("type", f.resourceType)
+        m.json("type", profile.resourceType)
         m.json("data", data)
     }
 
@@ -228,20 +250,17 @@ enum SIEMEncoder {
     ) {
         let http = SIEMMapping.HTTPFacts(f.metadata)
         let profile = cache.profile(f, http: http, mapping: mapping)
-        let c = profile.classification
         var o = ObjectWriter(&out)
         o.raw("@timestamp") { JSONWriter.appendTimestamp(milliseconds: f.timestamp, to: &$0) }
-        o.object("ecs") { $0.string("version", ecsVersion) }
+        o.members(ecsHeader)
         o.object("event") { v in
-            v.string("kind", "event")
             v.members(profile.ecsCategorization)
-            v.string("action", f.action)
-            v.string("outcome", ecsOutcome[c.statusID])
+            v.json("action", profile.action)
+            v.members(ecsOutcome[http.statusID])
             v.string("id", f.id)
             v.unsigned("sequence", f.seq)
             v.raw("hash") { JSONWriter.appendHash(leafHash, to: &$0) }
-            v.string("provider", product)
-            v.string("dataset", "swift_audit_log.events")
+            v.members(ecsSource)
         }
         o.object("user") { u in
             u.string("id", f.actorID)
@@ -251,9 +270,9 @@ enum SIEMEncoder {
         if let ip = f.ip { o.object("source") { $0.string("ip", ip) } }
         if let agent = f.userAgent { o.object("user_agent") { $0.string("original", agent) } }
         if let org = f.orgID { o.object("organization") { appendReference(org, f.orgName, to: &$0) } }
-        if http.method != nil || http.status != nil {
+        if profile.method != nil || http.status != nil {
             o.object("http") { h in
-                if let method = http.method { h.object("request") { $0.string("method", method) } }
+                if let method = profile.method { h.object("request") { $0.json("method", method) } }
                 if let status = http.status { h.object("response") { $0.number("status_code", status) } }
             }
         }
@@ -276,7 +295,7 @@ enum SIEMEncoder {
                 x.string("auth_method", f.authMethod)
             }
             a.object("resource") { r in
-                r.string("type", f.resourceType)
+                r.json("type", profile.resourceType)
                 r.string("id", f.resourceID)
                 r.string("name", f.resourceName)
             }
@@ -372,6 +391,21 @@ struct ObjectWriter {
         guard let value else { return }
         key(name)
         out.append(bytes: value)
+    }
+
+    /// JSON text written before, e.g. by ``json(_:)``.
+    @inline(__always)
+    mutating func json(_ name: StaticString, _ value: [UInt8]?) {
+        guard let value else { return }
+        key(name)
+        value.withUnsafeBytes { out.append(bytes: $0) }
+    }
+
+    /// `string` as a JSON string, to be written many times with ``json(_:_:)``.
+    static func json(_ string: String) -> [UInt8] {
+        var bytes: [UInt8] = []
+        JSONWriter.appendString(string, to: &bytes)
+        return bytes
     }
 
     @inline(__always)

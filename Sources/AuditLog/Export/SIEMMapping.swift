@@ -354,10 +354,14 @@ public struct SIEMMapping: Sendable {
         private mutating func take(_ key: Slice<UnsafeRawBufferPointer>, string value: Slice<UnsafeRawBufferPointer>) {
             let key = UnsafeRawBufferPointer(rebasing: key)
             if key.equals("method") || key.equals("httpMethod") {
-                // ASCII upper case (an HTTP method is a token), without `uppercased()`'s Unicode tables.
-                method = String(
-                    decoding: value.lazy.map { $0 >= UInt8(ascii: "a") && $0 <= UInt8(ascii: "z") ? $0 - 0x20 : $0 },
-                    as: UTF8.self)
+                // ASCII upper case (an HTTP method is a token), without `uppercased()`'s Unicode tables; a short
+                // one makes a string without an allocation.
+                method = withUnsafeTemporaryAllocation(of: UInt8.self, capacity: value.count) { upper in
+                    for (i, c) in value.enumerated() {
+                        upper[i] = c >= UInt8(ascii: "a") && c <= UInt8(ascii: "z") ? c - 0x20 : c
+                    }
+                    return String(decoding: upper, as: UTF8.self)
+                }
             } else if key.equals("outcome") || key.equals("result") {
                 switch String(decoding: value, as: UTF8.self).lowercased() {
                 case "success", "succeeded", "ok", "allowed": statusID = 1
@@ -367,11 +371,28 @@ public struct SIEMMapping: Sendable {
             }
         }
 
+        /// A JSON number that is an integer (`-`, digits) in range, or nil: `Int64(String)` without the string.
+        static func integer(_ text: UnsafeRawBufferPointer) -> Int64? {
+            let negative = text.first == UInt8(ascii: "-")
+            let digits = negative ? UnsafeRawBufferPointer(rebasing: text.dropFirst()) : text
+            guard !digits.isEmpty else { return nil }
+            var value: Int64 = 0
+            for c in digits {
+                guard c >= UInt8(ascii: "0") && c <= UInt8(ascii: "9") else { return nil }
+                let digit = Int64(c - UInt8(ascii: "0"))
+                let (times10, o1) = value.multipliedReportingOverflow(by: 10)
+                let (next, o2) = negative ? times10.subtractingReportingOverflow(digit) : times10.addingReportingOverflow(digit)
+                guard !o1 && !o2 else { return nil }
+                value = next
+            }
+            return value
+        }
+
         private mutating func take(_ key: Slice<UnsafeRawBufferPointer>, scalar value: Slice<UnsafeRawBufferPointer>) {
             let key = UnsafeRawBufferPointer(rebasing: key)
             let value = UnsafeRawBufferPointer(rebasing: value)
             if key.equals("status") || key.equals("statusCode") || key.equals("status_code") {
-                status = Int64(String(decoding: value, as: UTF8.self))
+                status = Self.integer(value)
             } else if key.equals("success") {
                 if value.equals("true") { statusID = 1 } else if value.equals("false") { statusID = 2 }
             }
