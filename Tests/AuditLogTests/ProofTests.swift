@@ -191,6 +191,82 @@ struct ProofTests {
         #expect(try AuditLogReader(directory: dir.path).state() == before)
     }
 
+    /// Proofs, the log state and sequential reads start their walks where the block index says a block lies, but
+    /// only after the segment's own headers agree: a missing, damaged, shifted, cut or foreign index changes nothing.
+    @Test func proofsStateAndSeeksDoNotTrustTheBlockIndex() throws {
+        let dir = try TemporaryDirectory()
+        let log = try AuditLog(directory: dir.path, options: smallOptions(durability: .none))
+        for chunk in sampleEvents(600).chunked(20) { try log.append(chunk) }
+        try log.close()
+        let indexes = try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.hasSuffix(".idx") }
+            .sorted().map(dir.file)
+        #expect(indexes.count >= 3)
+        let original = try indexes.map { try Data(contentsOf: URL(fileURLWithPath: $0)) }
+        let seqs: [UInt64] = [0, 1, 57, 123, 299, 300, 451, 598, 599]
+        func answers() throws -> [String] {
+            let reader = try AuditLogReader(directory: dir.path)
+            var out = ["\(try reader.state())"]
+            for seq in seqs {
+                let proof = try reader.inclusionProof(seq: seq)
+                #expect(try IndependentVerifier.verifyInclusion(proof))
+                out.append("\(proof)")
+                out.append("\(try reader.inclusionProof(seq: seq / 2, treeSize: seq + 1))")
+                out.append("\(try reader.consistencyProof(from: seq + 1))")
+                // A sequential read from `seq` starts at the block the index names, too.
+                let iterator = try reader.eventIterator(from: seq)
+                var read: [String] = []
+                while read.count < 25, let event = try iterator.next() { read.append("\(event.seq) \(event.leafHash)") }
+                #expect(read.first?.hasPrefix("\(seq) ") == true)
+                out.append(read.joined(separator: ","))
+            }
+            return out
+        }
+        let reference = try answers()
+        #expect(reference[0].contains("600"))
+        func write(_ transform: (Int, Data) -> Data?) throws {
+            for (i, path) in indexes.enumerated() {
+                if let data = transform(i, original[i]) {
+                    try data.write(to: URL(fileURLWithPath: path))
+                } else {
+                    try? FileManager.default.removeItem(atPath: path)
+                }
+            }
+        }
+        /// `data` with every entry's block offset (bytes 24..<32 of an entry) moved by `delta`.
+        func shifted(_ data: Data, by delta: Int64) -> Data {
+            var bytes = Array(data)
+            var position = 0
+            while position + 48 <= bytes.count {
+                let length = bytes[position..<position + 4].enumerated().reduce(0) { $0 | Int($1.element) << (8 * $1.offset) }
+                var offset = Int64(0)
+                for k in 0..<8 { offset |= Int64(bytes[position + 24 + k]) << (8 * k) }
+                offset += delta
+                for k in 0..<8 { bytes[position + 24 + k] = UInt8(truncatingIfNeeded: offset >> (8 * k)) }
+                position += max(length, 48)
+            }
+            return Data(bytes)
+        }
+        let damages: [(String, (Int, Data) -> Data?)] = [
+            ("missing", { _, _ in nil }),
+            ("cut in half", { _, data in data.prefix(data.count / 2) }),
+            ("offsets moved forward", { _, data in shifted(data, by: 37) }),
+            ("offsets moved back", { _, data in shifted(data, by: -1) }),
+            ("another segment's", { i, _ in original[(i + 1) % original.count] }),
+            ("random bytes", { _, data in Data((0..<data.count).map { _ in UInt8.random(in: 0...255) }) }),
+            ("an entry's first seq changed", { _, data in
+                var bytes = Array(data)
+                if bytes.count > 8 { bytes[8] ^= 0x01 }
+                return Data(bytes)
+            }),
+        ]
+        for (name, damage) in damages {
+            try write(damage)
+            #expect(try answers() == reference, "\(name)")
+        }
+        try write { i, data in data }
+        #expect(try answers() == reference)
+    }
+
     @Test func proofRequestsOutsideTheLogAreRefused() throws {
         let dir = try TemporaryDirectory()
         let log = try AuditLog(directory: dir.path)

@@ -72,6 +72,41 @@ enum SegmentIndexFiles {
         out.storeLittleEndian(crc, at: start + 4)
     }
 
+    /// Where the block holding `seq` (or, for nil, the last block) lies according to the `.idx` entries in
+    /// `bytes`, with the block before it: a hint for where to start a walk, found from the entries' fixed parts
+    /// alone (no checksums: the caller checks the segment's own headers at those places). Nil when the entries end,
+    /// or stop continuing each other, before such a block.
+    static func locate(_ seq: UInt64?, in bytes: UnsafeRawBufferPointer, baseSeq: UInt64) -> (
+        number: Int, block: BlockInfo, previous: BlockInfo?
+    )? {
+        var position = 0
+        var number = 0
+        var nextSeq = baseSeq
+        var previous: BlockInfo?
+        var last: (number: Int, block: BlockInfo, previous: BlockInfo?)?
+        while position + entryFixedSize <= bytes.count {
+            func load<T: FixedWidthInteger>(_ offset: Int, _: T.Type) -> T {
+                T(littleEndian: bytes.loadUnaligned(fromByteOffset: position + offset, as: T.self))
+            }
+            let length = Int(load(0, UInt32.self))
+            guard length >= entryFixedSize, position + length <= bytes.count,
+                let offset = Int64(exactly: load(24, UInt64.self))
+            else { break }
+            let block = BlockInfo(
+                firstSeq: load(8, UInt64.self), recordCount: Int(load(16, UInt32.self)), offset: offset,
+                minTimestamp: load(32, Int64.self), maxTimestamp: load(40, Int64.self))
+            guard block.firstSeq == nextSeq, block.recordCount > 0, previous.map({ offset > $0.offset }) ?? true
+            else { break }
+            if let seq, seq < block.endSeq { return (number, block, previous) }
+            last = (number, block, previous)
+            previous = block
+            nextSeq = block.endSeq
+            number += 1
+            position += length
+        }
+        return seq == nil ? last : nil
+    }
+
     /// Parses `.idx` entries from the start of `bytes` while they are valid and continue each other from
     /// `baseSeq`; stops at the first entry that is torn, damaged or out of sequence.
     static func parseEntries(_ bytes: UnsafeRawBufferPointer, baseSeq: UInt64) -> (

@@ -39,12 +39,18 @@ public final class EventIterator {
         startSeq = seq
         segmentIndex = max(0, (segments.lastIndex { $0.baseSeq <= seq }) ?? 0)
         walker = nil
-        if !segments.isEmpty { try openSegment(at: segmentIndex) }
+        if !segments.isEmpty { try openSegment(at: segmentIndex, from: seq) }
     }
 
-    private func openSegment(at index: Int) throws(AuditLogError) {
+    /// Opens segment `index` at its first block, or at the block holding `seq` when given.
+    private func openSegment(at index: Int, from seq: UInt64? = nil) throws(AuditLogError) {
         let entry = segments[index]
-        walker = try SegmentWalker(file: SegmentFile.open(path: entry.path, baseSeq: entry.baseSeq), checking: .blocks)
+        let file = try SegmentFile.open(path: entry.path, baseSeq: entry.baseSeq)
+        if let seq, seq > entry.baseSeq {
+            walker = try SegmentWalker(file: file, checking: .blocks, directory: directory, from: seq)
+        } else {
+            walker = try SegmentWalker(file: file, checking: .blocks)
+        }
         segmentIndex = index
     }
 

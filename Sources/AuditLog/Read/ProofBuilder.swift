@@ -180,8 +180,11 @@ extension LogState {
         }
         let file = try SegmentFile.open(path: last.path, baseSeq: last.baseSeq)
         var state = LogState(treeSize: last.baseSeq, root: file.header.frontier.root(using: hasher))
-        // Complete blocks only: a block still being written (or torn) does not count.
-        var walker = try SegmentWalker(file: file, checking: .headers)
+        // Complete blocks only: a block still being written (or torn) does not count. The walk starts at the last
+        // block the index knows of.
+        var walker = try SegmentWalker(file: file, checking: .headers, directory: directory, from: nil)
+        // The blocks before it count: its header checks out and continues them.
+        if let root = walker.lastRoot { state = LogState(treeSize: walker.nextSeq, root: root) }
         while case .block(let header, _) = try walker.next() {
             state = LogState(treeSize: header.endSeq, root: header.root)
         }

@@ -22,7 +22,7 @@ enum RecordScan {
                     .invalidArgument, "seq \(next) is not in the log (it ends earlier)", path: directory)
             }
             let file = try SegmentFile.open(path: segments[index].path, baseSeq: segments[index].baseSeq)
-            var walker = try SegmentWalker(file: file, checking: .blocks)
+            var walker = try SegmentWalker(file: file, checking: .blocks, directory: directory, from: next)
             walk: while next < range.upperBound {
                 switch try walker.next() {
                 case .block(let header, let offset):
