@@ -38,7 +38,7 @@ struct FacetTests {
         }
         try log.append(sampleEvents(10, seed: 22))
         #expect(try log.reader.facets(.action).values.reduce(0) { $0 + $1.count } == 1510)
-        log.writer.writeMissingFacetSummaries()  // what its maintenance thread does at open and after each seal
+        log.writer.writeMissingSummaries()  // what its maintenance thread does at open and after each seal
         try log.close()
 
         // After close the maintenance thread has written summary files for sealed segments (it runs at open and
@@ -75,7 +75,7 @@ struct FacetTests {
         try log!.close()
         log = try AuditLog(directory: dir.path, options: smallOptions())  // reopens a non-empty active segment
         for chunk in sampleEvents(700, seed: 25).chunked(1) { try log!.append(chunk) }
-        log!.writer.writeMissingFacetSummaries()
+        log!.writer.writeMissingSummaries()
         try log!.close()
         let sealed = try segmentPaths(dir.path).dropLast()
         #expect(sealed.count >= 4)

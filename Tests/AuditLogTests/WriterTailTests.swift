@@ -52,6 +52,60 @@ struct WriterTailTests {
         #expect(throws: AuditLogError.self) { try AuditLog(directory: dir.path) }
     }
 
+    /// After a clean close, open checks the active segment's block index by its last entry only: it leaves the
+    /// file as it is (a damaged entry before it is the readers' to find, and they still answer right), appends
+    /// after it, and the actor index of the segment it then seals comes from the maintenance thread, equal to one
+    /// built from the blocks. An index that does not end at the last block is rewritten whole, as before.
+    @Test func openChecksTheBlockIndexByItsLastEntryAfterACleanClose() throws {
+        let dir = try TemporaryDirectory()
+        let events = try closedLog(300, in: dir)
+        let indexPath = SegmentIndexFiles.blockIndexPath(directory: dir.path, baseSeq: 0)
+        let written = try Data(contentsOf: URL(fileURLWithPath: indexPath))
+        // Damage the actor hash of the first entry's first record: its checksum no longer holds.
+        var damaged = written
+        damaged[SegmentIndexFiles.entryFixedSize] ^= 0xFF
+        try damaged.write(to: URL(fileURLWithPath: indexPath))
+        var options = AuditLog.Options(durability: .none)
+        options.maxBlockBytes = 2 << 10
+        options.maxSegmentBytes = 64 << 10
+        var log: AuditLog? = try AuditLog(directory: dir.path, options: options)
+        #expect(try Data(contentsOf: URL(fileURLWithPath: indexPath)) == damaged, "left as it was")
+        // Readers do not trust the damaged entry: every actor's events are found.
+        let actor = events[0].actor.id
+        let page = try log!.reader.events(matching: Query(actorIDs: [actor], order: .oldestFirst, limit: 1000))
+        #expect(page.events.map(\.event.id) == events.filter { $0.actor.id == actor }.map(\.id))
+        // Appends go on after the last entry; the segment fills up and is sealed.
+        var generator = SampleEventGenerator(seed: 11)
+        let more = generator.events(400)
+        for chunk in more.chunked(20) { try log!.append(chunk) }
+        #expect(try segmentPaths(dir.path).count >= 2)
+        log!.writer.writeMissingSummaries()  // what its maintenance thread does after each seal
+        try log!.close()
+        log = nil
+        let actorIndex = SegmentIndexFiles.actorIndexPath(directory: dir.path, baseSeq: 0)
+        let segment = try #require(try segmentPaths(dir.path).first)
+        let rebuilt = try SegmentIndex(directory: dir.path, baseSeq: 0, path: segment)
+        #expect(rebuilt.sealed)
+        #expect(Array(try Data(contentsOf: URL(fileURLWithPath: actorIndex))) == rebuilt.encodedActorIndex())
+        let all = events + more
+        let reader = try AuditLogReader(directory: dir.path)
+        for someone in Set(all.prefix(50).map(\.actor.id)) {
+            let found = try reader.events(matching: Query(actorIDs: [someone], order: .oldestFirst, limit: 1000))
+            #expect(found.events.map(\.event.id) == all.filter { $0.actor.id == someone }.map(\.id))
+        }
+
+        // An index with one entry too many, or cut inside its last entry, is rewritten to match the blocks.
+        let other = try TemporaryDirectory()
+        _ = try closedLog(300, in: other)
+        let otherIndex = SegmentIndexFiles.blockIndexPath(directory: other.path, baseSeq: 0)
+        let exact = try Data(contentsOf: URL(fileURLWithPath: otherIndex))
+        for wrong in [exact + exact.suffix(from: exact.count - 200), exact.prefix(exact.count - 3)] {
+            try wrong.write(to: URL(fileURLWithPath: otherIndex))
+            try AuditLog(directory: other.path).close()
+            #expect(try Data(contentsOf: URL(fileURLWithPath: otherIndex)) == exact)
+        }
+    }
+
     @Test func appendsAfterATailContinueExactlyAndATornWriteAfterItIsCut() throws {
         let dir = try TemporaryDirectory()
         let events = try closedLog(200, in: dir)

@@ -72,18 +72,26 @@ enum SegmentIndexFiles {
         out.storeLittleEndian(crc, at: start + 4)
     }
 
+    /// An entry found by ``locate(_:in:baseSeq:)``.
+    struct Located {
+        /// The block's number in its segment, from 0.
+        var number: Int
+        var block: BlockInfo
+        var previous: BlockInfo?
+        /// Where its entry lies in the file.
+        var entry: Range<Int>
+    }
+
     /// Where the block holding `seq` (or, for nil, the last block) lies according to the `.idx` entries in
     /// `bytes`, with the block before it: a hint for where to start a walk, found from the entries' fixed parts
     /// alone (no checksums: the caller checks the segment's own headers at those places). Nil when the entries end,
     /// or stop continuing each other, before such a block.
-    static func locate(_ seq: UInt64?, in bytes: UnsafeRawBufferPointer, baseSeq: UInt64) -> (
-        number: Int, block: BlockInfo, previous: BlockInfo?
-    )? {
+    static func locate(_ seq: UInt64?, in bytes: UnsafeRawBufferPointer, baseSeq: UInt64) -> Located? {
         var position = 0
         var number = 0
         var nextSeq = baseSeq
         var previous: BlockInfo?
-        var last: (number: Int, block: BlockInfo, previous: BlockInfo?)?
+        var last: Located?
         while position + entryFixedSize <= bytes.count {
             func load<T: FixedWidthInteger>(_ offset: Int, _: T.Type) -> T {
                 T(littleEndian: bytes.loadUnaligned(fromByteOffset: position + offset, as: T.self))
@@ -97,14 +105,32 @@ enum SegmentIndexFiles {
                 minTimestamp: load(32, Int64.self), maxTimestamp: load(40, Int64.self))
             guard block.firstSeq == nextSeq, block.recordCount > 0, previous.map({ offset > $0.offset }) ?? true
             else { break }
-            if let seq, seq < block.endSeq { return (number, block, previous) }
-            last = (number, block, previous)
+            let found = Located(number: number, block: block, previous: previous, entry: position..<position + length)
+            if let seq, seq < block.endSeq { return found }
+            last = found
             previous = block
             nextSeq = block.endSeq
             number += 1
             position += length
         }
         return seq == nil ? last : nil
+    }
+
+    /// Whether the `.idx` of the active segment, after a clean close, is the writer's own: its entries run to the
+    /// end of the file, continuing each other, and the last one passes its checksum and names the segment's last
+    /// block (`blockCount` blocks, the last at `lastBlockOffset`, ending at `endSeq`). The other entries'
+    /// checksums are left to the readers that use them.
+    static func endsAtLastBlock(
+        directory: String, baseSeq: UInt64, blockCount: UInt32, lastBlockOffset: Int64, endSeq: UInt64
+    ) -> Bool {
+        guard let index = MappedFile(path: blockIndexPath(directory: directory, baseSeq: baseSeq)),
+            let last = locate(nil, in: index.bytes, baseSeq: baseSeq)
+        else { return false }
+        let entry = UnsafeRawBufferPointer(rebasing: index.bytes[last.entry])
+        return last.entry.upperBound == index.bytes.count && last.number + 1 == Int(blockCount)
+            && last.block.offset == lastBlockOffset && last.block.endSeq == endSeq
+            && CRC32C.checksum(UnsafeRawBufferPointer(rebasing: entry[8...]))
+                == UInt32(littleEndian: entry.loadUnaligned(fromByteOffset: 4, as: UInt32.self))
     }
 
     /// Parses `.idx` entries from the start of `bytes` while they are valid and continue each other from
@@ -212,14 +238,25 @@ extension SegmentIndexFiles {
     }
 
     /// Brings the index files of every segment in line with the segments: called by the writer on open. The
-    /// active segment's block index is rewritten if it differs from its blocks; sealed segments get index files
-    /// only where they are missing (checking them all would make open time grow with the log; readers check
-    /// what they use). Returns the active segment's index.
-    static func repair(directory: String) throws(AuditLogError) -> SegmentIndex? {
+    /// active segment's block index is rewritten if it differs from its blocks, except after a clean close
+    /// (`cleanClose`: the segment is as the last writer left it), where its last entry is checked against the last
+    /// block and the rest left to the readers that use it (open does not read it whole); sealed segments get index
+    /// files only where they are missing (checking them all would make open time grow with the log; readers check
+    /// what they use). Returns the active segment's index when it was read whole.
+    static func repair(directory: String, active: ActiveSegment, endSeq: UInt64, cleanClose: Bool)
+        throws(AuditLogError) -> SegmentIndex?
+    {
         let names = Set(try FileSystem.contents(of: directory))
         let segments = try LogFiles.segments(in: directory)
         for (i, segment) in segments.enumerated() {
             let isActive = i == segments.count - 1
+            if isActive, cleanClose, segment.baseSeq == active.baseSeq, let last = active.lastBlock,
+                endsAtLastBlock(
+                    directory: directory, baseSeq: active.baseSeq, blockCount: active.blockCount,
+                    lastBlockOffset: last.offset, endSeq: endSeq)
+            {
+                return nil
+            }
             guard
                 isActive || !names.contains(LogFiles.name(segment.baseSeq, blockIndexExtension))
                     || !names.contains(LogFiles.name(segment.baseSeq, actorIndexExtension))

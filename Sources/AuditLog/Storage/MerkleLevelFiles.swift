@@ -43,11 +43,11 @@ final class MerkleLevelFiles: @unchecked Sendable {
             }
             level += 1
         }
-        // Levels above the tree's height may hold stale entries from before a recovery cut: drop them.
-        while level < 64 {
-            let path = LogFiles.path(directory, Self.name(level: level))
-            if FileSystem.exists(path) { try FileSystem.remove(path) }
-            level += 1
+        // Levels above the tree's height may hold stale entries from before a recovery cut: drop them (found in
+        // one listing, not by asking for each of the up to 56 names).
+        let above = Set((level..<64).map { Self.name(level: $0) })
+        for name in try FileSystem.contents(of: directory) where above.contains(name) {
+            try FileSystem.remove(LogFiles.path(directory, name))
         }
     }
 

@@ -27,14 +27,16 @@ struct BlockIndexAppender {
     private var facetsBase: UInt64
     private var facetsEnd: UInt64
 
-    /// Opens (or creates) the `.idx` of the active segment at `baseSeq`; `existing` is the segment's index as
-    /// repaired at open, whose records' actors count towards the actor index at seal.
-    init(directory: String, baseSeq: UInt64, existing: SegmentIndex?) throws(AuditLogError) {
+    /// Opens (or creates) the `.idx` of the active segment at `baseSeq`, whose next record is `nextSeq`;
+    /// `existing` is the segment's index if open read it whole, whose records' actors count towards the actor index
+    /// at seal. Without it, a segment that already holds records gets its actor index after the seal from the
+    /// maintenance thread (``LogWriter/writeMissingSummaries()``), like its facet summary.
+    init(directory: String, baseSeq: UInt64, nextSeq: UInt64, existing: SegmentIndex?) throws(AuditLogError) {
         self.directory = directory
         // The open's view of the segment already holds its records' hashes (no copy: arrays share storage).
-        actorHashes = existing?.actorHashes ?? []
+        actorHashes = existing?.actorHashes ?? (nextSeq == baseSeq ? [] : nil)
         actorHashesBase = baseSeq
-        if existing?.actorHashes.isEmpty ?? true { facets = FacetTally() }
+        if nextSeq == baseSeq { facets = FacetTally() }
         facetsBase = baseSeq
         facetsEnd = baseSeq
         try open(baseSeq: baseSeq)

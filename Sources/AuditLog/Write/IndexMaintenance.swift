@@ -1,12 +1,27 @@
 extension LogWriter {
-    /// Writes the facet summary (`.fct`, FORMAT.md "Indexes") of every sealed segment that lacks a valid one, so
-    /// that readers list distinct values without reading records. Runs on the writer's maintenance thread, at open
-    /// and after each seal; it stops early when the log closes. A summary is computed outside the commit path and
-    /// written only if the segment is still the same file (redaction replaces segments, and removes their
-    /// summaries, under the same exclusivity), so a summary never describes records that are gone.
-    func writeMissingFacetSummaries() {
+    /// Writes what sealed segments lack of their summaries (FORMAT.md "Indexes"): the sorted actor index
+    /// (`.aix`), missing when the segment already held records as this writer opened it (open does not read the
+    /// active segment's block index whole), and the facet summary (`.fct`), so that readers list distinct values
+    /// without reading records. Runs on the writer's maintenance thread, at open and after each seal; it stops
+    /// early when the log closes. Each is computed outside the commit path and written only if the segment is still
+    /// the same file (redaction replaces segments, and removes their summaries, under the same exclusivity), so a
+    /// summary never describes records that are gone.
+    func writeMissingSummaries() {
         guard let segments = try? LogFiles.segments(in: directory) else { return }
         for segment in segments.dropLast() {
+            if isStopping { return }
+            let actorIndex = SegmentIndexFiles.actorIndexPath(directory: directory, baseSeq: segment.baseSeq)
+            if !FileSystem.exists(actorIndex) {
+                let inode = FileSystem.inode(segment.path)
+                if let index = try? SegmentIndex(directory: directory, baseSeq: segment.baseSeq, path: segment.path),
+                    index.sealed
+                {
+                    _ = try? exclusively { () throws(AuditLogError) in
+                        guard FileSystem.inode(segment.path) == inode else { return }
+                        try SegmentIndexFiles.replace(actorIndex, with: index.encodedActorIndex())
+                    }
+                }
+            }
             if isStopping { return }
             if SegmentFacets.stored(segment, directory: directory) != nil { continue }
             let inode = FileSystem.inode(segment.path)

@@ -40,8 +40,10 @@ final class SegmentAppender {
         builder = BlockBuilder(maxBlockBytes: options.maxBlockBytes)
         levels = try MerkleLevelFiles(directory: directory, treeSize: recovered.frontier.size, hasher: hasher)
         index = try BlockIndexAppender(
-            directory: directory, baseSeq: recovered.segment.baseSeq,
-            existing: try SegmentIndexFiles.repair(directory: directory))
+            directory: directory, baseSeq: recovered.segment.baseSeq, nextSeq: recovered.frontier.size,
+            existing: try SegmentIndexFiles.repair(
+                directory: directory, active: recovered.segment, endSeq: recovered.frontier.size,
+                cleanClose: recovered.durable))
     }
 
     var state: LogState { LogState(treeSize: frontier.size, root: root) }
