@@ -186,6 +186,13 @@ final class QueryEngine {
                 continue
             }
             let file = try SegmentFile.open(path: segment.path, baseSeq: segment.baseSeq)
+            // Once per segment, not per block: a block the index names lies within the file as it is now.
+            let fileSize = try file.source.size()
+            /// Where block `b` lies, and its length when the next block's offset says it.
+            func place(_ b: Int) -> (info: BlockInfo, length: Int?) {
+                let info = index.blocks[b]
+                return (info, b + 1 < index.blocks.count ? Int(index.blocks[b + 1].offset - info.offset) : nil)
+            }
             /// Whether a seq is on the right side of the cursor.
             func wanted(_ seq: UInt64) -> Bool {
                 (below.map { seq < $0 } ?? true) && (above.map { seq > $0 } ?? true)
@@ -212,7 +219,8 @@ final class QueryEngine {
                     if !index.filters.mayMatch(b, probe) { continue }
                     let prefix = inBlock.map { Int(index.recordEnds[Int($0 - index.baseSeq)]) }.max()!
                     let found = try records(
-                        of: info, in: file, seqs: Set(inBlock), prefix: prefix, query: query, anchor: anchor)
+                        of: place(b), in: file, fileSize: fileSize, seqs: Set(inBlock), prefix: prefix, query: query,
+                        anchor: anchor)
                     if try !hand(found, newest: newest, body) { return }
                 }
             } else {
@@ -224,7 +232,8 @@ final class QueryEngine {
                     if let above, info.endSeq - 1 <= above { continue }
                     if !index.filters.mayMatch(b, probe) { continue }
                     let found = try records(
-                        of: info, in: file, seqs: nil, where: wanted, prefix: nil, query: query, anchor: anchor)
+                        of: place(b), in: file, fileSize: fileSize, seqs: nil, where: wanted, prefix: nil, query: query,
+                        anchor: anchor)
                     if try !hand(found, newest: newest, body) { return }
                 }
             }
@@ -249,18 +258,29 @@ final class QueryEngine {
     /// records outside the time range, and with an `anchor` (``RecordFilter/anchor``) records holding none of its
     /// values, are left out), in seq order. Nothing is decoded yet. The whole block's checksum is checked either way.
     private func records(
-        of info: BlockInfo, in file: SegmentFile, seqs: Set<UInt64>?, where wanted: (UInt64) -> Bool = { _ in true },
-        prefix: Int?, query: Query, anchor: [[UInt8]]
+        of place: (info: BlockInfo, length: Int?), in file: SegmentFile, fileSize: Int64, seqs: Set<UInt64>?,
+        where wanted: (UInt64) -> Bool = { _ in true }, prefix: Int?, query: Query, anchor: [[UInt8]]
     ) throws(AuditLogError) -> [(seq: UInt64, bytes: Range<Int>)] {
-        guard case .block(let header) = try file.entry(at: info.offset, fileSize: try file.source.size()),
-            header.firstSeq == info.firstSeq
-        else {
-            throw AuditLogError(
-                .corrupt, "no block for seq \(info.firstSeq) where the index says", path: file.path, offset: info.offset
-            )
-        }
-        if let damage = try file.readBlock(header, at: info.offset, into: &block) {
-            throw AuditLogError(.corrupt, damage.reason, path: file.path, offset: info.offset)
+        let info = place.info
+        let header: BlockHeader
+        // One read when the index gives the block's length; otherwise (the last block, or bytes that are not the
+        // block it said) its header first, then the block, which says what is wrong.
+        if let length = place.length, let whole = try file.readBlock(at: info.offset, length: length, into: &block),
+            whole.firstSeq == info.firstSeq
+        {
+            header = whole
+        } else {
+            guard case .block(let found) = try file.entry(at: info.offset, fileSize: fileSize),
+                found.firstSeq == info.firstSeq
+            else {
+                throw AuditLogError(
+                    .corrupt, "no block for seq \(info.firstSeq) where the index says", path: file.path,
+                    offset: info.offset)
+            }
+            if let damage = try file.readBlock(found, at: info.offset, into: &block) {
+                throw AuditLogError(.corrupt, damage.reason, path: file.path, offset: info.offset)
+            }
+            header = found
         }
         var out: [(seq: UInt64, bytes: Range<Int>)] = []
         let range = query.timeRange

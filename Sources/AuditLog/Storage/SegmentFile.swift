@@ -140,15 +140,39 @@ final class SegmentFile {
             return SegmentDamage(
                 kind: .cutShort, offset: offset, length: Int64(length), reason: "block extends past the end of the file")
         }
-        let intact = buffer.withUnsafeBytes { raw in
+        return Self.checksumHolds(buffer, length: length)
+            ? nil
+            : SegmentDamage(
+                kind: .blockChecksum, offset: offset, length: Int64(length), reason: "block checksum mismatch")
+    }
+
+    /// Reads the block at `offset` with one read, when an index says its total length is `length`: its header
+    /// and checksum are checked as ``entry(at:fileSize:)`` and ``readBlock(_:at:into:)`` check them. Nil when the
+    /// bytes there are not such a block; the caller then reads it the usual way, which says what is wrong.
+    func readBlock(at offset: Int64, length: Int, into buffer: inout [UInt8]) throws(AuditLogError) -> BlockHeader? {
+        guard length >= BlockHeader.size + BlockHeader.trailerSize else { return nil }
+        if buffer.count < length { buffer = [UInt8](repeating: 0, count: length) }
+        let n = try buffer.withUnsafeMutableBytes { raw in
+            Result { () throws(AuditLogError) in
+                try source.read(into: UnsafeMutableRawBufferPointer(rebasing: raw[0..<length]), at: offset)
+            }
+        }.get()
+        guard n == length,
+            let header = buffer.withUnsafeBytes({ raw in
+                try? BlockHeader.decode(UnsafeRawBufferPointer(rebasing: raw[0..<BlockHeader.size]))
+            }),
+            header.totalLength == length, Self.checksumHolds(buffer, length: length)
+        else { return nil }
+        return header
+    }
+
+    /// Whether the block in the first `length` bytes of `buffer` passes its trailing checksum.
+    private static func checksumHolds(_ buffer: [UInt8], length: Int) -> Bool {
+        buffer.withUnsafeBytes { raw in
             let body = length - BlockHeader.trailerSize
             let stored = UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: body, as: UInt32.self))
             return CRC32C.checksum(UnsafeRawBufferPointer(rebasing: raw[0..<body])) == stored
         }
-        return intact
-            ? nil
-            : SegmentDamage(
-                kind: .blockChecksum, offset: offset, length: Int64(length), reason: "block checksum mismatch")
     }
 }
 
