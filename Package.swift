@@ -47,9 +47,12 @@ let package = Package(
         // SHA-256 with the x86 SHA extensions, one or two messages at a time: Swift cannot emit those instructions;
         // see Sources/CSHA256/sha256.c.
         .target(name: "CSHA256"),
+        // The LZ4 decoder for a block's first records, which refuses offset-0 matches as it decodes (liblz4 decodes
+        // them); see Sources/CLZ4Prefix/lz4prefix.c.
+        .target(name: "CLZ4Prefix"),
         .target(
             name: "AuditLog",
-            dependencies: ["CLZ4", "CCrypto", "CCRC32C", "CSHA256"],
+            dependencies: ["CLZ4", "CCrypto", "CCRC32C", "CSHA256", "CLZ4Prefix"],
             // Crash points and I/O faults for the tests exist in debug builds only (Internal/FaultInjection.swift).
             swiftSettings: strictSettings + [.define("AUDITLOG_FAULT_INJECTION", .when(configuration: .debug))]
         ),

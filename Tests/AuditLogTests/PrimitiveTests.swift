@@ -1,6 +1,7 @@
 import AuditLogSampleData
 import AuditLogTestSupport
 import Testing
+import CLZ4Prefix
 
 @testable import AuditLog
 
@@ -92,6 +93,82 @@ struct PrimitiveTests {
         let garbage: [UInt8] = [0xFF, 0xFF, 0xFF, 0xFF, 0x00]
         let bad = garbage.withUnsafeBytes { src in output.withUnsafeMutableBytes { LZ4.decompress(src, into: $0) } }
         #expect(!bad)
+    }
+
+    /// The prefix decoder (`Sources/CLZ4Prefix`) against liblz4's whole decoder: on real streams of JSON-like,
+    /// repetitive and random data its prefixes are the input's; on mutated streams it never reads or writes out of
+    /// bounds (the buffers are exact), and whenever both decoders accept a stream it gives liblz4's bytes; an
+    /// offset-0 match is refused before the prefix and the block read whole instead.
+    @Test func lz4PrefixDecoderAgreesWithLiblz4() {
+        var rng = SplitMix64(seed: 77)
+        func text(_ kind: Int, _ count: Int) -> [UInt8] {
+            switch kind {
+            case 0:  // JSON-like records
+                var out: [UInt8] = []
+                while out.count < count {
+                    let n = rng.next() % 500
+                    out += Array(#"{"actor":{"id":"user_\#(n)","type":"user"},"action":"prompt.update","n":\#(rng.next() % 7)}"#.utf8)
+                }
+                return Array(out.prefix(count))
+            case 1: return (0..<count).map { UInt8(truncatingIfNeeded: $0 % Int(1 + rng.next() % 9)) }  // short periods
+            default: return (0..<count).map { _ in UInt8(truncatingIfNeeded: rng.next()) }  // incompressible
+            }
+        }
+        func compress(_ input: [UInt8]) -> [UInt8] {
+            var out = [UInt8](repeating: 0, count: LZ4.compressBound(input.count))
+            let n = input.withUnsafeBytes { src in out.withUnsafeMutableBytes { LZ4.compress(src, into: $0) } }!
+            return Array(out[..<n])
+        }
+        func prefix(_ stream: [UInt8], _ target: Int, capacity: Int) -> [UInt8]? {
+            var out = [UInt8](repeating: 0xAA, count: capacity)
+            let n = stream.withUnsafeBytes { src in out.withUnsafeMutableBytes { LZ4.decompress(src, prefix: target, into: $0) } }
+            return n.map { Array(out[..<$0]) }
+        }
+        func whole(_ stream: [UInt8], capacity: Int) -> [UInt8]? {
+            var out = [UInt8](repeating: 0, count: capacity)
+            let ok = stream.withUnsafeBytes { src in out.withUnsafeMutableBytes { LZ4.decompress(src, into: $0) } }
+            return ok ? out : nil
+        }
+        var agreed = 0
+        for trial in 0..<600 {
+            let input = text(trial % 3, 1 + Int(rng.next() % 20_000))
+            let stream = compress(input)
+            for _ in 0..<4 {
+                let target = 1 + Int(rng.next() % UInt64(input.count))
+                let got = prefix(stream, target, capacity: input.count)
+                let same = got.map { $0.prefix(target).elementsEqual(input.prefix(target)) } ?? false
+                #expect(same, "trial \(trial): the first \(target) of \(input.count) bytes differ")
+            }
+            // Mutations: a few bytes changed anywhere, or the stream cut.
+            var mutated = stream
+            if trial % 5 == 4 {
+                mutated = Array(stream.prefix(Int(rng.next() % UInt64(stream.count))))
+            } else {
+                for _ in 0..<(1 + rng.next() % 3) where !mutated.isEmpty {
+                    mutated[Int(rng.next() % UInt64(mutated.count))] = UInt8(truncatingIfNeeded: rng.next())
+                }
+            }
+            let target = 1 + Int(rng.next() % UInt64(input.count))
+            if let p = prefix(mutated, target, capacity: input.count), let w = whole(mutated, capacity: input.count) {
+                #expect(p.elementsEqual(w.prefix(p.count)), "mutated trial \(trial): the prefix decoder differs")
+                agreed += 1
+            }
+        }
+        #expect(agreed > 50)
+        // 4 literals "abcd", then a match of 4 at offset 0, then the last literals: refused by the prefix decoder,
+        // so the block is read whole (liblz4, on a zeroed buffer); the answer is the whole read's.
+        let offsetZero: [UInt8] = [0x40] + Array("abcd".utf8) + [0x00, 0x00] + [0x50] + Array("efghi".utf8)
+        let viaPrefix = prefix(offsetZero, 5, capacity: 13)
+        #expect(viaPrefix == whole(offsetZero, capacity: 13))
+        let direct = offsetZero.withUnsafeBytes { src in
+            var out = [UInt8](repeating: 0, count: 13)
+            return out.withUnsafeMutableBytes {
+                auditlog_lz4_decode_prefix(
+                    src.baseAddress!.assumingMemoryBound(to: UInt8.self), src.count,
+                    $0.baseAddress!.assumingMemoryBound(to: UInt8.self), 13, 5)
+            }
+        }
+        #expect(direct == Int64(AUDITLOG_LZ4_OFFSET_ZERO))
     }
 
     @Test func varintsAreMinimalAndRoundTrip() throws {
