@@ -84,12 +84,12 @@ sanitize: deps
 	ASAN_OPTIONS=detect_leaks=0 $(SWIFT) test --skip-build --sanitize=address --scratch-path .build-asan
 
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS ?= event-json record block segment index note sha256
+FUZZ_TARGETS ?= event-json record block segment index note sha256 lz4
 
 ## libFuzzer with AddressSanitizer on every parser, FUZZ_SECONDS (60) each; FUZZ_TARGETS=... picks some.
 fuzz: deps
 	cd Fuzz && $(SWIFT) build -c release --product auditlog-fuzz -Xswiftc -enable-testing \
-		-Xswiftc -sanitize=fuzzer,address
+		-Xswiftc -sanitize=fuzzer,address -Xcc -fsanitize=address
 	@bash scripts/fuzz.sh $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 
 EVENTS ?= 1000000

@@ -15,6 +15,7 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
     case index
     case note
     case sha256
+    case lz4
 
     public var summary: String {
         switch self {
@@ -25,6 +26,7 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
         case .index: "block and actor index readers: queries over fuzzed .idx/.aix return only true events"
         case .note: "signed-note, checkpoint and key parsers: accepted texts round-trip"
         case .sha256: "SHA-256 with the SHA extensions, one and two messages at a time, against EVP"
+        case .lz4: "LZ4 prefix decoder of queries against liblz4's whole decoder, on any stream"
         }
     }
 
@@ -38,6 +40,7 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
         case .index: IndexTarget.shared.run(bytes)
         case .note: NoteTarget.run(bytes)
         case .sha256: SHA256Target.run(bytes)
+        case .lz4: LZ4PrefixTarget.run(bytes)
         }
     }
 
@@ -51,6 +54,7 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
         case .index: IndexTarget.shared.seeds()
         case .note: NoteTarget.seeds()
         case .sha256: SHA256Target.seeds()
+        case .lz4: LZ4PrefixTarget.seeds()
         }
     }
 }

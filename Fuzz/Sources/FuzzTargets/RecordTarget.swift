@@ -21,14 +21,13 @@ enum RecordTarget {
         require(transcoded == expected, "transcoded JSON differs from the decoded event's")
         for format in [ExportEncoder.Format.ocsf, .ecs, .csv] {
             var fromRecord = ExportEncoder(format: format)
-            var entry: [UInt8] = []
             guard let fields = try? RecordFields(bytes) else {
                 require(false, "the fields of a record the decoder accepts do not read")
                 return
             }
-            fromRecord.encode(fields, leafHash: RecordCodec.leafHash(of: bytes, using: hasher), to: &entry)
-            var line: [UInt8] = []
-            fromRecord.append(encoded: entry, to: &line)
+            var entry = ByteBuffer()
+            fromRecord.append(fields, leafHash: RecordCodec.leafHash(of: bytes, using: hasher), to: &entry)
+            let line = entry.withUnsafeBytes { Array($0) }
             var fromEvent = ExportEncoder(format: format)
             var again: [UInt8] = []
             fromEvent.append(decoded, to: &again)

@@ -1,0 +1,65 @@
+@testable import AuditLog
+
+/// The LZ4 prefix decoder queries use (`Sources/CLZ4Prefix`) against liblz4's whole decoder. Input: two bytes for
+/// the output size, two for how much of it to decode, one mode byte, then either a stream to decode as it is, or
+/// (mode bit 0) data to compress first, with (mode bit 1) one byte of the stream changed. Properties: no read or
+/// write out of bounds (the buffers are exact; AddressSanitizer watches the C code too); where both decoders
+/// accept a stream, the prefix is liblz4's; a stream compressed from data decodes to that data's prefix.
+enum LZ4PrefixTarget {
+    static func run(_ bytes: UnsafeRawBufferPointer) {
+        guard bytes.count >= 5 else { return }
+        var capacity = (Int(bytes[0]) << 8 | Int(bytes[1])) % 70_000 + 1
+        let want = Int(bytes[2]) << 8 | Int(bytes[3])
+        let mode = bytes[4]
+        let data = UnsafeRawBufferPointer(rebasing: bytes[5...])
+        var stream: [UInt8]
+        var original: UnsafeRawBufferPointer?
+        if mode & 1 != 0 {
+            guard !data.isEmpty else { return }
+            stream = [UInt8](repeating: 0, count: LZ4.compressBound(data.count))
+            guard let n = stream.withUnsafeMutableBytes({ LZ4.compress(data, into: $0) }) else { return }
+            stream.removeLast(stream.count - n)
+            capacity = data.count
+            if mode & 2 != 0 {
+                stream[Int(bytes[0]) % stream.count] ^= bytes[1] | 1
+            } else {
+                original = data
+            }
+        } else {
+            stream = Array(data)
+        }
+        let target = want % capacity + 1
+        let prefix = UnsafeMutableRawBufferPointer.allocate(byteCount: capacity, alignment: 1)
+        let whole = UnsafeMutableRawBufferPointer.allocate(byteCount: capacity, alignment: 1)
+        defer {
+            prefix.deallocate()
+            whole.deallocate()
+        }
+        let produced = stream.withUnsafeBytes { LZ4.decompress($0, prefix: target, into: prefix) }
+        let wholeOK = stream.withUnsafeBytes { LZ4.decompress($0, into: whole) }
+        if let produced {
+            require(produced == target || produced == capacity, "produced \(produced) bytes for a prefix of \(target)")
+            if wholeOK {
+                require(
+                    UnsafeRawBufferPointer(rebasing: prefix[..<produced]).elementsEqual(whole[..<produced]),
+                    "the prefix decoder and liblz4 disagree on a stream both accept")
+            }
+        }
+        if let original {
+            require(produced != nil, "a compressed stream's prefix did not decode")
+            require(
+                UnsafeRawBufferPointer(rebasing: prefix[..<target]).elementsEqual(original[..<target]),
+                "a compressed stream's prefix is not the data's")
+        }
+    }
+
+    static func seeds() -> [[UInt8]] {
+        let record = Array(#"{"actor":{"id":"user_42","type":"user"},"action":"prompt.update","resource":{"id":"p_1"}}"#.utf8)
+        return [
+            [0x01, 0x00, 0x00, 0x80, 0x01] + record + record + record,
+            [0x00, 0x40, 0x00, 0x10, 0x03] + (0..<300).map { UInt8(truncatingIfNeeded: $0 % 7) },
+            // 4 literals, a match at offset 0, then the last literals: refused before the prefix, read whole.
+            [0x00, 0x0D, 0x00, 0x04, 0x00, 0x40] + Array("abcd".utf8) + [0x00, 0x00, 0x50] + Array("efghi".utf8),
+        ]
+    }
+}
