@@ -285,3 +285,48 @@ struct BlockInfo: Equatable {
     var maxTimestamp: Int64
     var endSeq: UInt64 { firstSeq + UInt64(recordCount) }
 }
+
+extension SegmentWalker {
+    /// Starts at the block holding `seq` (for nil, at the last block), found through the segment's block index
+    /// file in `directory` instead of by walking every header before it. The index is a hint: the block's header,
+    /// and the header of the block before it (whose root the walk needs), are checked at the places it names, and
+    /// when anything disagrees (or the index is missing or behind) the walk starts at the first block. It then
+    /// reports, and checks, from that block on exactly as a walk from the start would.
+    init(file: SegmentFile, checking: Checking, directory: String, from seq: UInt64?) throws(AuditLogError) {
+        let fileSize = try file.source.size()
+        let baseSeq = file.header.baseSeq
+        guard
+            let index = MappedFile(
+                path: SegmentIndexFiles.blockIndexPath(directory: directory, baseSeq: baseSeq)),
+            let found = SegmentIndexFiles.locate(seq, in: index.bytes, baseSeq: baseSeq), found.number > 0,
+            let previous = found.previous,
+            case .block(let before) = try file.entry(at: previous.offset, fileSize: fileSize),
+            before.firstSeq == previous.firstSeq, Int(before.recordCount) == previous.recordCount,
+            previous.offset + Int64(before.totalLength) == found.block.offset,
+            case .block(let header) = try file.entry(at: found.block.offset, fileSize: fileSize),
+            header.firstSeq == found.block.firstSeq, Int(header.recordCount) == found.block.recordCount
+        else {
+            try self.init(file: file, checking: checking)
+            return
+        }
+        try self.init(
+            file: file, checking: checking, offset: found.block.offset, nextSeq: found.block.firstSeq,
+            blockCount: UInt32(found.number), lastRoot: before.root)
+    }
+}
+
+extension RecordScan {
+    /// ``forEach(in:range:walk:_:)`` with each segment's walk started at the block holding the range's first seq
+    /// in it, found through the block index (checked as ``SegmentWalker/init(file:checking:directory:from:)``
+    /// checks it): what proofs and reads by seq use, so that they do not walk every header before it.
+    static func forEachIndexed(
+        in directory: String, range: Range<UInt64>,
+        _ body: (UInt64, UnsafeRawBufferPointer) throws(AuditLogError) -> Void
+    ) throws(AuditLogError) {
+        try forEach(
+            in: directory, range: range,
+            walk: { (file, seq) throws(AuditLogError) in
+                try SegmentWalker(file: file, checking: .blocks, directory: directory, from: seq)
+            }, body)
+    }
+}

@@ -29,7 +29,7 @@ struct ProofBuilder {
         var hashes: [SHA256Hash] = []
         let hasher = self.hasher
         let first = max(group * width, boundary.size)
-        try RecordScan.forEach(in: directory, range: first..<min((group + 1) * width, treeSize)) {
+        try RecordScan.forEachIndexed(in: directory, range: first..<min((group + 1) * width, treeSize)) {
             (_, record) throws(AuditLogError) in hashes.append(RecordCodec.leafHash(of: record, using: hasher))
         }
         groups[group] = (first, hashes)
@@ -118,7 +118,7 @@ extension ProofBuilder {
         var entry: [UInt8] = []
         var leafHash: SHA256Hash?
         let hasher = try MerkleHasher()
-        try RecordScan.forEach(in: directory, range: seq..<seq + 1) { (_, record) throws(AuditLogError) in
+        try RecordScan.forEachIndexed(in: directory, range: seq..<seq + 1) { (_, record) throws(AuditLogError) in
             leafHash = RecordCodec.leafHash(of: record, using: hasher)
             if !RecordCodec.isRedacted(record) { entry = Array(record) }
         }

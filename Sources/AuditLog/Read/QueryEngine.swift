@@ -101,7 +101,7 @@ final class QueryEngine {
         guard seq < UInt64.max else {
             throw AuditLogError(.invalidArgument, "seq \(seq) is not in the log", path: directory)
         }
-        try RecordScan.forEach(in: directory, range: seq..<seq + 1) { (seq, record) throws(AuditLogError) in
+        try RecordScan.forEachIndexed(in: directory, range: seq..<seq + 1) { (seq, record) throws(AuditLogError) in
             found = try decode(seq, record)
         }
         guard let found else { throw AuditLogError(.invalidArgument, "seq \(seq) is not in the log", path: directory) }

@@ -1,10 +1,15 @@
 /// Raw access to the records of a seq range, for proofs and for rebuilding derived data.
 enum RecordScan {
     /// Calls `body` with the seq and canonical bytes of every record in `range`, in order. Blocks are read whole
-    /// and checked against their checksums.
+    /// and checked against their checksums. `walk` gives the walk over a segment for the range's first seq in it
+    /// (a caller that has the indexes can start it at the block holding that seq; by default it starts at the
+    /// segment's first block).
     /// - Throws: ``AuditLogError/Code/corrupt`` if a block is damaged or a seq of the range is not in the log.
     static func forEach(
         in directory: String, range: Range<UInt64>,
+        walk: (SegmentFile, _ from: UInt64) throws(AuditLogError) -> SegmentWalker = { file, _ in
+            try SegmentWalker(file: file, checking: .blocks)
+        },
         _ body: (UInt64, UnsafeRawBufferPointer) throws(AuditLogError) -> Void
     ) throws(AuditLogError) {
         guard !range.isEmpty else { return }
@@ -22,7 +27,7 @@ enum RecordScan {
                     .invalidArgument, "seq \(next) is not in the log (it ends earlier)", path: directory)
             }
             let file = try SegmentFile.open(path: segments[index].path, baseSeq: segments[index].baseSeq)
-            var walker = try SegmentWalker(file: file, checking: .blocks, directory: directory, from: next)
+            var walker = try walk(file, next)
             walk: while next < range.upperBound {
                 switch try walker.next() {
                 case .block(let header, let offset):

@@ -71,29 +71,6 @@ struct SegmentWalker {
         fileSize = try file.source.size()
     }
 
-    /// Starts at the block holding `seq` (for nil, at the last block), found through the segment's block index
-    /// file in `directory` instead of by walking every header before it. The index is a hint: the block's header,
-    /// and the header of the block before it (whose root the walk needs), are checked at the places it names, and
-    /// when anything disagrees (or the index is missing or behind) the walk starts at the first block. It then
-    /// reports, and checks, from that block on exactly as a walk from the start would.
-    init(file: SegmentFile, checking: Checking, directory: String, from seq: UInt64?) throws(AuditLogError) {
-        try self.init(file: file, checking: checking)
-        let baseSeq = file.header.baseSeq
-        guard let index = MappedFile(path: SegmentIndexFiles.blockIndexPath(directory: directory, baseSeq: baseSeq)),
-            let found = SegmentIndexFiles.locate(seq, in: index.bytes, baseSeq: baseSeq), found.number > 0,
-            let previous = found.previous,
-            case .block(let before) = try file.entry(at: previous.offset, fileSize: fileSize),
-            before.firstSeq == previous.firstSeq, Int(before.recordCount) == previous.recordCount,
-            previous.offset + Int64(before.totalLength) == found.block.offset,
-            case .block(let header) = try file.entry(at: found.block.offset, fileSize: fileSize),
-            header.firstSeq == found.block.firstSeq, Int(header.recordCount) == found.block.recordCount
-        else { return }
-        offset = found.block.offset
-        nextSeq = found.block.firstSeq
-        blockCount = UInt32(found.number)
-        lastRoot = before.root
-    }
-
     /// Re-reads the file size; returns whether the file grew. For readers that follow a file being appended to.
     mutating func refreshFileSize() throws(AuditLogError) -> Bool {
         let size = try file.source.size()
