@@ -22,7 +22,8 @@ tool: deps
 demo: build
 	.build/release/auditlog demo --dir demo-log --replace
 
-## Unit, recovery, multi-process and HTTP tests (the tests run the built auditlog tool, so build it first), the
+## Unit, recovery, multi-process and HTTP tests (the tests run the built auditlog tool, so build it first; the fuzz
+## harnesses are compiled too, not run, so that `make fuzz` keeps building), the
 ## API against its OpenAPI document (openapi-spec-validator, schemathesis), the OCSF and ECS exports against their
 ## schemas (ocsf-emitter, ecs_flat.yml), a release build of auditlog checked
 ## for test hooks, the audit-log page in headless Chromium, then the S3 client against a real S3 server (Ceph).
@@ -30,6 +31,7 @@ test: deps
 	@bash scripts/install-deps.sh --tools --python
 	$(SWIFT) build
 	$(SWIFT) build --build-tests
+	$(SWIFT) build --package-path Fuzz --target FuzzTargets
 	$(SWIFT) test --skip-build
 	@bash scripts/check-api.sh
 	@bash scripts/check-siem.sh
