@@ -23,6 +23,18 @@ static inline int64_t read_length(const uint8_t **ip, const uint8_t *end, size_t
     return (int64_t)length;
 }
 
+/// Copies from `from` to `to` until `to` reaches `stop`, `step` (8 or 16) bytes at a time: it may read and write
+/// up to step - 1 bytes past the run, so the caller makes sure both buffers have that room. For a match it reads
+/// only bytes already written when the offset is at least `step`.
+__attribute__((always_inline)) static inline void wild_copy(
+    size_t step, uint8_t *to, const uint8_t *from, const uint8_t *stop) {
+    do {
+        memcpy(to, from, step);
+        to += step;
+        from += step;
+    } while (to < stop);
+}
+
 int64_t auditlog_lz4_decode_prefix(
     const uint8_t *src, size_t src_size, uint8_t *dst, size_t dst_capacity, size_t target) {
     const uint8_t *ip = src;
@@ -39,14 +51,7 @@ int64_t auditlog_lz4_decode_prefix(
             return AUDITLOG_LZ4_INVALID;
         // 16 bytes at a time where both buffers have room past the run; exactly otherwise.
         if ((size_t)(iend - ip) >= (size_t)literals + 16 && (size_t)(oend - op) >= (size_t)literals + 16) {
-            const uint8_t *from = ip;
-            uint8_t *to = op;
-            uint8_t *const stop = op + literals;
-            do {
-                memcpy(to, from, 16);
-                to += 16;
-                from += 16;
-            } while (to < stop);
+            wild_copy(16, op, ip, op + literals);
         } else {
             memcpy(op, ip, (size_t)literals);
         }
@@ -66,20 +71,11 @@ int64_t auditlog_lz4_decode_prefix(
 
         const uint8_t *match = op - offset;
         uint8_t *const stop = op + length;
+        // What the copies write past the run lies inside dst, where the next sequence writes again.
         if (offset >= 16 && (size_t)(oend - op) >= (size_t)length + 16) {
-            // Each 16-byte copy reads bytes already written (offset >= 16), and may write up to 15 past the run,
-            // inside dst, where the next sequence writes again.
-            do {
-                memcpy(op, match, 16);
-                op += 16;
-                match += 16;
-            } while (op < stop);
+            wild_copy(16, op, match, stop);
         } else if (offset >= 8 && (size_t)(oend - op) >= (size_t)length + 8) {
-            do {
-                memcpy(op, match, 8);
-                op += 8;
-                match += 8;
-            } while (op < stop);
+            wild_copy(8, op, match, stop);
         } else {
             // Overlapping (a repeated pattern shorter than 8 bytes) or near the end: byte by byte, as the format
             // defines the copy.

@@ -72,6 +72,51 @@ enum SegmentIndexFiles {
         out.storeLittleEndian(crc, at: start + 4)
     }
 
+    /// The one walk over `.idx` entries: from the start of `bytes`, each entry that is whole, is laid out as its
+    /// record count and filter size say, and continues the one before from `baseSeq` (the next first seq, a
+    /// non-empty block, a later offset), and when `checked` also passes its checksum; it stops at the first that
+    /// does not, or when `body` returns false. Returns where it stopped.
+    @discardableResult
+    static func forEachEntry(
+        _ bytes: UnsafeRawBufferPointer, baseSeq: UInt64, checked: Bool,
+        _ body: (_ entry: Range<Int>, _ block: BlockInfo, _ filterSize: Int) -> Bool
+    ) -> Int {
+        var position = 0
+        var nextSeq = baseSeq
+        var lastOffset: Int64?
+        while position + entryFixedSize <= bytes.count {
+            func load<T: FixedWidthInteger>(_ offset: Int, _: T.Type) -> T {
+                T(littleEndian: bytes.loadUnaligned(fromByteOffset: position + offset, as: T.self))
+            }
+            let length = Int(load(0, UInt32.self))
+            guard length >= entryFixedSize, position + length <= bytes.count else { break }
+            let entry = position..<position + length
+            if checked && !entryChecksumHolds(UnsafeRawBufferPointer(rebasing: bytes[entry])) { break }
+            // An offset past Int64.max is damage like any other (found by the `index` fuzz target: it trapped).
+            guard let offset = Int64(exactly: load(24, UInt64.self)) else { break }
+            let block = BlockInfo(
+                firstSeq: load(8, UInt64.self), recordCount: Int(load(16, UInt32.self)), offset: offset,
+                minTimestamp: load(32, Int64.self), maxTimestamp: load(40, Int64.self))
+            let filterSize = Int(load(20, UInt32.self))
+            guard block.firstSeq == nextSeq, block.recordCount > 0,
+                filterSize == 0 || BlockFilter.isValidSize(filterSize),
+                length == entryFixedSize + 12 * block.recordCount + filterSize,
+                lastOffset.map({ offset > $0 }) ?? true
+            else { break }
+            guard body(entry, block, filterSize) else { break }
+            nextSeq = block.endSeq
+            lastOffset = offset
+            position += length
+        }
+        return position
+    }
+
+    /// Whether an entry's bytes pass the checksum it stores.
+    private static func entryChecksumHolds(_ entry: UnsafeRawBufferPointer) -> Bool {
+        CRC32C.checksum(UnsafeRawBufferPointer(rebasing: entry[8...]))
+            == UInt32(littleEndian: entry.loadUnaligned(fromByteOffset: 4, as: UInt32.self))
+    }
+
     /// An entry found by ``locate(_:in:baseSeq:)``.
     struct Located {
         /// The block's number in its segment, from 0.
@@ -83,37 +128,23 @@ enum SegmentIndexFiles {
     }
 
     /// Where the block holding `seq` (or, for nil, the last block) lies according to the `.idx` entries in
-    /// `bytes`, with the block before it: a hint for where to start a walk, found from the entries' fixed parts
-    /// alone (no checksums: the caller checks the segment's own headers at those places). Nil when the entries end,
-    /// or stop continuing each other, before such a block.
+    /// `bytes`, with the block before it: a hint for where to start a walk, found without checksums (the caller
+    /// checks the segment's own headers at those places). Nil when the entries end, or stop continuing each other,
+    /// before such a block.
     static func locate(_ seq: UInt64?, in bytes: UnsafeRawBufferPointer, baseSeq: UInt64) -> Located? {
-        var position = 0
-        var number = 0
-        var nextSeq = baseSeq
+        var found: Located?
         var previous: BlockInfo?
-        var last: Located?
-        while position + entryFixedSize <= bytes.count {
-            func load<T: FixedWidthInteger>(_ offset: Int, _: T.Type) -> T {
-                T(littleEndian: bytes.loadUnaligned(fromByteOffset: position + offset, as: T.self))
-            }
-            let length = Int(load(0, UInt32.self))
-            guard length >= entryFixedSize, position + length <= bytes.count,
-                let offset = Int64(exactly: load(24, UInt64.self))
-            else { break }
-            let block = BlockInfo(
-                firstSeq: load(8, UInt64.self), recordCount: Int(load(16, UInt32.self)), offset: offset,
-                minTimestamp: load(32, Int64.self), maxTimestamp: load(40, Int64.self))
-            guard block.firstSeq == nextSeq, block.recordCount > 0, previous.map({ offset > $0.offset }) ?? true
-            else { break }
-            let found = Located(number: number, block: block, previous: previous, entry: position..<position + length)
-            if let seq, seq < block.endSeq { return found }
-            last = found
+        var number = 0
+        forEachEntry(bytes, baseSeq: baseSeq, checked: false) { entry, block, _ in
+            found = Located(number: number, block: block, previous: previous, entry: entry)
+            if let seq, seq < block.endSeq { return false }
             previous = block
-            nextSeq = block.endSeq
             number += 1
-            position += length
+            return true
         }
-        return seq == nil ? last : nil
+        guard let found else { return nil }
+        if let seq, seq >= found.block.endSeq { return nil }  // the entries end before it
+        return found
     }
 
     /// Whether the `.idx` of the active segment, after a clean close, is the writer's own: its entries run to the
@@ -126,11 +157,9 @@ enum SegmentIndexFiles {
         guard let index = MappedFile(path: blockIndexPath(directory: directory, baseSeq: baseSeq)),
             let last = locate(nil, in: index.bytes, baseSeq: baseSeq)
         else { return false }
-        let entry = UnsafeRawBufferPointer(rebasing: index.bytes[last.entry])
         return last.entry.upperBound == index.bytes.count && last.number + 1 == Int(blockCount)
             && last.block.offset == lastBlockOffset && last.block.endSeq == endSeq
-            && CRC32C.checksum(UnsafeRawBufferPointer(rebasing: entry[8...]))
-                == UInt32(littleEndian: entry.loadUnaligned(fromByteOffset: 4, as: UInt32.self))
+            && entryChecksumHolds(UnsafeRawBufferPointer(rebasing: index.bytes[last.entry]))
     }
 
     /// Parses `.idx` entries from the start of `bytes` while they are valid and continue each other from
@@ -142,38 +171,22 @@ enum SegmentIndexFiles {
         var hashes: [UInt64] = []
         var ends: [UInt32] = []
         var filters = BlockFilter.Store()
-        var position = 0
-        var nextSeq = baseSeq
-        while position + entryFixedSize <= bytes.count {
-            let length = Int(UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: position, as: UInt32.self)))
-            guard length >= entryFixedSize, position + length <= bytes.count else { break }
-            let stored = UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: position + 4, as: UInt32.self))
-            guard CRC32C.checksum(UnsafeRawBufferPointer(rebasing: bytes[position + 8..<position + length])) == stored
-            else { break }
-            func load<T: FixedWidthInteger>(_ offset: Int, _: T.Type) -> T {
-                T(littleEndian: bytes.loadUnaligned(fromByteOffset: position + offset, as: T.self))
+        let validLength = forEachEntry(bytes, baseSeq: baseSeq, checked: true) { entry, block, filterSize in
+            let count = block.recordCount
+            let hashesStart = entry.lowerBound + entryFixedSize
+            let endsStart = hashesStart + 8 * count
+            for i in 0..<count {
+                hashes.append(UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: hashesStart + 8 * i, as: UInt64.self)))
             }
-            // An offset past Int64.max is damage like any other (found by the `index` fuzz target: it trapped).
-            guard let offset = Int64(exactly: load(24, UInt64.self)) else { break }
-            let info = BlockInfo(
-                firstSeq: load(8, UInt64.self), recordCount: Int(load(16, UInt32.self)), offset: offset,
-                minTimestamp: load(32, Int64.self), maxTimestamp: load(40, Int64.self))
-            let filterSize = Int(load(20, UInt32.self))
-            guard info.firstSeq == nextSeq, info.recordCount > 0,
-                filterSize == 0 || BlockFilter.isValidSize(filterSize),
-                length == entryFixedSize + 12 * info.recordCount + filterSize,
-                blocks.last.map({ info.offset > $0.offset }) ?? true
-            else { break }
-            for i in 0..<info.recordCount { hashes.append(load(entryFixedSize + 8 * i, UInt64.self)) }
-            let endsStart = entryFixedSize + 8 * info.recordCount
-            for i in 0..<info.recordCount { ends.append(load(endsStart + 4 * i, UInt32.self)) }
-            let filterStart = position + endsStart + 4 * info.recordCount
+            for i in 0..<count {
+                ends.append(UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: endsStart + 4 * i, as: UInt32.self)))
+            }
+            let filterStart = endsStart + 4 * count
             filters.append(UnsafeRawBufferPointer(rebasing: bytes[filterStart..<filterStart + filterSize]))
-            blocks.append(info)
-            nextSeq = info.endSeq
-            position += length
+            blocks.append(block)
+            return true
         }
-        return (blocks, hashes, ends, filters, position)
+        return (blocks, hashes, ends, filters, validLength)
     }
 
     /// The sealed-segment actor index of a segment whose records, from `baseSeq` on, have `actorHashes`: header,

@@ -130,13 +130,7 @@ final class SegmentFile {
         -> SegmentDamage?
     {
         let length = header.totalLength
-        if buffer.count < length { buffer = [UInt8](repeating: 0, count: length) }
-        let n = try buffer.withUnsafeMutableBytes { raw in
-            Result { () throws(AuditLogError) in
-                try source.read(into: UnsafeMutableRawBufferPointer(rebasing: raw[0..<length]), at: offset)
-            }
-        }.get()
-        guard n == length else {
+        guard try read(length, at: offset, into: &buffer) else {
             return SegmentDamage(
                 kind: .cutShort, offset: offset, length: Int64(length), reason: "block extends past the end of the file")
         }
@@ -150,20 +144,24 @@ final class SegmentFile {
     /// and checksum are checked as ``entry(at:fileSize:)`` and ``readBlock(_:at:into:)`` check them. Nil when the
     /// bytes there are not such a block; the caller then reads it the usual way, which says what is wrong.
     func readBlock(at offset: Int64, length: Int, into buffer: inout [UInt8]) throws(AuditLogError) -> BlockHeader? {
-        guard length >= BlockHeader.size + BlockHeader.trailerSize else { return nil }
-        if buffer.count < length { buffer = [UInt8](repeating: 0, count: length) }
-        let n = try buffer.withUnsafeMutableBytes { raw in
-            Result { () throws(AuditLogError) in
-                try source.read(into: UnsafeMutableRawBufferPointer(rebasing: raw[0..<length]), at: offset)
-            }
-        }.get()
-        guard n == length,
+        guard length >= BlockHeader.size + BlockHeader.trailerSize, try read(length, at: offset, into: &buffer),
             let header = buffer.withUnsafeBytes({ raw in
                 try? BlockHeader.decode(UnsafeRawBufferPointer(rebasing: raw[0..<BlockHeader.size]))
             }),
             header.totalLength == length, Self.checksumHolds(buffer, length: length)
         else { return nil }
         return header
+    }
+
+    /// Reads `length` bytes at `offset` into the start of `buffer` (grown if needed); false if the file ends first.
+    private func read(_ length: Int, at offset: Int64, into buffer: inout [UInt8]) throws(AuditLogError) -> Bool {
+        if buffer.count < length { buffer = [UInt8](repeating: 0, count: length) }
+        let n = try buffer.withUnsafeMutableBytes { raw in
+            Result { () throws(AuditLogError) in
+                try source.read(into: UnsafeMutableRawBufferPointer(rebasing: raw[0..<length]), at: offset)
+            }
+        }.get()
+        return n == length
     }
 
     /// Whether the block in the first `length` bytes of `buffer` passes its trailing checksum.
