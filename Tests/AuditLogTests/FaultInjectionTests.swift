@@ -80,6 +80,60 @@ struct FaultInjectionTests {
         #expect(report.treeSize == size + 5)
     }
 
+    /// Eight threads append one event at a time (the group commit's waiting threads each sleep on a condition of
+    /// their own) when a sync fails: every append returns, each thread sees the writer stop, and every event
+    /// acknowledged to any thread is in the log after reopening.
+    @Test(.timeLimit(.minutes(1)))
+    func threadsWaitingForACommitAllLearnOfAFailedSync() throws {
+        let dir = try TemporaryDirectory()
+        let events = sampleEvents(4_000, seed: 23)
+        let log = try AuditLog(directory: dir.path, options: smallOptions())
+        FaultInjection.arm(FaultInjection.Plan(directory: dir.path, syncsBeforeFailure: 40))
+        defer { FaultInjection.arm(nil) }
+        let threads = 8
+        // Per thread: (seq, index in `events`) of each acknowledged append, and the error that stopped it.
+        let outcomes = Locked<[(acknowledged: [(seq: UInt64, index: Int)], error: AuditLogError?)]>([])
+        let done = DispatchGroup()
+        for t in 0..<threads {
+            done.enter()
+            Thread {
+                var acknowledged: [(seq: UInt64, index: Int)] = []
+                var failure: AuditLogError?
+                var i = t
+                while i < events.count {
+                    do {
+                        acknowledged.append((try log.append(events[i]), i))
+                    } catch let error as AuditLogError {
+                        failure = error
+                        break
+                    } catch {
+                        break
+                    }
+                    i += threads
+                }
+                outcomes.withLock { $0.append((acknowledged, failure)) }
+                done.leave()
+            }.start()
+        }
+        done.wait()
+        FaultInjection.arm(nil)
+        let results = outcomes.withLock { $0 }
+        #expect(results.count == threads)
+        #expect(results.allSatisfy { $0.error?.code == .io || $0.error?.code == .writerFailed })
+        let acknowledged = results.flatMap(\.acknowledged)
+        #expect(acknowledged.count > 0 && acknowledged.count < events.count)
+        try? log.close()
+
+        let reopened = try AuditLog(directory: dir.path, options: smallOptions())
+        let size = reopened.state.treeSize
+        try reopened.close()
+        let stored = try readAll(dir.path)
+        #expect(stored.count == Int(size))
+        #expect(
+            acknowledged.allSatisfy { $0.seq < size && stored[Int($0.seq)].event == events[$0.index] },
+            "an acknowledged event was lost or changed")
+    }
+
     /// Simulated power cuts (60): at a random write, each file keeps a random prefix of what was written to it
     /// since its last sync, the last kept write torn at a random byte half of the time, and loses the rest; every
     /// write and sync after it fails. Segments roll and checkpoints are signed along the way, so cuts land in

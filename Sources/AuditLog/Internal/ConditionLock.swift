@@ -10,7 +10,7 @@
 /// ``Locked`` built on it): `Synchronization.Mutex` is a bare futex on Linux that ThreadSanitizer cannot see, so
 /// `make sanitize` reported every critical section under it as a race.
 final class ConditionLock: @unchecked Sendable {
-    private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+    fileprivate let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
     private let condition = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
 
     init() {
@@ -46,6 +46,23 @@ final class ConditionLock: @unchecked Sendable {
     }
 
     func broadcast() { pthread_cond_broadcast(condition) }
+
+    /// A condition of its own on this lock's mutex, for waking one waiting thread without waking the others.
+    final class Condition: @unchecked Sendable {
+        private let condition = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
+
+        init() { pthread_cond_init(condition, nil) }
+
+        deinit {
+            pthread_cond_destroy(condition)
+            condition.deallocate()
+        }
+
+        /// Waits for a signal; `lock` must be held.
+        func wait(on lock: ConditionLock) { pthread_cond_wait(condition, lock.mutex) }
+
+        func signal() { pthread_cond_signal(condition) }
+    }
 
     func withLock<T, E: Error>(_ body: () throws(E) -> T) throws(E) -> T {
         lock()

@@ -8,7 +8,9 @@
 /// sequence numbers and queues them. Some thread then becomes the leader: it takes every queued batch and hands it
 /// to the ``SegmentAppender`` (one `pwrite`, and with `.sync` one `fdatasync`), then acknowledges every batch it made
 /// durable. Appends that arrive meanwhile queue up for the next leader, so concurrent appends share writes and
-/// fsyncs. A synchronous append leads itself when no commit is running. An async append never blocks its thread:
+/// fsyncs. A synchronous append leads itself when no commit is running; otherwise it sleeps on a condition of its
+/// own, woken when a commit acknowledges it or, the oldest still queued, to lead the next commit (a broadcast to
+/// every waiting thread made each commit wake them all, on two cores the cost of the hand-over). An async append never blocks its thread:
 /// it suspends, and the writer's commit thread (started on first use) leads for it and resumes it. A failed write
 /// or fsync stops the writer for good: nothing is acknowledged after it.
 final class LogWriter: @unchecked Sendable {
@@ -29,6 +31,9 @@ final class LogWriter: @unchecked Sendable {
     private var pending: [PendingBatch] = []
     /// Async appends waiting for the commit that acknowledges them.
     private var asyncWaiters: [AsyncWaiter] = []
+    /// Synchronous appends waiting for the commit that acknowledges them (or for their turn to commit), oldest
+    /// first: each is woken alone, not by a broadcast to every waiting thread.
+    private var syncWaiters: [SyncWaiter] = []
     private var leaderActive = false
     private var failure: AuditLogError?
     private var closed = false
@@ -47,6 +52,11 @@ final class LogWriter: @unchecked Sendable {
 
     /// Leader only.
     let appender: SegmentAppender
+
+    private struct SyncWaiter {
+        var upperBound: UInt64
+        var condition: ConditionLock.Condition
+    }
 
     private struct AsyncWaiter {
         var range: Range<UInt64>
@@ -145,14 +155,19 @@ final class LogWriter: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         let range = try enqueue(batch)
+        var condition: ConditionLock.Condition?
         while true {
             if acknowledged.treeSize >= range.upperBound { return range }
             if let failure { throw failure }
-            if leaderActive {
-                lock.wait()
+            if !leaderActive {
+                leadOneCommit()
                 continue
             }
-            leadOneCommit()
+            if condition == nil {
+                condition = ConditionLock.Condition()
+                syncWaiters.append(SyncWaiter(upperBound: range.upperBound, condition: condition!))
+            }
+            condition!.wait(on: lock)
         }
     }
 
@@ -212,6 +227,12 @@ final class LogWriter: @unchecked Sendable {
         }
         if sealed { maintenanceDue = true }
         acknowledge(result)
+        wakeNextCommitter()
+    }
+
+    /// Wakes the oldest waiting synchronous append to commit what is queued, if anything is. Lock held.
+    private func wakeNextCommitter() {
+        if !pending.isEmpty, let first = syncWaiters.first { first.condition.signal() }
     }
 
     /// Publishes a commit's outcome: the new state and the async appends it acknowledged, or the failure that
@@ -226,6 +247,9 @@ final class LogWriter: @unchecked Sendable {
                 waiter.continuation.resume(returning: .success(waiter.range))
                 return true
             }
+            let done = syncWaiters.prefix { $0.upperBound <= state.treeSize }.count
+            for waiter in syncWaiters[..<done] { waiter.condition.signal() }
+            syncWaiters.removeFirst(done)
         case .failure(let error):
             let stopped = Self.writerFailure(error)
             failure = stopped
@@ -233,6 +257,8 @@ final class LogWriter: @unchecked Sendable {
             pending = []
             for waiter in asyncWaiters { waiter.continuation.resume(returning: .failure(stopped)) }
             asyncWaiters = []
+            for waiter in syncWaiters { waiter.condition.signal() }
+            syncWaiters = []
         }
         lock.broadcast()
     }
@@ -277,6 +303,7 @@ final class LogWriter: @unchecked Sendable {
         defer {
             lock.withLock {
                 leaderActive = false
+                wakeNextCommitter()
                 lock.broadcast()
             }
         }
@@ -365,6 +392,7 @@ final class LogWriter: @unchecked Sendable {
             let result = Result { () throws(AuditLogError) in try appender.signCheckpointIfDue() }
             lock.lock()
             leaderActive = false
+            wakeNextCommitter()
             if case .failure(let error) = result {
                 acknowledge(.failure(error))
             } else {
