@@ -146,6 +146,26 @@ struct CommandLineTests {
         #expect(missing.status == 74)
         #expect(missing.stderr.contains("no log directory here (/nonexistent/auditlog)"))
     }
+
+    /// A directory without a log (empty, or the parent of one) is not an empty log: verify must not call it valid,
+    /// and a query must not answer "no matching events".
+    @Test func aDirectoryWithoutALogIsAnErrorNotAnEmptyLog() throws {
+        let dir = try TemporaryDirectory()
+        let log = try AuditLog(directory: dir.file("log"), options: smallOptions())
+        _ = try log.append(sampleEvents(3, seed: 5))
+        try log.close()
+        let verify = try runAuditlog(["verify", dir.path])
+        #expect(verify.status == 2)
+        #expect(!verify.stdout.contains("VALID"))
+        #expect(verify.stderr.contains("no log here"), "\(verify.stderr)")
+        #expect(verify.stderr.contains(dir.file("log") + " holds a log"), "\(verify.stderr)")
+        let empty = try TemporaryDirectory()
+        let query = try runAuditlog(["query", "--dir", empty.path])
+        #expect(query.status != 0)
+        #expect(query.stderr.contains("no log here"), "\(query.stderr)")
+        #expect(throws: AuditLogError.self) { try AuditLogReader(directory: dir.path) }
+        #expect(try AuditLogReader(directory: dir.file("log")).state().treeSize == 3)
+    }
 }
 
 /// Bytes a reader thread collects, and a signal when it is done.

@@ -20,13 +20,27 @@ public final class AuditLogReader: Sendable {
     let facetCache = FacetCache()
 
     /// A reader of the log in `directory`.
-    /// - Throws: ``AuditLogError/Code/notFound`` when there is no directory there.
+    /// - Throws: ``AuditLogError/Code/notFound`` when there is no directory there, or no log in it (a log always
+    ///   has a segment file: an empty or unrelated directory must not read, or verify, as an empty log).
     public init(directory: String) throws(AuditLogError) {
         guard FileSystem.isDirectory(directory) else {
             throw AuditLogError(.notFound, "no log directory here", path: directory)
         }
+        guard try !LogFiles.segments(in: directory).isEmpty else {
+            throw AuditLogError(.notFound, Self.noLogMessage(directory), path: directory)
+        }
         self.directory = directory
         writer = nil
+    }
+
+    /// Why `directory` holds no log, and where one is if a subdirectory holds it.
+    private static func noLogMessage(_ directory: String) -> String {
+        let message = "no log here: the directory has no segment files (*.seg), and every log has at least one"
+        let subdirectories = ((try? FileSystem.contents(of: directory)) ?? []).sorted().lazy
+            .map { LogFiles.path(directory, $0) }
+            .filter { FileSystem.isDirectory($0) && !((try? LogFiles.segments(in: $0))?.isEmpty ?? true) }
+        guard let log = subdirectories.first else { return message }
+        return message + "; \(log) holds a log"
     }
 
     init(writer: LogWriter) {

@@ -184,7 +184,7 @@ enum SegmentVerifier {
                                 try note(record, at: offset)
                             } else if let actor = SegmentIndexFiles.actorID(ofRecord: record) {
                                 let hash = SegmentIndexFiles.actorHash(actor)
-                                if !(check.unredactedActors[hash]?.contains { $0.id.utf8.elementsEqual(actor) } ?? false) {
+                                if !(check.unredactedActors[hash]?.contains { Self.equal($0.id, actor) } ?? false) {
                                     check.unredactedActors[hash, default: []].append(
                                         (String(decoding: actor, as: UTF8.self), seq, offset))
                                 }
@@ -253,6 +253,12 @@ enum SegmentVerifier {
 }
 
 extension SegmentVerifier {
+    /// Whether `bytes` are `string`'s UTF-8 (one `memcmp`: a generic comparison of the two took 5% of verify).
+    fileprivate static func equal(_ string: String, _ bytes: UnsafeRawBufferPointer) -> Bool {
+        string.utf8.withContiguousStorageIfAvailable { UnsafeRawBufferPointer($0).equals(bytes) }
+            ?? string.utf8.elementsEqual(bytes)
+    }
+
     /// Whether bad bytes at the end of the log have the shape a crash leaves: an entry cut short by the end of
     /// the file, or zeros (space the file system allocated but the write never reached). A complete block that
     /// fails its checksum, or other bytes, were changed after they were written.
