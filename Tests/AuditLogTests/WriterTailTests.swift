@@ -52,7 +52,8 @@ struct WriterTailTests {
         #expect(throws: AuditLogError.self) { try AuditLog(directory: dir.path) }
     }
 
-    /// After a clean close, open checks the active segment's block index by its last entry only: it leaves the
+    /// After a clean close, open checks the active segment's block index by its last entry only (found from the end
+    /// of the file): it leaves the
     /// file as it is (a damaged entry before it is the readers' to find, and they still answer right), appends
     /// after it, and the actor index of the segment it then seals comes from the maintenance thread, equal to one
     /// built from the blocks. An index that does not end at the last block is rewritten whole, as before.
@@ -61,9 +62,11 @@ struct WriterTailTests {
         let events = try closedLog(300, in: dir)
         let indexPath = SegmentIndexFiles.blockIndexPath(directory: dir.path, baseSeq: 0)
         let written = try Data(contentsOf: URL(fileURLWithPath: indexPath))
-        // Damage the actor hash of the first entry's first record: its checksum no longer holds.
+        // Damage the actor hash of the first entry's first record (its checksum no longer holds) and its length
+        // field (the entries no longer follow each other from the start): open finds the last entry from the end.
         var damaged = written
         damaged[SegmentIndexFiles.entryFixedSize] ^= 0xFF
+        damaged[0] ^= 0x01
         try damaged.write(to: URL(fileURLWithPath: indexPath))
         var options = AuditLog.Options(durability: .none)
         options.maxBlockBytes = 2 << 10
@@ -104,6 +107,33 @@ struct WriterTailTests {
             try AuditLog(directory: other.path).close()
             #expect(try Data(contentsOf: URL(fileURLWithPath: otherIndex)) == exact)
         }
+    }
+
+    /// Blocks of many records have `.idx` entries longer than what open reads from the end of the file (16 KiB):
+    /// open then follows the entries from the start, and still leaves the file as it is (same inode: not rewritten).
+    @Test func openFindsALastIndexEntryLongerThanItsReadFromTheStart() throws {
+        let dir = try TemporaryDirectory()
+        var generator = SampleEventGenerator(seed: 12)
+        let events = generator.events(3_000)
+        var options = AuditLog.Options(durability: .none)
+        options.maxBlockBytes = 4 << 20
+        let log = try AuditLog(directory: dir.path, options: options)
+        for chunk in events.chunked(1_500) { try log.append(chunk) }
+        try log.close()
+        let indexPath = SegmentIndexFiles.blockIndexPath(directory: dir.path, baseSeq: 0)
+        let written = try Data(contentsOf: URL(fileURLWithPath: indexPath))
+        #expect(written.count > 2 * (16 << 10), "two entries of 1,500 records each")
+        let inode = FileSystem.inode(indexPath)
+        let reopened = try AuditLog(directory: dir.path, options: options)
+        #expect(FileSystem.inode(indexPath) == inode, "the index was rewritten")
+        try reopened.close()
+        #expect(try Data(contentsOf: URL(fileURLWithPath: indexPath)) == written)
+        // A damaged last entry is still found, by either way, and the file rewritten from the blocks.
+        var damaged = written
+        damaged[damaged.count - 1] ^= 0x01
+        try damaged.write(to: URL(fileURLWithPath: indexPath))
+        try AuditLog(directory: dir.path, options: options).close()
+        #expect(try Data(contentsOf: URL(fileURLWithPath: indexPath)) == written)
     }
 
     @Test func appendsAfterATailContinueExactlyAndATornWriteAfterItIsCut() throws {

@@ -147,19 +147,60 @@ enum SegmentIndexFiles {
         return found
     }
 
-    /// Whether the `.idx` of the active segment, after a clean close, is the writer's own: its entries run to the
-    /// end of the file, continuing each other, and the last one passes its checksum and names the segment's last
-    /// block (`blockCount` blocks, the last at `lastBlockOffset`, ending at `endSeq`). The other entries'
-    /// checksums are left to the readers that use them.
-    static func endsAtLastBlock(
-        directory: String, baseSeq: UInt64, blockCount: UInt32, lastBlockOffset: Int64, endSeq: UInt64
-    ) -> Bool {
-        guard let index = MappedFile(path: blockIndexPath(directory: directory, baseSeq: baseSeq)),
+    /// Whether the `.idx` of the active segment, after a clean close, is the writer's own: it ends with an entry
+    /// that passes its checksum and names the segment's last block (at `lastBlockOffset`, ending at `endSeq`), and
+    /// that entry continues the one before it (or is the first). Both are looked for from the end of the file, in
+    /// one read of its last 16 KiB (entries that do not fit, of blocks of many small records, are found by
+    /// following the entries' lengths from the start); the other entries are left to the readers that use them
+    /// (they check each entry they parse, and walk the blocks where the index stops or disagrees), so open costs
+    /// the same whatever the size of the segment.
+    static func endsAtLastBlock(directory: String, baseSeq: UInt64, lastBlockOffset: Int64, endSeq: UInt64) -> Bool {
+        let path = blockIndexPath(directory: directory, baseSeq: baseSeq)
+        guard let file = try? FileDescriptor.openForReading(path), let size = try? file.size() else { return false }
+        let length = Int(min(size, 16 << 10))
+        guard let tail = try? file.read(count: length, at: size - Int64(length)) else { return false }
+        let found = tail.withUnsafeBytes { bytes -> Bool? in
+            guard
+                let last = entry(endingAt: bytes.count, in: bytes, where: {
+                    $0.offset == lastBlockOffset && $0.endSeq == endSeq
+                })
+            else { return nil }
+            if last.block.firstSeq == baseSeq { return Int64(length) == size && last.start == 0 }
+            guard
+                entry(endingAt: last.start, in: bytes, where: {
+                    $0.endSeq == last.block.firstSeq && $0.offset < last.block.offset
+                }) != nil
+            else { return nil }
+            return true
+        }
+        if let found { return found }
+        guard Int64(length) < size, let index = MappedFile(path: path),
             let last = locate(nil, in: index.bytes, baseSeq: baseSeq)
         else { return false }
-        return last.entry.upperBound == index.bytes.count && last.number + 1 == Int(blockCount)
-            && last.block.offset == lastBlockOffset && last.block.endSeq == endSeq
-            && entryChecksumHolds(UnsafeRawBufferPointer(rebasing: index.bytes[last.entry]))
+        return last.entry.upperBound == index.bytes.count && last.block.offset == lastBlockOffset
+            && last.block.endSeq == endSeq && entryChecksumHolds(UnsafeRawBufferPointer(rebasing: index.bytes[last.entry]))
+    }
+
+    /// The whole entry of `bytes` (layout and checksum) that ends at `end` and whose block satisfies `matches`:
+    /// each position whose 4-byte length field reaches exactly to `end` is a candidate, nearest first.
+    private static func entry(
+        endingAt end: Int, in bytes: UnsafeRawBufferPointer, where matches: (BlockInfo) -> Bool
+    ) -> (block: BlockInfo, start: Int)? {
+        var position = end - entryFixedSize
+        while position >= 0 {
+            defer { position -= 1 }
+            let length = UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: position, as: UInt32.self))
+            guard Int(length) == end - position else { continue }
+            let candidate = UnsafeRawBufferPointer(rebasing: bytes[position..<end])
+            let firstSeq = UInt64(littleEndian: candidate.loadUnaligned(fromByteOffset: 8, as: UInt64.self))
+            var block: BlockInfo?
+            forEachEntry(candidate, baseSeq: firstSeq, checked: true) { _, found, _ in
+                block = found
+                return false
+            }
+            if let block, matches(block) { return (block, position) }
+        }
+        return nil
     }
 
     /// Parses `.idx` entries from the start of `bytes` while they are valid and continue each other from
@@ -265,8 +306,7 @@ extension SegmentIndexFiles {
             let isActive = i == segments.count - 1
             if isActive, cleanClose, segment.baseSeq == active.baseSeq, let last = active.lastBlock,
                 endsAtLastBlock(
-                    directory: directory, baseSeq: active.baseSeq, blockCount: active.blockCount,
-                    lastBlockOffset: last.offset, endSeq: endSeq)
+                    directory: directory, baseSeq: active.baseSeq, lastBlockOffset: last.offset, endSeq: endSeq)
             {
                 return nil
             }

@@ -85,8 +85,11 @@ final class LogWriter: @unchecked Sendable {
                 "another writer\(pid) has this log open; a log has one writer at a time. Readers need no lock: "
                     + "use AuditLogReader or `auditlog export`", path: directory)
         }
-        try lockFile.truncate(to: 0)
-        try lockFile.write(Array("\(getpid())\n".utf8), at: 0)
+        // The holder's pid, for the error above; truncated only when the file holds more (a truncate costs a
+        // journal commit at every open).
+        let pid = Array("\(getpid())\n".utf8)
+        try lockFile.write(pid, at: 0)
+        if try lockFile.size() != Int64(pid.count) { try lockFile.truncate(to: Int64(pid.count)) }
 
         let hasher = try MerkleHasher()
         let recovered = try Recovery.recover(directory: directory, directoryFD: directoryHandle, hasher: hasher)
