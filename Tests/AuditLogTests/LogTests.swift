@@ -144,6 +144,53 @@ struct LogTests {
         #expect(try readAll(dir.path).map(\.event) == [events[0]])
     }
 
+    /// A large batch is encoded in two halves on two threads: a refused event is still named by its place in the
+    /// whole batch, the first one in the batch wins, nothing is appended, and an accepted large batch is stored
+    /// exactly, in order, with the facet counts of all its events.
+    @Test func aLargeBatchEncodedOnTwoThreadsIsAllOrNothingAndInOrder() throws {
+        let dir = try TemporaryDirectory()
+        var options = AuditLog.Options()
+        options.maxSegmentBytes = 16 << 10  // the next commit seals the segment: its facet summary is the batches'
+        let log = try AuditLog(directory: dir.path, options: options)
+        var events = sampleEvents(3 * PendingBatch.minimumToSplit, seed: 41)
+        let late = events.count - 10
+        for bad in [[late], [20, late], [events.count / 2]] {
+            var batch = events
+            for i in bad { batch[i].ip = "999.1.1.1" }
+            #expect {
+                try log.append(batch)
+            } throws: { error in
+                (error as! AuditLogError).description
+                    == #"field "ip": event \#(bad[0]) of the batch: "999.1.1.1" is not an IPv4 or IPv6 address"#
+            }
+            #expect(log.state.treeSize == 0)
+        }
+        #expect(try log.append(events) == 0..<UInt64(events.count))
+        let extra = sampleEvents(1, seed: 42)[0]
+        _ = try log.append(extra)
+        events.append(extra)
+        #expect(try segmentPaths(dir.path).count == 2)
+        try log.close()
+        #expect(try readAll(dir.path).map(\.event) == events)
+        for field in [FacetField.action, .actor, .project] {
+            let counted = try AuditLogReader(directory: dir.path).facets(field).values
+            let expected = Dictionary(
+                grouping: events,
+                by: { event -> String? in
+                    switch field {
+                    case .action: event.action
+                    case .actor: event.actor.id
+                    default: event.project?.id
+                    }
+                }
+            ).compactMapValues { UInt64($0.count) }
+            #expect(
+                Dictionary(uniqueKeysWithValues: counted.map { ($0.value, $0.count) })
+                    == expected.reduce(into: [:]) { if let key = $1.key { $0[key] = $1.value } },
+                "\(field)")
+        }
+    }
+
     @Test func appendAfterCloseIsRefused() throws {
         let dir = try TemporaryDirectory()
         let log = try AuditLog(directory: dir.path)

@@ -24,6 +24,8 @@ final class LogWriter: @unchecked Sendable {
     private let lockFile: FileDescriptor
     let commits: CommitSignal
     let metrics = MetricsRecorder()
+    /// Encodes half of a large batch of events while the appending thread encodes the other half.
+    private let encoder = HelperThread()
 
     private let lock = ConditionLock()
     private var nextSeq: UInt64
@@ -136,11 +138,11 @@ final class LogWriter: @unchecked Sendable {
     // MARK: Append
 
     func append(_ events: [AuditEvent]) throws(AuditLogError) -> Range<UInt64> {
-        try append(try PendingBatch(events, limits: options.limits, allowReserved: false))
+        try append(try PendingBatch(events, limits: options.limits, allowReserved: false, helper: encoder))
     }
 
     func append(_ events: [AuditEvent]) async throws(AuditLogError) -> Range<UInt64> {
-        try await append(try PendingBatch(events, limits: options.limits, allowReserved: false))
+        try await append(try PendingBatch(events, limits: options.limits, allowReserved: false, helper: encoder))
     }
 
     /// Events encoded by ``EventDecoder/encodeBatch(_:format:defaultOrg:)``, checked against this log's limits.
@@ -456,6 +458,7 @@ final class LogWriter: @unchecked Sendable {
         let failure = self.failure
         lock.unlock()
         for thread in threads { thread?.join() }
+        encoder.stop()
         commits.close()
         defer {
             lockFile.unlock()

@@ -16,10 +16,49 @@ struct PendingBatch: Sendable {
     /// Validates and encodes `events` with fresh random salts. All or nothing: the first event that breaks the
     /// limits is refused, naming its place in the batch and the field.
     /// - Parameter allowReserved: The log's own retention and redaction events may use the reserved actor.
-    init(_ events: [AuditEvent], limits: EventLimits, allowReserved: Bool) throws(AuditLogError) {
-        offsets.reserveCapacity(events.count)
+    /// - Parameter helper: With a large batch, encodes its second half there meanwhile, if the helper is free.
+    init(_ events: [AuditEvent], limits: EventLimits, allowReserved: Bool, helper: HelperThread? = nil)
+        throws(AuditLogError)
+    {
+        let half = events.count / 2
+        if events.count >= Self.minimumToSplit, let helper {
+            let second = Locked<Result<PendingBatch, AuditLogError>?>(nil)
+            if helper.start({
+                let batch = Result { () throws(AuditLogError) in
+                    var batch = PendingBatch()
+                    try batch.encode(events[half...], of: events.count, limits: limits, allowReserved: allowReserved)
+                    return batch
+                }
+                second.withLock { $0 = batch }
+            }) {
+                let first = Result { () throws(AuditLogError) in
+                    try encode(events[..<half], of: events.count, limits: limits, allowReserved: allowReserved)
+                }
+                helper.wait()
+                try first.get()
+                if let rest = second.withLock({ $0 }) {
+                    append(try rest.get())
+                } else {  // cannot happen: `wait` returns after the task
+                    try encode(events[half...], of: events.count, limits: limits, allowReserved: allowReserved)
+                }
+                try finish()
+                return
+            }
+        }
+        try encode(events[...], of: events.count, limits: limits, allowReserved: allowReserved)
+        try finish()
+    }
+
+    /// Batches with fewer events are encoded on the calling thread alone (handing half over costs more).
+    static let minimumToSplit = 256
+
+    /// Encodes and adds `events`, part of a batch of `total`: a refused event is named by its place in the batch.
+    private mutating func encode(
+        _ events: ArraySlice<AuditEvent>, of total: Int, limits: EventLimits, allowReserved: Bool
+    ) throws(AuditLogError) {
+        offsets.reserveCapacity(offsets.count + events.count)
         var record: [UInt8] = []
-        for (i, event) in events.enumerated() {
+        for (i, event) in zip(events.indices, events) {
             record.removeAll(keepingCapacity: true)
             RecordCodec.encode(event, seq: 0, into: &record)
             do throws(AuditLogError) {
@@ -27,10 +66,17 @@ struct PendingBatch: Sendable {
                     Result { () throws(AuditLogError) in try add(bytes, limits: limits, allowReserved: allowReserved) }
                 }.get()
             } catch {
-                throw events.count > 1 ? error.prefixed("event \(i) of the batch: ") : error
+                throw total > 1 ? error.prefixed("event \(i) of the batch: ") : error
             }
         }
-        try finish()
+    }
+
+    /// Adds the records of `other`, which follow this batch's.
+    private mutating func append(_ other: PendingBatch) {
+        let shift = records.count
+        records.append(contentsOf: other.records)
+        offsets.append(contentsOf: other.offsets.lazy.map { $0 + shift })
+        tally.merge(other.tally)
     }
 
     /// Adds a record just encoded (seq and salt zero) once it passes the checks of the event contract, and counts
