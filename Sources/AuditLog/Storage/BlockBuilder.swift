@@ -2,7 +2,9 @@
 struct BlockBuilder {
     let maxBlockBytes: Int
     private(set) var payload: [UInt8] = []
-    private var compressed: [UInt8] = []
+    /// Buffers of sealed blocks, for the next ones.
+    private var sparePayload: [UInt8] = []
+    private var spareCompressed: [UInt8] = []
     private(set) var recordCount = 0
     private var firstSeq: UInt64 = 0
     private var minTimestamp = Int64.max
@@ -68,34 +70,99 @@ struct BlockBuilder {
     mutating func finishBlock(frontier: MerkleFrontier, root: SHA256Hash, startsCommit: Bool, into out: inout [UInt8])
         -> BlockHeader
     {
-        let bound = LZ4.compressBound(payload.count)
-        if compressed.count < bound { compressed = [UInt8](repeating: 0, count: bound) }
-        let compressedCount = payload.withUnsafeBytes { source in
-            compressed.withUnsafeMutableBytes { LZ4.compress(source, into: $0) }
-        }
-        let useLZ4 = compressedCount.map { $0 < payload.count } ?? false
-        let header = BlockHeader(
-            storedLength: UInt32(useLZ4 ? compressedCount! : payload.count), uncompressedLength: UInt32(payload.count),
-            recordCount: UInt32(recordCount), firstSeq: firstSeq, minTimestamp: minTimestamp,
-            maxTimestamp: maxTimestamp, compression: useLZ4 ? .lz4 : .none,
-            frontierCount: UInt8(frontier.hashes.count), startsCommit: startsCommit, root: root)
-        let start = out.count
-        header.encode(into: &out)
-        for hash in frontier.hashes { hash.withUnsafeBytes { out.append(contentsOf: $0) } }
-        if useLZ4 {
-            compressed.withUnsafeBytes {
-                out.append(contentsOf: UnsafeRawBufferPointer(rebasing: $0[0..<compressedCount!]))
-            }
-        } else {
-            out.append(contentsOf: payload)
-        }
-        let crc = out.withUnsafeBytes { CRC32C.checksum(UnsafeRawBufferPointer(rebasing: $0[start..<$0.count])) }
-        out.appendLittleEndian(crc)
+        let block = seal(frontier: frontier, root: root, startsCommit: startsCommit)
+        block.compress()
+        let header = Self.encode(block, into: &out)
+        recycle(block)
+        return header
+    }
 
+    /// Takes the block's records out of the builder, which starts a new block: ``SealedBlock/compress()`` (on
+    /// any thread) then ``encode(_:into:)`` finish it, and ``recycle(_:)`` gives its buffers back.
+    mutating func seal(frontier: MerkleFrontier, root: SHA256Hash, startsCommit: Bool) -> SealedBlock {
+        let block = SealedBlock(
+            payload: payload, compressed: spareCompressed, recordCount: recordCount, firstSeq: firstSeq,
+            minTimestamp: minTimestamp, maxTimestamp: maxTimestamp, frontier: frontier.hashes, root: root,
+            startsCommit: startsCommit)
+        payload = sparePayload
+        spareCompressed = []
+        sparePayload = []
         payload.removeAll(keepingCapacity: true)
+        if payload.capacity == 0 { payload.reserveCapacity(maxBlockBytes + 4096) }
         recordCount = 0
         minTimestamp = .max
         maxTimestamp = .min
+        return block
+    }
+
+    /// Keeps a sealed block's buffers for the next blocks.
+    mutating func recycle(_ block: SealedBlock) {
+        swap(&sparePayload, &block.payload)
+        swap(&spareCompressed, &block.compressed)
+    }
+
+    /// Appends a sealed, compressed block to `out` (FORMAT.md, "Block"). Returns its header.
+    static func encode(_ block: SealedBlock, into out: inout [UInt8]) -> BlockHeader {
+        let useLZ4 = block.compressedCount.map { $0 < block.payload.count } ?? false
+        let header = BlockHeader(
+            storedLength: UInt32(useLZ4 ? block.compressedCount! : block.payload.count),
+            uncompressedLength: UInt32(block.payload.count), recordCount: UInt32(block.recordCount),
+            firstSeq: block.firstSeq, minTimestamp: block.minTimestamp, maxTimestamp: block.maxTimestamp,
+            compression: useLZ4 ? .lz4 : .none, frontierCount: UInt8(block.frontier.count),
+            startsCommit: block.startsCommit, root: block.root)
+        let start = out.count
+        header.encode(into: &out)
+        for hash in block.frontier { hash.withUnsafeBytes { out.append(contentsOf: $0) } }
+        if useLZ4 {
+            block.compressed.withUnsafeBytes {
+                out.append(contentsOf: UnsafeRawBufferPointer(rebasing: $0[0..<block.compressedCount!]))
+            }
+        } else {
+            out.append(contentsOf: block.payload)
+        }
+        let crc = out.withUnsafeBytes { CRC32C.checksum(UnsafeRawBufferPointer(rebasing: $0[start..<$0.count])) }
+        out.appendLittleEndian(crc)
         return header
+    }
+}
+
+/// A block whose records are complete, out of its ``BlockBuilder``: a class, so that another thread can compress
+/// it while the builder fills the next block (the writer's commit does; the thread that compresses it has it alone
+/// until the owner waits for it).
+final class SealedBlock: @unchecked Sendable {
+    fileprivate(set) var payload: [UInt8]
+    fileprivate var compressed: [UInt8]
+    /// The LZ4 length after ``compress()``; nil if it did not compress.
+    private(set) var compressedCount: Int?
+    let recordCount: Int
+    let firstSeq: UInt64
+    let minTimestamp: Int64
+    let maxTimestamp: Int64
+    let frontier: [SHA256Hash]
+    let root: SHA256Hash
+    let startsCommit: Bool
+
+    fileprivate init(
+        payload: [UInt8], compressed: [UInt8], recordCount: Int, firstSeq: UInt64, minTimestamp: Int64,
+        maxTimestamp: Int64, frontier: [SHA256Hash], root: SHA256Hash, startsCommit: Bool
+    ) {
+        self.payload = payload
+        self.compressed = compressed
+        self.recordCount = recordCount
+        self.firstSeq = firstSeq
+        self.minTimestamp = minTimestamp
+        self.maxTimestamp = maxTimestamp
+        self.frontier = frontier
+        self.root = root
+        self.startsCommit = startsCommit
+    }
+
+    /// Compresses the payload with LZ4.
+    func compress() {
+        let bound = LZ4.compressBound(payload.count)
+        if compressed.count < bound { compressed = [UInt8](repeating: 0, count: bound) }
+        compressedCount = payload.withUnsafeBytes { source in
+            compressed.withUnsafeMutableBytes { LZ4.compress(source, into: $0) }
+        }
     }
 }

@@ -14,9 +14,13 @@ struct BlockIndexAppender {
     /// at seal; nil if a record was missed (the next open writes the actor index from the blocks).
     private var actorHashes: [UInt64]? = []
     private var actorHashesBase: UInt64
-    /// Actor hashes and payload record ends of the block being built.
+    /// Actor hashes and payload record ends of the block being built, and of the block sealed before it (its
+    /// filter is `filterBytes`).
     private var blockActorHashes: [UInt64] = []
     private var blockRecordEnds: [UInt32] = []
+    private var sealedActorHashes: [UInt64] = []
+    private var sealedRecordEnds: [UInt32] = []
+    private var hasSealedBlock = false
     /// The filter of the block being built, and a buffer for it.
     private var blockFilter = BlockFilter.Builder()
     private var filterBytes: [UInt8] = []
@@ -67,16 +71,27 @@ struct BlockIndexAppender {
         facetsEnd = endSeq
     }
 
-    /// Encodes the entry of the block just finished.
-    mutating func finishBlock(_ info: BlockInfo) {
-        filterBytes.removeAll(keepingCapacity: true)
-        _ = blockFilter.finish(into: &filterBytes)
-        filterBytes.withUnsafeBytes { filter in
-            SegmentIndexFiles.appendEntry(
-                info, actorHashes: blockActorHashes[...], recordEnds: blockRecordEnds[...], filter: filter, to: &buffer)
-        }
+    /// Ends the block being built: its records' entries wait for ``finishBlock(_:)`` (which needs the block's
+    /// offset, known once the block before it is compressed) while the next block's records are added.
+    mutating func sealBlock() {
+        swap(&sealedActorHashes, &blockActorHashes)
+        swap(&sealedRecordEnds, &blockRecordEnds)
         blockActorHashes.removeAll(keepingCapacity: true)
         blockRecordEnds.removeAll(keepingCapacity: true)
+        filterBytes.removeAll(keepingCapacity: true)
+        _ = blockFilter.finish(into: &filterBytes)
+        hasSealedBlock = true
+    }
+
+    /// Encodes the entry of the block sealed last (or, if none waits, of the block being built).
+    mutating func finishBlock(_ info: BlockInfo) {
+        if !hasSealedBlock { sealBlock() }
+        filterBytes.withUnsafeBytes { filter in
+            SegmentIndexFiles.appendEntry(
+                info, actorHashes: sealedActorHashes[...], recordEnds: sealedRecordEnds[...], filter: filter,
+                to: &buffer)
+        }
+        hasSealedBlock = false
     }
 
     /// Appends the commit's entries to the `.idx`.

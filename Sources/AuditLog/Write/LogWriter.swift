@@ -24,8 +24,9 @@ final class LogWriter: @unchecked Sendable {
     private let lockFile: FileDescriptor
     let commits: CommitSignal
     let metrics = MetricsRecorder()
-    /// Encodes half of a large batch of events while the appending thread encodes the other half.
-    private let encoder = HelperThread()
+    /// A second core for appends: encodes half of a large batch while the appending thread encodes the other
+    /// half, and compresses a commit's full blocks while the leader builds the next.
+    private let helper: HelperThread
 
     private let lock = ConditionLock()
     private var nextSeq: UInt64
@@ -94,6 +95,8 @@ final class LogWriter: @unchecked Sendable {
         if try lockFile.size() != Int64(pid.count) { try lockFile.truncate(to: Int64(pid.count)) }
 
         let hasher = try MerkleHasher()
+        let helper = HelperThread()
+        self.helper = helper
         let recovered = try Recovery.recover(directory: directory, directoryFD: directoryHandle, hasher: hasher)
         report = recovered.report
         nextSeq = recovered.frontier.size
@@ -101,7 +104,7 @@ final class LogWriter: @unchecked Sendable {
         commits = CommitSignal(treeSize: recovered.frontier.size)
         appender = try SegmentAppender(
             directory: directory, directoryFD: directoryHandle, options: options, recovered: recovered,
-            hasher: hasher, metrics: metrics)
+            hasher: hasher, metrics: metrics, helper: helper)
         try appender.checkpointRecoveredTree()
 
         // The threads hold the writer until `close` stops them; `AuditLog.deinit` calls `close`.
@@ -138,11 +141,11 @@ final class LogWriter: @unchecked Sendable {
     // MARK: Append
 
     func append(_ events: [AuditEvent]) throws(AuditLogError) -> Range<UInt64> {
-        try append(try PendingBatch(events, limits: options.limits, allowReserved: false, helper: encoder))
+        try append(try PendingBatch(events, limits: options.limits, allowReserved: false, helper: helper))
     }
 
     func append(_ events: [AuditEvent]) async throws(AuditLogError) -> Range<UInt64> {
-        try await append(try PendingBatch(events, limits: options.limits, allowReserved: false, helper: encoder))
+        try await append(try PendingBatch(events, limits: options.limits, allowReserved: false, helper: helper))
     }
 
     /// Events encoded by ``EventDecoder/encodeBatch(_:format:defaultOrg:)``, checked against this log's limits.
@@ -458,7 +461,7 @@ final class LogWriter: @unchecked Sendable {
         let failure = self.failure
         lock.unlock()
         for thread in threads { thread?.join() }
-        encoder.stop()
+        helper.stop()
         commits.close()
         defer {
             lockFile.unlock()

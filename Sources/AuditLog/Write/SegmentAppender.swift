@@ -14,6 +14,10 @@ final class SegmentAppender {
     private(set) var root: SHA256Hash
     private let hasher: MerkleHasher
     private var builder: BlockBuilder
+    /// The block sealed last in this commit, compressing (on the helper thread, or done), not yet placed.
+    private var compressing: (block: SealedBlock, onHelper: Bool)?
+    /// Compresses a full block while the next one is built (``LogWriter``'s, shared with batch encoding).
+    private let helper: HelperThread
     private var writeBuffer: [UInt8] = []
     /// Also read by proofs on other threads; thread-safe.
     let levels: MerkleLevelFiles
@@ -26,9 +30,10 @@ final class SegmentAppender {
 
     init(
         directory: String, directoryFD: FileDescriptor, options: AuditLog.Options, recovered: RecoveredState,
-        hasher: MerkleHasher, metrics: MetricsRecorder
+        hasher: MerkleHasher, metrics: MetricsRecorder, helper: HelperThread
     ) throws(AuditLogError) {
         self.directory = directory
+        self.helper = helper
         self.metrics = metrics
         self.directoryFD = directoryFD
         self.options = options
@@ -88,7 +93,7 @@ final class SegmentAppender {
                     }
                     if builder.isFull {
                         appendLeaves()
-                        finishBlock(startsCommit: startsCommit, headers: &headers)
+                        sealBlock(startsCommit: startsCommit, overlapped: true, headers: &headers)
                         startsCommit = false
                     }
                 }
@@ -96,7 +101,8 @@ final class SegmentAppender {
             index.countFacets(batch.tally, endSeq: batch.firstSeq + UInt64(batch.count))
         }
         appendLeaves()
-        if !builder.isEmpty { finishBlock(startsCommit: startsCommit, headers: &headers) }
+        if !builder.isEmpty { sealBlock(startsCommit: startsCommit, overlapped: false, headers: &headers) }
+        if let last = compressing { place(last, headers: &headers) }
         try segment.fd.write(writeBuffer, at: segment.size)
         segment.size += Int64(writeBuffer.count)
         hasUnsyncedWrites = true
@@ -109,16 +115,33 @@ final class SegmentAppender {
         return state
     }
 
-    /// Encodes the block being built into the write buffer, and its index entry.
-    private func finishBlock(startsCommit: Bool, headers: inout [(header: BlockHeader, offset: Int64)]) {
+    /// Ends the block being built and compresses it: `overlapped` (more records follow in this commit), on the
+    /// helper thread if it is free, while the next block's records are added and hashed. The block before it is
+    /// placed first: a block's offset is known once the blocks before it are compressed.
+    private func sealBlock(startsCommit: Bool, overlapped: Bool, headers: inout [(header: BlockHeader, offset: Int64)]) {
         root = frontier.root(using: hasher)
+        if let previous = compressing { place(previous, headers: &headers) }
+        let block = builder.seal(frontier: frontier, root: root, startsCommit: startsCommit)
+        index.sealBlock()
+        let onHelper = overlapped && helper.start { block.compress() }
+        if !onHelper { block.compress() }
+        compressing = (block, onHelper)
+    }
+
+    /// Encodes a sealed block into the write buffer (waiting for its compression), and its index entry.
+    private func place(
+        _ sealed: (block: SealedBlock, onHelper: Bool), headers: inout [(header: BlockHeader, offset: Int64)]
+    ) {
+        if sealed.onHelper { helper.wait() }
+        compressing = nil
         let start = writeBuffer.count
-        let header = builder.finishBlock(frontier: frontier, root: root, startsCommit: startsCommit, into: &writeBuffer)
+        let header = BlockBuilder.encode(sealed.block, into: &writeBuffer)
         headers.append((header, segment.size + Int64(start)))
         index.finishBlock(
             BlockInfo(
                 firstSeq: header.firstSeq, recordCount: Int(header.recordCount), offset: segment.size + Int64(start),
                 minTimestamp: header.minTimestamp, maxTimestamp: header.maxTimestamp))
+        builder.recycle(sealed.block)
     }
 
     /// fdatasyncs the active segment if it has writes no sync covers yet.
