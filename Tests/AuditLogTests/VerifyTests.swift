@@ -191,6 +191,61 @@ struct VerifyTests {
         #expect(first.seq != nil)
     }
 
+    /// A large segment is verified in two halves on two threads when a thread would otherwise have nothing to
+    /// do: the two agree with one thread's walk, finding for finding, on an intact log and on damage placed before,
+    /// at, around and after the block where the segment splits (checkpoints on both sides of it).
+    @Test(.tags(.slow), .skippedInFastRuns) func aSegmentVerifiedInTwoHalvesFindsWhatOneThreadFinds() throws {
+        let dir = try TemporaryDirectory()
+        var options = AuditLog.Options(durability: .none)
+        options.maxSegmentBytes = 64 << 20
+        let signer = try NoteSigner.generate(name: "example.com/halves")
+        options.checkpointSigner = signer
+        options.checkpointInterval = .zero  // a checkpoint after every commit
+        let log = try AuditLog(directory: dir.path, options: options)
+        for chunk in sampleEvents(48_000, seed: 44).chunked(2_000) { try log.append(chunk) }
+        try log.close()
+        let segment = try #require(try segmentPaths(dir.path).first)
+        #expect(try segmentPaths(dir.path).count == 1)
+        let original = try bytes(segment)
+        #expect(Int64(original.count) >= SegmentVerifier.minimumBytesToSplit)
+        let list = try blocks(segment)
+        let split = try #require(list.firstIndex { $0.offset >= original.count / 2 })
+        func compare(_ what: String) throws {
+            let reader = try AuditLogReader(directory: dir.path)
+            let one = try reader.verify(key: signer.verifierKey, jobs: 1)
+            var two = try reader.verify(key: signer.verifierKey, jobs: 2)
+            (two.jobs, two.seconds) = (one.jobs, one.seconds)
+            #expect(two == one, "\(what): \(two.problems) != \(one.problems)")
+        }
+        try compare("intact")
+        #expect(try AuditLogReader(directory: dir.path).verify(jobs: 2).isValid)
+        let flips: [(String, Int)] = [
+            ("a record early in the first half", list[1].offset + list[1].length - 20),
+            ("the frontier stored before the split", list[split - 1].offset + BlockHeader.size + 3),
+            ("a record of the block before the split", list[split - 1].offset + list[split - 1].length - 20),
+            ("a record of the split block", list[split].offset + list[split].length - 20),
+            ("the split block's header", list[split].offset + 20),
+            ("a record late in the second half", list[list.count - 2].offset + list[list.count - 2].length - 20),
+        ]
+        for (what, at) in flips {
+            var damaged = original
+            damaged[at] ^= 0x04
+            try write(damaged, segment)
+            try compare(what)
+        }
+        // A block of the second half rewritten with valid checksums; the log cut inside its last block.
+        var rewritten = original
+        let target = list[split + 2]
+        let block = try reencodeBlock(target, in: original) { Array($0.dropFirst()) }
+        rewritten.replaceSubrange(target.offset..<target.offset + target.length, with: block)
+        try write(rewritten, segment)
+        try compare("a block of the second half rewritten")
+        try write(Array(original[..<(list[list.count - 1].offset + 100)]), segment)
+        try compare("a torn last block")
+        try write(original, segment)
+        try compare("restored")
+    }
+
     @Test func aMissingMiddleSegmentIsReported() throws {
         let log = try SignedLog()
         let dir = try log.copy()

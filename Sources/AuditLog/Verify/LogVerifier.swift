@@ -9,7 +9,9 @@ extension AuditLogReader {
     /// every leaf hash, every stored root and frontier, segment continuity, and the checkpoints found in the log
     /// and given here (signatures with `key`, and that the log contains each checkpoint's tree).
     ///
-    /// Segments are checked independently from the frontier in their header, `jobs` at a time.
+    /// Segments are checked independently from the frontier in their header, on up to `jobs` threads; a large
+    /// segment taken when fewer are left than there are threads is split in two at a block, each half checked on
+    /// a thread of its own from the frontier stored before it.
     /// - Parameters:
     ///   - checkpoints: Signed checkpoint notes the auditor holds, as (name, text) pairs.
     ///   - key: The verifier key checkpoints must be signed by; without it signatures are not checked.
@@ -136,13 +138,15 @@ enum LogVerifier {
         let totalBytes = segments.reduce(Int64(0)) { $0 + $1.bytes }
         let checkpointSizes = sizes.sorted()
         let work = SegmentWork(
-            log: log, segments: segments, checkpointSizes: checkpointSizes, totalBytes: totalBytes, progress: progress)
+            log: log, segments: segments, checkpointSizes: checkpointSizes, totalBytes: totalBytes,
+            jobs: max(1, jobs), progress: progress)
         let jobs = max(1, min(jobs, segments.count))
         report.jobs = jobs
         var threads: [BackgroundThread] = []
         for _ in 1..<max(1, jobs) { threads.append(try BackgroundThread { work.run() }) }
         work.run()
         for thread in threads { thread.join() }
+        work.spare.stop()
         let results = work.results.withLock { $0 }
         if let error = results.lazy.compactMap({ $0?.unreadable }).first { throw error }
 
