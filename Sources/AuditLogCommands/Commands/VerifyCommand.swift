@@ -58,7 +58,11 @@ struct VerifyCommand: ParsableCommand {
     @Flag(help: "Print the report as one JSON object.")
     var json = false
 
-    @Option(help: "Segments verified in parallel (default: the number of cores).")
+    @Option(
+        help: """
+            Threads verifying segments in parallel (default: the number of cores). A large segment is split over \
+            two of them when one would otherwise have nothing left to do.
+            """)
     var jobs: Int = ProcessInfo.processInfo.activeProcessorCount
 
     func validate() throws {
