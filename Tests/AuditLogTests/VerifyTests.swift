@@ -210,10 +210,10 @@ struct VerifyTests {
         #expect(Int64(original.count) >= SegmentVerifier.minimumBytesToSplit)
         let list = try blocks(segment)
         let split = try #require(list.firstIndex { $0.offset >= original.count / 2 })
-        func compare(_ what: String) throws {
+        func compare(_ what: String, jobs: Int = 2) throws {
             let reader = try AuditLogReader(directory: dir.path)
             let one = try reader.verify(key: signer.verifierKey, jobs: 1)
-            var two = try reader.verify(key: signer.verifierKey, jobs: 2)
+            var two = try reader.verify(key: signer.verifierKey, jobs: jobs)
             (two.jobs, two.seconds) = (one.jobs, one.seconds)
             #expect(two == one, "\(what): \(two.problems) != \(one.problems)")
         }
@@ -244,6 +244,24 @@ struct VerifyTests {
         try compare("a torn last block")
         try write(original, segment)
         try compare("restored")
+        // Sealed (the next commit rolls it): the second half ends at the footer, which names the block count and
+        // root the half must agree with. Three jobs for two segments: the first one splits.
+        options.maxSegmentBytes = 1 << 20
+        let reopened = try AuditLog(directory: dir.path, options: options)
+        _ = try reopened.append(sampleEvents(1, seed: 45)[0])
+        try reopened.close()
+        #expect(try segmentPaths(dir.path).count == 2)
+        try compare("sealed", jobs: 3)
+        let sealed = try bytes(segment)
+        let sealedDamage = [
+            ("a footer byte", sealed.count - SegmentFooter.size + 12), ("the last block", list[list.count - 1].offset + 30),
+        ]
+        for (what, at) in sealedDamage {
+            var damaged = sealed
+            damaged[at] ^= 0x01
+            try write(damaged, segment)
+            try compare("sealed, \(what)", jobs: 3)
+        }
     }
 
     @Test func aMissingMiddleSegmentIsReported() throws {
