@@ -227,7 +227,9 @@ class PageTests(unittest.TestCase):
         return self.wait(lambda d: d.find_element(By.CSS_SELECTOR, f'tr.event[data-seq="{seq}"] + tr.details'))
 
     def verify(self, details):
-        details.find_element(By.CSS_SELECTOR, ".verify button").click()
+        # The details row shows "Loading…" until the event arrives (through the tampering proxy, later): wait for
+        # the button rather than expect it at once.
+        self.wait(lambda d: details.find_element(By.CSS_SELECTOR, ".verify button")).click()
         result = details.find_element(By.CSS_SELECTOR, ".verify-result")
         self.wait(lambda d: "verified" in result.get_attribute("class") or "failed" in result.get_attribute("class"), 30)
         return result.text, details.find_element(By.CSS_SELECTOR, ".verify-trust").text
