@@ -152,75 +152,51 @@ struct BlockTranscoder {
 
 /// The second thread of an export: transcodes the part of a block it is given into its own buffer while the
 /// caller does the rest, then hands its bytes over. The payload it reads belongs to the caller, who waits for it
-/// (``finish(into:)``) before the block's memory changes.
+/// (``finish(into:keep:)``) before the block's memory changes.
 private final class TranscodeHelper: @unchecked Sendable {
+    // @unchecked: the fields below are the helper thread's between `start` and `finish`, the caller's otherwise
+    // (``HelperThread`` orders the two).
     /// Blocks with fewer candidate records are done on the calling thread alone (the hand-over costs more).
     static let minimumRecords = 32
 
-    private let lock = ConditionLock()
-    private var thread: BackgroundThread?
-    // Under `lock`:
+    private let thread = HelperThread()
     private var job: (payload: UnsafeRawBufferPointer, records: ArraySlice<(seq: UInt64, bytes: Range<Int>)>)?
-    private var result: BlockTranscoder.Result?
-    private var stopping = false
-    // The helper thread's own, between `start` and `finish`:
+    private var result = BlockTranscoder.Result()
     private var transcoder: BlockTranscoder
     private var output = ByteBuffer(capacity: 256 << 10)
     private let hasher: MerkleHasher  // its own: a hasher keeps a digest context
+    /// Whether the job runs on the helper thread (else `start` ran it, if the thread could not start).
+    private var onThread = false
 
     init(_ main: BlockTranscoder) throws(AuditLogError) {
         transcoder = main
         transcoder.encoder.resetCount(to: 1)  // never the first entry: the caller's half of the block comes first
         hasher = try MerkleHasher()
-        thread = try BackgroundThread { [self] in run() }
     }
 
     func start(
         _ payload: UnsafeRawBufferPointer, _ records: ArraySlice<(seq: UInt64, bytes: Range<Int>)>
     ) {
-        lock.withLock {
-            job = (payload, records)
-            result = nil
-            lock.broadcast()
-        }
+        job = (payload, records)
+        onThread = thread.start { self.run() }
+        if !onThread { run() }
     }
 
     /// Waits for the helper's part and appends its bytes to `out` (unless not `keep`); also says whether the
     /// helper had finished before this was called (it waited, so it could take more).
     func finish(into out: inout ByteBuffer, keep: Bool = true) -> (BlockTranscoder.Result, helperWaited: Bool) {
-        let (done, waited) = lock.withLock {
-            let waited = result != nil
-            while result == nil { lock.wait() }
-            return (result!, waited)
-        }
+        let waited = onThread ? thread.wait() : true
         if keep { output.withUnsafeBytes { out.append(bytes: $0) } }
-        return (done, waited)
+        return (result, waited)
     }
 
-    func stop() {
-        lock.withLock {
-            stopping = true
-            lock.broadcast()
-        }
-        thread?.join()
-        thread = nil
-    }
+    func stop() { thread.stop() }
 
     private func run() {
-        while true {
-            let next = lock.withLock {
-                while job == nil && !stopping { lock.wait() }
-                return job
-            }
-            guard let next else { return }
-            output.removeAll()
-            let done = transcoder.transcode(next.payload, next.records, using: hasher, into: &output)
-            lock.withLock {
-                job = nil
-                result = done
-                lock.broadcast()
-            }
-        }
+        guard let next = job else { return }
+        job = nil
+        output.removeAll()
+        result = transcoder.transcode(next.payload, next.records, using: hasher, into: &output)
     }
 }
 

@@ -27,12 +27,16 @@ final class HelperThread: @unchecked Sendable {
         return true
     }
 
-    /// Waits for the task started last to finish; the helper then takes the next.
-    func wait() {
+    /// Waits for the task started last to finish; the helper then takes the next. Returns whether the task had
+    /// finished before this call (the caller, not the helper, was the slower).
+    @discardableResult
+    func wait() -> Bool {
         lock.lock()
         defer { lock.unlock() }
+        let alreadyFinished = finished
         while !finished { lock.wait() }
         busy = false
+        return alreadyFinished
     }
 
     /// Stops the thread (after the task it runs, if any) and waits for it. Idempotent.
