@@ -110,8 +110,8 @@ struct WriterTailTests {
     }
 
     /// Blocks of many records have `.idx` entries longer than what open reads from the end of the file (16 KiB):
-    /// open then follows the entries from the start, and still leaves the file as it is (same inode: not rewritten).
-    @Test func openFindsALastIndexEntryLongerThanItsReadFromTheStart() throws {
+    /// open then looks for them in the whole file, and still leaves it as it is (same inode: not rewritten).
+    @Test func openFindsALastIndexEntryLongerThanItsReadInTheWholeFile() throws {
         let dir = try TemporaryDirectory()
         var generator = SampleEventGenerator(seed: 12)
         let events = generator.events(3_000)

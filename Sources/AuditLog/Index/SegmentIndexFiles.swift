@@ -150,35 +150,32 @@ enum SegmentIndexFiles {
     /// Whether the `.idx` of the active segment, after a clean close, is the writer's own: it ends with an entry
     /// that passes its checksum and names the segment's last block (at `lastBlockOffset`, ending at `endSeq`), and
     /// that entry continues the one before it (or is the first). Both are looked for from the end of the file, in
-    /// one read of its last 16 KiB (entries that do not fit, of blocks of many small records, are found by
-    /// following the entries' lengths from the start); the other entries are left to the readers that use them
-    /// (they check each entry they parse, and walk the blocks where the index stops or disagrees), so open costs
-    /// the same whatever the size of the segment.
+    /// one read of its last 16 KiB (or, when entries of blocks of many small records do not fit there, in the
+    /// whole file); the other entries are left to the readers that use them (they check each entry they parse,
+    /// and walk the blocks where the index stops or disagrees), so open costs the same whatever the size of the
+    /// segment.
     static func endsAtLastBlock(directory: String, baseSeq: UInt64, lastBlockOffset: Int64, endSeq: UInt64) -> Bool {
         let path = blockIndexPath(directory: directory, baseSeq: baseSeq)
         guard let file = try? FileDescriptor.openForReading(path), let size = try? file.size() else { return false }
         let length = Int(min(size, 16 << 10))
         guard let tail = try? file.read(count: length, at: size - Int64(length)) else { return false }
-        let found = tail.withUnsafeBytes { bytes -> Bool? in
+        func endsAtLastBlock(_ bytes: UnsafeRawBufferPointer, isWholeFile: Bool) -> Bool? {
             guard
                 let last = entry(endingAt: bytes.count, in: bytes, where: {
                     $0.offset == lastBlockOffset && $0.endSeq == endSeq
                 })
-            else { return nil }
-            if last.block.firstSeq == baseSeq { return Int64(length) == size && last.start == 0 }
-            guard
-                entry(endingAt: last.start, in: bytes, where: {
-                    $0.endSeq == last.block.firstSeq && $0.offset < last.block.offset
-                }) != nil
-            else { return nil }
-            return true
+            else { return isWholeFile ? false : nil }
+            if last.block.firstSeq == baseSeq { return isWholeFile ? last.start == 0 : nil }
+            let previous = entry(endingAt: last.start, in: bytes) {
+                $0.endSeq == last.block.firstSeq && $0.offset < last.block.offset
+            }
+            return previous != nil ? true : isWholeFile ? false : nil
         }
-        if let found { return found }
-        guard Int64(length) < size, let index = MappedFile(path: path),
-            let last = locate(nil, in: index.bytes, baseSeq: baseSeq)
-        else { return false }
-        return last.entry.upperBound == index.bytes.count && last.block.offset == lastBlockOffset
-            && last.block.endSeq == endSeq && entryChecksumHolds(UnsafeRawBufferPointer(rebasing: index.bytes[last.entry]))
+        if let found = tail.withUnsafeBytes({ endsAtLastBlock($0, isWholeFile: Int64(length) == size) }) {
+            return found
+        }
+        guard let index = MappedFile(path: path) else { return false }
+        return endsAtLastBlock(index.bytes, isWholeFile: true) ?? false
     }
 
     /// The whole entry of `bytes` (layout and checksum) that ends at `end` and whose block satisfies `matches`:

@@ -134,7 +134,7 @@ enum SegmentVerifier {
             checkpointSizes: checkpointSizes, hasher: hasher, stop: secondHalf?.offset, progress: progress)
         if let secondHalf {
             let done = secondHalf.wait()
-            if reachedSplit, check.problems.isEmpty {
+            if reachedSplit {  // stopped at the split, so with no problem before it
                 if let done, done.start == frontier {
                     merge(done.check, into: &check)
                     frontier = done.frontier
