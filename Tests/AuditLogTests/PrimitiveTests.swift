@@ -59,17 +59,27 @@ struct PrimitiveTests {
         #expect(both == whole)
     }
 
+    /// The hardware kernel cuts inputs of 768 bytes and more into three lanes (3 x 256 or 3 x 2,048 bytes) and
+    /// joins their CRCs: lengths around each cut, at every alignment of the start, against the table-driven code.
     @Test func hardwareAndSoftwareCRC32CAgree() {
         var rng = SystemRandomNumberGenerator()
-        for length in [0, 1, 7, 8, 9, 63, 64, 65, 1000, 4097] {
-            let bytes = (0..<length).map { _ in UInt8.random(in: 0...255, using: &rng) }
-            let seed = UInt32.random(in: 0...UInt32.max, using: &rng)
-            bytes.withUnsafeBytes { raw in
+        let bytes = (0..<(64 << 10) + 64).map { _ in UInt8.random(in: 0...255, using: &rng) }
+        var lengths = [0, 1, 7, 8, 9, 63, 64, 65, 1000, 4097, 64 << 10]
+        for cut in [768, 6144, 6144 + 768, 2 * 6144, 10 * 6144 + 3 * 768] { lengths += [cut - 9, cut - 1, cut, cut + 1, cut + 13] }
+        lengths += (0..<40).map { _ in Int.random(in: 0...(64 << 10), using: &rng) }
+        bytes.withUnsafeBytes { all in
+            for length in lengths {
+                let start = Int.random(in: 0...63, using: &rng)
+                let raw = UnsafeRawBufferPointer(rebasing: all[start..<start + length])
+                let seed = UInt32.random(in: 0...UInt32.max, using: &rng)
                 #expect(
                     CRC32C.checksum(raw, continuing: seed) == CRC32C.softwareChecksum(raw, continuing: seed),
-                    "\(length)")
+                    "length \(length) from \(start)")
             }
         }
+        #if arch(x86_64)
+            #expect(CRC32C.hardwareAvailable, "x86-64 CPUs have SSE4.2: the hardware kernel must be the one compared")
+        #endif
         Array("123456789".utf8).withUnsafeBytes { #expect(CRC32C.softwareChecksum($0) == 0xE306_9283) }
     }
 
