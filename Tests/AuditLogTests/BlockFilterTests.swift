@@ -76,11 +76,11 @@ struct BlockFilterTests {
         var total = 0
         for segment in try LogFiles.segments(in: dir.path) {
             let index = try SegmentIndex(directory: dir.path, baseSeq: segment.baseSeq, path: segment.path)
-            #expect(index.filters.count == index.blocks.count)
+            #expect(index.blocks.indices.allSatisfy { b in index.withFilter(b) { !$0.isEmpty } })
             for (b, block) in index.blocks.enumerated() {
                 total += 1
                 let holds = (block.firstSeq..<block.endSeq).contains { raresSeqs.contains($0) }
-                let mayMatch = index.filters.mayMatch(b, probe)
+                let mayMatch = index.mayMatch(b, probe)
                 if holds {
                     holding += 1
                     #expect(mayMatch, "block at seq \(block.firstSeq) holds the value but its filter says no")
@@ -124,19 +124,23 @@ struct BlockFilterTests {
         for segment in try LogFiles.segments(in: dir.path) {
             let path = SegmentIndexFiles.blockIndexPath(directory: dir.path, baseSeq: segment.baseSeq)
             let bytes = Array(try Data(contentsOf: URL(fileURLWithPath: path)))
-            let parsed = bytes.withUnsafeBytes { SegmentIndexFiles.parseEntries($0, baseSeq: segment.baseSeq) }
-            #expect(parsed.validLength == bytes.count)
+            let index = try SegmentIndex(directory: dir.path, baseSeq: segment.baseSeq, path: segment.path)
+            #expect(index.indexFileIsExact)
             var old: [UInt8] = []
-            for block in parsed.blocks {
-                let records = Int(block.firstSeq - segment.baseSeq)..<Int(block.endSeq - segment.baseSeq)
+            for (b, block) in index.blocks.enumerated() {
+                var hashes: [UInt64] = []
+                index.forEachActorHash(block: b) { _, hash in hashes.append(hash) }
+                let ends = (0..<block.recordCount).map { index.recordEnd(block: b, record: $0) }
                 SegmentIndexFiles.appendEntry(
-                    block, actorHashes: parsed.actorHashes[records], recordEnds: parsed.recordEnds[records],
+                    block, actorHashes: hashes[...], recordEnds: ends[...],
                     filter: UnsafeRawBufferPointer(start: nil, count: 0), to: &old)
             }
             #expect(old.count < bytes.count)
-            try Data(old).write(to: URL(fileURLWithPath: path))
-            let reparsed = old.withUnsafeBytes { SegmentIndexFiles.parseEntries($0, baseSeq: segment.baseSeq) }
-            #expect(reparsed.blocks == parsed.blocks && reparsed.validLength == old.count)
+            let blocks = index.blocks
+            try Data(old).write(to: URL(fileURLWithPath: path), options: .atomic)
+            let reparsed = try SegmentIndex(directory: dir.path, baseSeq: segment.baseSeq, path: segment.path)
+            #expect(reparsed.blocks == blocks && reparsed.indexFileIsExact)
+            #expect(reparsed.blocks.indices.allSatisfy { b in reparsed.withFilter(b) { $0.isEmpty } })
         }
         let stored = try readAll(dir.path)
         let engine = try AuditLogReader(directory: dir.path)

@@ -1,6 +1,11 @@
-/// A checked, in-memory view of one segment's indexes: its blocks with their seq and time ranges, and a way to
-/// find one actor's records. Built from the index files when they are valid; what they lack (a lagging tail, or
-/// everything when they are missing or damaged) is rebuilt from the segment's blocks.
+/// A checked view of one segment's indexes: its blocks with their seq and time ranges, and a way to find one
+/// actor's records. Built from the index files when they are valid; what they lack (a lagging tail, or everything
+/// when they are missing or damaged) is rebuilt from the segment's blocks.
+///
+/// The `.idx` stays memory-mapped: building the view checks every entry (layout, sequence, checksum) and keeps
+/// each block's place and time range, but each record's actor hash and end, and each block's filter, are read
+/// from the mapping when a query asks for them (copying them into arrays was 30% of a fresh reader's first query,
+/// `perf` on a 10M-event log, where such a query touches every segment).
 final class SegmentIndex {
     let baseSeq: UInt64
     let path: String
@@ -11,35 +16,18 @@ final class SegmentIndex {
     let sealed: Bool
     let minTimestamp: Int64
     let maxTimestamp: Int64
-    /// Actor hash of every record (index = seq - baseSeq), for segments without a valid sorted actor index.
-    let actorHashes: [UInt64]
-    /// Where each record ends in its block's uncompressed payload (index = seq - baseSeq).
-    let recordEnds: [UInt32]
-    /// Each block's filter of the values its records carry (index = block number).
-    let filters: BlockFilter.Store
+    /// The `.idx` and where in it each of the first `entryStarts.count` blocks' entry starts.
+    private let indexFile: MappedFile?
+    private let entryStarts: [Int]
+    /// For the blocks after those (walked, not indexed): each record's actor hash and end in its block's
+    /// uncompressed payload (from the first walked block's first seq on), and each block's filter.
+    private let walkedActorHashes: [UInt64]
+    private let walkedRecordEnds: [UInt32]
+    private let walkedFilters: BlockFilter.Store
     /// The sorted (hash, seq) pairs of a sealed segment, memory-mapped.
     private let actorIndex: MappedFile?
 
     var endSeq: UInt64 { blocks.last?.endSeq ?? baseSeq }
-
-    /// The `.idx` bytes that describe this segment exactly.
-    func encodedBlockIndex() -> [UInt8] {
-        var out: [UInt8] = []
-        for (number, block) in blocks.enumerated() {
-            let start = Int(block.firstSeq - baseSeq)
-            let records = start..<start + block.recordCount
-            filters.withFilter(number) { filter in
-                SegmentIndexFiles.appendEntry(
-                    block, actorHashes: actorHashes[records], recordEnds: recordEnds[records], filter: filter, to: &out)
-            }
-        }
-        return out
-    }
-
-    /// The `.aix` bytes of this segment.
-    func encodedActorIndex() -> [UInt8] {
-        SegmentIndexFiles.encodeActorIndex(baseSeq: baseSeq, actorHashes: actorHashes)
-    }
 
     /// The segment file's inode when this view was built.
     let inode: UInt64
@@ -60,17 +48,18 @@ final class SegmentIndex {
             inode = stub
         }
         var blocks: [BlockInfo] = []
-        var hashes: [UInt64] = []
-        var ends: [UInt32] = []
-        var filters = BlockFilter.Store()
+        var starts: [Int] = []
         /// Whether every byte of the `.idx` was a valid entry.
         var wholeFileValid = false
-        if let mapped = MappedFile(path: SegmentIndexFiles.blockIndexPath(directory: directory, baseSeq: baseSeq)) {
-            let parsed = SegmentIndexFiles.parseEntries(mapped.bytes, baseSeq: baseSeq)
-            (blocks, hashes, ends, filters) = (parsed.blocks, parsed.actorHashes, parsed.recordEnds, parsed.filters)
-            wholeFileValid = parsed.validLength == mapped.bytes.count
+        var mapped = MappedFile(path: SegmentIndexFiles.blockIndexPath(directory: directory, baseSeq: baseSeq))
+        if let bytes = mapped?.bytes {
+            let validLength = SegmentIndexFiles.forEachEntry(bytes, baseSeq: baseSeq, checked: true) { entry, block, _ in
+                blocks.append(block)
+                starts.append(entry.lowerBound)
+                return true
+            }
+            wholeFileValid = validLength == bytes.count
         }
-        let indexedBlocks = blocks.count
         // Check that the last indexed block is really there, then walk whatever the index does not cover yet.
         var walker = try SegmentWalker(file: file, checking: .blocks)
         if let last = blocks.last {
@@ -82,12 +71,15 @@ final class SegmentIndex {
                     nextSeq: header.endSeq, blockCount: UInt32(blocks.count), lastRoot: header.root)
             } else {
                 blocks = []
-                hashes = []
-                ends = []
-                filters = BlockFilter.Store()
+                starts = []
+                mapped = nil
                 wholeFileValid = false
             }
         }
+        let indexedBlocks = blocks.count
+        var hashes: [UInt64] = []
+        var ends: [UInt32] = []
+        var filters = BlockFilter.Store()
         var sealed = false
         var payload: [UInt8] = []
         var filter = BlockFilter.Builder()
@@ -123,22 +115,113 @@ final class SegmentIndex {
         }
         self.blocks = blocks
         self.sealed = sealed
+        indexFile = indexedBlocks > 0 ? mapped : nil
+        entryStarts = starts
+        walkedActorHashes = hashes
+        walkedRecordEnds = ends
+        walkedFilters = filters
         indexFileIsExact = wholeFileValid && blocks.count == indexedBlocks
         var prefix: [Int64] = []
         prefix.reserveCapacity(blocks.count)
         var running = Int64.min
+        var minimum = Int64.max
         for block in blocks {
             running = max(running, block.maxTimestamp)
+            minimum = min(minimum, block.minTimestamp)
             prefix.append(running)
         }
         prefixMaxTimestamp = prefix
-        minTimestamp = blocks.map(\.minTimestamp).min() ?? .max
+        minTimestamp = minimum
         maxTimestamp = running
-        actorHashes = hashes
-        recordEnds = ends
-        self.filters = filters
         let count = blocks.last.map { Int($0.endSeq - baseSeq) } ?? 0
         actorIndex = sealed ? Self.checkedActorIndex(directory: directory, baseSeq: baseSeq, count: count) : nil
+    }
+
+    // MARK: What each block's entry holds
+
+    /// Where block `b`'s per-record arrays lie: in the mapped `.idx` (the entry's start) or in the walked arrays
+    /// (the index of its first record there).
+    private enum Place {
+        case indexed(entry: Int)
+        case walked(first: Int)
+    }
+
+    private func place(_ b: Int) -> Place {
+        b < entryStarts.count
+            ? .indexed(entry: entryStarts[b])
+            : .walked(first: Int(blocks[b].firstSeq - blocks[entryStarts.count].firstSeq))
+    }
+
+    /// Calls `body` with the actor hash of each record of block `b`, in seq order.
+    func forEachActorHash(block b: Int, _ body: (_ record: Int, _ hash: UInt64) -> Void) {
+        let count = blocks[b].recordCount
+        switch place(b) {
+        case .indexed(let entry):
+            let bytes = indexFile!.bytes
+            let start = entry + SegmentIndexFiles.entryFixedSize
+            for i in 0..<count {
+                body(i, UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: start + 8 * i, as: UInt64.self)))
+            }
+        case .walked(let first):
+            for i in 0..<count { body(i, walkedActorHashes[first + i]) }
+        }
+    }
+
+    /// Where record `i` (from 0) of block `b` ends in the block's uncompressed payload.
+    func recordEnd(block b: Int, record i: Int) -> UInt32 {
+        switch place(b) {
+        case .indexed(let entry):
+            UInt32(
+                littleEndian: indexFile!.bytes.loadUnaligned(
+                    fromByteOffset: entry + SegmentIndexFiles.entryFixedSize + 8 * blocks[b].recordCount + 4 * i,
+                    as: UInt32.self))
+        case .walked(let first): walkedRecordEnds[first + i]
+        }
+    }
+
+    /// Calls `body` with block `b`'s filter (empty when it has none).
+    func withFilter<R>(_ b: Int, _ body: (UnsafeRawBufferPointer) -> R) -> R {
+        switch place(b) {
+        case .indexed(let entry):
+            let bytes = indexFile!.bytes
+            let size = Int(UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: entry + 20, as: UInt32.self)))
+            let start = entry + SegmentIndexFiles.entryFixedSize + 12 * blocks[b].recordCount
+            return body(UnsafeRawBufferPointer(rebasing: bytes[start..<start + size]))
+        case .walked: return walkedFilters.withFilter(b - entryStarts.count, body)
+        }
+    }
+
+    /// Whether block `b` may hold a record `probe` matches.
+    func mayMatch(_ b: Int, _ probe: BlockFilter.Probe) -> Bool {
+        probe.isEmpty || withFilter(b) { probe.mayMatch($0) }
+    }
+
+    /// The actor hash of every record, in seq order.
+    func actorHashes() -> [UInt64] {
+        var out: [UInt64] = []
+        out.reserveCapacity(Int(endSeq - baseSeq))
+        for b in blocks.indices { forEachActorHash(block: b) { _, hash in out.append(hash) } }
+        return out
+    }
+
+    /// The `.idx` bytes that describe this segment exactly.
+    func encodedBlockIndex() -> [UInt8] {
+        var out: [UInt8] = []
+        for (b, block) in blocks.enumerated() {
+            var hashes: [UInt64] = []
+            forEachActorHash(block: b) { _, hash in hashes.append(hash) }
+            let ends = (0..<block.recordCount).map { recordEnd(block: b, record: $0) }
+            withFilter(b) { filter in
+                SegmentIndexFiles.appendEntry(
+                    block, actorHashes: hashes[...], recordEnds: ends[...], filter: filter, to: &out)
+            }
+        }
+        return out
+    }
+
+    /// The `.aix` bytes of this segment.
+    func encodedActorIndex() -> [UInt8] {
+        SegmentIndexFiles.encodeActorIndex(baseSeq: baseSeq, actorHashes: actorHashes())
     }
 
     /// The sorted actor index if its header and checksum match this segment.
@@ -163,7 +246,9 @@ final class SegmentIndex {
     func seqs(forActorHash hash: UInt64) -> [UInt64] {
         guard let actorIndex else {
             var result: [UInt64] = []
-            for (i, h) in actorHashes.enumerated() where h == hash { result.append(baseSeq + UInt64(i)) }
+            for (b, block) in blocks.enumerated() {
+                forEachActorHash(block: b) { i, h in if h == hash { result.append(block.firstSeq + UInt64(i)) } }
+            }
             return result
         }
         let b = actorIndex.bytes

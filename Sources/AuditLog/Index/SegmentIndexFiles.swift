@@ -200,33 +200,6 @@ enum SegmentIndexFiles {
         return nil
     }
 
-    /// Parses `.idx` entries from the start of `bytes` while they are valid and continue each other from
-    /// `baseSeq`; stops at the first entry that is torn, damaged or out of sequence.
-    static func parseEntries(_ bytes: UnsafeRawBufferPointer, baseSeq: UInt64) -> (
-        blocks: [BlockInfo], actorHashes: [UInt64], recordEnds: [UInt32], filters: BlockFilter.Store, validLength: Int
-    ) {
-        var blocks: [BlockInfo] = []
-        var hashes: [UInt64] = []
-        var ends: [UInt32] = []
-        var filters = BlockFilter.Store()
-        let validLength = forEachEntry(bytes, baseSeq: baseSeq, checked: true) { entry, block, filterSize in
-            let count = block.recordCount
-            let hashesStart = entry.lowerBound + entryFixedSize
-            let endsStart = hashesStart + 8 * count
-            for i in 0..<count {
-                hashes.append(UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: hashesStart + 8 * i, as: UInt64.self)))
-            }
-            for i in 0..<count {
-                ends.append(UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: endsStart + 4 * i, as: UInt32.self)))
-            }
-            let filterStart = endsStart + 4 * count
-            filters.append(UnsafeRawBufferPointer(rebasing: bytes[filterStart..<filterStart + filterSize]))
-            blocks.append(block)
-            return true
-        }
-        return (blocks, hashes, ends, filters, validLength)
-    }
-
     /// The sealed-segment actor index of a segment whose records, from `baseSeq` on, have `actorHashes`: header,
     /// then (hash, seq) pairs sorted by hash then seq.
     ///

@@ -37,8 +37,7 @@ struct BlockIndexAppender {
     /// maintenance thread (``LogWriter/writeMissingSummaries()``), like its facet summary.
     init(directory: String, baseSeq: UInt64, nextSeq: UInt64, existing: SegmentIndex?) throws(AuditLogError) {
         self.directory = directory
-        // The open's view of the segment already holds its records' hashes (no copy: arrays share storage).
-        actorHashes = existing?.actorHashes ?? (nextSeq == baseSeq ? [] : nil)
+        actorHashes = existing?.actorHashes() ?? (nextSeq == baseSeq ? [] : nil)
         actorHashesBase = baseSeq
         if nextSeq == baseSeq { facets = FacetTally() }
         facetsBase = baseSeq
