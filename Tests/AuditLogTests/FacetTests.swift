@@ -44,7 +44,7 @@ struct FacetTests {
         // After close the maintenance thread has written summary files for sealed segments (it runs at open and
         // after each seal); a reader of the directory gives the same answer with them, and without them.
         let summaries = try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.hasSuffix(".fct") }
-        #expect(summaries.count == (try segmentPaths(dir.path).count) - 1, "one per sealed segment")
+        #expect(summaries.count == (try segmentPaths(dir.path).count), "one per sealed segment, and the active one's")
         let all = events + sampleEvents(10, seed: 22)
         let org = try #require(all.first?.org?.id)
         for removeSummaries in [false, true] {
@@ -83,6 +83,72 @@ struct FacetTests {
             let base = try #require(LogFiles.baseSeq(ofSegmentNamed: (path as NSString).lastPathComponent))
             let stored = try Data(contentsOf: URL(fileURLWithPath: SegmentFacets.path(directory: dir.path, baseSeq: base)))
             #expect(Array(stored) == (try SegmentFacets.compute((base, path)).encode()), "segment \(base)")
+        }
+    }
+
+    /// A clean close leaves the active segment's summary so far (`.fct`, FORMAT.md "Indexes"): a new reader counts
+    /// only the blocks written after it, the next writer goes on counting from it, and a summary that does not end
+    /// where a block ends is never used.
+    @Test func theActiveSegmentsSummaryServesNewReadersAndTheNextWriter() throws {
+        let dir = try TemporaryDirectory()
+        var options = smallOptions()
+        options.maxSegmentBytes = 4 << 20  // one segment, many blocks
+        let first = sampleEvents(600, seed: 26)
+        var log = try AuditLog(directory: dir.path, options: options)
+        for chunk in first.chunked(50) { try log.append(chunk) }
+        try log.close()
+        let path = try #require(try segmentPaths(dir.path).first)
+        #expect(try segmentPaths(dir.path).count == 1)
+        let summaryPath = SegmentFacets.path(directory: dir.path, baseSeq: 0)
+        let written = try #require(SegmentFacets.read(baseSeq: 0, directory: dir.path))
+        #expect(written.endSeq == 600)
+        var fromRecords = SegmentFacets(baseSeq: 0)
+        var walker = try SegmentWalker(file: SegmentFile.open(path: path, baseSeq: 0), checking: .blocks)
+        try fromRecords.add(walking: &walker)
+        #expect(written == fromRecords)
+        func checkAll(_ events: [AuditEvent], _ reader: AuditLogReader) throws {
+            for field in FacetField.allCases {
+                let result = try reader.facets(field, limit: 100_000)
+                #expect(
+                    Dictionary(uniqueKeysWithValues: result.values.map { ($0.value, $0.count) })
+                        == expected(field, events), "\(field)")
+            }
+        }
+        try checkAll(first, AuditLogReader(directory: dir.path))
+
+        // The reader takes the summary as the writer left it, like a sealed segment's (derived data, checked by
+        // its checksum): counts changed in a summary that is otherwise whole show in a new reader's answer, so
+        // the blocks it covers are not read again.
+        let key = try #require(written.entries.keys.first { $0.field == .source })
+        var changed = written
+        changed.entries[key]!.count += 1_000
+        try Data(changed.encode()).write(to: URL(fileURLWithPath: summaryPath))
+        let shown = try AuditLogReader(directory: dir.path).facets(.source, limit: 1000).values
+        #expect(shown.first { $0.value == key.value }?.count == expected(.source, first)[key.value]! + 1_000)
+        try Data(written.encode()).write(to: URL(fileURLWithPath: summaryPath))
+
+        // A writer appending after it: a new reader counts the summary, then the blocks after it.
+        let second = sampleEvents(230, seed: 27)
+        log = try AuditLog(directory: dir.path, options: options)
+        for chunk in second.chunked(23) { try log.append(chunk) }
+        try checkAll(first + second, AuditLogReader(directory: dir.path))
+        try log.close()
+        #expect(try segmentPaths(dir.path).count == 1)
+        let rewritten = try #require(SegmentFacets.read(baseSeq: 0, directory: dir.path))
+        #expect(rewritten.endSeq == 830)
+        fromRecords = SegmentFacets(baseSeq: 0)
+        walker = try SegmentWalker(file: SegmentFile.open(path: path, baseSeq: 0), checking: .blocks)
+        try fromRecords.add(walking: &walker)
+        #expect(rewritten == fromRecords, "the second writer went on from the first one's summary")
+
+        // Summaries that do not end where a block ends (inside a block, past the last one) are not used.
+        let blocks = try SegmentIndex(directory: dir.path, baseSeq: 0, path: path).blocks
+        let inside = try #require(blocks.last { $0.recordCount > 1 }).firstSeq + 1
+        for endSeq: UInt64 in [inside, 831, 5_000] {
+            var wrong = rewritten
+            wrong.endSeq = endSeq
+            try Data(wrong.encode()).write(to: URL(fileURLWithPath: summaryPath))
+            try checkAll(first + second, AuditLogReader(directory: dir.path))
         }
     }
 

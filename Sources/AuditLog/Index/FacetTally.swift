@@ -25,10 +25,30 @@ struct FacetTally: Sendable {
 
     var isEmpty: Bool { entries.isEmpty }
 
+    /// The seed of an org's hash, which seeds its values' hashes.
+    private static let orgSeed: UInt64 = 0x9E37_79B9_7F4A_7C15
+
+    init() {}
+
+    /// A tally holding the counts of a summary (the active segment's, as the last writer left it).
+    init(_ summary: SegmentFacets) {
+        for (key, entry) in summary.entries {
+            let kind = entry.kind.flatMap(AuditEvent.Actor.Kind.init(rawValue:))
+            let name = entry.name.map { Array($0.utf8) }
+            Array(key.org.utf8).withUnsafeBytes { org in
+                Array(key.value.utf8).withUnsafeBytes { value in
+                    let orgHash = Self.hash(org, seed: Self.orgSeed)
+                    guard let name else { return count(key.field, org, orgHash, value, entry.count, kind: kind) }
+                    name.withUnsafeBytes { count(key.field, org, orgHash, value, entry.count, name: $0, kind: kind) }
+                }
+            }
+        }
+    }
+
     /// Counts one event.
     mutating func add(_ f: RecordFields) {
         let org = f.orgID ?? UnsafeRawBufferPointer(start: nil, count: 0)
-        let orgHash = Self.hash(org, seed: 0x9E37_79B9_7F4A_7C15)
+        let orgHash = Self.hash(org, seed: Self.orgSeed)
         count(.actor, org, orgHash, f.actorID, 1, name: f.actorName, kind: f.actorType)
         count(.action, org, orgHash, f.action, 1)
         count(.resourceType, org, orgHash, f.resourceType, 1)
@@ -43,7 +63,7 @@ struct FacetTally: Sendable {
             for e in other.entries {
                 let org = UnsafeRawBufferPointer(rebasing: arena[e.org])
                 count(
-                    e.field, org, Self.hash(org, seed: 0x9E37_79B9_7F4A_7C15),
+                    e.field, org, Self.hash(org, seed: Self.orgSeed),
                     UnsafeRawBufferPointer(rebasing: arena[e.value]), e.count,
                     name: e.name.map { UnsafeRawBufferPointer(rebasing: arena[$0]) }, kind: e.kind)
             }

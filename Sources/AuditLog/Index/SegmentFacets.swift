@@ -119,16 +119,37 @@ struct SegmentFacets: Equatable, Sendable {
         return out + body
     }
 
-    /// A sealed segment's `.fct` file, if it is whole and covers exactly the segment (its footer's end seq).
-    static func stored(_ segment: (baseSeq: UInt64, path: String), directory: String) -> SegmentFacets? {
-        guard let mapped = MappedFile(path: path(directory: directory, baseSeq: segment.baseSeq)),
-            let facets = decode(mapped.bytes, baseSeq: segment.baseSeq),
+    /// A sealed segment's `.fct` file, if it is whole and covers exactly the segment (its footer's end seq); with
+    /// `field`, only that field's entries.
+    static func stored(_ segment: (baseSeq: UInt64, path: String), directory: String, only field: FacetField? = nil)
+        -> SegmentFacets?
+    {
+        guard let facets = read(baseSeq: segment.baseSeq, directory: directory, only: field),
             let file = try? SegmentFile.open(path: segment.path, baseSeq: segment.baseSeq),
-            let size = try? file.source.size(), size >= Int64(SegmentFooter.size),
-            case .footer(let footer)? = try? file.entry(at: size - Int64(SegmentFooter.size), fileSize: size),
-            footer.endSeq == facets.endSeq
+            let footer = try? file.footer(), footer.endSeq == facets.endSeq
         else { return nil }
         return facets
+    }
+
+    /// The `.fct` file of the segment at `baseSeq` if it is whole and undamaged, whatever it covers: a sealed
+    /// segment's whole summary, or the active segment's as of the writer's last clean close.
+    static func read(baseSeq: UInt64, directory: String, only field: FacetField? = nil) -> SegmentFacets? {
+        guard let mapped = MappedFile(path: path(directory: directory, baseSeq: baseSeq)) else { return nil }
+        return decode(mapped.bytes, baseSeq: baseSeq, only: field)
+    }
+
+    /// A walk of the segment in `file` that goes on after the block ending at `endSeq` (where the active segment's
+    /// summary stopped), started from the block index; nil if no block ends there.
+    static func walker(resumingAfter endSeq: UInt64, in file: SegmentFile, directory: String) throws(AuditLogError)
+        -> SegmentWalker?
+    {
+        guard endSeq > file.header.baseSeq else { return nil }
+        var walker = try SegmentWalker(file: file, checking: .blocks, directory: directory, from: endSeq - 1)
+        while case .block(let header, _) = try walker.next() {
+            if header.endSeq == endSeq { return walker }
+            if header.endSeq > endSeq { return nil }
+        }
+        return nil
     }
 
     /// The summary of a sealed segment, computed from its records.
@@ -140,8 +161,11 @@ struct SegmentFacets: Equatable, Sendable {
         return facets
     }
 
-    /// The summary in `bytes`, if they are a whole, undamaged `.fct` file for the segment at `baseSeq`.
-    static func decode(_ bytes: UnsafeRawBufferPointer, baseSeq: UInt64) -> SegmentFacets? {
+    /// The summary in `bytes`, if they are a whole, undamaged `.fct` file for the segment at `baseSeq`; with
+    /// `field`, only that field's entries (the others are stepped over without building their strings).
+    static func decode(_ bytes: UnsafeRawBufferPointer, baseSeq: UInt64, only field: FacetField? = nil)
+        -> SegmentFacets?
+    {
         guard bytes.count >= headerSize, bytes.starts(with: magic),
             UInt16(littleEndian: bytes.loadUnaligned(fromByteOffset: 4, as: UInt16.self)) == 1,
             UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: 8, as: UInt64.self)) == baseSeq
@@ -158,6 +182,15 @@ struct SegmentFacets: Equatable, Sendable {
             for _ in 0..<count {
                 let code = Int(try r.readByte("field"))
                 guard code < FacetField.allCases.count else { return nil }
+                if let field, field.code != code {
+                    _ = try r.readVarint("count")
+                    for what: StaticString in ["org", "value", "name", "kind"] {
+                        let length = try r.readVarint(what)
+                        guard length <= UInt64(r.remaining) else { return nil }
+                        _ = try r.readBytes(Int(length), what)
+                    }
+                    continue
+                }
                 let entryCount = try r.readVarint("count")
                 let org = try r.readString("org")
                 let value = try r.readString("value")

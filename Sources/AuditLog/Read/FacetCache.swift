@@ -1,43 +1,65 @@
-/// The facet summaries of a reader's segments: for sealed segments read from their `.fct` file (or computed from
-/// the records when it is missing or damaged, as the writer's maintenance thread does), for the active segment
-/// computed from its records and extended block by block as it grows. Sealed summaries are kept while the
-/// segment file is the same (redaction replaces it, with a new inode).
+/// The facet summaries of a reader's segments: for sealed segments read from their `.fct` file one field at a time
+/// as queries ask for it (or computed from the records when it is missing or damaged, as the writer's maintenance
+/// thread does), for the active segment read from the summary its writer left at a clean close and extended by
+/// walking the blocks after it (or computed from its records), then extended block by block as it grows. Sealed
+/// summaries are kept while the segment file is the same (redaction replaces it, with a new inode).
 final class FacetCache: Sendable {
     private struct Entry {
         var inode: UInt64?
         var facets: SegmentFacets
+        /// The fields `facets` counts (every one, except for a sealed segment's file read field by field).
+        var fields: Set<FacetField>
         /// Where the walk of the active segment stopped, to go on from there.
         var resume: (offset: Int64, nextSeq: UInt64, blockCount: UInt32, lastRoot: SHA256Hash?)?
     }
 
     private let entries = Locked<[UInt64: Entry]>([:])
 
-    /// The summary of `segment` (the last one is the active segment unless sealed).
-    func facets(_ segment: (baseSeq: UInt64, path: String), isLast: Bool, directory: String) throws(AuditLogError)
-        -> SegmentFacets
+    /// The summary of `segment` (the last one is the active segment unless sealed), counting at least `field`.
+    func facets(_ segment: (baseSeq: UInt64, path: String), field: FacetField, isLast: Bool, directory: String)
+        throws(AuditLogError) -> SegmentFacets
     {
         let inode = LogFiles.inode(ofSegment: segment.path)
-        let cached = entries.withLock { $0[segment.baseSeq] }
-        if let cached, cached.inode == inode, cached.resume == nil { return cached.facets }
+        let cached = entries.withLock { $0[segment.baseSeq] }.flatMap { $0.inode == inode ? $0 : nil }
+        if let cached, cached.resume == nil {
+            if cached.fields.contains(field) { return cached.facets }
+            if let stored = SegmentFacets.stored(segment, directory: directory, only: field) {
+                var grown = cached
+                grown.facets.entries.merge(stored.entries) { old, _ in old }
+                grown.fields.insert(field)
+                entries.withLock { $0[segment.baseSeq] = grown }
+                return grown.facets
+            }
+        }
         let file = try SegmentFile.open(path: segment.path, baseSeq: segment.baseSeq)
-        var facets: SegmentFacets
-        var walker: SegmentWalker
-        if let cached, cached.inode == inode, let resume = cached.resume {
+        var facets = SegmentFacets(baseSeq: segment.baseSeq)
+        var walker: SegmentWalker?
+        if let cached, let resume = cached.resume {
             facets = cached.facets
             walker = try SegmentWalker(
                 file: file, checking: .blocks, offset: resume.offset, nextSeq: resume.nextSeq,
                 blockCount: resume.blockCount, lastRoot: resume.lastRoot)
-        } else {
-            if !isLast, let stored = SegmentFacets.stored(segment, directory: directory) {
-                entries.withLock { $0[segment.baseSeq] = Entry(inode: inode, facets: stored, resume: nil) }
+        } else if !isLast {
+            if let stored = SegmentFacets.stored(segment, directory: directory, only: field) {
+                entries.withLock {
+                    $0[segment.baseSeq] = Entry(inode: inode, facets: stored, fields: [field], resume: nil)
+                }
                 return stored
             }
-            facets = SegmentFacets(baseSeq: segment.baseSeq)
-            walker = try SegmentWalker(file: file, checking: .blocks)
+        } else if let stored = SegmentFacets.read(baseSeq: segment.baseSeq, directory: directory),
+            let resumed = try? SegmentFacets.walker(resumingAfter: stored.endSeq, in: file, directory: directory)
+        {
+            facets = stored
+            walker = resumed
         }
-        try facets.add(walking: &walker)
-        let resume = walker.sealed ? nil : (walker.offset, walker.nextSeq, walker.blockCount, walker.lastRoot)
-        entries.withLock { $0[segment.baseSeq] = Entry(inode: inode, facets: facets, resume: resume) }
+        var walk: SegmentWalker
+        if let walker { walk = walker } else { walk = try SegmentWalker(file: file, checking: .blocks) }
+        try facets.add(walking: &walk)
+        let resume = walk.sealed ? nil : (walk.offset, walk.nextSeq, walk.blockCount, walk.lastRoot)
+        entries.withLock {
+            $0[segment.baseSeq] = Entry(
+                inode: inode, facets: facets, fields: Set(FacetField.allCases), resume: resume)
+        }
         return facets
     }
 
@@ -79,7 +101,8 @@ extension AuditLogReader {
         let orgs = orgIDs.map(Set.init)
         var totals: [String: FacetValue] = [:]
         for (i, segment) in segments.enumerated() {
-            let facets = try facetCache.facets(segment, isLast: i == segments.count - 1, directory: directory)
+            let facets = try facetCache.facets(
+                segment, field: field, isLast: i == segments.count - 1, directory: directory)
             for (key, entry) in facets.entries where key.field == field {
                 if let orgs, !orgs.contains(key.org) { continue }
                 var total = totals[key.value, default: FacetValue(value: key.value, count: 0)]

@@ -24,12 +24,15 @@ struct BlockIndexAppender {
     /// The filter of the block being built, and a buffer for it.
     private var blockFilter = BlockFilter.Builder()
     private var filterBytes: [UInt8] = []
-    /// The facet summary of the active segment, counted from the committed batches; nil when the segment held
-    /// records before this writer opened it (the maintenance thread computes that one after the seal).
+    /// The facet summary of the active segment, counted from the committed batches (on top of the summary the last
+    /// writer left at its clean close); nil when the segment held records this writer has no summary of (the
+    /// maintenance thread computes that one after the seal).
     private var facets: FacetTally?
     /// The seqs `facets` covers: `[facetsBase, facetsEnd)`.
     private var facetsBase: UInt64
     private var facetsEnd: UInt64
+    /// Where the active segment's `.fct` file ends (its end seq), if it is the one this writer started from.
+    private var facetsWrittenEnd: UInt64?
 
     /// Opens (or creates) the `.idx` of the active segment at `baseSeq`, whose next record is `nextSeq`;
     /// `existing` is the segment's index if open read it whole, whose records' actors count towards the actor index
@@ -39,9 +42,16 @@ struct BlockIndexAppender {
         self.directory = directory
         actorHashes = existing?.actorHashes() ?? (nextSeq == baseSeq ? [] : nil)
         actorHashesBase = baseSeq
-        if nextSeq == baseSeq { facets = FacetTally() }
         facetsBase = baseSeq
         facetsEnd = baseSeq
+        if nextSeq == baseSeq {
+            facets = FacetTally()
+        } else if let stored = SegmentFacets.read(baseSeq: baseSeq, directory: directory), stored.endSeq == nextSeq {
+            // What the last writer counted at its clean close, up to the end of the segment as open found it.
+            facets = FacetTally(stored)
+            facetsEnd = nextSeq
+            facetsWrittenEnd = nextSeq
+        }
         try open(baseSeq: baseSeq)
     }
 
@@ -105,6 +115,16 @@ struct BlockIndexAppender {
         }
     }
 
+    /// At a clean close, after the last sync: writes the active segment's facet summary so far (up to `endSeq`,
+    /// the end of its blocks), so that a new reader counts only the blocks written after it (FORMAT.md "Indexes").
+    /// Nothing when the file already says so, or when this writer has no summary of the whole segment.
+    func writeActiveSummary(endSeq: UInt64) {
+        guard let facets, facetsEnd == endSeq, endSeq > facetsBase, facetsWrittenEnd != endSeq else { return }
+        var summary = facets.summary(baseSeq: facetsBase)
+        summary.endSeq = endSeq
+        try? SegmentIndexFiles.replace(SegmentFacets.path(directory: directory, baseSeq: facetsBase), with: summary.encode())
+    }
+
     /// Writes the sealed segment's actor index and starts the index of the next segment. If the actor index
     /// cannot be written, the next open writes it.
     mutating func seal(baseSeq sealedBase: UInt64, nextBaseSeq: UInt64) throws(AuditLogError) {
@@ -124,6 +144,7 @@ struct BlockIndexAppender {
         facets = FacetTally()
         facetsBase = nextBaseSeq
         facetsEnd = nextBaseSeq
+        facetsWrittenEnd = nil
         try open(baseSeq: nextBaseSeq)
     }
 }

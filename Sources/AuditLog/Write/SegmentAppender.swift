@@ -158,11 +158,12 @@ final class SegmentAppender {
     }
 
     /// At a clean close, after the last sync: records where the active segment's blocks end (``WriterTail``), so
-    /// that the next open need not walk them (unless the file already says so: a writer that wrote nothing). A tail
-    /// that cannot be written only costs the next open a full walk.
+    /// that the next open need not walk them (unless the file already says so: a writer that wrote nothing), and
+    /// the segment's facet summary so far. A tail that cannot be written only costs the next open a full walk.
     func recordTail() {
-        guard !hasUnsyncedWrites, let tail = try? segment.tail(), WriterTail.read(directory: directory) != tail
-        else { return }
+        guard !hasUnsyncedWrites else { return }
+        index.writeActiveSummary(endSeq: frontier.size)
+        guard let tail = try? segment.tail(), WriterTail.read(directory: directory) != tail else { return }
         try? tail.write(directory: directory)
     }
 
