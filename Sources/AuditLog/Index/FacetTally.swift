@@ -28,23 +28,6 @@ struct FacetTally: Sendable {
     /// The seed of an org's hash, which seeds its values' hashes.
     private static let orgSeed: UInt64 = 0x9E37_79B9_7F4A_7C15
 
-    init() {}
-
-    /// A tally holding the counts of a summary (the active segment's, as the last writer left it).
-    init(_ summary: SegmentFacets) {
-        for (key, entry) in summary.entries {
-            let kind = entry.kind.flatMap(AuditEvent.Actor.Kind.init(rawValue:))
-            let name = entry.name.map { Array($0.utf8) }
-            Array(key.org.utf8).withUnsafeBytes { org in
-                Array(key.value.utf8).withUnsafeBytes { value in
-                    let orgHash = Self.hash(org, seed: Self.orgSeed)
-                    guard let name else { return count(key.field, org, orgHash, value, entry.count, kind: kind) }
-                    name.withUnsafeBytes { count(key.field, org, orgHash, value, entry.count, name: $0, kind: kind) }
-                }
-            }
-        }
-    }
-
     /// Counts one event.
     mutating func add(_ f: RecordFields) {
         let org = f.orgID ?? UnsafeRawBufferPointer(start: nil, count: 0)

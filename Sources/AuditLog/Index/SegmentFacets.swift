@@ -131,11 +131,28 @@ struct SegmentFacets: Equatable, Sendable {
         return facets
     }
 
+    /// Whether a sealed segment has a whole `.fct` file covering exactly the segment (``stored(_:directory:only:)``
+    /// without decoding its entries): what the writer's maintenance thread checks of every sealed segment at open.
+    static func isStored(_ segment: (baseSeq: UInt64, path: String), directory: String) -> Bool {
+        guard let endSeq = storedEnd(baseSeq: segment.baseSeq, directory: directory),
+            let file = try? SegmentFile.open(path: segment.path, baseSeq: segment.baseSeq),
+            let footer = try? file.footer()
+        else { return false }
+        return footer.endSeq == endSeq
+    }
+
     /// The `.fct` file of the segment at `baseSeq` if it is whole and undamaged, whatever it covers: a sealed
     /// segment's whole summary, or the active segment's as of the writer's last clean close.
     static func read(baseSeq: UInt64, directory: String, only field: FacetField? = nil) -> SegmentFacets? {
         guard let mapped = MappedFile(path: path(directory: directory, baseSeq: baseSeq)) else { return nil }
         return decode(mapped.bytes, baseSeq: baseSeq, only: field)
+    }
+
+    /// The end seq the `.fct` file of the segment at `baseSeq` covers, if it is whole and undamaged (its entries
+    /// are not decoded).
+    static func storedEnd(baseSeq: UInt64, directory: String) -> UInt64? {
+        guard let mapped = MappedFile(path: path(directory: directory, baseSeq: baseSeq)) else { return nil }
+        return checkedHeader(mapped.bytes, baseSeq: baseSeq)?.endSeq
     }
 
     /// A walk of the segment in `file` that goes on after the block ending at `endSeq` (where the active segment's
@@ -166,18 +183,10 @@ struct SegmentFacets: Equatable, Sendable {
     static func decode(_ bytes: UnsafeRawBufferPointer, baseSeq: UInt64, only field: FacetField? = nil)
         -> SegmentFacets?
     {
-        guard bytes.count >= headerSize, bytes.starts(with: magic),
-            UInt16(littleEndian: bytes.loadUnaligned(fromByteOffset: 4, as: UInt16.self)) == 1,
-            UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: 8, as: UInt64.self)) == baseSeq
-        else { return nil }
-        let endSeq = UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: 16, as: UInt64.self))
-        let count = UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: 24, as: UInt32.self))
-        let crc = UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: 28, as: UInt32.self))
-        let body = UnsafeRawBufferPointer(rebasing: bytes[headerSize...])
-        guard CRC32C.checksum(body) == crc, endSeq >= baseSeq else { return nil }
+        guard let (endSeq, count) = checkedHeader(bytes, baseSeq: baseSeq) else { return nil }
         var facets = SegmentFacets(baseSeq: baseSeq)
         facets.endSeq = endSeq
-        var r = ByteReader(body)
+        var r = ByteReader(UnsafeRawBufferPointer(rebasing: bytes[headerSize...]))
         do throws(DecodeFailure) {
             for _ in 0..<count {
                 let code = Int(try r.readByte("field"))
@@ -203,5 +212,22 @@ struct SegmentFacets: Equatable, Sendable {
             return nil
         }
         return r.isAtEnd ? facets : nil
+    }
+
+    /// The end seq and entry count of a `.fct` file's bytes for the segment at `baseSeq`, if its header is valid
+    /// and its body passes the checksum.
+    private static func checkedHeader(_ bytes: UnsafeRawBufferPointer, baseSeq: UInt64) -> (
+        endSeq: UInt64, count: UInt32
+    )? {
+        guard bytes.count >= headerSize, bytes.starts(with: magic),
+            UInt16(littleEndian: bytes.loadUnaligned(fromByteOffset: 4, as: UInt16.self)) == 1,
+            UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: 8, as: UInt64.self)) == baseSeq
+        else { return nil }
+        let endSeq = UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: 16, as: UInt64.self))
+        let count = UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: 24, as: UInt32.self))
+        let crc = UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: 28, as: UInt32.self))
+        guard CRC32C.checksum(UnsafeRawBufferPointer(rebasing: bytes[headerSize...])) == crc, endSeq >= baseSeq
+        else { return nil }
+        return (endSeq, count)
     }
 }

@@ -24,15 +24,14 @@ struct BlockIndexAppender {
     /// The filter of the block being built, and a buffer for it.
     private var blockFilter = BlockFilter.Builder()
     private var filterBytes: [UInt8] = []
-    /// The facet summary of the active segment, counted from the committed batches (on top of the summary the last
-    /// writer left at its clean close); nil when the segment held records this writer has no summary of (the
-    /// maintenance thread computes that one after the seal).
+    /// The facet counts of the active segment's committed batches; nil when the segment held records this writer
+    /// has no summary of (the maintenance thread computes that one after the seal).
     private var facets: FacetTally?
-    /// The seqs `facets` covers: `[facetsBase, facetsEnd)`.
+    /// The seqs the summary covers: `[facetsBase, facetsEnd)`: the batches counted in `facets`, after the ones
+    /// the `.fct` file the last writer left at its clean close covers, up to `carriedEnd`.
     private var facetsBase: UInt64
     private var facetsEnd: UInt64
-    /// Where the active segment's `.fct` file ends (its end seq), if it is the one this writer started from.
-    private var facetsWrittenEnd: UInt64?
+    private var carriedEnd: UInt64?
 
     /// Opens (or creates) the `.idx` of the active segment at `baseSeq`, whose next record is `nextSeq`;
     /// `existing` is the segment's index if open read it whole, whose records' actors count towards the actor index
@@ -46,11 +45,11 @@ struct BlockIndexAppender {
         facetsEnd = baseSeq
         if nextSeq == baseSeq {
             facets = FacetTally()
-        } else if let stored = SegmentFacets.read(baseSeq: baseSeq, directory: directory), stored.endSeq == nextSeq {
-            // What the last writer counted at its clean close, up to the end of the segment as open found it.
-            facets = FacetTally(stored)
+        } else if SegmentFacets.storedEnd(baseSeq: baseSeq, directory: directory) == nextSeq {
+            // The last writer's summary covers the segment as open found it: read when it is next written.
+            facets = FacetTally()
             facetsEnd = nextSeq
-            facetsWrittenEnd = nextSeq
+            carriedEnd = nextSeq
         }
         try open(baseSeq: baseSeq)
     }
@@ -119,10 +118,23 @@ struct BlockIndexAppender {
     /// the end of its blocks), so that a new reader counts only the blocks written after it (FORMAT.md "Indexes").
     /// Nothing when the file already says so, or when this writer has no summary of the whole segment.
     func writeActiveSummary(endSeq: UInt64) {
-        guard let facets, facetsEnd == endSeq, endSeq > facetsBase, facetsWrittenEnd != endSeq else { return }
-        var summary = facets.summary(baseSeq: facetsBase)
-        summary.endSeq = endSeq
+        guard facetsEnd == endSeq, endSeq > facetsBase, carriedEnd != endSeq, let summary = summary() else { return }
         try? SegmentIndexFiles.replace(SegmentFacets.path(directory: directory, baseSeq: facetsBase), with: summary.encode())
+    }
+
+    /// The summary of `[facetsBase, facetsEnd)`: the carried file's counts, then this writer's; nil without one.
+    private func summary() -> SegmentFacets? {
+        guard let facets else { return nil }
+        var summary = SegmentFacets(baseSeq: facetsBase)
+        if let carriedEnd {
+            guard let carried = SegmentFacets.read(baseSeq: facetsBase, directory: directory),
+                carried.endSeq == carriedEnd
+            else { return nil }
+            summary = carried
+        }
+        summary.merge(facets.summary(baseSeq: facetsBase))
+        summary.endSeq = facetsEnd
+        return summary
     }
 
     /// Writes the sealed segment's actor index and starts the index of the next segment. If the actor index
@@ -135,16 +147,14 @@ struct BlockIndexAppender {
         }
         actorHashes = []
         actorHashesBase = nextBaseSeq
-        if let facets, facetsBase == sealedBase, facetsEnd == nextBaseSeq {
-            var summary = facets.summary(baseSeq: sealedBase)
-            summary.endSeq = nextBaseSeq
+        if facetsBase == sealedBase, facetsEnd == nextBaseSeq, let summary = summary() {
             try? SegmentIndexFiles.replace(
                 SegmentFacets.path(directory: directory, baseSeq: sealedBase), with: summary.encode())
         }
         facets = FacetTally()
         facetsBase = nextBaseSeq
         facetsEnd = nextBaseSeq
-        facetsWrittenEnd = nil
+        carriedEnd = nil
         try open(baseSeq: nextBaseSeq)
     }
 }

@@ -23,7 +23,7 @@ extension LogWriter {
                 }
             }
             if isStopping { return }
-            if SegmentFacets.stored(segment, directory: directory) != nil { continue }
+            if SegmentFacets.isStored(segment, directory: directory) { continue }
             let inode = FileSystem.inode(segment.path)
             guard let facets = try? SegmentFacets.compute(segment) else { continue }
             _ = try? exclusively { () throws(AuditLogError) in
