@@ -24,8 +24,11 @@ final class SegmentIndex {
     private let walkedActorHashes: [UInt64]
     private let walkedRecordEnds: [UInt32]
     private let walkedFilters: BlockFilter.Store
-    /// The sorted (hash, seq) pairs of a sealed segment, memory-mapped.
-    private let actorIndex: MappedFile?
+    /// The sorted (hash, seq) pairs of a sealed segment, memory-mapped and checked when an actor query first asks
+    /// (a time-range query never does; checking the whole file was half of building a view). Nil inside: no valid
+    /// actor index.
+    private let actorIndex = Locked<MappedFile??>(nil)
+    private let directory: String
 
     var endSeq: UInt64 { blocks.last?.endSeq ?? baseSeq }
 
@@ -133,8 +136,7 @@ final class SegmentIndex {
         prefixMaxTimestamp = prefix
         minTimestamp = minimum
         maxTimestamp = running
-        let count = blocks.last.map { Int($0.endSeq - baseSeq) } ?? 0
-        actorIndex = sealed ? Self.checkedActorIndex(directory: directory, baseSeq: baseSeq, count: count) : nil
+        self.directory = directory
     }
 
     // MARK: What each block's entry holds
@@ -244,6 +246,13 @@ final class SegmentIndex {
 
     /// Seqs of the records whose actor id hashes to `hash`, ascending (a superset of the actor's records).
     func seqs(forActorHash hash: UInt64) -> [UInt64] {
+        let actorIndex = self.actorIndex.withLock { checked in
+            if checked == nil {
+                checked = sealed
+                    ? Self.checkedActorIndex(directory: directory, baseSeq: baseSeq, count: Int(endSeq - baseSeq)) : nil
+            }
+            return checked!
+        }
         guard let actorIndex else {
             var result: [UInt64] = []
             for (b, block) in blocks.enumerated() {
