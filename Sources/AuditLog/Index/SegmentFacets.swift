@@ -125,8 +125,7 @@ struct SegmentFacets: Equatable, Sendable {
         -> SegmentFacets?
     {
         guard let facets = read(baseSeq: segment.baseSeq, directory: directory, only: field),
-            let file = try? SegmentFile.open(path: segment.path, baseSeq: segment.baseSeq),
-            let footer = try? file.footer(), footer.endSeq == facets.endSeq
+            endsAtFooter(segment, facets.endSeq)
         else { return nil }
         return facets
     }
@@ -134,8 +133,12 @@ struct SegmentFacets: Equatable, Sendable {
     /// Whether a sealed segment has a whole `.fct` file covering exactly the segment (``stored(_:directory:only:)``
     /// without decoding its entries): what the writer's maintenance thread checks of every sealed segment at open.
     static func isStored(_ segment: (baseSeq: UInt64, path: String), directory: String) -> Bool {
-        guard let endSeq = storedEnd(baseSeq: segment.baseSeq, directory: directory),
-            let file = try? SegmentFile.open(path: segment.path, baseSeq: segment.baseSeq),
+        storedEnd(baseSeq: segment.baseSeq, directory: directory).map { endsAtFooter(segment, $0) } ?? false
+    }
+
+    /// Whether `segment` is sealed by a footer whose end seq is `endSeq`.
+    private static func endsAtFooter(_ segment: (baseSeq: UInt64, path: String), _ endSeq: UInt64) -> Bool {
+        guard let file = try? SegmentFile.open(path: segment.path, baseSeq: segment.baseSeq),
             let footer = try? file.footer()
         else { return false }
         return footer.endSeq == endSeq
@@ -193,11 +196,10 @@ struct SegmentFacets: Equatable, Sendable {
                 guard code < FacetField.allCases.count else { return nil }
                 if let field, field.code != code {
                     _ = try r.readVarint("count")
-                    for what: StaticString in ["org", "value", "name", "kind"] {
-                        let length = try r.readVarint(what)
-                        guard length <= UInt64(r.remaining) else { return nil }
-                        _ = try r.readBytes(Int(length), what)
-                    }
+                    _ = try r.readLengthPrefixed("org")
+                    _ = try r.readLengthPrefixed("value")
+                    _ = try r.readLengthPrefixed("name")
+                    _ = try r.readLengthPrefixed("kind")
                     continue
                 }
                 let entryCount = try r.readVarint("count")

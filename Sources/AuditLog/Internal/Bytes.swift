@@ -151,12 +151,18 @@ struct ByteReader {
         return slice
     }
 
-    /// Reads a varint length and that many bytes of valid UTF-8.
-    mutating func readString(_ what: StaticString) throws(DecodeFailure) -> String {
+    /// Reads a varint length and that many bytes.
+    mutating func readLengthPrefixed(_ what: StaticString) throws(DecodeFailure) -> UnsafeRawBufferPointer {
         let start = position
         let length = try readVarint(what)
         guard length <= UInt64(remaining) else { throw DecodeFailure(reason: "truncated \(what)", offset: start) }
-        let bytes = try readBytes(Int(length), what)
+        return try readBytes(Int(length), what)
+    }
+
+    /// Reads a varint length and that many bytes of valid UTF-8.
+    mutating func readString(_ what: StaticString) throws(DecodeFailure) -> String {
+        let start = position
+        let bytes = try readLengthPrefixed(what)
         guard let string = UTF8Validator.string(bytes) else {
             throw DecodeFailure(reason: "\(what) is not valid UTF-8", offset: start)
         }
