@@ -156,8 +156,9 @@ let package = Package(
         .testTarget(
             name: "AuditLogTests",
             dependencies: ["AuditLog", "AuditLogSampleData", "AuditLogTestSupport"],
-            // Published RFC 6962 and C2SP vectors, read from the source tree by the tests.
-            exclude: ["Vectors"],
+            // Published RFC 6962 and C2SP vectors, and a log written in format version 1 (Fixtures/v1-log), read
+            // from the source tree by the tests.
+            exclude: ["Vectors", "Fixtures"],
             swiftSettings: strictSettings
         ),
         .testTarget(
