@@ -48,11 +48,11 @@ let package = Package(
         // see Sources/CSHA256/sha256.c.
         .target(name: "CSHA256"),
         // The LZ4 decoder for a block's first records, which refuses offset-0 matches as it decodes (liblz4 decodes
-        // them); see Sources/CLZ4Prefix/lz4prefix.c.
-        .target(name: "CLZ4Prefix"),
+        // them); see Sources/CLZ4Decode/lz4decode.c.
+        .target(name: "CLZ4Decode"),
         .target(
             name: "AuditLog",
-            dependencies: ["CLZ4", "CCrypto", "CCRC32C", "CSHA256", "CLZ4Prefix"],
+            dependencies: ["CLZ4", "CCrypto", "CCRC32C", "CSHA256", "CLZ4Decode"],
             // Crash points and I/O faults for the tests exist in debug builds only (Internal/FaultInjection.swift).
             swiftSettings: strictSettings + [.define("AUDITLOG_FAULT_INJECTION", .when(configuration: .debug))]
         ),

@@ -1,7 +1,8 @@
 import AuditLogSampleData
 import AuditLogTestSupport
 import Testing
-import CLZ4Prefix
+import CLZ4
+import CLZ4Decode
 
 @testable import AuditLog
 
@@ -105,7 +106,7 @@ struct PrimitiveTests {
         #expect(!bad)
     }
 
-    /// The prefix decoder (`Sources/CLZ4Prefix`) against liblz4's whole decoder: on real streams of JSON-like,
+    /// The prefix decoder (`Sources/CLZ4Decode`) against liblz4's whole decoder: on real streams of JSON-like,
     /// repetitive and random data its prefixes are the input's; on mutated streams it never reads or writes out of
     /// bounds (the buffers are exact), and whenever both decoders accept a stream it gives liblz4's bytes; an
     /// offset-0 match is refused before the prefix and the block read whole instead.
@@ -179,6 +180,85 @@ struct PrimitiveTests {
             }
         }
         #expect(direct == Int64(AUDITLOG_LZ4_OFFSET_ZERO))
+    }
+
+    /// The frame decoder of format version 2 (`auditlog_lz4_decode_with_dictionary`) against liblz4's
+    /// `LZ4_decompress_safe_usingDict`: frames compressed against dictionaries of 0 to 64 KiB (``LZ4Dictionary``,
+    /// whose state each frame copies) decode to their input; mutated frames are refused or decode as liblz4 does;
+    /// an offset-0 match, a match reaching past the dictionary, a short or long output and bytes after the last
+    /// sequence are refused.
+    @Test func lz4DictionaryDecoderAgreesWithLiblz4() {
+        var rng = SplitMix64(seed: 78)
+        func records(_ count: Int) -> [UInt8] {
+            var out: [UInt8] = []
+            while out.count < count {
+                out += Array(#"{"actor":{"id":"user_\#(rng.next() % 500)","type":"user"},"action":"prompt.update","ip":"10.\#(rng.next() % 256).1.\#(rng.next() % 256)"}"#.utf8)
+            }
+            return Array(out.prefix(count))
+        }
+        func ours(_ frame: [UInt8], _ dictionary: [UInt8], size: Int) -> [UInt8]? {
+            var out = [UInt8](repeating: 0xAA, count: size)
+            let ok = frame.withUnsafeBytes { src in
+                dictionary.withUnsafeBytes { dict in out.withUnsafeMutableBytes { LZ4.decompress(src, dictionary: dict, into: $0) } }
+            }
+            return ok ? out : nil
+        }
+        func liblz4(_ frame: [UInt8], _ dictionary: [UInt8], size: Int) -> [UInt8]? {
+            var out = [UInt8](repeating: 0, count: size)
+            let n = frame.withUnsafeBytes { src in
+                dictionary.withUnsafeBytes { dict in
+                    out.withUnsafeMutableBytes {
+                        LZ4_decompress_safe_usingDict(
+                            src.baseAddress!.assumingMemoryBound(to: CChar.self), $0.baseAddress!.assumingMemoryBound(to: CChar.self),
+                            Int32(src.count), Int32(size), dict.baseAddress?.assumingMemoryBound(to: CChar.self), Int32(dict.count))
+                    }
+                }
+            }
+            return n == Int32(size) ? out : nil
+        }
+        let scratch = UnsafeMutablePointer<LZ4_stream_t>.allocate(capacity: 1)
+        defer { scratch.deallocate() }
+        var agreed = 0
+        var usedDictionary = 0
+        for trial in 0..<300 {
+            let dictionaryBytes = records([0, 100, 4096, 65_536, 90_000][trial % 5])
+            let dictionary = dictionaryBytes.withUnsafeBytes { LZ4Dictionary(payload: $0) }
+            let kept = Array(dictionary.bytes)
+            #expect(kept == Array(dictionaryBytes.suffix(65_536)))
+            let input = records(1 + Int(rng.next() % 6000))
+            var out = [UInt8](repeating: 0, count: LZ4.compressBound(input.count))
+            let n = input.withUnsafeBytes { src in out.withUnsafeMutableBytes { dictionary.compress(src, into: $0, scratch: scratch) } }
+            let frame = Array(out[..<n!])
+            #expect(ours(frame, kept, size: input.count) == input, "trial \(trial)")
+            #expect(liblz4(frame, kept, size: input.count) == input)
+            // Against a dictionary, a frame refers to it: smaller than alone, and it does not decode without it.
+            var alone = [UInt8](repeating: 0, count: LZ4.compressBound(input.count))
+            let m = input.withUnsafeBytes { src in alone.withUnsafeMutableBytes { LZ4.compress(src, into: $0) } }!
+            if kept.count >= 4096 && input.count > 500 && frame.count < m && ours(frame, [], size: input.count) == nil {
+                usedDictionary += 1
+            }
+
+            var mutated = frame
+            for _ in 0..<(1 + rng.next() % 3) {
+                mutated[Int(rng.next() % UInt64(mutated.count))] = UInt8(truncatingIfNeeded: rng.next())
+            }
+            if let a = ours(mutated, kept, size: input.count) {
+                #expect(a == liblz4(mutated, kept, size: input.count), "mutated trial \(trial): the decoders differ")
+                agreed += 1
+            }
+            // The output size must be exact, and nothing may follow the last sequence.
+            #expect(ours(frame, kept, size: input.count + 1) == nil)
+            if input.count > 1 { #expect(ours(frame, kept, size: input.count - 1) == nil) }
+            #expect(ours(frame + [0], kept, size: input.count) == nil)
+        }
+        #expect(usedDictionary > 80)
+        #expect(agreed > 0)
+        // A match of 4 at offset 0, and one reaching 3 bytes before a 2-byte dictionary: refused.
+        let offsetZero: [UInt8] = [0x40] + Array("abcd".utf8) + [0x00, 0x00] + [0x50] + Array("efghi".utf8)
+        #expect(ours(offsetZero, [], size: 13) == nil)
+        let pastDictionary: [UInt8] = [0x00, 0x03, 0x00] + [0x50] + Array("efghi".utf8)
+        #expect(ours(pastDictionary, Array("xy".utf8), size: 9) == nil)
+        #expect(ours(pastDictionary, Array("xyz".utf8), size: 9) == Array("xyzxefghi".utf8))
     }
 
     @Test func varintsAreMinimalAndRoundTrip() throws {

@@ -66,13 +66,12 @@ struct VerifyTests {
     func reencodeBlock(_ original: BlockLocation, in file: [UInt8], records transform: ([[UInt8]]) -> [[UInt8]]) throws
         -> [UInt8]
     {
-        let block = Array(file[original.offset..<original.offset + original.length])
-        var payload: [UInt8] = []
-        try block.withUnsafeBytes { try BlockDecoder.payload(of: $0, original.header, into: &payload) }
+        let payload = try payload(of: original, in: file)
         var records: [[UInt8]] = []
         try payload.withUnsafeBytes { raw in
             try BlockDecoder.forEachRecord(
-                in: UnsafeRawBufferPointer(rebasing: raw[0..<Int(original.header.uncompressedLength)]), original.header
+                in: UnsafeRawBufferPointer(rebasing: raw[0..<Int(original.header.uncompressedLength)]), original.header,
+                firstSeq: original.header.firstSeq, endSeq: original.header.endSeq
             ) { _, record in records.append(Array(record)) }
         }
         records = transform(records)
@@ -98,6 +97,26 @@ struct VerifyTests {
         out += newPayload
         out.appendLittleEndian(CRC32C.checksum(out))
         return out
+    }
+
+    /// The uncompressed payload of a block of the segment `file`, decoded against the segment's dictionary (its
+    /// first block's payload) when it is made of frames.
+    func payload(of location: BlockLocation, in file: [UInt8]) throws -> [UInt8] {
+        let segment = try file.withUnsafeBytes { try SegmentHeader.decode($0) }
+        var dictionary: [UInt8] = []
+        if location.header.compression == .frames && location.header.firstSeq != segment.baseSeq {
+            let offset = segment.encodedSize
+            let first = try file[offset..<offset + 80].withUnsafeBytes { try BlockHeader.decode($0) }
+            dictionary = Array(try payload(of: BlockLocation(offset: offset, header: first), in: file).suffix(65_536))
+        }
+        let block = Array(file[location.offset..<location.offset + location.length])
+        var payload: [UInt8] = []
+        try block.withUnsafeBytes { raw in
+            try dictionary.withUnsafeBytes {
+                try BlockDecoder.payload(of: raw, location.header, dictionary: $0, into: &payload)
+            }
+        }
+        return Array(payload[0..<Int(location.header.uncompressedLength)])
     }
 
     /// The Merkle frontier before a block: from the previous block, or the segment header.

@@ -33,10 +33,16 @@ struct WriterTailTests {
         #expect(tail.inode == FileSystem.inode(path))
         let expected = try AuditLogReader(directory: dir.path).state()
 
-        // Damage a block well before the tail: open trusts what a clean close recorded and does not read it ...
+        // Damage a block well before the tail (the second: the first holds the dictionary the next commit reads):
+        // open trusts what a clean close recorded and does not read it ...
         var bytes = Array(try Data(contentsOf: URL(fileURLWithPath: path)))
-        let firstBlock = Int(try SegmentFile.open(path: path, baseSeq: 0).headerSize)
-        bytes[firstBlock + 200] ^= 0x40
+        let file = try SegmentFile.open(path: path, baseSeq: 0)
+        guard case .block(let first) = try file.entry(at: Int64(file.headerSize), fileSize: Int64(bytes.count)) else {
+            Issue.record("no first block")
+            return
+        }
+        let secondBlock = file.headerSize + first.totalLength
+        bytes[secondBlock + 200] ^= 0x40
         try FileHandle(forUpdating: URL(fileURLWithPath: path)).write(contentsOf: bytes)
         let log = try AuditLog(directory: dir.path)
         #expect(log.state == expected)
@@ -46,7 +52,7 @@ struct WriterTailTests {
         // ... verification does, and says where.
         let report = try AuditLogReader(directory: dir.path).verify()
         #expect(!report.isValid)
-        #expect(report.problems.contains { $0.kind == .modified && $0.offset == Int64(firstBlock) })
+        #expect(report.problems.contains { $0.kind == .modified && $0.offset == Int64(secondBlock) })
         // Without the tail, open reads every block and refuses the damaged segment, as before.
         try FileSystem.remove(WriterTail.path(directory: dir.path))
         #expect(throws: AuditLogError.self) { try AuditLog(directory: dir.path) }

@@ -1,6 +1,6 @@
 @testable import AuditLog
 
-/// The LZ4 prefix decoder queries use (`Sources/CLZ4Prefix`) against liblz4's whole decoder. Input: two bytes for
+/// The LZ4 prefix decoder queries use (`Sources/CLZ4Decode`) against liblz4's whole decoder. Input: two bytes for
 /// the output size, two for how much of it to decode, one mode byte, then either a stream to decode as it is, or
 /// (mode bit 0) data to compress first, with (mode bit 1) one byte of the stream changed. Properties: no read or
 /// write out of bounds (the buffers are exact; AddressSanitizer watches the C code too); where both decoders

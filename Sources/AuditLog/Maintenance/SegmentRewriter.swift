@@ -5,7 +5,9 @@
 /// the rename is durable.
 ///
 /// Only records change; every block keeps its seqs, frontier, root and commit flag, and the header and footer
-/// are copied, so the Merkle tree is untouched (a replaced record must keep its leaf hash).
+/// are copied, so the Merkle tree is untouched (a replaced record must keep its leaf hash). In a version 2 segment
+/// a change to the first block changes the dictionary of every other block: then all of them are compressed
+/// again, against the new one.
 enum SegmentRewriter {
     /// Rewrites `segment`, replacing each record for which `replacement` returns new bytes. Unchanged blocks
     /// are copied byte for byte. Returns how many records were replaced (0: the file was left alone).
@@ -19,8 +21,9 @@ enum SegmentRewriter {
         var walker = try SegmentWalker(file: file, checking: .blocks)
         var out = try file.source.read(count: file.headerSize, at: 0)
         var payload: [UInt8] = []
-        var builder = BlockBuilder(maxBlockBytes: maxBlockBytes)
+        var builder = BlockBuilder(maxBlockBytes: maxBlockBytes, segmentVersion: file.header.version)
         var replaced = 0
+        var dictionaryChanged = false
         walk: while true {
             switch try walker.next() {
             case .block(let header, let offset):
@@ -42,10 +45,17 @@ enum SegmentRewriter {
                     throw AuditLogError(.corrupt, error.reason, path: segment.path, offset: offset)
                 }
                 if let failure { throw failure }
-                if replaced == before {
+                let first = header.firstSeq == segment.baseSeq
+                if replaced == before && !(dictionaryChanged && header.compression == .frames) {
                     out.append(contentsOf: walker.block[0..<header.totalLength])
                     builder.discardBlock()
+                    if first && header.compression == .frames {
+                        payload.withUnsafeBytes {
+                            builder.use(LZ4Dictionary(payload: UnsafeRawBufferPointer(rebasing: $0[0..<Int(header.uncompressedLength)])))
+                        }
+                    }
                 } else {
+                    dictionaryChanged = dictionaryChanged || first
                     guard let frontier = walker.frontier(of: header) else {
                         throw AuditLogError(
                             .corrupt, "block frontier does not match its size", path: segment.path, offset: offset)

@@ -248,10 +248,14 @@ final class QueryEngine {
                         continue
                     }
                     if !index.mayMatch(b, probe) { continue }
-                    let prefix = Int(index.recordEnd(block: b, record: Int(inBlock.max()! - info.firstSeq)))
+                    // The bytes of the payload the block's wanted records lie in (the first starts where the record
+                    // before it ends).
+                    let firstRecord = Int(inBlock.min()! - info.firstSeq)
+                    let start = firstRecord == 0 ? 0 : Int(index.recordEnd(block: b, record: firstRecord - 1))
+                    let end = Int(index.recordEnd(block: b, record: Int(inBlock.max()! - info.firstSeq)))
                     let found = try records(
-                        of: place(b), in: file, fileSize: fileSize, seqs: Set(inBlock), prefix: prefix, query: query,
-                        anchor: anchor)
+                        of: place(b), in: file, fileSize: fileSize, seqs: Set(inBlock), needed: start..<max(start, end),
+                        query: query, anchor: anchor)
                     if try !hand(found, newest: newest, body) { return }
                 }
             } else {
@@ -263,7 +267,7 @@ final class QueryEngine {
                     if let above, info.endSeq - 1 <= above { continue }
                     if !index.mayMatch(b, probe) { continue }
                     let found = try records(
-                        of: place(b), in: file, fileSize: fileSize, seqs: nil, where: wanted, prefix: nil, query: query,
+                        of: place(b), in: file, fileSize: fileSize, seqs: nil, where: wanted, needed: nil, query: query,
                         anchor: anchor)
                     if try !hand(found, newest: newest, body) { return }
                 }
@@ -285,12 +289,12 @@ final class QueryEngine {
     }
 
     /// Where in the payload buffer the records of one block lie that can match `query` (only those in `seqs`, if
-    /// given, only those `wanted` (on the cursor's side), and only as far as `prefix` bytes into the payload;
+    /// given, only those `wanted` (on the cursor's side), and only what the payload's `needed` bytes hold, if given;
     /// records outside the time range, and with an `anchor` (``RecordFilter/anchor``) records holding none of its
     /// values, are left out), in seq order. Nothing is decoded yet. The whole block's checksum is checked either way.
     private func records(
         of place: (info: BlockInfo, length: Int?), in file: SegmentFile, fileSize: Int64, seqs: Set<UInt64>?,
-        where wanted: (UInt64) -> Bool = { _ in true }, prefix: Int?, query: Query, anchor: [[UInt8]]
+        where wanted: (UInt64) -> Bool = { _ in true }, needed: Range<Int>?, query: Query, anchor: [[UInt8]]
     ) throws(AuditLogError) -> [(seq: UInt64, bytes: Range<Int>)] {
         let info = place.info
         let header: BlockHeader
@@ -316,14 +320,19 @@ final class QueryEngine {
         var out: [(seq: UInt64, bytes: Range<Int>)] = []
         let range = query.timeRange
         do throws(DecodeFailure) {
-            let length = try BlockDecoder.decompress(block, header, prefix: prefix, into: &payload)
+            let dictionary = try file.dictionary(for: header)
+            let decoded = try dictionary.withUnsafeBytes { dictionary in
+                Result { () throws(DecodeFailure) in
+                    try BlockDecoder.decompress(block, header, needed: needed, dictionary: dictionary, into: &payload)
+                }
+            }.get()
             try payload.withUnsafeBytes { raw in
                 Result { () throws(DecodeFailure) in
-                    let payload = UnsafeRawBufferPointer(rebasing: raw[0..<length])
+                    let payload = UnsafeRawBufferPointer(rebasing: raw[decoded.bytes])
                     ByteSearch.occurrences(of: anchor, in: payload, into: &hits)
                     var h = 0
                     try BlockDecoder.forEachRecord(
-                        in: payload, header, complete: length == Int(header.uncompressedLength)
+                        in: payload, header, firstSeq: decoded.firstSeq, endSeq: decoded.endSeq
                     ) { (seq, record) throws(DecodeFailure) in
                         let start = record.baseAddress! - raw.baseAddress!
                         let end = start + record.count

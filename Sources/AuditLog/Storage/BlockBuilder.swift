@@ -1,6 +1,10 @@
 /// Accumulates records into blocks and encodes them (FORMAT.md, "Block"). Owned by the commit leader.
 struct BlockBuilder {
     let maxBlockBytes: Int
+    /// The version of the segment the blocks go to: 2 writes frames (``BlockFrames``), 1 whole LZ4 blocks.
+    private(set) var segmentVersion: UInt16
+    /// Version 2: the segment's dictionary, made from its first block when that block is sealed (nil before).
+    private(set) var dictionary: LZ4Dictionary?
     private(set) var payload: [UInt8] = []
     /// Buffers of sealed blocks, for the next ones.
     private var sparePayload: [UInt8] = []
@@ -10,9 +14,23 @@ struct BlockBuilder {
     private var minTimestamp = Int64.max
     private var maxTimestamp = Int64.min
 
-    init(maxBlockBytes: Int) {
+    /// A builder for a segment of `segmentVersion` with no block yet, or (`dictionary`) with blocks already.
+    init(maxBlockBytes: Int, segmentVersion: UInt16 = SegmentHeader.formatVersion, dictionary: LZ4Dictionary? = nil) {
         self.maxBlockBytes = maxBlockBytes
+        self.segmentVersion = segmentVersion
+        self.dictionary = dictionary
         payload.reserveCapacity(maxBlockBytes + 4096)
+    }
+
+    /// The blocks go after a first block (copied as it is) whose dictionary is `dictionary`.
+    mutating func use(_ dictionary: LZ4Dictionary) {
+        self.dictionary = dictionary
+    }
+
+    /// The next block is the first of a new segment (in the current format version).
+    mutating func startSegment() {
+        segmentVersion = SegmentHeader.formatVersion
+        dictionary = nil
     }
 
     var isEmpty: Bool { recordCount == 0 }
@@ -80,10 +98,14 @@ struct BlockBuilder {
     /// Takes the block's records out of the builder, which starts a new block: ``SealedBlock/compress()`` (on
     /// any thread) then ``encode(_:into:)`` finish it, and ``recycle(_:)`` gives its buffers back.
     mutating func seal(frontier: MerkleFrontier, root: SHA256Hash, startsCommit: Bool) -> SealedBlock {
+        let framed = segmentVersion >= 2
         let block = SealedBlock(
             payload: payload, compressed: spareCompressed, recordCount: recordCount, firstSeq: firstSeq,
             minTimestamp: minTimestamp, maxTimestamp: maxTimestamp, frontier: frontier.hashes, root: root,
-            startsCommit: startsCommit)
+            startsCommit: startsCommit, framed: framed, dictionary: dictionary)
+        if framed && dictionary == nil {
+            dictionary = payload.withUnsafeBytes { LZ4Dictionary(payload: $0) }
+        }
         payload = sparePayload
         spareCompressed = []
         sparePayload = []
@@ -103,17 +125,18 @@ struct BlockBuilder {
 
     /// Appends a sealed, compressed block to `out` (FORMAT.md, "Block"). Returns its header.
     static func encode(_ block: SealedBlock, into out: inout [UInt8]) -> BlockHeader {
-        let useLZ4 = block.compressedCount.map { $0 < block.payload.count } ?? false
+        let useStored = block.framed || (block.compressedCount.map { $0 < block.payload.count } ?? false)
+        let compression: BlockHeader.Compression = block.framed ? .frames : useStored ? .lz4 : .none
         let header = BlockHeader(
-            storedLength: UInt32(useLZ4 ? block.compressedCount! : block.payload.count),
+            storedLength: UInt32(useStored ? block.compressedCount! : block.payload.count),
             uncompressedLength: UInt32(block.payload.count), recordCount: UInt32(block.recordCount),
             firstSeq: block.firstSeq, minTimestamp: block.minTimestamp, maxTimestamp: block.maxTimestamp,
-            compression: useLZ4 ? .lz4 : .none, frontierCount: UInt8(block.frontier.count),
+            compression: compression, frontierCount: UInt8(block.frontier.count),
             startsCommit: block.startsCommit, root: block.root)
         let start = out.count
         header.encode(into: &out)
         for hash in block.frontier { hash.withUnsafeBytes { out.append(contentsOf: $0) } }
-        if useLZ4 {
+        if useStored {
             block.compressed.withUnsafeBytes {
                 out.append(contentsOf: UnsafeRawBufferPointer(rebasing: $0[0..<block.compressedCount!]))
             }
@@ -132,8 +155,11 @@ struct BlockBuilder {
 final class SealedBlock: @unchecked Sendable {
     fileprivate(set) var payload: [UInt8]
     fileprivate var compressed: [UInt8]
-    /// The LZ4 length after ``compress()``; nil if it did not compress.
+    /// The stored length after ``compress()``; nil if LZ4 did not compress (version 1).
     private(set) var compressedCount: Int?
+    /// Version 2: stored as frames (``BlockFrames``), against `dictionary` (nil for a segment's first block).
+    let framed: Bool
+    let dictionary: LZ4Dictionary?
     let recordCount: Int
     let firstSeq: UInt64
     let minTimestamp: Int64
@@ -144,8 +170,11 @@ final class SealedBlock: @unchecked Sendable {
 
     fileprivate init(
         payload: [UInt8], compressed: [UInt8], recordCount: Int, firstSeq: UInt64, minTimestamp: Int64,
-        maxTimestamp: Int64, frontier: [SHA256Hash], root: SHA256Hash, startsCommit: Bool
+        maxTimestamp: Int64, frontier: [SHA256Hash], root: SHA256Hash, startsCommit: Bool, framed: Bool,
+        dictionary: LZ4Dictionary?
     ) {
+        self.framed = framed
+        self.dictionary = dictionary
         self.payload = payload
         self.compressed = compressed
         self.recordCount = recordCount
@@ -157,8 +186,14 @@ final class SealedBlock: @unchecked Sendable {
         self.startsCommit = startsCommit
     }
 
-    /// Compresses the payload with LZ4.
+    /// Compresses the payload: frames against the dictionary (version 2) or one LZ4 block (version 1).
     func compress() {
+        if framed {
+            compressedCount = payload.withUnsafeBytes {
+                BlockFrames.encode($0, dictionary: dictionary, into: &compressed)
+            }
+            return
+        }
         let bound = LZ4.compressBound(payload.count)
         if compressed.count < bound { compressed = [UInt8](repeating: 0, count: bound) }
         compressedCount = payload.withUnsafeBytes { source in

@@ -10,80 +10,126 @@ enum BlockDecoder {
         return MerkleFrontier(size: header.endSeq, hashes: hashes)
     }
 
+    /// The part of a block's uncompressed payload that ``decompress(_:_:needed:dictionary:into:)`` decoded: its
+    /// bytes (at the offsets they have in the whole payload) and the seq of their first record.
+    struct Decoded {
+        var bytes: Range<Int>
+        var firstSeq: UInt64
+        /// The seq after the part's last record when the part ends where a frame or the block ends (nil for a
+        /// version 1 prefix, which may end inside a record).
+        var endSeq: UInt64?
+    }
+
     /// Decompresses the payload into the first `header.uncompressedLength` bytes of `payload`, which only ever
-    /// grows: reallocating and zeroing it for every block cost ~5% of `auditlog verify`.
-    static func payload(of block: UnsafeRawBufferPointer, _ header: BlockHeader, into payload: inout [UInt8])
-        throws(DecodeFailure)
-    {
+    /// grows: reallocating and zeroing it for every block cost ~5% of `auditlog verify`. `dictionary`: the
+    /// segment's, for compression 2 (``SegmentFile/dictionary(for:)``).
+    static func payload(
+        of block: UnsafeRawBufferPointer, _ header: BlockHeader, dictionary: UnsafeRawBufferPointer,
+        into payload: inout [UInt8]
+    ) throws(DecodeFailure) {
         let start = BlockHeader.size + 32 * Int(header.frontierCount)
         let stored = UnsafeRawBufferPointer(rebasing: block[start..<start + Int(header.storedLength)])
         let count = Int(header.uncompressedLength)
         if payload.count < count { payload = [UInt8](repeating: 0, count: max(count, 2 * payload.count)) }
-        switch header.compression {
-        case .none:
-            payload.withUnsafeMutableBytes {
-                UnsafeMutableRawBufferPointer(rebasing: $0[0..<count]).copyMemory(from: stored)
-            }
-        case .lz4:
-            let ok = payload.withUnsafeMutableBytes {
-                LZ4.decompress(stored, into: UnsafeMutableRawBufferPointer(rebasing: $0[0..<count]))
-            }
-            guard ok else { throw DecodeFailure(reason: "LZ4 payload does not decompress", offset: start) }
-        }
-    }
-
-    /// Decompresses a block read by ``SegmentFile/readBlock(_:at:into:)`` (checksum checked) into `payload` and
-    /// calls `body` with each record and its seq; with a `prefix` (``decompress(_:_:prefix:into:)``), only the
-    /// records that end within it.
-    static func forEachRecord(
-        inBlock block: [UInt8], _ header: BlockHeader, prefix: Int? = nil, payload: inout [UInt8],
-        _ body: (UInt64, UnsafeRawBufferPointer) throws(DecodeFailure) -> Void
-    ) throws(DecodeFailure) {
-        let length = try decompress(block, header, prefix: prefix, into: &payload)
-        try payload.withUnsafeBytes { raw in
+        try payload.withUnsafeMutableBytes { raw in
             Result { () throws(DecodeFailure) in
-                try forEachRecord(
-                    in: UnsafeRawBufferPointer(rebasing: raw[0..<length]), header,
-                    complete: length == Int(header.uncompressedLength), body)
+                let out = UnsafeMutableRawBufferPointer(rebasing: raw[0..<count])
+                switch header.compression {
+                case .none:
+                    out.copyMemory(from: stored)
+                case .lz4:
+                    guard LZ4.decompress(stored, into: out) else {
+                        throw DecodeFailure(reason: "LZ4 payload does not decompress", offset: start)
+                    }
+                case .frames:
+                    for frame in try BlockFrames.table(stored, header, offset: start) {
+                        try BlockFrames.decode(frame, of: stored, offset: start, dictionary: dictionary, into: out)
+                    }
+                }
             }
         }.get()
     }
 
-    /// Decompresses a checked block's payload into the start of `payload` and returns how many bytes of it are
-    /// valid: all of it, or with a `prefix` (from the block index: where the last record a query needs ends), at
-    /// least `prefix` bytes, so that a query that needs one record of a block need not decompress all of it.
-    static func decompress(_ block: [UInt8], _ header: BlockHeader, prefix: Int?, into payload: inout [UInt8])
-        throws(DecodeFailure) -> Int
-    {
+    /// Decompresses a block read by ``SegmentFile/readBlock(_:at:into:)`` (checksum checked) into `payload` and
+    /// calls `body` with each record and its seq; with a `prefix`, only (at least) the records that end within it.
+    static func forEachRecord(
+        inBlock block: [UInt8], _ header: BlockHeader, prefix: Int? = nil, dictionary: [UInt8] = [],
+        payload: inout [UInt8], _ body: (UInt64, UnsafeRawBufferPointer) throws(DecodeFailure) -> Void
+    ) throws(DecodeFailure) {
+        let decoded = try dictionary.withUnsafeBytes { dictionary in
+            Result { () throws(DecodeFailure) in
+                try decompress(block, header, needed: prefix.map { 0..<$0 }, dictionary: dictionary, into: &payload)
+            }
+        }.get()
+        try payload.withUnsafeBytes { raw in
+            Result { () throws(DecodeFailure) in
+                try forEachRecord(
+                    in: UnsafeRawBufferPointer(rebasing: raw[decoded.bytes]), header, firstSeq: decoded.firstSeq,
+                    endSeq: decoded.endSeq, body)
+            }
+        }.get()
+    }
+
+    /// Decompresses what a reader needs of a checked block into `payload`, which only ever grows: with `needed`
+    /// nil, the whole payload; otherwise (from the block index: where the first record a query wants starts and
+    /// the last one ends) at least those bytes: a version 1 block's payload up to their end (one LZ4 stream), a
+    /// version 2 block's frames that hold them, so that a query that needs one record of a block need not
+    /// decompress all of it.
+    static func decompress(
+        _ block: [UInt8], _ header: BlockHeader, needed: Range<Int>?, dictionary: UnsafeRawBufferPointer,
+        into payload: inout [UInt8]
+    ) throws(DecodeFailure) -> Decoded {
         let count = Int(header.uncompressedLength)
-        guard let prefix, prefix < count, header.compression == .lz4 else {
+        let whole = Decoded(bytes: 0..<count, firstSeq: header.firstSeq, endSeq: header.endSeq)
+        guard let needed, header.compression == .frames || (header.compression == .lz4 && needed.upperBound < count)
+        else {
             try block.withUnsafeBytes { raw in
-                Result { () throws(DecodeFailure) in try Self.payload(of: raw, header, into: &payload) }
+                Result { () throws(DecodeFailure) in
+                    try Self.payload(of: raw, header, dictionary: dictionary, into: &payload)
+                }
             }.get()
-            return count
+            return whole
         }
         if payload.count < count { payload = [UInt8](repeating: 0, count: max(count, 2 * payload.count)) }
         let start = BlockHeader.size + 32 * Int(header.frontierCount)
-        let produced = block.withUnsafeBytes { raw in
+        return try block.withUnsafeBytes { raw in
             payload.withUnsafeMutableBytes { out in
-                LZ4.decompress(
-                    UnsafeRawBufferPointer(rebasing: raw[start..<start + Int(header.storedLength)]), prefix: prefix,
-                    into: UnsafeMutableRawBufferPointer(rebasing: out[0..<count]))
+                Result { () throws(DecodeFailure) -> Decoded in
+                    let stored = UnsafeRawBufferPointer(rebasing: raw[start..<start + Int(header.storedLength)])
+                    let out = UnsafeMutableRawBufferPointer(rebasing: out[0..<count])
+                    guard header.compression == .frames else {
+                        guard LZ4.decompress(stored, prefix: needed.upperBound, into: out) != nil else {
+                            throw DecodeFailure(reason: "LZ4 payload does not decompress", offset: start)
+                        }
+                        return Decoded(bytes: 0..<needed.upperBound, firstSeq: header.firstSeq, endSeq: nil)
+                    }
+                    let frames = try BlockFrames.table(stored, header, offset: start)
+                    let first = frames.firstIndex { $0.uncompressed.upperBound > needed.lowerBound } ?? frames.count - 1
+                    var last = first
+                    while last + 1 < frames.count && frames[last].uncompressed.upperBound < needed.upperBound {
+                        last += 1
+                    }
+                    for frame in frames[first...last] {
+                        try BlockFrames.decode(frame, of: stored, offset: start, dictionary: dictionary, into: out)
+                    }
+                    return Decoded(
+                        bytes: frames[first].uncompressed.lowerBound..<frames[last].uncompressed.upperBound,
+                        firstSeq: header.firstSeq + UInt64(frames[first].firstRecord),
+                        endSeq: header.firstSeq + UInt64(frames[last].firstRecord + frames[last].recordCount))
+                }
             }
-        }
-        guard produced != nil else { throw DecodeFailure(reason: "LZ4 payload does not decompress", offset: start) }
-        return prefix
+        }.get()
     }
 
-    /// Calls `body` with each record of a decompressed payload and its seq, checking that the records are
-    /// numbered from `header.firstSeq` on and, if the payload is `complete`, that they are exactly
-    /// `header.recordCount` (a prefix of the payload holds fewer).
+    /// Calls `body` with each record of `payload` (decompressed, from a record's start) and its seq, checking that
+    /// the records are numbered from `firstSeq` on and that they are exactly up to `endSeq`, when given (a prefix
+    /// of a version 1 payload holds fewer).
     static func forEachRecord(
-        in payload: UnsafeRawBufferPointer, _ header: BlockHeader, complete: Bool = true,
+        in payload: UnsafeRawBufferPointer, _ header: BlockHeader, firstSeq: UInt64, endSeq: UInt64?,
         _ body: (UInt64, UnsafeRawBufferPointer) throws(DecodeFailure) -> Void
     ) throws(DecodeFailure) {
         var r = ByteReader(payload)
-        var seq = header.firstSeq
+        var seq = firstSeq
         while !r.isAtEnd {
             let start = r.position
             let length = try r.readVarint("record length")
@@ -91,7 +137,7 @@ enum BlockDecoder {
                 throw DecodeFailure(reason: "bad record length \(length)", offset: start)
             }
             let record = try r.readBytes(Int(length), "record")
-            guard seq < header.endSeq else {
+            guard seq < (endSeq ?? header.endSeq) else {
                 throw DecodeFailure(reason: "more records than the header says", offset: start)
             }
             guard RecordCodec.seq(of: record) == seq else {
@@ -101,9 +147,9 @@ enum BlockDecoder {
             try body(seq, record)
             seq += 1
         }
-        guard seq == header.endSeq || !complete else {
+        if let endSeq, seq != endSeq {
             throw DecodeFailure(
-                reason: "block has \(seq - header.firstSeq) records, header says \(header.recordCount)",
+                reason: "records \(firstSeq)..<\(seq) where the header says \(firstSeq)..<\(endSeq)",
                 offset: r.position)
         }
     }

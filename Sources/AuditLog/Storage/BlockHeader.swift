@@ -9,6 +9,9 @@ struct BlockHeader: Equatable {
     enum Compression: UInt8 {
         case none = 0
         case lz4 = 1
+        /// Format version 2: ~4 KiB frames of whole records, each LZ4-compressed against the segment's
+        /// dictionary or stored as is, behind a table of their lengths and checksums (``BlockFrames``).
+        case frames = 2
     }
 
     var storedLength: UInt32
@@ -82,7 +85,8 @@ struct BlockHeader: Equatable {
         guard recordCount > 0, minTimestamp <= maxTimestamp,
             Int(frontierCount) == (firstSeq &+ UInt64(recordCount)).nonzeroBitCount,
             firstSeq <= UInt64.max - UInt64(recordCount),
-            compression == .lz4 || storedLength == uncompressedLength,
+            compression != .none || storedLength == uncompressedLength,
+            compression != .frames || Int(storedLength) >= BlockFrames.smallestStoredLength,
             UInt64(uncompressedLength) <= 255 * UInt64(storedLength) + 1024
         else { throw DecodeFailure(reason: "inconsistent block header fields", offset: 0) }
         return BlockHeader(

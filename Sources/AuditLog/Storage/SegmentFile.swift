@@ -20,6 +20,8 @@ final class SegmentFile {
     let header: SegmentHeader
     let headerSize: Int
     var path: String { source.path }
+    /// The dictionary of a version 2 segment's frames, once read (``dictionary(for:)``).
+    private let dictionaryBytes = Locked<[UInt8]?>(nil)
 
     private init(source: any ByteSource, header: SegmentHeader, headerSize: Int) {
         self.source = source
@@ -175,6 +177,49 @@ final class SegmentFile {
 }
 
 extension SegmentFile {
+    /// The dictionary the frames of the block `header` are compressed against (FORMAT.md, "Block"): none for the
+    /// segment's first block and for blocks of other compressions; for the others, the last 64 KiB of the first
+    /// block's uncompressed payload, read and checked once, then kept. When the first block cannot be read, no
+    /// other block of the segment can be decoded either: the failure is the block's.
+    func dictionary(for header: BlockHeader) throws(DecodeFailure) -> [UInt8] {
+        guard header.compression == .frames, header.firstSeq != self.header.baseSeq else { return [] }
+        guard self.header.version >= 2 else {
+            throw DecodeFailure(reason: "a block of frames in a version 1 segment", offset: 40)
+        }
+        return try dictionary()
+    }
+
+    /// A version 2 segment's dictionary: the last 64 KiB of its first block's uncompressed payload.
+    func dictionary() throws(DecodeFailure) -> [UInt8] {
+        if let bytes = dictionaryBytes.withLock({ $0 }) { return bytes }
+        let failure = { (reason: String) in
+            DecodeFailure(reason: "the segment's first block (the dictionary of its other blocks): \(reason)", offset: 0)
+        }
+        var block: [UInt8] = []
+        var payload: [UInt8] = []
+        do {
+            let size = try source.size()
+            guard case .block(let first) = try entry(at: Int64(headerSize), fileSize: size),
+                first.firstSeq == self.header.baseSeq
+            else { throw DecodeFailure(reason: "not a valid block", offset: 0) }
+            if let damage = try readBlock(first, at: Int64(headerSize), into: &block) {
+                throw DecodeFailure(reason: damage.reason, offset: 0)
+            }
+            try block.withUnsafeBytes { raw in
+                Result { () throws(DecodeFailure) in
+                    try BlockDecoder.payload(of: raw, first, dictionary: UnsafeRawBufferPointer(start: nil, count: 0), into: &payload)
+                }
+            }.get()
+            let bytes = Array(payload[max(0, Int(first.uncompressedLength) - LZ4Dictionary.maxSize)..<Int(first.uncompressedLength)])
+            dictionaryBytes.withLock { $0 = bytes }
+            return bytes
+        } catch let error as DecodeFailure {
+            throw failure(error.reason)
+        } catch {
+            throw failure((error as? AuditLogError)?.message ?? "\(error)")
+        }
+    }
+
     /// Whether a valid block that starts a group commit, for records after `seq`, lies past `offset`.
     ///
     /// A crash can only tear the last commit, so bad bytes followed by such a block are damage to acknowledged

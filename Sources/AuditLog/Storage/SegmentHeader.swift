@@ -3,9 +3,13 @@
 struct SegmentHeader: Equatable {
     /// "AUDITSEG"
     static let magic: [UInt8] = Array("AUDITSEG".utf8)
-    static let formatVersion: UInt16 = 1
+    /// The version new segments are written in: 2, blocks of frames against the segment's dictionary. Version 1
+    /// (blocks compressed whole) is still read, and its active segment still appended to, in version 1.
+    static let formatVersion: UInt16 = 2
+    static let supportedVersions: ClosedRange<UInt16> = 1...2
     static let fixedSize = 36
 
+    var version: UInt16 = formatVersion
     var baseSeq: UInt64
     var createdAt: Int64
     var frontier: MerkleFrontier
@@ -15,7 +19,7 @@ struct SegmentHeader: Equatable {
     func encode() -> [UInt8] {
         var out: [UInt8] = []
         out.append(contentsOf: Self.magic)
-        out.appendLittleEndian(Self.formatVersion)
+        out.appendLittleEndian(version)
         out.appendLittleEndian(UInt16(Self.fixedSize))
         out.appendLittleEndian(baseSeq)
         out.appendLittleEndian(createdAt)
@@ -33,9 +37,10 @@ struct SegmentHeader: Equatable {
             throw DecodeFailure(reason: "not a segment file (bad magic)", offset: 0)
         }
         let version = try r.readLittleEndian(UInt16.self, "format version")
-        guard version == formatVersion else {
+        guard supportedVersions.contains(version) else {
             throw DecodeFailure(
-                reason: "segment format version \(version) is not supported (this library reads \(formatVersion))",
+                reason: "segment format version \(version) is not supported (this library reads versions "
+                    + "\(supportedVersions.lowerBound) to \(supportedVersions.upperBound))",
                 offset: 8, kind: .unsupportedVersion)
         }
         let fixed = try r.readLittleEndian(UInt16.self, "header size")
@@ -56,7 +61,7 @@ struct SegmentHeader: Equatable {
             throw DecodeFailure(reason: "segment header checksum mismatch", offset: end)
         }
         return SegmentHeader(
-            baseSeq: baseSeq, createdAt: createdAt, frontier: MerkleFrontier(size: baseSeq, hashes: hashes)!)
+            version: version, baseSeq: baseSeq, createdAt: createdAt, frontier: MerkleFrontier(size: baseSeq, hashes: hashes)!)
     }
 
     /// The largest possible header: 64 frontier hashes.

@@ -162,7 +162,8 @@ extension SegmentWalker {
     func forEachRecord(
         _ header: BlockHeader, payload: inout [UInt8], _ body: (UInt64, UnsafeRawBufferPointer) throws(DecodeFailure) -> Void
     ) throws(DecodeFailure) {
-        try BlockDecoder.forEachRecord(inBlock: block, header, payload: &payload, body)
+        try BlockDecoder.forEachRecord(
+            inBlock: block, header, dictionary: try file.dictionary(for: header), payload: &payload, body)
     }
 
     /// The frontier stored in the block just reported (``Checking/blocks``), if it is consistent with its header.

@@ -2,6 +2,9 @@
 struct ActiveSegment {
     var fd: FileDescriptor
     var baseSeq: UInt64
+    /// Its format version (FORMAT.md, "Segment header"): a version 1 segment left by an older writer is appended
+    /// to in version 1 until it is sealed.
+    var version: UInt16
     /// Bytes of the file that hold valid header, blocks (and nothing else).
     var size: Int64
     var blockCount: UInt32 = 0
@@ -36,9 +39,10 @@ struct ActiveSegment {
         guard !FileSystem.exists(path) else {
             throw AuditLogError(.corrupt, "segment already exists; refusing to overwrite it", path: path)
         }
-        let header = SegmentHeader(baseSeq: baseSeq, createdAt: currentTimeMilliseconds(), frontier: frontier).encode()
-        try FileSystem.writeAtomically(header, to: path, directoryFD: directoryFD)
+        let header = SegmentHeader(baseSeq: baseSeq, createdAt: currentTimeMilliseconds(), frontier: frontier)
+        let bytes = header.encode()
+        try FileSystem.writeAtomically(bytes, to: path, directoryFD: directoryFD)
         let fd = try FileDescriptor.openForWriting(path, create: false)
-        return ActiveSegment(fd: fd, baseSeq: baseSeq, size: Int64(header.count))
+        return ActiveSegment(fd: fd, baseSeq: baseSeq, version: header.version, size: Int64(bytes.count))
     }
 }

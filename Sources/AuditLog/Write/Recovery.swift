@@ -54,7 +54,8 @@ enum Recovery {
 
         let fd = try FileDescriptor.openForWriting(last.path, create: false)
         let file = try SegmentFile.open(path: last.path, baseSeq: last.baseSeq, fd: fd)
-        var segment = ActiveSegment(fd: fd, baseSeq: last.baseSeq, size: Int64(file.headerSize))
+        var segment = ActiveSegment(
+            fd: fd, baseSeq: last.baseSeq, version: file.header.version, size: Int64(file.headerSize))
         var frontier = file.header.frontier
         var root = frontier.root(using: hasher)
 

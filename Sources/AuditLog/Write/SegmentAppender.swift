@@ -42,7 +42,7 @@ final class SegmentAppender {
         hasUnsyncedWrites = !recovered.durable
         frontier = recovered.frontier
         root = recovered.root
-        builder = BlockBuilder(maxBlockBytes: options.maxBlockBytes)
+        builder = BlockBuilder(maxBlockBytes: options.maxBlockBytes, segmentVersion: recovered.segment.version)
         levels = try MerkleLevelFiles(directory: directory, treeSize: recovered.frontier.size, hasher: hasher)
         index = try BlockIndexAppender(
             directory: directory, baseSeq: recovered.segment.baseSeq, nextSeq: recovered.frontier.size,
@@ -56,6 +56,7 @@ final class SegmentAppender {
     /// Writes `batches` as blocks with one write and, for `.sync`, one fdatasync.
     func commit(_ batches: [PendingBatch]) throws(AuditLogError) -> LogState {
         if segment.size >= Int64(options.maxSegmentBytes) && segment.blockCount > 0 { try roll() }
+        try readDictionaryIfNeeded()
         writeBuffer.removeAll(keepingCapacity: true)
         var startsCommit = true
         var headers: [(header: BlockHeader, offset: Int64)] = []
@@ -113,6 +114,22 @@ final class SegmentAppender {
         index.writeEntries()
         try signCheckpointIfDue()
         return state
+    }
+
+    /// The first commit into a version 2 segment that has blocks (one the previous writer left) reads its
+    /// dictionary from its first block: open does not, it only reads the segment's end. Nothing is written when
+    /// that block cannot be read: the commit fails (the data is the readers' and `auditlog verify`'s to report).
+    private func readDictionaryIfNeeded() throws(AuditLogError) {
+        guard builder.segmentVersion >= 2, builder.dictionary == nil, segment.blockCount > 0 else { return }
+        let path = LogFiles.path(directory, LogFiles.segmentName(baseSeq: segment.baseSeq))
+        let file = try SegmentFile.open(path: path, baseSeq: segment.baseSeq, fd: segment.fd)
+        do throws(DecodeFailure) {
+            builder.use(try file.dictionary().withUnsafeBytes { LZ4Dictionary(payload: $0) })
+        } catch {
+            throw AuditLogError(
+                .corrupt, "\(error.reason); nothing was appended. Run `auditlog verify`", path: path,
+                offset: Int64(file.headerSize))
+        }
     }
 
     /// Ends the block being built and compresses it: `overlapped` (more records follow in this commit), on the
@@ -179,6 +196,7 @@ final class SegmentAppender {
         let sealedBase = segment.baseSeq
         segment = try ActiveSegment.create(
             directory: directory, directoryFD: directoryFD, baseSeq: frontier.size, frontier: frontier)
+        builder.startSegment()
         FaultInjection.crashPoint("segment-created")
         try index.seal(baseSeq: sealedBase, nextBaseSeq: segment.baseSeq)
     }

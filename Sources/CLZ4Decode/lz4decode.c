@@ -1,14 +1,16 @@
-// The LZ4 block decoder for queries, which need the first records of a block (up to the block index's record end)
-// and must refuse what the format forbids as they decode. liblz4 1.9.4 decodes a match with offset 0 instead of
+// The library's LZ4 block decoder: for queries, which need the first records of a format-version-1 block (up to
+// the block index's record end), and for the frames of format version 2, decoded against their segment's
+// dictionary (FORMAT.md, "Block"); both refuse what the format forbids as they decode. liblz4 1.9.4 decodes a match with offset 0 instead of
 // refusing it, and its whole and partial decoders then disagree, so the library used to scan every stream's
 // sequence headers for such matches before a partial decode: two parses of each stream, the scan 22% of an actor
 // page query (`perf`). This decoder parses once and stops at the first offset-0 match (the caller then decodes
-// the block whole with liblz4, as before). Whole blocks (verify, exports, recovery) still go through liblz4.
+// a version 1 block whole with liblz4, as before; in version 2 such a match is damage). Whole version 1 blocks
+// (verify, exports, recovery) still go through liblz4.
 //
 // Block format (lz4_Block_format.md): sequences of a token (high nibble: literal count, low nibble: match length
 // - 4; 15 means more length bytes follow, each added, while they are 255), the literals, then a 2-byte
 // little-endian offset back into the output; the last sequence has literals only.
-#include "clz4prefix.h"
+#include "clz4decode.h"
 #include <string.h>
 
 /// Reads a length continued by bytes of 255 after a nibble of 15; -1 when the input ends first.
@@ -35,8 +37,12 @@ __attribute__((always_inline)) static inline void wild_copy(
     } while (to < stop);
 }
 
-int64_t auditlog_lz4_decode_prefix(
-    const uint8_t *src, size_t src_size, uint8_t *dst, size_t dst_capacity, size_t target) {
+/// The one decoding loop. Stops once `target` bytes are out (or at the block's last sequence); with `whole`, the
+/// block must then be consumed and the output exactly `dst_capacity` bytes. A match may reach `dict_size` bytes
+/// back past `dst` into `dict`.
+static inline int64_t decode(
+    const uint8_t *src, size_t src_size, uint8_t *dst, size_t dst_capacity, size_t target, const uint8_t *dict,
+    size_t dict_size, int whole) {
     const uint8_t *ip = src;
     const uint8_t *const iend = src + src_size;
     uint8_t *op = dst;
@@ -63,14 +69,24 @@ int64_t auditlog_lz4_decode_prefix(
         const size_t offset = (size_t)ip[0] | (size_t)ip[1] << 8;
         ip += 2;
         if (offset == 0) return AUDITLOG_LZ4_OFFSET_ZERO;
-        if (offset > (size_t)(op - dst)) return AUDITLOG_LZ4_INVALID;
         int64_t length = read_length(&ip, iend, token & 15);
         if (length < 0) return AUDITLOG_LZ4_INVALID;
         length += 4;
         if ((size_t)length > (size_t)(oend - op)) return AUDITLOG_LZ4_INVALID;
-
-        const uint8_t *match = op - offset;
         uint8_t *const stop = op + length;
+
+        if (offset > (size_t)(op - dst)) {
+            // Into the dictionary, which ends where the output starts; the match may run on into the output.
+            const size_t back = offset - (size_t)(op - dst);
+            if (back > dict_size) return AUDITLOG_LZ4_INVALID;
+            const size_t from_dict = back < (size_t)length ? back : (size_t)length;
+            memcpy(op, dict + dict_size - back, from_dict);
+            op += from_dict;
+            const uint8_t *match = dst;
+            while (op < stop) *op++ = *match++;
+            continue;
+        }
+        const uint8_t *match = op - offset;
         // What the copies write past the run lies inside dst, where the next sequence writes again.
         if (offset >= 16 && (size_t)(oend - op) >= (size_t)length + 16) {
             wild_copy(16, op, match, stop);
@@ -83,5 +99,17 @@ int64_t auditlog_lz4_decode_prefix(
         }
         op = stop;
     }
+    if (whole && (ip != iend || op != oend)) return AUDITLOG_LZ4_INVALID;
     return (int64_t)(op - dst);
+}
+
+int64_t auditlog_lz4_decode_prefix(
+    const uint8_t *src, size_t src_size, uint8_t *dst, size_t dst_capacity, size_t target) {
+    return decode(src, src_size, dst, dst_capacity, target, NULL, 0, 0);
+}
+
+int64_t auditlog_lz4_decode_with_dictionary(
+    const uint8_t *src, size_t src_size, uint8_t *dst, size_t dst_size, const uint8_t *dict, size_t dict_size) {
+    if (dst_size == 0) return src_size == 1 && src[0] == 0 ? 0 : AUDITLOG_LZ4_INVALID;
+    return decode(src, src_size, dst, dst_size, dst_size, dict, dict_size, 1);
 }
