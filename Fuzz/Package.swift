@@ -13,9 +13,12 @@ let package = Package(
     targets: [
         // The entry point of libFuzzer's driver (compiler-rt), declared for Swift.
         .target(name: "CLibFuzzer"),
+        // liblz4 (the system library), the reference for the library's own LZ4 decoder.
+        .systemLibrary(name: "CLZ4Reference"),
         .target(
             name: "FuzzTargets",
             dependencies: [
+                "CLZ4Reference",
                 .product(name: "AuditLog", package: "swift-audit-log"),
                 .product(name: "AuditLogSampleData", package: "swift-audit-log"),
             ]

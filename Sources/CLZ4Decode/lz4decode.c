@@ -79,6 +79,12 @@ static inline int64_t decode(
             // Into the dictionary, which ends where the output starts; the match may run on into the output.
             const size_t back = offset - (size_t)(op - dst);
             if (back > dict_size) return AUDITLOG_LZ4_INVALID;
+            if (back >= (size_t)length + 16 && (size_t)(oend - op) >= (size_t)length + 16) {
+                // Wholly inside the dictionary, with room to copy 16 bytes at a time in both buffers.
+                wild_copy(16, op, dict + dict_size - back, stop);
+                op = stop;
+                continue;
+            }
             const size_t from_dict = back < (size_t)length ? back : (size_t)length;
             memcpy(op, dict + dict_size - back, from_dict);
             op += from_dict;
@@ -109,7 +115,9 @@ int64_t auditlog_lz4_decode_prefix(
 }
 
 int64_t auditlog_lz4_decode_with_dictionary(
-    const uint8_t *src, size_t src_size, uint8_t *dst, size_t dst_size, const uint8_t *dict, size_t dict_size) {
+    const uint8_t *src, size_t src_size, uint8_t *dst, size_t dst_size, size_t target, const uint8_t *dict,
+    size_t dict_size) {
     if (dst_size == 0) return src_size == 1 && src[0] == 0 ? 0 : AUDITLOG_LZ4_INVALID;
-    return decode(src, src_size, dst, dst_size, dst_size, dict, dict_size, 1);
+    if (target >= dst_size) return decode(src, src_size, dst, dst_size, dst_size, dict, dict_size, 1);
+    return decode(src, src_size, dst, dst_size, target, dict, dict_size, 0);
 }

@@ -216,8 +216,7 @@ struct PrimitiveTests {
             }
             return n == Int32(size) ? out : nil
         }
-        let scratch = UnsafeMutablePointer<LZ4_stream_t>.allocate(capacity: 1)
-        defer { scratch.deallocate() }
+        let scratch = LZ4Dictionary.Scratch()
         var agreed = 0
         var usedDictionary = 0
         for trial in 0..<300 {
@@ -230,6 +229,15 @@ struct PrimitiveTests {
             let n = input.withUnsafeBytes { src in out.withUnsafeMutableBytes { dictionary.compress(src, into: $0, scratch: scratch) } }
             let frame = Array(out[..<n!])
             #expect(ours(frame, kept, size: input.count) == input, "trial \(trial)")
+            // A prefix (what a query needs of the frame holding its record) is the input's.
+            let target = 1 + Int(rng.next() % UInt64(input.count))
+            var prefix = [UInt8](repeating: 0xAA, count: input.count)
+            let prefixOK = frame.withUnsafeBytes { src in
+                kept.withUnsafeBytes { dict in
+                    prefix.withUnsafeMutableBytes { LZ4.decompress(src, dictionary: dict, into: $0, prefix: target) }
+                }
+            }
+            #expect(prefixOK && prefix[..<target] == input[..<target], "trial \(trial): prefix of \(target)")
             #expect(liblz4(frame, kept, size: input.count) == input)
             // Against a dictionary, a frame refers to it: smaller than alone, and it does not decode without it.
             var alone = [UInt8](repeating: 0, count: LZ4.compressBound(input.count))

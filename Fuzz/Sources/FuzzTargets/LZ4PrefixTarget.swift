@@ -1,13 +1,22 @@
+import CLZ4Reference
+
 @testable import AuditLog
 
-/// The LZ4 prefix decoder queries use (`Sources/CLZ4Decode`) against liblz4's whole decoder. Input: two bytes for
-/// the output size, two for how much of it to decode, one mode byte, then either a stream to decode as it is, or
-/// (mode bit 0) data to compress first, with (mode bit 1) one byte of the stream changed. Properties: no read or
-/// write out of bounds (the buffers are exact; AddressSanitizer watches the C code too); where both decoders
-/// accept a stream, the prefix is liblz4's; a stream compressed from data decodes to that data's prefix.
+/// The library's LZ4 decoders (`Sources/CLZ4Decode`) against liblz4: the prefix decoder of version 1 queries
+/// against the whole decoder, and (mode bit 2) the frame decoder of version 2 against
+/// `LZ4_decompress_safe_usingDict`. Input: two bytes for the output size, two for how much of it to decode, one
+/// mode byte, then either a stream to decode as it is, or (mode bit 0) data to compress first, with (mode bit 1)
+/// one byte of the stream changed; with bit 2 the data's first part (its length from the first size byte) is the
+/// dictionary. Properties: no read or write out of bounds (the buffers are exact; AddressSanitizer watches the C
+/// code too); where both decoders accept a stream, they produce the same bytes; a stream compressed from data
+/// decodes to that data.
 enum LZ4PrefixTarget {
     static func run(_ bytes: UnsafeRawBufferPointer) {
         guard bytes.count >= 5 else { return }
+        if bytes[4] & 4 != 0 {
+            runWithDictionary(bytes)
+            return
+        }
         var capacity = (Int(bytes[0]) << 8 | Int(bytes[1])) % 70_000 + 1
         let want = Int(bytes[2]) << 8 | Int(bytes[3])
         let mode = bytes[4]
@@ -53,6 +62,56 @@ enum LZ4PrefixTarget {
         }
     }
 
+    static func runWithDictionary(_ bytes: UnsafeRawBufferPointer) {
+        let mode = bytes[4]
+        let data = UnsafeRawBufferPointer(rebasing: bytes[5...])
+        let split = min(Int(bytes[0]) << 8 | Int(bytes[1]), data.count)
+        let dictionary = LZ4Dictionary(payload: UnsafeRawBufferPointer(rebasing: data[..<split]))
+        let content = UnsafeRawBufferPointer(rebasing: data[split...])
+        var stream: [UInt8]
+        var capacity = (Int(bytes[2]) << 8 | Int(bytes[3])) % 70_000 + 1
+        var original: UnsafeRawBufferPointer?
+        if mode & 1 != 0 {
+            guard !content.isEmpty else { return }
+            stream = [UInt8](repeating: 0, count: LZ4.compressBound(content.count))
+            let scratch = LZ4Dictionary.Scratch()
+            guard let n = stream.withUnsafeMutableBytes({ dictionary.compress(content, into: $0, scratch: scratch) })
+            else { return }
+            stream.removeLast(stream.count - n)
+            capacity = content.count
+            if mode & 2 != 0 {
+                stream[Int(bytes[3]) % stream.count] ^= bytes[2] | 1
+            } else {
+                original = content
+            }
+        } else {
+            stream = Array(content)
+        }
+        guard !stream.isEmpty else { return }
+        let ours = UnsafeMutableRawBufferPointer.allocate(byteCount: capacity, alignment: 1)
+        let theirs = UnsafeMutableRawBufferPointer.allocate(byteCount: capacity, alignment: 1)
+        defer {
+            ours.deallocate()
+            theirs.deallocate()
+        }
+        let ok = stream.withUnsafeBytes { LZ4.decompress($0, dictionary: dictionary.bytes, into: ours) }
+        let n = stream.withUnsafeBytes { src in
+            LZ4_decompress_safe_usingDict(
+                src.baseAddress!.assumingMemoryBound(to: CChar.self), theirs.baseAddress!.assumingMemoryBound(to: CChar.self),
+                Int32(src.count), Int32(capacity), dictionary.bytes.baseAddress?.assumingMemoryBound(to: CChar.self),
+                Int32(dictionary.bytes.count))
+        }
+        if ok && n == Int32(capacity) {
+            require(
+                UnsafeRawBufferPointer(ours).elementsEqual(UnsafeRawBufferPointer(theirs)),
+                "the frame decoder and liblz4 disagree on a stream both accept")
+        }
+        if let original {
+            require(ok, "a frame compressed against a dictionary did not decode")
+            require(UnsafeRawBufferPointer(ours).elementsEqual(original), "a frame does not decode to its data")
+        }
+    }
+
     static func seeds() -> [[UInt8]] {
         let record = Array(#"{"actor":{"id":"user_42","type":"user"},"action":"prompt.update","resource":{"id":"p_1"}}"#.utf8)
         return [
@@ -60,6 +119,8 @@ enum LZ4PrefixTarget {
             [0x00, 0x40, 0x00, 0x10, 0x03] + (0..<300).map { UInt8(truncatingIfNeeded: $0 % 7) },
             // 4 literals, a match at offset 0, then the last literals: refused before the prefix, read whole.
             [0x00, 0x0D, 0x00, 0x04, 0x00, 0x40] + Array("abcd".utf8) + [0x00, 0x00, 0x50] + Array("efghi".utf8),
+            // A frame against a dictionary of three records.
+            [0x00, UInt8(3 * record.count), 0x00, 0x00, 0x05] + record + record + record + record,
         ]
     }
 }

@@ -46,9 +46,9 @@ enum RecordTarget {
         var seeds: [[UInt8]] = []
         var payload: [UInt8] = []
         var redacted = 0
-        for block in log.blocks {
+        for (block, dictionary) in log.blocks {
             guard let header = block.withUnsafeBytes({ try? BlockHeader.decode($0) }) else { continue }
-            try? BlockDecoder.forEachRecord(inBlock: block, header, payload: &payload) { _, record in
+            try? BlockDecoder.forEachRecord(inBlock: block, header, dictionary: dictionary, payload: &payload) { _, record in
                 if RecordCodec.isRedacted(record) && redacted < 8 {
                     redacted += 1
                     seeds.append(Array(record))

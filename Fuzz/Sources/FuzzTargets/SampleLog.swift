@@ -36,15 +36,16 @@ final class SampleLog {
         (try? LogFiles.segments(in: directory.path)) ?? []
     }
 
-    /// Every block of every segment, whole (header, frontier, payload, checksum).
-    var blocks: [[UInt8]] {
-        var out: [[UInt8]] = []
+    /// Every block of every segment, whole (header, frontier, payload, checksum), with the dictionary its frames
+    /// are decoded against (empty for a segment's first block).
+    var blocks: [(bytes: [UInt8], dictionary: [UInt8])] {
+        var out: [(bytes: [UInt8], dictionary: [UInt8])] = []
         for segment in segments {
             guard let file = try? SegmentFile.open(path: segment.path, baseSeq: segment.baseSeq),
                 var walker = try? SegmentWalker(file: file, checking: .blocks)
             else { continue }
             while case .block(let header, _)? = try? walker.next() {
-                out.append(Array(walker.block[0..<header.totalLength]))
+                out.append((Array(walker.block[0..<header.totalLength]), (try? file.dictionary(for: header)) ?? []))
             }
         }
         return out

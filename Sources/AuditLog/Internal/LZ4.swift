@@ -59,20 +59,22 @@ enum LZ4 {
         return n == Int32(destination.count)
     }
 
-    /// Decompresses the whole stream `source` into `destination`, which must be exactly the original size, with
-    /// matches reaching back into `dictionary` (which precedes the output; empty for none). False when the input
-    /// is not a valid LZ4 block of that size, or holds a match with offset 0; never reads or writes out of bounds.
-    /// The library's own decoder (`Sources/CLZ4Decode`), for format version 2's frames.
+    /// Decompresses the stream `source` into `destination`, which must be exactly the original size, with
+    /// matches reaching back into `dictionary` (which precedes the output; empty for none): all of it, or with a
+    /// `prefix`, at least that many bytes (what lies past them is unspecified). False when the input is not a
+    /// valid LZ4 block of that size, or holds a match with offset 0 (before the prefix's end); never reads or
+    /// writes out of bounds. The library's own decoder (`Sources/CLZ4Decode`), for format version 2's frames.
     static func decompress(
         _ source: UnsafeRawBufferPointer, dictionary: UnsafeRawBufferPointer,
-        into destination: UnsafeMutableRawBufferPointer
+        into destination: UnsafeMutableRawBufferPointer, prefix: Int? = nil
     ) -> Bool {
         guard source.count > 0 else { return false }
+        let target = min(prefix ?? destination.count, destination.count)
         let n = auditlog_lz4_decode_with_dictionary(
             source.baseAddress!.assumingMemoryBound(to: UInt8.self), source.count,
-            destination.baseAddress?.assumingMemoryBound(to: UInt8.self), destination.count,
+            destination.baseAddress?.assumingMemoryBound(to: UInt8.self), destination.count, target,
             dictionary.baseAddress?.assumingMemoryBound(to: UInt8.self), dictionary.count)
-        return n == Int64(destination.count)
+        return target == destination.count ? n == Int64(destination.count) : n >= Int64(target)
     }
 }
 
@@ -102,16 +104,22 @@ final class LZ4Dictionary: @unchecked Sendable {
         UnsafeMutableRawBufferPointer(mutating: bytes).deallocate()
     }
 
-    /// Compresses `source` against the dictionary into `destination`, using `scratch` (a stream of the caller's
-    /// thread) as working state; returns the compressed length, or nil if it does not fit.
+    /// Working state for ``compress(_:into:scratch:)``, one per thread that compresses.
+    final class Scratch {
+        fileprivate let stream = UnsafeMutablePointer<LZ4_stream_t>.allocate(capacity: 1)
+        init() {}
+        deinit { stream.deallocate() }
+    }
+
+    /// Compresses `source` against the dictionary into `destination`, using `scratch` (the caller's) as working
+    /// state; returns the compressed length, or nil if it does not fit.
     func compress(
-        _ source: UnsafeRawBufferPointer, into destination: UnsafeMutableRawBufferPointer,
-        scratch: UnsafeMutablePointer<LZ4_stream_t>
+        _ source: UnsafeRawBufferPointer, into destination: UnsafeMutableRawBufferPointer, scratch: Scratch
     ) -> Int? {
         guard source.count > 0 else { return nil }
-        scratch.update(from: loaded, count: 1)
+        scratch.stream.update(from: loaded, count: 1)
         let n = LZ4_compress_fast_continue(
-            scratch, source.baseAddress!.assumingMemoryBound(to: CChar.self),
+            scratch.stream, source.baseAddress!.assumingMemoryBound(to: CChar.self),
             destination.baseAddress!.assumingMemoryBound(to: CChar.self), Int32(source.count),
             Int32(destination.count), 1)
         return n > 0 ? Int(n) : nil

@@ -16,6 +16,8 @@ final class SegmentIndexCache: Sendable {
     }
 
     private let entries = Locked<[UInt64: Entry]>([:])
+    /// The dictionaries of version 2 segments read lately.
+    let dictionaries = DictionaryCache()
 
     func index(_ segment: (baseSeq: UInt64, path: String), isLast: Bool, directory: String) throws(AuditLogError)
         -> SegmentIndex
@@ -217,6 +219,7 @@ final class QueryEngine {
                 continue
             }
             let file = try SegmentFile.open(path: segment.path, baseSeq: segment.baseSeq)
+            file.dictionaries = indexes.dictionaries
             // Once per segment, not per block: a block the index names lies within the file as it is now.
             let fileSize = try file.source.size()
             /// Where block `b` lies, and its length when the next block's offset says it.
@@ -291,7 +294,8 @@ final class QueryEngine {
     /// Where in the payload buffer the records of one block lie that can match `query` (only those in `seqs`, if
     /// given, only those `wanted` (on the cursor's side), and only what the payload's `needed` bytes hold, if given;
     /// records outside the time range, and with an `anchor` (``RecordFilter/anchor``) records holding none of its
-    /// values, are left out), in seq order. Nothing is decoded yet. The whole block's checksum is checked either way.
+    /// values, are left out), in seq order. Nothing is decoded yet. The whole block's checksum is checked, or for a
+    /// block of frames, the frame table's and those of the frames decoded.
     private func records(
         of place: (info: BlockInfo, length: Int?), in file: SegmentFile, fileSize: Int64, seqs: Set<UInt64>?,
         where wanted: (UInt64) -> Bool = { _ in true }, needed: Range<Int>?, query: Query, anchor: [[UInt8]]
@@ -300,7 +304,8 @@ final class QueryEngine {
         let header: BlockHeader
         // One read when the index gives the block's length; otherwise (the last block, or bytes that are not the
         // block it said) its header first, then the block, which says what is wrong.
-        if let length = place.length, let whole = try file.readBlock(at: info.offset, length: length, into: &block),
+        if let length = place.length,
+            let whole = try file.readBlock(at: info.offset, length: length, into: &block, framesChecked: true),
             whole.firstSeq == info.firstSeq
         {
             header = whole

@@ -109,13 +109,18 @@ enum BlockDecoder {
                     while last + 1 < frames.count && frames[last].uncompressed.upperBound < needed.upperBound {
                         last += 1
                     }
+                    // The last frame only up to where the records needed end (half a frame on average).
+                    let end = min(max(needed.upperBound, frames[last].uncompressed.lowerBound + 1), frames[last].uncompressed.upperBound)
                     for frame in frames[first...last] {
-                        try BlockFrames.decode(frame, of: stored, offset: start, dictionary: dictionary, into: out)
+                        try BlockFrames.decode(
+                            frame, of: stored, offset: start, dictionary: dictionary, into: out,
+                            until: frame.uncompressed.upperBound > end ? end : nil)
                     }
+                    let whole = end == frames[last].uncompressed.upperBound
                     return Decoded(
-                        bytes: frames[first].uncompressed.lowerBound..<frames[last].uncompressed.upperBound,
+                        bytes: frames[first].uncompressed.lowerBound..<end,
                         firstSeq: header.firstSeq + UInt64(frames[first].firstRecord),
-                        endSeq: header.firstSeq + UInt64(frames[last].firstRecord + frames[last].recordCount))
+                        endSeq: whole ? header.firstSeq + UInt64(frames[last].firstRecord + frames[last].recordCount) : nil)
                 }
             }
         }.get()

@@ -1,5 +1,3 @@
-import CLZ4
-
 /// The stored payload of a format-version-2 block, compression 2 (FORMAT.md, "Block"): the block's records cut
 /// into frames of about 4 KiB of whole records, each compressed on its own against the segment's dictionary, so
 /// that a reader decodes the frame holding a record (~1 µs) instead of the whole 64 KiB block (~25 µs).
@@ -54,8 +52,7 @@ enum BlockFrames {
         let tableEnd = 4 + entrySize * frames.count + 4
         let bound = tableEnd + frames.reduce(0) { $0 + LZ4.compressBound($1.bytes.count) }
         if out.count < bound { out = [UInt8](repeating: 0, count: bound) }
-        let scratch = UnsafeMutablePointer<LZ4_stream_t>.allocate(capacity: 1)
-        defer { scratch.deallocate() }
+        let scratch = LZ4Dictionary.Scratch()
         return out.withUnsafeMutableBytes { raw in
             raw.storeBytes(of: UInt32(frames.count).littleEndian, toByteOffset: 0, as: UInt32.self)
             var position = tableEnd
@@ -138,10 +135,11 @@ enum BlockFrames {
     }
 
     /// Checks `frame`'s checksum and decodes it into its place in `payload` (the block's whole uncompressed
-    /// payload, or at least as much of it as reaches the frame's end).
+    /// payload, or at least as much of it as reaches the frame's end): all of it, or only up to (at least) the
+    /// payload offset `until`.
     static func decode(
         _ frame: Frame, of stored: UnsafeRawBufferPointer, offset: Int, dictionary: UnsafeRawBufferPointer,
-        into payload: UnsafeMutableRawBufferPointer
+        into payload: UnsafeMutableRawBufferPointer, until: Int? = nil
     ) throws(DecodeFailure) {
         let source = UnsafeRawBufferPointer(rebasing: stored[frame.stored])
         guard CRC32C.checksum(source) == frame.checksum else {
@@ -150,7 +148,9 @@ enum BlockFrames {
         let destination = UnsafeMutableRawBufferPointer(rebasing: payload[frame.uncompressed])
         if frame.stored.count == frame.uncompressed.count {
             destination.copyMemory(from: source)
-        } else if !LZ4.decompress(source, dictionary: dictionary, into: destination) {
+        } else if !LZ4.decompress(
+            source, dictionary: dictionary, into: destination, prefix: until.map { $0 - frame.uncompressed.lowerBound })
+        {
             throw DecodeFailure(reason: "LZ4 frame does not decompress", offset: offset + frame.stored.lowerBound)
         }
     }

@@ -22,6 +22,8 @@ final class SegmentFile {
     var path: String { source.path }
     /// The dictionary of a version 2 segment's frames, once read (``dictionary(for:)``).
     private let dictionaryBytes = Locked<[UInt8]?>(nil)
+    /// A reader's dictionaries of other openings of this segment, checked by inode (``DictionaryCache``).
+    var dictionaries: DictionaryCache?
 
     private init(source: any ByteSource, header: SegmentHeader, headerSize: Int) {
         self.source = source
@@ -145,12 +147,17 @@ final class SegmentFile {
     /// Reads the block at `offset` with one read, when an index says its total length is `length`: its header
     /// and checksum are checked as ``entry(at:fileSize:)`` and ``readBlock(_:at:into:)`` check them. Nil when the
     /// bytes there are not such a block; the caller then reads it the usual way, which says what is wrong.
-    func readBlock(at offset: Int64, length: Int, into buffer: inout [UInt8]) throws(AuditLogError) -> BlockHeader? {
+    /// With `framesChecked`, a block of frames is not checked as a whole: the caller decodes only frames, which
+    /// ``BlockFrames`` checks one by one with the table (a query needs neither the frontier nor other frames).
+    func readBlock(at offset: Int64, length: Int, into buffer: inout [UInt8], framesChecked: Bool = false)
+        throws(AuditLogError) -> BlockHeader?
+    {
         guard length >= BlockHeader.size + BlockHeader.trailerSize, try read(length, at: offset, into: &buffer),
             let header = buffer.withUnsafeBytes({ raw in
                 try? BlockHeader.decode(UnsafeRawBufferPointer(rebasing: raw[0..<BlockHeader.size]))
             }),
-            header.totalLength == length, Self.checksumHolds(buffer, length: length)
+            header.totalLength == length,
+            (framesChecked && header.compression == .frames) || Self.checksumHolds(buffer, length: length)
         else { return nil }
         return header
     }
@@ -192,6 +199,11 @@ extension SegmentFile {
     /// A version 2 segment's dictionary: the last 64 KiB of its first block's uncompressed payload.
     func dictionary() throws(DecodeFailure) -> [UInt8] {
         if let bytes = dictionaryBytes.withLock({ $0 }) { return bytes }
+        let inode = dictionaries == nil ? nil : try? (source as? FileDescriptor)?.inode()
+        if let inode, let bytes = dictionaries?.dictionary(baseSeq: header.baseSeq, inode: inode) {
+            dictionaryBytes.withLock { $0 = bytes }
+            return bytes
+        }
         let failure = { (reason: String) in
             DecodeFailure(reason: "the segment's first block (the dictionary of its other blocks): \(reason)", offset: 0)
         }
@@ -212,6 +224,7 @@ extension SegmentFile {
             }.get()
             let bytes = Array(payload[max(0, Int(first.uncompressedLength) - LZ4Dictionary.maxSize)..<Int(first.uncompressedLength)])
             dictionaryBytes.withLock { $0 = bytes }
+            if let inode { dictionaries?.remember(bytes, baseSeq: header.baseSeq, inode: inode) }
             return bytes
         } catch let error as DecodeFailure {
             throw failure(error.reason)

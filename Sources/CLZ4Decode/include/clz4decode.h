@@ -17,12 +17,15 @@
 int64_t auditlog_lz4_decode_prefix(
     const uint8_t *src, size_t src_size, uint8_t *dst, size_t dst_capacity, size_t target);
 
-/// Decodes the whole LZ4 block `src` into exactly `dst_size` bytes at `dst`; matches may reach back past the start
-/// of `dst` into the `dict_size` bytes of `dict` (which precede the output, as LZ4's dictionaries do; `dict` may
-/// be NULL when `dict_size` is 0). Returns `dst_size`, AUDITLOG_LZ4_OFFSET_ZERO, or AUDITLOG_LZ4_INVALID (also
-/// when the block's output is shorter or longer than `dst_size`, or input follows its last sequence). Never reads
-/// outside `src` and `dict` nor writes outside `dst[0 ..< dst_size]`.
+/// Decodes the LZ4 block `src`, whose output is `dst_size` bytes, into `dst`; matches may reach back past the
+/// start of `dst` into the `dict_size` bytes of `dict` (which precede the output, as LZ4's dictionaries do; `dict`
+/// may be NULL when `dict_size` is 0). With `target` ≥ `dst_size` the whole block: returns `dst_size`, or
+/// AUDITLOG_LZ4_INVALID also when its output is shorter or longer or input follows its last sequence. With a
+/// smaller `target`, only until at least `target` bytes are out: returns how many (bytes past them are
+/// unspecified). AUDITLOG_LZ4_OFFSET_ZERO for a match with offset 0. Never reads outside `src` and `dict` nor
+/// writes outside `dst[0 ..< dst_size]`.
 int64_t auditlog_lz4_decode_with_dictionary(
-    const uint8_t *src, size_t src_size, uint8_t *dst, size_t dst_size, const uint8_t *dict, size_t dict_size);
+    const uint8_t *src, size_t src_size, uint8_t *dst, size_t dst_size, size_t target, const uint8_t *dict,
+    size_t dict_size);
 
 #endif
