@@ -52,18 +52,25 @@ static inline int64_t decode(
         if (ip >= iend) return AUDITLOG_LZ4_INVALID;
         const unsigned token = *ip++;
 
-        int64_t literals = read_length(&ip, iend, token >> 4);
-        if (literals < 0 || (size_t)literals > (size_t)(iend - ip) || (size_t)literals > (size_t)(oend - op))
-            return AUDITLOG_LZ4_INVALID;
-        // 16 bytes at a time where both buffers have room past the run; exactly otherwise.
-        if ((size_t)(iend - ip) >= (size_t)literals + 16 && (size_t)(oend - op) >= (size_t)literals + 16) {
-            wild_copy(16, op, ip, op + literals);
+        if ((token >> 4) < 15 && (size_t)(iend - ip) >= 18 && (size_t)(oend - op) >= 16) {
+            // Fewer than 15 literals, far from both ends (most sequences): one 16-byte copy, and a match follows.
+            memcpy(op, ip, 16);
+            ip += token >> 4;
+            op += token >> 4;
         } else {
-            memcpy(op, ip, (size_t)literals);
+            int64_t literals = read_length(&ip, iend, token >> 4);
+            if (literals < 0 || (size_t)literals > (size_t)(iend - ip) || (size_t)literals > (size_t)(oend - op))
+                return AUDITLOG_LZ4_INVALID;
+            // 16 bytes at a time where both buffers have room past the run; exactly otherwise.
+            if ((size_t)(iend - ip) >= (size_t)literals + 16 && (size_t)(oend - op) >= (size_t)literals + 16) {
+                wild_copy(16, op, ip, op + literals);
+            } else {
+                memcpy(op, ip, (size_t)literals);
+            }
+            ip += literals;
+            op += literals;
+            if (ip == iend) break;  // the last sequence: literals only
         }
-        ip += literals;
-        op += literals;
-        if (ip == iend) break;  // the last sequence: literals only
 
         if (iend - ip < 2) return AUDITLOG_LZ4_INVALID;
         const size_t offset = (size_t)ip[0] | (size_t)ip[1] << 8;
