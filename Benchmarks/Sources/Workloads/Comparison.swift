@@ -59,6 +59,8 @@ public final class Comparison {
 
     private var inputBytes: Int64 = 0
     private var actors: [String] = []
+    /// Events per actor.
+    private var actorEvents: [String: Int] = [:]
     private var timeSpan: ClosedRange<Int64> = 0...0
 
     private func record(
@@ -110,6 +112,7 @@ public final class Comparison {
                 event.appendJSON(to: &buffer)
                 buffer.append(UInt8(ascii: "\n"))
                 actorSet.insert(event.actor.id)
+                actorEvents[event.actor.id, default: 0] += 1
                 low = min(low, event.timestamp.millisecondsSinceEpoch)
                 high = max(high, event.timestamp.millisecondsSinceEpoch)
                 if first + i < 100_000 { sample.append(RecordBytes.of(event, seq: UInt64(first + i))) }
@@ -315,9 +318,9 @@ public final class Comparison {
             var sql = Latencies()
             try log.measure {
                 out.removeAll(keepingCapacity: true)
-                let page = try engine.events(matching: Query(actorIDs: [actor], order: .newestFirst, limit: 100))
                 var encoder = ExportEncoder(format: .jsonLines)
-                for event in page.events { encoder.append(event, to: &out) }
+                _ = try engine.appendPage(
+                    matching: Query(actorIDs: [actor], order: .newestFirst, limit: 100), encoder: &encoder, to: &out)
             }
             try sql.measure {
                 out.removeAll(keepingCapacity: true)
@@ -335,6 +338,40 @@ public final class Comparison {
             "actor_page_p50", "first page of one actor (p50)", "ms", auditlog: logPage.percentile(50),
             sqlite: sqlitePage.percentile(50), higherIsBetter: false)
 
+        // The busiest actor (its page in its newest blocks) and a rare one (the fewest events that still fill a page
+        // of 100: one block per event), at both page sizes.
+        let byCount = actorEvents.sorted { ($0.value, $0.key) > ($1.value, $1.key) }
+        let rare = byCount.last { $0.value >= 100 } ?? byCount[0]
+        for (name, (actor, count)) in [("busiest", byCount[0]), ("rare", rare)] {
+            for limit in [50, 100] {
+                say("first page (\(limit)) of the \(name) actor (\(count) events), \(rounds / 2) rounds")
+                var log = Latencies()
+                var sql = Latencies()
+                for round in 0..<(rounds / 2 + 10) {
+                    var l = Latencies()
+                    var q = Latencies()
+                    try l.measure {
+                        out.removeAll(keepingCapacity: true)
+                        var encoder = ExportEncoder(format: .jsonLines)
+                        _ = try engine.appendPage(
+                            matching: Query(actorIDs: [actor], order: .newestFirst, limit: limit), encoder: &encoder,
+                            to: &out)
+                    }
+                    try q.measure {
+                        out.removeAll(keepingCapacity: true)
+                        _ = try peer.actorPage(actor, limit: limit, into: &out)
+                    }
+                    if round >= 10 {
+                        log.merge(l)
+                        sql.merge(q)
+                    }
+                }
+                record(
+                    "actor_page_\(name)_\(limit)_p99", "first page (\(limit)) of the \(name) actor (p99)", "ms",
+                    auditlog: log.percentile(99), sqlite: sql.percentile(99), higherIsBetter: false)
+            }
+        }
+
         say("one-hour time range, first page (100), \(rounds) random hours")
         var logHour = Latencies()
         var sqliteHour = Latencies()
@@ -344,12 +381,11 @@ public final class Comparison {
             let from = timeSpan.lowerBound + Int64(random.next() % UInt64(span))
             try logHour.measure {
                 out.removeAll(keepingCapacity: true)
-                let page = try engine.events(
+                var encoder = ExportEncoder(format: .jsonLines)
+                _ = try engine.appendPage(
                     matching: Query(
                         from: Timestamp(millisecondsSinceEpoch: from), to: Timestamp(millisecondsSinceEpoch: from + hour),
-                        order: .newestFirst))
-                var encoder = ExportEncoder(format: .jsonLines)
-                for event in page.events { encoder.append(event, to: &out) }
+                        order: .newestFirst), encoder: &encoder, to: &out)
             }
             try sqliteHour.measure {
                 out.removeAll(keepingCapacity: true)
@@ -448,10 +484,8 @@ public final class Comparison {
                 var q = Latencies()
                 try l.measure {
                     out.removeAll(keepingCapacity: true)
-                    let page = try engine.events(matching: query)
                     var encoder = ExportEncoder(format: .jsonLines)
-                    for event in page.events { encoder.append(event, to: &out) }
-                    found.0 = page.events.count
+                    found.0 = try engine.appendPage(matching: query, encoder: &encoder, to: &out).events
                 }
                 try q.measure {
                     out.removeAll(keepingCapacity: true)

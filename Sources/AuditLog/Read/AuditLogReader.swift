@@ -76,6 +76,17 @@ public final class AuditLogReader: Sendable {
         try QueryEngine(directory: directory, indexes: indexes).events(matching: query)
     }
 
+    /// One page of the events matching `query`, appended to `out` as `encoder` writes them, straight from the
+    /// stored records: the bytes ``events(matching:)`` and then ``ExportEncoder/append(_:to:)`` give, without
+    /// building the events. For a service that answers with the page as JSON. Returns how many events there are
+    /// and the cursor of the next page (nil on the last).
+    /// - Throws: as ``events(matching:)``.
+    public func appendPage(matching query: Query, encoder: inout ExportEncoder, to out: inout [UInt8])
+        throws(AuditLogError) -> (events: Int, nextCursor: String?)
+    {
+        try QueryEngine(directory: directory, indexes: indexes).appendPage(matching: query, encoder: &encoder, to: &out)
+    }
+
     /// Calls `body` with every event matching `query` (its filters and order; limit and cursor are ignored) until
     /// `body` returns false, in constant memory.
     public func forEach(matching query: Query, _ body: (StoredEvent) throws(AuditLogError) -> Bool)
