@@ -342,7 +342,8 @@ public final class Comparison {
         // of 100: one block per event), at both page sizes.
         let byCount = actorEvents.sorted { ($0.value, $0.key) > ($1.value, $1.key) }
         let rare = byCount.last { $0.value >= 100 } ?? byCount[0]
-        for (name, (actor, count)) in [("busiest", byCount[0]), ("rare", rare)] {
+        for (name, entry) in [("busiest", byCount[0]), ("rare", rare)] {
+            let (actor, count) = (entry.key, entry.value)
             for limit in [50, 100] {
                 say("first page (\(limit)) of the \(name) actor (\(count) events), \(rounds / 2) rounds")
                 var log = Latencies()
