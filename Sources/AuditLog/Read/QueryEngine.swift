@@ -300,8 +300,9 @@ final class QueryEngine {
                     let firstRecord = Int(inBlock.min()! - info.firstSeq)
                     let start = firstRecord == 0 ? 0 : Int(index.recordEnd(block: b, record: firstRecord - 1))
                     let end = Int(index.recordEnd(block: b, record: Int(inBlock.max()! - info.firstSeq)))
+                    let header = try read(place(b), in: file, fileSize: fileSize)
                     let found = try records(
-                        of: place(b), in: file, fileSize: fileSize, seqs: Set(inBlock), needed: start..<max(start, end),
+                        of: header, in: file, offset: info.offset, seqs: Set(inBlock), needed: start..<max(start, end),
                         query: query, anchor: anchor)
                     if try !hand(found, newest: newest, body) { return }
                 }
@@ -313,10 +314,14 @@ final class QueryEngine {
                     if let below, info.firstSeq >= below { continue }
                     if let above, info.endSeq - 1 <= above { continue }
                     if !index.mayMatch(b, probe) { continue }
-                    let found = try records(
-                        of: place(b), in: file, fileSize: fileSize, seqs: nil, where: wanted, needed: nil, query: query,
-                        anchor: anchor)
-                    if try !hand(found, newest: newest, body) { return }
+                    // Frame by frame in the query's order (a page often ends inside a block), else the whole block.
+                    let header = try read(place(b), in: file, fileSize: fileSize)
+                    for part in try parts(of: header, in: file, offset: info.offset, newest: newest) {
+                        let found = try records(
+                            of: header, in: file, offset: info.offset, seqs: nil, where: wanted, needed: part,
+                            query: query, anchor: anchor)
+                        if try !hand(found, newest: newest, body) { return }
+                    }
                 }
             }
         }
@@ -335,37 +340,64 @@ final class QueryEngine {
         }.get()
     }
 
-    /// Where in the payload buffer the records of one block lie that can match `query` (only those in `seqs`, if
-    /// given, only those `wanted` (on the cursor's side), and only what the payload's `needed` bytes hold, if given;
-    /// records outside the time range, and with an `anchor` (``RecordFilter/anchor``) records holding none of its
-    /// values, are left out), in seq order. Nothing is decoded yet. The whole block's checksum is checked, or for a
-    /// block of frames, the frame table's and those of the frames decoded.
-    private func records(
-        of place: (info: BlockInfo, length: Int?), in file: SegmentFile, fileSize: Int64, seqs: Set<UInt64>?,
-        where wanted: (UInt64) -> Bool = { _ in true }, needed: Range<Int>?, query: Query, anchor: [[UInt8]]
-    ) throws(AuditLogError) -> [(seq: UInt64, bytes: Range<Int>)] {
+    /// Reads the block at `place` into ``block`` and returns its header: one read when the index gives the block's
+    /// length; otherwise (the last block, or bytes that are not the block it said) its header first, then the
+    /// block, which says what is wrong. The whole block's checksum is checked, or for a block of frames, its
+    /// header's (``records(of:in:offset:seqs:where:needed:query:anchor:)`` checks the frame table's and those of
+    /// the frames it decodes).
+    private func read(_ place: (info: BlockInfo, length: Int?), in file: SegmentFile, fileSize: Int64)
+        throws(AuditLogError) -> BlockHeader
+    {
         let info = place.info
-        let header: BlockHeader
-        // One read when the index gives the block's length; otherwise (the last block, or bytes that are not the
-        // block it said) its header first, then the block, which says what is wrong.
         if let length = place.length,
             let whole = try file.readBlock(at: info.offset, length: length, into: &block, framesChecked: true),
             whole.firstSeq == info.firstSeq
         {
-            header = whole
-        } else {
-            guard case .block(let found) = try file.entry(at: info.offset, fileSize: fileSize),
-                found.firstSeq == info.firstSeq
-            else {
-                throw AuditLogError(
-                    .corrupt, "no block for seq \(info.firstSeq) where the index says", path: file.path,
-                    offset: info.offset)
-            }
-            if let damage = try file.readBlock(found, at: info.offset, into: &block) {
-                throw AuditLogError(.corrupt, damage.reason, path: file.path, offset: info.offset)
-            }
-            header = found
+            return whole
         }
+        guard case .block(let found) = try file.entry(at: info.offset, fileSize: fileSize),
+            found.firstSeq == info.firstSeq
+        else {
+            throw AuditLogError(
+                .corrupt, "no block for seq \(info.firstSeq) where the index says", path: file.path, offset: info.offset)
+        }
+        if let damage = try file.readBlock(found, at: info.offset, into: &block) {
+            throw AuditLogError(.corrupt, damage.reason, path: file.path, offset: info.offset)
+        }
+        return found
+    }
+
+    /// The parts of the block just read to decode one after the other, in the query's order: its frames' bytes of
+    /// the payload, or for other compressions the whole payload (nil).
+    private func parts(of header: BlockHeader, in file: SegmentFile, offset: Int64, newest: Bool)
+        throws(AuditLogError) -> [Range<Int>?]
+    {
+        guard header.compression == .frames else { return [nil] }
+        let start = BlockHeader.size + 32 * Int(header.frontierCount)
+        do throws(DecodeFailure) {
+            let frames = try block.withUnsafeBytes { raw in
+                Result { () throws(DecodeFailure) in
+                    try BlockFrames.table(
+                        UnsafeRawBufferPointer(rebasing: raw[start..<start + Int(header.storedLength)]), header,
+                        offset: start)
+                }
+            }.get()
+            let ranges = frames.map { Optional($0.uncompressed) }
+            return newest ? ranges.reversed() : ranges
+        } catch {
+            throw AuditLogError(
+                .corrupt, "block at seq \(header.firstSeq): \(error.reason)", path: file.path, offset: offset)
+        }
+    }
+
+    /// Where in the payload buffer the records of the block just read lie that can match `query` (only those in
+    /// `seqs`, if given, only those `wanted` (on the cursor's side), and only what the payload's `needed` bytes
+    /// hold, if given; records outside the time range, and with an `anchor` (``RecordFilter/anchor``) records
+    /// holding none of its values, are left out), in seq order. Nothing is decoded yet.
+    private func records(
+        of header: BlockHeader, in file: SegmentFile, offset: Int64, seqs: Set<UInt64>?,
+        where wanted: (UInt64) -> Bool = { _ in true }, needed: Range<Int>?, query: Query, anchor: [[UInt8]]
+    ) throws(AuditLogError) -> [(seq: UInt64, bytes: Range<Int>)] {
         var out: [(seq: UInt64, bytes: Range<Int>)] = []
         let range = query.timeRange
         do throws(DecodeFailure) {
@@ -386,9 +418,10 @@ final class QueryEngine {
                         let start = record.baseAddress! - raw.baseAddress!
                         let end = start + record.count
                         if !anchor.isEmpty {
-                            // Only a record holding a whole occurrence can match.
-                            while h < hits.count && hits[h].lowerBound < start { h += 1 }
-                            guard hits[h...].prefix(while: { $0.lowerBound < end }).contains(where: { $0.upperBound <= end })
+                            // Only a record holding a whole occurrence can match (hits are offsets into the part).
+                            let (from, to) = (start - decoded.bytes.lowerBound, end - decoded.bytes.lowerBound)
+                            while h < hits.count && hits[h].lowerBound < from { h += 1 }
+                            guard hits[h...].prefix(while: { $0.lowerBound < to }).contains(where: { $0.upperBound <= to })
                             else { return }
                         }
                         if let seqs, !seqs.contains(seq) { return }
@@ -400,7 +433,7 @@ final class QueryEngine {
             }.get()
         } catch {
             throw AuditLogError(
-                .corrupt, "block at seq \(header.firstSeq): \(error.reason)", path: file.path, offset: info.offset)
+                .corrupt, "block at seq \(header.firstSeq): \(error.reason)", path: file.path, offset: offset)
         }
         return out
     }
