@@ -219,9 +219,19 @@ struct FormatVersionTests {
         let events = try version2Log(dir)
         let path = try segmentPaths(dir.path)[0]
         let before = Array(try Data(contentsOf: URL(fileURLWithPath: path)))
+        // A reader that keeps the segment's old dictionary from before the redaction.
+        let reader = try AuditLogReader(directory: dir.path)
+        let actors = Array(Set(events.prefix(300).map(\.actor.id))).sorted()
+        for actor in actors { _ = try reader.events(matching: Query(actorIDs: [actor], limit: 1000)) }
         let log = try AuditLog(directory: dir.path)
         _ = try log.redact(.events([0]), reason: "test: first block")
         try log.close()
+        // It reads the rewritten segment with its new dictionary (the file is a new one, even if its inode is not).
+        let all = try readAll(dir.path)
+        for actor in actors {
+            let page = try reader.events(matching: Query(actorIDs: [actor], limit: 1000))
+            #expect(page.events == all.filter { $0.event.actor.id == actor }.reversed())
+        }
         let after = Array(try Data(contentsOf: URL(fileURLWithPath: path)))
         /// Each block's header and stored bytes.
         func blocks(_ bytes: [UInt8]) throws -> [(header: BlockHeader, bytes: ArraySlice<UInt8>)] {

@@ -99,6 +99,16 @@ final class FileDescriptor: ByteSource, @unchecked Sendable {
         return UInt64(info.st_ino)
     }
 
+    /// What tells this file from another that took its place by rename (`fstat`): its inode number, which a new
+    /// file may reuse once the old one is gone, and its status-change time (set when a file is created, written or
+    /// renamed), which it will not share.
+    func identity() throws(AuditLogError) -> FileIdentity {
+        var info = stat()
+        guard fstat(rawValue, &info) == 0 else { throw ioError("cannot stat", path: path) }
+        return FileIdentity(
+            inode: UInt64(info.st_ino), changed: Int64(info.st_ctim.tv_sec) * 1_000_000_000 + Int64(info.st_ctim.tv_nsec))
+    }
+
     /// Reads up to `count` bytes at `offset`; returns fewer only at end of file.
     func read(into buffer: UnsafeMutableRawBufferPointer, at offset: Int64) throws(AuditLogError) -> Int {
         var done = 0
@@ -300,4 +310,11 @@ func monotonicNanoseconds() -> UInt64 {
     var now = timespec()
     clock_gettime(CLOCK_MONOTONIC, &now)
     return UInt64(now.tv_sec) * 1_000_000_000 + UInt64(now.tv_nsec)
+}
+
+/// A file's inode and status-change time (``FileDescriptor/identity()``).
+struct FileIdentity: Equatable, Sendable {
+    var inode: UInt64
+    /// Nanoseconds since the epoch.
+    var changed: Int64
 }

@@ -50,8 +50,10 @@ enum SegmentRewriter {
                     out.append(contentsOf: walker.block[0..<header.totalLength])
                     builder.discardBlock()
                     if first && header.compression == .frames {
+                        // The blocks after it are compressed against its payload, as it stays.
+                        let count = Int(header.uncompressedLength)
                         payload.withUnsafeBytes {
-                            builder.use(LZ4Dictionary(payload: UnsafeRawBufferPointer(rebasing: $0[0..<Int(header.uncompressedLength)])))
+                            builder.use(LZ4Dictionary(payload: UnsafeRawBufferPointer(rebasing: $0[0..<count])))
                         }
                     }
                 } else {

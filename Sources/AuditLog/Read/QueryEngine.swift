@@ -108,7 +108,7 @@ final class QueryEngine {
             try QueryCursor.decode(cursor, query: query)
         }
         var results: [StoredEvent] = []
-        try scan(query, after: after) { event in
+        try scan(query, after: after, byFrame: true) { event in
             results.append(event)
             return results.count <= query.limit
         }
@@ -139,7 +139,7 @@ final class QueryEngine {
         var last: UInt64?
         var more = false
         try scan(
-            query, after: after,
+            query, after: after, byFrame: true,
             produce: { (seq, record) -> (seq: UInt64, record: UnsafeRawBufferPointer)? in
                 filter.matches(record: record) ? (seq, record) : nil
             }
@@ -167,7 +167,7 @@ final class QueryEngine {
     func forEach(matching query: Query, _ body: (StoredEvent) throws(AuditLogError) -> Bool)
         throws(AuditLogError)
     {
-        try scan(query, after: nil, body)
+        try scan(query, after: nil, byFrame: false, body)
     }
 
     /// The event with sequence number `seq`.
@@ -191,14 +191,14 @@ final class QueryEngine {
         }
     }
 
-    private func scan(_ query: Query, after cursor: UInt64?, _ body: (StoredEvent) throws(AuditLogError) -> Bool)
-        throws(AuditLogError)
-    {
+    private func scan(
+        _ query: Query, after cursor: UInt64?, byFrame: Bool, _ body: (StoredEvent) throws(AuditLogError) -> Bool
+    ) throws(AuditLogError) {
         let filter = RecordFilter(query)
         let hasher = self.hasher
         let directory = self.directory
         try scan(
-            query, after: cursor,
+            query, after: cursor, byFrame: byFrame,
             produce: { (seq, record) throws(AuditLogError) -> StoredEvent? in
                 // Compared as bytes first: only the events returned are checked, built and leaf-hashed.
                 guard filter.matches(record: record) else { return nil }
@@ -217,11 +217,11 @@ final class QueryEngine {
     /// what `body` receives, or nil to skip it, newest first or oldest first; records after the one where `body`
     /// stops are never decoded.
     func scan<T>(
-        _ query: Query, after cursor: UInt64?,
+        _ query: Query, after cursor: UInt64?, byFrame: Bool,
         produce: (UInt64, UnsafeRawBufferPointer) throws(AuditLogError) -> T?,
         _ body: (T) throws(AuditLogError) -> Bool
     ) throws(AuditLogError) {
-        try forEachBlock(query, after: cursor) { (payload, found) throws(AuditLogError) -> Bool in
+        try forEachBlock(query, after: cursor, byFrame: byFrame) { (payload, found) throws(AuditLogError) -> Bool in
             for (seq, bytes) in found {
                 guard let item = try produce(seq, UnsafeRawBufferPointer(rebasing: payload[bytes])) else { continue }
                 if try !body(item) { return false }
@@ -233,9 +233,11 @@ final class QueryEngine {
     /// The block walk under every scan: for each block that can hold a match, in the query's order, `body` gets
     /// the block's payload and where in it lie the records that pass the index-level filters (time, actor hash,
     /// cursor, and the anchor values), in the query's order; nothing is decoded yet. The payload lives until
-    /// `body` returns; `body` returns false to stop.
+    /// `body` returns; `body` returns false to stop. `byFrame` (for a page, which often ends inside a block): a
+    /// block of frames read whole is decoded and handed frame by frame, so that what follows the page's end is
+    /// never decoded; otherwise (a walk to the end: exports) whole, in one batch.
     func forEachBlock(
-        _ query: Query, after cursor: UInt64?,
+        _ query: Query, after cursor: UInt64?, byFrame: Bool = false,
         _ body: (UnsafeRawBufferPointer, [(seq: UInt64, bytes: Range<Int>)]) throws(AuditLogError) -> Bool
     ) throws(AuditLogError) {
         guard !query.isEmptyTimeRange else { return }
@@ -316,7 +318,7 @@ final class QueryEngine {
                     if !index.mayMatch(b, probe) { continue }
                     // Frame by frame in the query's order (a page often ends inside a block), else the whole block.
                     let header = try read(place(b), in: file, fileSize: fileSize)
-                    for part in try parts(of: header, in: file, offset: info.offset, newest: newest) {
+                    for part in byFrame ? try parts(of: header, in: file, offset: info.offset, newest: newest) : [nil] {
                         let found = try records(
                             of: header, in: file, offset: info.offset, seqs: nil, where: wanted, needed: part,
                             query: query, anchor: anchor)

@@ -1,10 +1,11 @@
 /// Dictionaries of version 2 segments a reader decoded lately (FORMAT.md, "Frames"), so that its next queries do not
 /// decode each segment's first block again (every query opens its segment files anew). Kept by base seq and the
-/// inode they were read from: a segment rewritten by redaction (a new file, a new dictionary) is read again.
+/// identity of the file they were read from (inode and status-change time: a freed inode is soon reused): a
+/// segment rewritten by redaction (a new file, a new dictionary) is read again.
 /// At most `capacity` of them (64 KiB each); the least recently used goes first. Thread-safe.
 final class DictionaryCache: Sendable {
     private struct Entry {
-        var inode: UInt64
+        var file: FileIdentity
         var bytes: [UInt8]
         var used: UInt64
     }
@@ -16,9 +17,9 @@ final class DictionaryCache: Sendable {
         self.capacity = capacity
     }
 
-    func dictionary(baseSeq: UInt64, inode: UInt64) -> [UInt8]? {
+    func dictionary(baseSeq: UInt64, file: FileIdentity) -> [UInt8]? {
         entries.withLock { state in
-            guard var entry = state.byBase[baseSeq], entry.inode == inode else { return nil }
+            guard var entry = state.byBase[baseSeq], entry.file == file else { return nil }
             state.clock += 1
             entry.used = state.clock
             state.byBase[baseSeq] = entry
@@ -26,10 +27,10 @@ final class DictionaryCache: Sendable {
         }
     }
 
-    func remember(_ bytes: [UInt8], baseSeq: UInt64, inode: UInt64) {
+    func remember(_ bytes: [UInt8], baseSeq: UInt64, file: FileIdentity) {
         entries.withLock { state in
             state.clock += 1
-            state.byBase[baseSeq] = Entry(inode: inode, bytes: bytes, used: state.clock)
+            state.byBase[baseSeq] = Entry(file: file, bytes: bytes, used: state.clock)
             if state.byBase.count > capacity, let oldest = state.byBase.min(by: { $0.value.used < $1.value.used }) {
                 state.byBase[oldest.key] = nil
             }

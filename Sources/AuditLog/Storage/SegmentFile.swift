@@ -199,8 +199,8 @@ extension SegmentFile {
     /// A version 2 segment's dictionary: the last 64 KiB of its first block's uncompressed payload.
     func dictionary() throws(DecodeFailure) -> [UInt8] {
         if let bytes = dictionaryBytes.withLock({ $0 }) { return bytes }
-        let inode = dictionaries == nil ? nil : try? (source as? FileDescriptor)?.inode()
-        if let inode, let bytes = dictionaries?.dictionary(baseSeq: header.baseSeq, inode: inode) {
+        let identity = dictionaries == nil ? nil : try? (source as? FileDescriptor)?.identity()
+        if let identity, let bytes = dictionaries?.dictionary(baseSeq: header.baseSeq, file: identity) {
             dictionaryBytes.withLock { $0 = bytes }
             return bytes
         }
@@ -219,12 +219,13 @@ extension SegmentFile {
             }
             try block.withUnsafeBytes { raw in
                 Result { () throws(DecodeFailure) in
-                    try BlockDecoder.payload(of: raw, first, dictionary: UnsafeRawBufferPointer(start: nil, count: 0), into: &payload)
+                    try BlockDecoder.payload(
+                        of: raw, first, dictionary: UnsafeRawBufferPointer(start: nil, count: 0), into: &payload)
                 }
             }.get()
-            let bytes = Array(payload[max(0, Int(first.uncompressedLength) - LZ4Dictionary.maxSize)..<Int(first.uncompressedLength)])
+            let bytes = Array(payload[0..<Int(first.uncompressedLength)].suffix(LZ4Dictionary.maxSize))
             dictionaryBytes.withLock { $0 = bytes }
-            if let inode { dictionaries?.remember(bytes, baseSeq: header.baseSeq, inode: inode) }
+            if let identity { dictionaries?.remember(bytes, baseSeq: header.baseSeq, file: identity) }
             return bytes
         } catch let error as DecodeFailure {
             throw failure(error.reason)
