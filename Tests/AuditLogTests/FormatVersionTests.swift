@@ -212,6 +212,42 @@ struct FormatVersionTests {
         }
     }
 
+    /// Open after a clean close does not read the active segment's first block; the first commit does, for its
+    /// dictionary. When that block is damaged the commit fails with the reason and writes nothing (and the writer
+    /// stops, as after any failed commit), and verify reports the block.
+    @Test func aDamagedDictionaryFailsTheFirstCommitAndWritesNothing() throws {
+        let dir = try TemporaryDirectory()
+        var options = AuditLog.Options()
+        options.maxBlockBytes = 8 << 10
+        let events = sampleEvents(200, seed: 8)
+        var log = try AuditLog(directory: dir.path, options: options)
+        for chunk in events.chunked(50) { try log.append(chunk) }
+        try log.close()
+        let path = try segmentPaths(dir.path)[0]
+        #expect(try blockHeaders(path).count > 3)
+        var bytes = Array(try Data(contentsOf: URL(fileURLWithPath: path)))
+        let first = try SegmentFile.open(path: path).headerSize
+        bytes[first + BlockHeader.size + 200] ^= 0x08
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        let size = bytes.count
+
+        log = try AuditLog(directory: dir.path, options: options)
+        let state = log.state
+        do {
+            try log.append(events[0])
+            Issue.record("a commit against a damaged dictionary was accepted")
+        } catch {
+            // As after any failed commit, the writer stops; the reason says what is wrong.
+            #expect(error.code == .writerFailed)
+            #expect(error.message.contains("first block"), "\(error.message)")
+        }
+        #expect(log.state == state)
+        try? log.close()
+        #expect(FileSystem.fileSize(path) == Int64(size))
+        let report = try AuditLogReader(directory: dir.path).verify()
+        #expect(report.problems.contains { $0.kind == .modified && $0.offset == Int64(first) })
+    }
+
     /// Redacting a record of a segment's first block changes the dictionary of every block after it: all are
     /// compressed again against the new one, and the log still reads and verifies.
     @Test func redactingTheFirstBlockRecompressesTheSegmentAgainstItsNewDictionary() throws {

@@ -49,7 +49,7 @@ enum SegmentRewriter {
                 if replaced == before && !(dictionaryChanged && header.compression == .frames) {
                     out.append(contentsOf: walker.block[0..<header.totalLength])
                     builder.discardBlock()
-                    if first && header.compression == .frames {
+                    if first && file.header.version >= 2 {
                         // The blocks after it are compressed against its payload, as it stays.
                         let count = Int(header.uncompressedLength)
                         payload.withUnsafeBytes {

@@ -118,7 +118,8 @@ final class SegmentAppender {
 
     /// The first commit into a version 2 segment that has blocks (one the previous writer left) reads its
     /// dictionary from its first block: open does not, it only reads the segment's end. Nothing is written when
-    /// that block cannot be read: the commit fails (the data is the readers' and `auditlog verify`'s to report).
+    /// that block cannot be read: the commit fails, and the writer with it (the damage is `auditlog verify`'s to
+    /// report).
     private func readDictionaryIfNeeded() throws(AuditLogError) {
         guard builder.segmentVersion >= 2, builder.dictionary == nil, segment.blockCount > 0 else { return }
         let path = LogFiles.path(directory, LogFiles.segmentName(baseSeq: segment.baseSeq))
