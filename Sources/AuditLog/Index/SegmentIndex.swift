@@ -32,8 +32,8 @@ final class SegmentIndex {
 
     var endSeq: UInt64 { blocks.last?.endSeq ?? baseSeq }
 
-    /// The segment file's inode when this view was built.
-    let inode: UInt64
+    /// The segment file's identity when this view was built.
+    let file: FileIdentity
     /// Whether the `.idx` file holds exactly the entries of this view's blocks (nothing damaged, missing or extra),
     /// so that ``encodedBlockIndex()`` would write the same bytes.
     let indexFileIsExact: Bool
@@ -43,12 +43,12 @@ final class SegmentIndex {
         self.path = path
         let file = try SegmentFile.open(path: path, baseSeq: baseSeq)
         if let fd = file.source as? FileDescriptor {
-            inode = try fd.inode()
+            self.file = try fd.identity()
         } else {
-            guard let stub = LogFiles.inode(ofSegment: path) else {
+            guard let stub = LogFiles.identity(ofSegment: path) else {
                 throw AuditLogError(.notFound, "the segment's stub vanished while it was read", path: path)
             }
-            inode = stub
+            self.file = stub
         }
         var blocks: [BlockInfo] = []
         var starts: [Int] = []
@@ -244,8 +244,10 @@ final class SegmentIndex {
         return mapped
     }
 
-    /// Seqs of the records whose actor id hashes to `hash`, ascending (a superset of the actor's records).
-    func seqs(forActorHash hash: UInt64) -> [UInt64] {
+    /// Seqs of the records whose actor id hashes to `hash`, ascending (a superset of the actor's records), from the
+    /// actor index; nil when the segment has none (the active segment, or a missing or damaged `.aix`): then
+    /// ``forEachActorHash(block:_:)`` has them block by block.
+    func indexedSeqs(forActorHash hash: UInt64) -> [UInt64]? {
         let actorIndex = self.actorIndex.withLock { checked in
             if checked == nil {
                 checked = sealed
@@ -253,13 +255,7 @@ final class SegmentIndex {
             }
             return checked!
         }
-        guard let actorIndex else {
-            var result: [UInt64] = []
-            for (b, block) in blocks.enumerated() {
-                forEachActorHash(block: b) { i, h in if h == hash { result.append(block.firstSeq + UInt64(i)) } }
-            }
-            return result
-        }
+        guard let actorIndex else { return nil }
         let b = actorIndex.bytes
         let header = SegmentIndexFiles.actorIndexHeaderSize
         let count = (b.count - header) / 16

@@ -105,8 +105,7 @@ final class FileDescriptor: ByteSource, @unchecked Sendable {
     func identity() throws(AuditLogError) -> FileIdentity {
         var info = stat()
         guard fstat(rawValue, &info) == 0 else { throw ioError("cannot stat", path: path) }
-        return FileIdentity(
-            inode: UInt64(info.st_ino), changed: Int64(info.st_ctim.tv_sec) * 1_000_000_000 + Int64(info.st_ctim.tv_nsec))
+        return FileIdentity(info)
     }
 
     /// Reads up to `count` bytes at `offset`; returns fewer only at end of file.
@@ -291,6 +290,13 @@ package enum FileSystem {
         return UInt64(info.st_ino)
     }
 
+    /// The inode and status-change time of `path` (``FileDescriptor/identity()``), or nil if it does not exist.
+    static func identity(_ path: String) -> FileIdentity? {
+        var info = stat()
+        guard lstat(path, &info) == 0 else { return nil }
+        return FileIdentity(info)
+    }
+
     /// Whether `path` is a regular file (not a symbolic link or anything else).
     static func isRegularFile(_ path: String) -> Bool {
         var info = stat()
@@ -317,4 +323,9 @@ struct FileIdentity: Equatable, Sendable {
     var inode: UInt64
     /// Nanoseconds since the epoch.
     var changed: Int64
+
+    init(_ info: stat) {
+        inode = UInt64(info.st_ino)
+        changed = Int64(info.st_ctim.tv_sec) * 1_000_000_000 + Int64(info.st_ctim.tv_nsec)
+    }
 }

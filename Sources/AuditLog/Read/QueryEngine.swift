@@ -1,7 +1,7 @@
 /// Cached views of the segments' indexes, shared by the queries of one ``AuditLogReader``.
 ///
 /// A view is reused while it still describes its segment: a sealed segment changes only when redaction rewrites
-/// it, as a new file (inode); the active segment grows, so its view is reused only while neither it nor its index
+/// it, as a new file (identity: inode and status-change time, as a freed inode is soon reused); the active segment grows, so its view is reused only while neither it nor its index
 /// has grown (re-parsing it on every query was 20% of a first-page query, `perf record` of `query --repeat`).
 /// The lock is held only to look a view up or store it, never while reading the disk.
 final class SegmentIndexCache: Sendable {
@@ -9,8 +9,8 @@ final class SegmentIndexCache: Sendable {
         var index: SegmentIndex?
         /// Sizes of the segment and its block index when the view was built (active segment only).
         var sizes: (segment: Int64, index: Int64)?
-        /// The segment file's inode when the entry was made.
-        var inode: UInt64?
+        /// The segment file's identity when the entry was made.
+        var file: FileIdentity?
         /// A sealed segment's time range from its footer, when no view was built.
         var bounds: (min: Int64, max: Int64)?
     }
@@ -22,14 +22,14 @@ final class SegmentIndexCache: Sendable {
     func index(_ segment: (baseSeq: UInt64, path: String), isLast: Bool, directory: String) throws(AuditLogError)
         -> SegmentIndex
     {
-        let inode = LogFiles.inode(ofSegment: segment.path)
+        let file = LogFiles.identity(ofSegment: segment.path)
         let sizes = isLast ? Self.sizes(segment, directory: directory) : nil
-        if let cached = entries.withLock({ $0[segment.baseSeq] }), let index = cached.index, index.inode == inode {
+        if let cached = entries.withLock({ $0[segment.baseSeq] }), let index = cached.index, index.file == file {
             if index.sealed { return index }
             if isLast, let then = cached.sizes, let now = sizes, then == now { return index }
         }
         let index = try SegmentIndex(directory: directory, baseSeq: segment.baseSeq, path: segment.path)
-        entries.withLock { $0[segment.baseSeq] = Entry(index: index, sizes: sizes, inode: index.inode) }
+        entries.withLock { $0[segment.baseSeq] = Entry(index: index, sizes: sizes, file: index.file) }
         return index
     }
 
@@ -38,19 +38,19 @@ final class SegmentIndexCache: Sendable {
     /// outside its range without building their views (on a 10M-event log, a fresh reader's page of the oldest
     /// hour built all 44 and took 130-170 ms). True when the footer cannot be read: the view decides.
     func sealedSegment(_ segment: (baseSeq: UInt64, path: String), mayHoldTimesIn range: ClosedRange<Int64>) -> Bool {
-        let inode = LogFiles.inode(ofSegment: segment.path)
+        let file = LogFiles.identity(ofSegment: segment.path)
         let known: (min: Int64, max: Int64)? = entries.withLock { entries in
-            guard let entry = entries[segment.baseSeq], entry.inode == inode else { return nil }
+            guard let entry = entries[segment.baseSeq], entry.file == file else { return nil }
             return entry.bounds ?? entry.index.map { ($0.minTimestamp, $0.maxTimestamp) }
         }
         var bounds = known
-        if bounds == nil, let file = try? SegmentFile.open(path: segment.path, baseSeq: segment.baseSeq),
-            let footer = try? file.footer()
+        if bounds == nil, let opened = try? SegmentFile.open(path: segment.path, baseSeq: segment.baseSeq),
+            let footer = try? opened.footer()
         {
             bounds = (footer.minTimestamp, footer.maxTimestamp)
             entries.withLock { entries in
-                if entries[segment.baseSeq]?.inode != inode {
-                    entries[segment.baseSeq] = Entry(index: nil, sizes: nil, inode: inode, bounds: bounds)
+                if entries[segment.baseSeq]?.file != file {
+                    entries[segment.baseSeq] = Entry(index: nil, sizes: nil, file: file, bounds: bounds)
                 }
             }
         }
@@ -278,25 +278,15 @@ final class QueryEngine {
                 (below.map { seq < $0 } ?? true) && (above.map { seq > $0 } ?? true)
             }
             if !actorHashes.isEmpty {
-                // Only this segment's records of the actors, from the actor index, block by block.
-                var seqs = actorHashes.flatMap { index.seqs(forActorHash: $0) }.filter(wanted).sorted()
-                if newest { seqs.reverse() }
-                var position = 0
-                while position < seqs.count {
-                    guard let b = index.blockIndex(containing: seqs[position]) else {
-                        position += 1  // a hash entry for a record past the indexed blocks: nothing to read
-                        continue
-                    }
+                // Only this segment's records of the actors, block by block in the query's order.
+                var stopped = false
+                try forEachActorBlock(index, actorHashes, newest: newest, wanted: wanted) {
+                    (b, inBlock) throws(AuditLogError) -> Bool in
                     let info = index.blocks[b]
-                    var inBlock: [UInt64] = []
-                    while position < seqs.count && seqs[position] >= info.firstSeq && seqs[position] < info.endSeq {
-                        inBlock.append(seqs[position])
-                        position += 1
-                    }
                     if let range, info.maxTimestamp < range.lowerBound || info.minTimestamp > range.upperBound {
-                        continue
+                        return true
                     }
-                    if !index.mayMatch(b, probe) { continue }
+                    if !index.mayMatch(b, probe) { return true }
                     // The bytes of the payload the block's wanted records lie in (the first starts where the record
                     // before it ends).
                     let firstRecord = Int(inBlock.min()! - info.firstSeq)
@@ -306,8 +296,10 @@ final class QueryEngine {
                     let found = try records(
                         of: header, in: file, offset: info.offset, seqs: Set(inBlock), needed: start..<max(start, end),
                         query: query, anchor: anchor)
-                    if try !hand(found, newest: newest, body) { return }
+                    stopped = try !hand(found, newest: newest, body)
+                    return !stopped
                 }
+                if stopped { return }
             } else {
                 var blocks = range.map { index.blockIndexes(overlapping: $0) } ?? Array(index.blocks.indices)
                 if newest { blocks.reverse() }
@@ -326,6 +318,48 @@ final class QueryEngine {
                     }
                 }
             }
+        }
+    }
+
+    /// Calls `body` with each block of `index` that holds records of the actors whose ids hash to one of `hashes`,
+    /// and those records' seqs that are `wanted`, in the query's order, until `body` returns false.
+    /// From the actor index when the segment has one; otherwise (the active segment) from the block index's hashes,
+    /// one block at a time, so that a page that fills in the newest blocks does not look at the others.
+    private func forEachActorBlock(
+        _ index: SegmentIndex, _ hashes: Set<UInt64>, newest: Bool, wanted: (UInt64) -> Bool,
+        _ body: (Int, [UInt64]) throws(AuditLogError) -> Bool
+    ) throws(AuditLogError) {
+        let indexed = hashes.map { index.indexedSeqs(forActorHash: $0) }
+        guard indexed.allSatisfy({ $0 != nil }) else {
+            let order = newest ? Array(index.blocks.indices.reversed()) : Array(index.blocks.indices)
+            let single = hashes.count == 1 ? hashes.first : nil
+            for b in order {
+                var inBlock: [UInt64] = []
+                let first = index.blocks[b].firstSeq
+                index.forEachActorHash(block: b) { i, h in
+                    if (single.map { h == $0 } ?? hashes.contains(h)) && wanted(first + UInt64(i)) {
+                        inBlock.append(first + UInt64(i))
+                    }
+                }
+                if !inBlock.isEmpty, try !body(b, inBlock) { return }
+            }
+            return
+        }
+        var seqs = indexed.flatMap { $0! }.filter(wanted).sorted()
+        if newest { seqs.reverse() }
+        var position = 0
+        while position < seqs.count {
+            guard let b = index.blockIndex(containing: seqs[position]) else {
+                position += 1  // a hash entry for a record past the indexed blocks: nothing to read
+                continue
+            }
+            let info = index.blocks[b]
+            var inBlock: [UInt64] = []
+            while position < seqs.count && seqs[position] >= info.firstSeq && seqs[position] < info.endSeq {
+                inBlock.append(seqs[position])
+                position += 1
+            }
+            if try !body(b, inBlock) { return }
         }
     }
 

@@ -49,6 +49,13 @@ enum LogFiles {
             ?? FileSystem.inode(String(path.dropLast(segmentExtension.count)) + EvictedSegment.fileExtension)
     }
 
+    /// The identity (inode and status-change time) of the segment file at `path`, or when it was evicted, of its
+    /// stub: unlike the inode alone, it changes even when a file rewritten twice gets its first inode back.
+    static func identity(ofSegment path: String) -> FileIdentity? {
+        FileSystem.identity(path)
+            ?? FileSystem.identity(String(path.dropLast(segmentExtension.count)) + EvictedSegment.fileExtension)
+    }
+
     /// The segments of a directory, sorted by base seq: its `.seg` files, and the segments evicted to the archive
     /// (an ``EvictedSegment`` stub in place of the file; ``SegmentFile/open(path:baseSeq:fd:)`` reads those from
     /// the store). The path is the segment file's either way.
