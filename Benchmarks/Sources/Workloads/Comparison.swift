@@ -308,29 +308,18 @@ public final class Comparison {
         var random = SplitMix64(seed: 7)
         let rounds = 400
         say("first page (100) of one actor, \(rounds) random actors of \(actors.count)")
-        var logPage = Latencies()
-        var sqlitePage = Latencies()
         var out: [UInt8] = []
         out.reserveCapacity(1 << 20)
-        for round in 0..<(rounds + 20) {
-            let actor = actors[Int(random.next() % UInt64(actors.count))]
-            var log = Latencies()
-            var sql = Latencies()
-            try log.measure {
-                out.removeAll(keepingCapacity: true)
+        let picked = (0..<(rounds + 20)).map { _ in actors[Int(random.next() % UInt64(actors.count))] }
+        let (logPage, sqlitePage) = try alternately(
+            rounds: rounds, warmup: 20, out: &out,
+            log: { round, out in
                 var encoder = ExportEncoder(format: .jsonLines)
                 _ = try engine.appendPage(
-                    matching: Query(actorIDs: [actor], order: .newestFirst, limit: 100), encoder: &encoder, to: &out)
-            }
-            try sql.measure {
-                out.removeAll(keepingCapacity: true)
-                try peer.actorPage(actor, limit: 100, into: &out)
-            }
-            if round >= 20 {  // the first queries warm both caches
-                logPage.merge(log)
-                sqlitePage.merge(sql)
-            }
-        }
+                    matching: Query(actorIDs: [picked[round]], order: .newestFirst, limit: 100), encoder: &encoder,
+                    to: &out)
+            },
+            sqlite: { round, out in try peer.actorPage(picked[round], limit: 100, into: &out) })
         record(
             "actor_page_p99", "first page of one actor (p99)", "ms", auditlog: logPage.percentile(99),
             sqlite: sqlitePage.percentile(99), higherIsBetter: false)
@@ -346,27 +335,15 @@ public final class Comparison {
             let (actor, count) = (entry.key, entry.value)
             for limit in [50, 100] {
                 say("first page (\(limit)) of the \(name) actor (\(count) events), \(rounds / 2) rounds")
-                var log = Latencies()
-                var sql = Latencies()
-                for round in 0..<(rounds / 2 + 10) {
-                    var l = Latencies()
-                    var q = Latencies()
-                    try l.measure {
-                        out.removeAll(keepingCapacity: true)
+                let (log, sql) = try alternately(
+                    rounds: rounds / 2, warmup: 10, out: &out,
+                    log: { _, out in
                         var encoder = ExportEncoder(format: .jsonLines)
                         _ = try engine.appendPage(
                             matching: Query(actorIDs: [actor], order: .newestFirst, limit: limit), encoder: &encoder,
                             to: &out)
-                    }
-                    try q.measure {
-                        out.removeAll(keepingCapacity: true)
-                        _ = try peer.actorPage(actor, limit: limit, into: &out)
-                    }
-                    if round >= 10 {
-                        log.merge(l)
-                        sql.merge(q)
-                    }
-                }
+                    },
+                    sqlite: { _, out in _ = try peer.actorPage(actor, limit: limit, into: &out) })
                 record(
                     "actor_page_\(name)_\(limit)_p99", "first page (\(limit)) of the \(name) actor (p99)", "ms",
                     auditlog: log.percentile(99), sqlite: sql.percentile(99), higherIsBetter: false)
@@ -374,25 +351,22 @@ public final class Comparison {
         }
 
         say("one-hour time range, first page (100), \(rounds) random hours")
-        var logHour = Latencies()
-        var sqliteHour = Latencies()
         let hour: Int64 = 3_600_000
         let span = max(1, timeSpan.upperBound - timeSpan.lowerBound - hour)
-        for _ in 0..<rounds {
-            let from = timeSpan.lowerBound + Int64(random.next() % UInt64(span))
-            try logHour.measure {
-                out.removeAll(keepingCapacity: true)
+        let starts = (0..<rounds).map { _ in timeSpan.lowerBound + Int64(random.next() % UInt64(span)) }
+        let (logHour, sqliteHour) = try alternately(
+            rounds: rounds, warmup: 0, out: &out,
+            log: { round, out in
                 var encoder = ExportEncoder(format: .jsonLines)
+                let from = starts[round]
                 _ = try engine.appendPage(
                     matching: Query(
                         from: Timestamp(millisecondsSinceEpoch: from), to: Timestamp(millisecondsSinceEpoch: from + hour),
                         order: .newestFirst), encoder: &encoder, to: &out)
-            }
-            try sqliteHour.measure {
-                out.removeAll(keepingCapacity: true)
-                try peer.timeRange(from: from, to: from + hour, limit: 100, into: &out)
-            }
-        }
+            },
+            sqlite: { round, out in
+                try peer.timeRange(from: starts[round], to: starts[round] + hour, limit: 100, into: &out)
+            })
         record(
             "time_range_hour", "one-hour range, first page (p99)", "ms", auditlog: logHour.percentile(99),
             sqlite: sqliteHour.percentile(99), higherIsBetter: false)
@@ -466,6 +440,33 @@ public final class Comparison {
             auditlog: consistency.percentile(50), higherIsBetter: false)
     }
 
+    /// Runs the log's side and SQLite's side of a query one after the other, `warmup + rounds` times (`round`
+    /// counts from 0), each writing into `out` emptied first, and returns their latencies without the first
+    /// `warmup` rounds, which warm both caches.
+    private func alternately(
+        rounds: Int, warmup: Int, out: inout [UInt8], log: (_ round: Int, inout [UInt8]) throws -> Void,
+        sqlite: (_ round: Int, inout [UInt8]) throws -> Void
+    ) throws -> (log: Latencies, sqlite: Latencies) {
+        var result = (log: Latencies(), sqlite: Latencies())
+        for round in 0..<(warmup + rounds) {
+            var l = Latencies()
+            var q = Latencies()
+            try l.measure {
+                out.removeAll(keepingCapacity: true)
+                try log(round, &out)
+            }
+            try q.measure {
+                out.removeAll(keepingCapacity: true)
+                try sqlite(round, &out)
+            }
+            if round >= warmup {
+                result.log.merge(l)
+                result.sqlite.merge(q)
+            }
+        }
+        return result
+    }
+
     /// First pages for an action and a project that 0.01% of events carry, spread over the log (the log's block
     /// filters against SQLite with an index on each column), and the distinct values of a field with counts.
     private func rareValueWorkloads(_ engine: AuditLogReader, _ peer: SQLitePeer, rounds: Int) throws {
@@ -477,26 +478,14 @@ public final class Comparison {
         ] {
             say("first page (100) of a rare \(field) (0.01% of events), \(rounds) rounds")
             let query = field == "action" ? Query(actions: [value], limit: 100) : Query(projectIDs: [value], limit: 100)
-            var log = Latencies()
-            var sql = Latencies()
             var found = (0, 0)
-            for round in 0..<(rounds / 4 + 5) {
-                var l = Latencies()
-                var q = Latencies()
-                try l.measure {
-                    out.removeAll(keepingCapacity: true)
+            let (log, sql) = try alternately(
+                rounds: rounds / 4, warmup: 5, out: &out,
+                log: { _, out in
                     var encoder = ExportEncoder(format: .jsonLines)
                     found.0 = try engine.appendPage(matching: query, encoder: &encoder, to: &out).events
-                }
-                try q.measure {
-                    out.removeAll(keepingCapacity: true)
-                    found.1 = try peer.fieldPage(column, value, limit: 100, into: &out)
-                }
-                if round >= 5 {
-                    log.merge(l)
-                    sql.merge(q)
-                }
-            }
+                },
+                sqlite: { _, out in found.1 = try peer.fieldPage(column, value, limit: 100, into: &out) })
             guard found.0 == found.1, found.0 == min(100, events / EventSource.rarePeriod) else {
                 throw Failure(description: "rare \(field): the log found \(found.0) events, SQLite \(found.1)")
             }

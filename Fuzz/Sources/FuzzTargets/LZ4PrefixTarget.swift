@@ -17,26 +17,13 @@ enum LZ4PrefixTarget {
             runWithDictionary(bytes)
             return
         }
-        var capacity = (Int(bytes[0]) << 8 | Int(bytes[1])) % 70_000 + 1
         let want = Int(bytes[2]) << 8 | Int(bytes[3])
-        let mode = bytes[4]
-        let data = UnsafeRawBufferPointer(rebasing: bytes[5...])
-        var stream: [UInt8]
-        var original: UnsafeRawBufferPointer?
-        if mode & 1 != 0 {
-            guard !data.isEmpty else { return }
-            stream = [UInt8](repeating: 0, count: LZ4.compressBound(data.count))
-            guard let n = stream.withUnsafeMutableBytes({ LZ4.compress(data, into: $0) }) else { return }
-            stream.removeLast(stream.count - n)
-            capacity = data.count
-            if mode & 2 != 0 {
-                stream[Int(bytes[0]) % stream.count] ^= bytes[1] | 1
-            } else {
-                original = data
-            }
-        } else {
-            stream = Array(data)
-        }
+        guard
+            let (stream, capacity, original) = stream(
+                UnsafeRawBufferPointer(rebasing: bytes[5...]), mode: bytes[4],
+                capacity: (Int(bytes[0]) << 8 | Int(bytes[1])) % 70_000 + 1, flip: (bytes[0], bytes[1]),
+                compress: { LZ4.compress($0, into: $1) })
+        else { return }
         let target = want % capacity + 1
         let prefix = UnsafeMutableRawBufferPointer.allocate(byteCount: capacity, alignment: 1)
         let whole = UnsafeMutableRawBufferPointer.allocate(byteCount: capacity, alignment: 1)
@@ -67,27 +54,14 @@ enum LZ4PrefixTarget {
         let data = UnsafeRawBufferPointer(rebasing: bytes[5...])
         let split = min(Int(bytes[0]) << 8 | Int(bytes[1]), data.count)
         let dictionary = LZ4Dictionary(payload: UnsafeRawBufferPointer(rebasing: data[..<split]))
-        let content = UnsafeRawBufferPointer(rebasing: data[split...])
-        var stream: [UInt8]
-        var capacity = (Int(bytes[2]) << 8 | Int(bytes[3])) % 70_000 + 1
-        var original: UnsafeRawBufferPointer?
-        if mode & 1 != 0 {
-            guard !content.isEmpty else { return }
-            stream = [UInt8](repeating: 0, count: LZ4.compressBound(content.count))
-            let scratch = LZ4Dictionary.Scratch()
-            guard let n = stream.withUnsafeMutableBytes({ dictionary.compress(content, into: $0, scratch: scratch) })
-            else { return }
-            stream.removeLast(stream.count - n)
-            capacity = content.count
-            if mode & 2 != 0 {
-                stream[Int(bytes[3]) % stream.count] ^= bytes[2] | 1
-            } else {
-                original = content
-            }
-        } else {
-            stream = Array(content)
-        }
-        guard !stream.isEmpty else { return }
+        let scratch = LZ4Dictionary.Scratch()
+        guard
+            let (stream, capacity, original) = stream(
+                UnsafeRawBufferPointer(rebasing: data[split...]), mode: mode,
+                capacity: (Int(bytes[2]) << 8 | Int(bytes[3])) % 70_000 + 1, flip: (bytes[3], bytes[2]),
+                compress: { dictionary.compress($0, into: $1, scratch: scratch) }),
+            !stream.isEmpty
+        else { return }
         let ours = UnsafeMutableRawBufferPointer.allocate(byteCount: capacity, alignment: 1)
         let theirs = UnsafeMutableRawBufferPointer.allocate(byteCount: capacity, alignment: 1)
         defer {
@@ -110,6 +84,23 @@ enum LZ4PrefixTarget {
             require(ok, "a frame compressed against a dictionary did not decode")
             require(UnsafeRawBufferPointer(ours).elementsEqual(original), "a frame does not decode to its data")
         }
+    }
+
+    /// The stream a run decodes and its output size: with mode bit 0, `data` compressed by `compress`, of the
+    /// data's size, and with mode bit 1 one byte changed (at `flip.at`, by `flip.by`), else with `data` as what it
+    /// must decode to; otherwise `data` itself, of `capacity` bytes. Nil when there is nothing to compress.
+    static func stream(
+        _ data: UnsafeRawBufferPointer, mode: UInt8, capacity: Int, flip: (at: UInt8, by: UInt8),
+        compress: (UnsafeRawBufferPointer, UnsafeMutableRawBufferPointer) -> Int?
+    ) -> (stream: [UInt8], capacity: Int, original: UnsafeRawBufferPointer?)? {
+        guard mode & 1 != 0 else { return (Array(data), capacity, nil) }
+        guard !data.isEmpty else { return nil }
+        var stream = [UInt8](repeating: 0, count: LZ4.compressBound(data.count))
+        guard let n = stream.withUnsafeMutableBytes({ compress(data, $0) }) else { return nil }
+        stream.removeLast(stream.count - n)
+        guard mode & 2 != 0 else { return (stream, data.count, data) }
+        stream[Int(flip.at) % stream.count] ^= flip.by | 1
+        return (stream, data.count, nil)
     }
 
     static func seeds() -> [[UInt8]] {
