@@ -166,7 +166,11 @@ extension AuditLogService {
                 var encoder = ExportEncoder(format: .jsonArray)
                 let page = try reader.appendPage(matching: scoped, encoder: &encoder, to: &out)
                 out.append(contentsOf: #"],"nextCursor":"#.utf8)
-                if let next = page.nextCursor { JSONWriter.appendString(next, to: &out) } else { out += Array("null".utf8) }
+                if let next = page.nextCursor {
+                    JSONWriter.appendString(next, to: &out)
+                } else {
+                    out += Array("null".utf8)
+                }
                 out.append(contentsOf: "}\n".utf8)
                 return (out, page.events)
             }
@@ -263,7 +267,8 @@ extension AuditLogService {
                 limit = number
             default:
                 throw APIError.badParameter(
-                    String(name), "is not a parameter of /v1/facets; it takes field, org and limit (facets count "
+                    String(name),
+                    "is not a parameter of /v1/facets; it takes field, org and limit (facets count "
                         + "the whole log, per org)")
             }
         }

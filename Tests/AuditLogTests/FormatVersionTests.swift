@@ -15,7 +15,8 @@ struct FormatVersionTests {
     /// A copy of the version 1 fixture, which tests may change.
     func fixtureCopy() throws -> TemporaryDirectory {
         let dir = try TemporaryDirectory()
-        let fixture = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/v1-log")
+        let fixture = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent(
+            "Fixtures/v1-log")
         for name in try FileManager.default.contentsOfDirectory(atPath: fixture.path) {
             try FileManager.default.copyItem(atPath: fixture.path + "/" + name, toPath: dir.file(name))
         }
@@ -123,7 +124,8 @@ struct FormatVersionTests {
             let start = BlockHeader.size + 32 * Int(header.frontierCount)
             let frames = try walker.block.withUnsafeBytes {
                 try BlockFrames.table(
-                    UnsafeRawBufferPointer(rebasing: $0[start..<start + Int(header.storedLength)]), header, offset: start)
+                    UnsafeRawBufferPointer(rebasing: $0[start..<start + Int(header.storedLength)]), header,
+                    offset: start)
             }
             #expect(frames.count > 4)
             #expect(frames.reduce(0) { $0 + $1.recordCount } == Int(header.recordCount))
@@ -137,7 +139,8 @@ struct FormatVersionTests {
             var part: [UInt8] = []
             let dictionary = try file.dictionary(for: header)
             let decoded = try dictionary.withUnsafeBytes {
-                try BlockDecoder.decompress(walker.block, header, needed: middle.uncompressed, dictionary: $0, into: &part)
+                try BlockDecoder.decompress(
+                    walker.block, header, needed: middle.uncompressed, dictionary: $0, into: &part)
             }
             #expect(decoded.bytes == middle.uncompressed)
             #expect(decoded.firstSeq == header.firstSeq + UInt64(middle.firstRecord))
@@ -273,7 +276,9 @@ struct FormatVersionTests {
         func blocks(_ bytes: [UInt8]) throws -> [(header: BlockHeader, bytes: ArraySlice<UInt8>)] {
             var blocks: [(header: BlockHeader, bytes: ArraySlice<UInt8>)] = []
             var offset = try bytes.withUnsafeBytes { try SegmentHeader.decode($0).encodedSize }
-            while offset + BlockHeader.size <= bytes.count, bytes[offset] == UInt8(ascii: "A"), bytes[offset + 2] == UInt8(ascii: "B") {
+            while offset + BlockHeader.size <= bytes.count, bytes[offset] == UInt8(ascii: "A"),
+                bytes[offset + 2] == UInt8(ascii: "B")
+            {
                 let h = try bytes[offset..<offset + BlockHeader.size].withUnsafeBytes { try BlockHeader.decode($0) }
                 blocks.append((h, bytes[offset..<offset + h.totalLength]))
                 offset += h.totalLength

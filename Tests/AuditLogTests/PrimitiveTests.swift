@@ -1,8 +1,8 @@
 import AuditLogSampleData
 import AuditLogTestSupport
-import Testing
 import CLZ4
 import CLZ4Decode
+import Testing
 
 @testable import AuditLog
 
@@ -66,7 +66,9 @@ struct PrimitiveTests {
         var rng = SystemRandomNumberGenerator()
         let bytes = (0..<(64 << 10) + 64).map { _ in UInt8.random(in: 0...255, using: &rng) }
         var lengths = [0, 1, 7, 8, 9, 63, 64, 65, 1000, 4097, 64 << 10]
-        for cut in [768, 6144, 6144 + 768, 2 * 6144, 10 * 6144 + 3 * 768] { lengths += [cut - 9, cut - 1, cut, cut + 1, cut + 13] }
+        for cut in [768, 6144, 6144 + 768, 2 * 6144, 10 * 6144 + 3 * 768] {
+            lengths += [cut - 9, cut - 1, cut, cut + 1, cut + 13]
+        }
         lengths += (0..<40).map { _ in Int.random(in: 0...(64 << 10), using: &rng) }
         bytes.withUnsafeBytes { all in
             for length in lengths {
@@ -118,7 +120,9 @@ struct PrimitiveTests {
                 var out: [UInt8] = []
                 while out.count < count {
                     let n = rng.next() % 500
-                    out += Array(#"{"actor":{"id":"user_\#(n)","type":"user"},"action":"prompt.update","n":\#(rng.next() % 7)}"#.utf8)
+                    out += Array(
+                        #"{"actor":{"id":"user_\#(n)","type":"user"},"action":"prompt.update","n":\#(rng.next() % 7)}"#
+                            .utf8)
                 }
                 return Array(out.prefix(count))
             case 1: return (0..<count).map { UInt8(truncatingIfNeeded: $0 % Int(1 + rng.next() % 9)) }  // short periods
@@ -132,7 +136,9 @@ struct PrimitiveTests {
         }
         func prefix(_ stream: [UInt8], _ target: Int, capacity: Int) -> [UInt8]? {
             var out = [UInt8](repeating: 0xAA, count: capacity)
-            let n = stream.withUnsafeBytes { src in out.withUnsafeMutableBytes { LZ4.decompress(src, prefix: target, into: $0) } }
+            let n = stream.withUnsafeBytes { src in
+                out.withUnsafeMutableBytes { LZ4.decompress(src, prefix: target, into: $0) }
+            }
             return n.map { Array(out[..<$0]) }
         }
         func whole(_ stream: [UInt8], capacity: Int) -> [UInt8]? {
@@ -192,14 +198,18 @@ struct PrimitiveTests {
         func records(_ count: Int) -> [UInt8] {
             var out: [UInt8] = []
             while out.count < count {
-                out += Array(#"{"actor":{"id":"user_\#(rng.next() % 500)","type":"user"},"action":"prompt.update","ip":"10.\#(rng.next() % 256).1.\#(rng.next() % 256)"}"#.utf8)
+                out += Array(
+                    #"{"actor":{"id":"user_\#(rng.next() % 500)","type":"user"},"action":"prompt.update","ip":"10.\#(rng.next() % 256).1.\#(rng.next() % 256)"}"#
+                        .utf8)
             }
             return Array(out.prefix(count))
         }
         func ours(_ frame: [UInt8], _ dictionary: [UInt8], size: Int) -> [UInt8]? {
             var out = [UInt8](repeating: 0xAA, count: size)
             let ok = frame.withUnsafeBytes { src in
-                dictionary.withUnsafeBytes { dict in out.withUnsafeMutableBytes { LZ4.decompress(src, dictionary: dict, into: $0) } }
+                dictionary.withUnsafeBytes { dict in
+                    out.withUnsafeMutableBytes { LZ4.decompress(src, dictionary: dict, into: $0) }
+                }
             }
             return ok ? out : nil
         }
@@ -209,8 +219,10 @@ struct PrimitiveTests {
                 dictionary.withUnsafeBytes { dict in
                     out.withUnsafeMutableBytes {
                         LZ4_decompress_safe_usingDict(
-                            src.baseAddress!.assumingMemoryBound(to: CChar.self), $0.baseAddress!.assumingMemoryBound(to: CChar.self),
-                            Int32(src.count), Int32(size), dict.baseAddress?.assumingMemoryBound(to: CChar.self), Int32(dict.count))
+                            src.baseAddress!.assumingMemoryBound(to: CChar.self),
+                            $0.baseAddress!.assumingMemoryBound(to: CChar.self),
+                            Int32(src.count), Int32(size), dict.baseAddress?.assumingMemoryBound(to: CChar.self),
+                            Int32(dict.count))
                     }
                 }
             }
@@ -226,7 +238,9 @@ struct PrimitiveTests {
             #expect(kept == Array(dictionaryBytes.suffix(65_536)))
             let input = records(1 + Int(rng.next() % 6000))
             var out = [UInt8](repeating: 0, count: LZ4.compressBound(input.count))
-            let n = input.withUnsafeBytes { src in out.withUnsafeMutableBytes { dictionary.compress(src, into: $0, scratch: scratch) } }
+            let n = input.withUnsafeBytes { src in
+                out.withUnsafeMutableBytes { dictionary.compress(src, into: $0, scratch: scratch) }
+            }
             let frame = Array(out[..<n!])
             #expect(ours(frame, kept, size: input.count) == input, "trial \(trial)")
             // A prefix (what a query needs of the frame holding its record) is the input's.
@@ -300,7 +314,8 @@ struct PrimitiveTests {
             }
             var expected: [Range<Int>] = []
             for needle in needles where needle.count <= haystack.count {
-                for i in 0...(haystack.count - needle.count) where haystack[i..<i + needle.count].elementsEqual(needle) {
+                for i in 0...(haystack.count - needle.count) where haystack[i..<i + needle.count].elementsEqual(needle)
+                {
                     expected.append(i..<i + needle.count)
                 }
             }

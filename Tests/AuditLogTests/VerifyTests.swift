@@ -273,7 +273,8 @@ struct VerifyTests {
         try compare("sealed", jobs: 3)
         let sealed = try bytes(segment)
         let sealedDamage = [
-            ("a footer byte", sealed.count - SegmentFooter.size + 12), ("the last block", list[list.count - 1].offset + 30),
+            ("a footer byte", sealed.count - SegmentFooter.size + 12),
+            ("the last block", list[list.count - 1].offset + 30),
         ]
         for (what, at) in sealedDamage {
             var damaged = sealed

@@ -181,7 +181,8 @@ struct WriterTailTests {
         let expected = try AuditLogReader(directory: dir.path).state()
         var tail = try #require(WriterTail.read(directory: dir.path))
         switch change {
-        case "garbage": try Data([UInt8](repeating: 7, count: WriterTail.size)).write(to: URL(fileURLWithPath: tailPath))
+        case "garbage":
+            try Data([UInt8](repeating: 7, count: WriterTail.size)).write(to: URL(fileURLWithPath: tailPath))
         case "other inode": tail.inode &+= 1
         case "shorter file":
             // The last block is cut off (as if lost): the tail points past the end.
@@ -207,7 +208,8 @@ struct WriterTailTests {
     @Test func aTailRoundTripsAndRefusesDamage() {
         let tail = WriterTail(
             baseSeq: 7, inode: 99, validEnd: 4096, blockCount: 3, lastBlockOffset: 2048,
-            lastBlockRoot: [UInt8](repeating: 0xAB, count: 32).withUnsafeBytes { SHA256Hash($0) }, minTimestamp: -5, maxTimestamp: 77)
+            lastBlockRoot: [UInt8](repeating: 0xAB, count: 32).withUnsafeBytes { SHA256Hash($0) }, minTimestamp: -5,
+            maxTimestamp: 77)
         let bytes = tail.encode()
         #expect(bytes.count == WriterTail.size)
         #expect(WriterTail(bytes) == tail)

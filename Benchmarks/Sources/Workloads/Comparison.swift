@@ -361,7 +361,8 @@ public final class Comparison {
                 let from = starts[round]
                 _ = try engine.appendPage(
                     matching: Query(
-                        from: Timestamp(millisecondsSinceEpoch: from), to: Timestamp(millisecondsSinceEpoch: from + hour),
+                        from: Timestamp(millisecondsSinceEpoch: from),
+                        to: Timestamp(millisecondsSinceEpoch: from + hour),
                         order: .newestFirst), encoder: &encoder, to: &out)
             },
             sqlite: { round, out in

@@ -47,14 +47,16 @@ enum BlockTarget {
                 do throws(DecodeFailure) {
                     let decoded = try dictionary.withUnsafeBytes { dictionary in
                         Result { () throws(DecodeFailure) in
-                            try BlockDecoder.decompress(block, header, needed: needed, dictionary: dictionary, into: &payload)
+                            try BlockDecoder.decompress(
+                                block, header, needed: needed, dictionary: dictionary, into: &payload)
                         }
                     }.get()
                     first = decoded.firstSeq
                     try payload.withUnsafeBytes { raw in
                         Result { () throws(DecodeFailure) in
                             try BlockDecoder.forEachRecord(
-                                in: UnsafeRawBufferPointer(rebasing: raw[decoded.bytes]), header, firstSeq: decoded.firstSeq,
+                                in: UnsafeRawBufferPointer(rebasing: raw[decoded.bytes]), header,
+                                firstSeq: decoded.firstSeq,
                                 endSeq: decoded.endSeq
                             ) { _, record in part.append(Array(record)) }
                         }
@@ -88,7 +90,9 @@ enum BlockTarget {
         var payload: [UInt8] = []
         for (block, dictionary) in blocks.prefix(4) {
             guard let original = block.withUnsafeBytes({ try? BlockHeader.decode($0) }),
-                (try? BlockDecoder.forEachRecord(inBlock: block, original, dictionary: dictionary, payload: &payload) { _, _ in }) != nil
+                (try? BlockDecoder.forEachRecord(inBlock: block, original, dictionary: dictionary, payload: &payload) {
+                    _, _ in
+                }) != nil
             else { continue }
             let records = Array(payload[0..<Int(original.uncompressedLength)])
             var compressed = [UInt8](repeating: 0, count: LZ4.compressBound(records.count))

@@ -71,7 +71,8 @@ enum LZ4PrefixTarget {
         let ok = stream.withUnsafeBytes { LZ4.decompress($0, dictionary: dictionary.bytes, into: ours) }
         let n = stream.withUnsafeBytes { src in
             LZ4_decompress_safe_usingDict(
-                src.baseAddress!.assumingMemoryBound(to: CChar.self), theirs.baseAddress!.assumingMemoryBound(to: CChar.self),
+                src.baseAddress!.assumingMemoryBound(to: CChar.self),
+                theirs.baseAddress!.assumingMemoryBound(to: CChar.self),
                 Int32(src.count), Int32(capacity), dictionary.bytes.baseAddress?.assumingMemoryBound(to: CChar.self),
                 Int32(dictionary.bytes.count))
         }
@@ -104,7 +105,8 @@ enum LZ4PrefixTarget {
     }
 
     static func seeds() -> [[UInt8]] {
-        let record = Array(#"{"actor":{"id":"user_42","type":"user"},"action":"prompt.update","resource":{"id":"p_1"}}"#.utf8)
+        let record = Array(
+            #"{"actor":{"id":"user_42","type":"user"},"action":"prompt.update","resource":{"id":"p_1"}}"#.utf8)
         return [
             [0x01, 0x00, 0x00, 0x80, 0x01] + record + record + record,
             [0x00, 0x40, 0x00, 0x10, 0x03] + (0..<300).map { UInt8(truncatingIfNeeded: $0 % 7) },

@@ -48,7 +48,8 @@ enum RecordTarget {
         var redacted = 0
         for (block, dictionary) in log.blocks {
             guard let header = block.withUnsafeBytes({ try? BlockHeader.decode($0) }) else { continue }
-            try? BlockDecoder.forEachRecord(inBlock: block, header, dictionary: dictionary, payload: &payload) { _, record in
+            try? BlockDecoder.forEachRecord(inBlock: block, header, dictionary: dictionary, payload: &payload) {
+                _, record in
                 if RecordCodec.isRedacted(record) && redacted < 8 {
                     redacted += 1
                     seeds.append(Array(record))

@@ -56,7 +56,8 @@ final class SegmentIndex {
         var wholeFileValid = false
         var mapped = MappedFile(path: SegmentIndexFiles.blockIndexPath(directory: directory, baseSeq: baseSeq))
         if let bytes = mapped?.bytes {
-            let validLength = SegmentIndexFiles.forEachEntry(bytes, baseSeq: baseSeq, checked: true) { entry, block, _ in
+            let validLength = SegmentIndexFiles.forEachEntry(bytes, baseSeq: baseSeq, checked: true) {
+                entry, block, _ in
                 blocks.append(block)
                 starts.append(entry.lowerBound)
                 return true
@@ -250,7 +251,8 @@ final class SegmentIndex {
     func indexedSeqs(forActorHash hash: UInt64) -> [UInt64]? {
         let actorIndex = self.actorIndex.withLock { checked in
             if checked == nil {
-                checked = sealed
+                checked =
+                    sealed
                     ? Self.checkedActorIndex(directory: directory, baseSeq: baseSeq, count: Int(endSeq - baseSeq)) : nil
             }
             return checked!

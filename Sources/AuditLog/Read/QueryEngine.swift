@@ -1,8 +1,9 @@
 /// Cached views of the segments' indexes, shared by the queries of one ``AuditLogReader``.
 ///
 /// A view is reused while it still describes its segment: a sealed segment changes only when redaction rewrites
-/// it, as a new file (identity: inode and status-change time, as a freed inode is soon reused); the active segment grows, so its view is reused only while neither it nor its index
-/// has grown (re-parsing it on every query was 20% of a first-page query, `perf record` of `query --repeat`).
+/// it, as a new file (told by its identity: inode and status-change time, as a freed inode is soon reused); the
+/// active segment grows, so its view is reused only while neither it nor its index has grown (re-parsing it on
+/// every query was 20% of a first-page query, `perf record` of `query --repeat`).
 /// The lock is held only to look a view up or store it, never while reading the disk.
 final class SegmentIndexCache: Sendable {
     private struct Entry {
@@ -101,12 +102,7 @@ final class QueryEngine {
 
     /// One page of the events matching `query`.
     func events(matching query: Query) throws(AuditLogError) -> QueryPage {
-        guard (1...10_000).contains(query.limit) else {
-            throw AuditLogError(.invalidArgument, "limit must be between 1 and 10000")
-        }
-        let after = try query.cursor.map { (cursor) throws(AuditLogError) in
-            try QueryCursor.decode(cursor, query: query)
-        }
+        let after = try pageStart(query)
         var results: [StoredEvent] = []
         try scan(query, after: after, byFrame: true) { event in
             results.append(event)
@@ -118,6 +114,14 @@ final class QueryEngine {
             events: results, nextCursor: more ? QueryCursor.encode(after: results.last!.seq, query: query) : nil)
     }
 
+    /// Where a page of `query` starts: after its cursor's seq (nil for the first page), once its limit is checked.
+    private func pageStart(_ query: Query) throws(AuditLogError) -> UInt64? {
+        guard (1...10_000).contains(query.limit) else {
+            throw AuditLogError(.invalidArgument, "limit must be between 1 and 10000")
+        }
+        return try query.cursor.map { (cursor) throws(AuditLogError) in try QueryCursor.decode(cursor, query: query) }
+    }
+
     /// One page of the events matching `query`, appended to `out` by `encoder` straight from the records: the
     /// bytes ``events(matching:)`` and ``ExportEncoder/append(_:to:)`` give, without building the events (which,
     /// with encoding them again, cost more than finding them: `make compare`'s actor page). Returns how many
@@ -125,12 +129,7 @@ final class QueryEngine {
     func appendPage(matching query: Query, encoder: inout ExportEncoder, to out: inout [UInt8])
         throws(AuditLogError) -> (events: Int, nextCursor: String?)
     {
-        guard (1...10_000).contains(query.limit) else {
-            throw AuditLogError(.invalidArgument, "limit must be between 1 and 10000")
-        }
-        let after = try query.cursor.map { (cursor) throws(AuditLogError) in
-            try QueryCursor.decode(cursor, query: query)
-        }
+        let after = try pageStart(query)
         let filter = RecordFilter(query)
         let hasher = self.hasher
         let directory = self.directory
@@ -395,7 +394,8 @@ final class QueryEngine {
             found.firstSeq == info.firstSeq
         else {
             throw AuditLogError(
-                .corrupt, "no block for seq \(info.firstSeq) where the index says", path: file.path, offset: info.offset)
+                .corrupt, "no block for seq \(info.firstSeq) where the index says", path: file.path, offset: info.offset
+            )
         }
         if let damage = try file.readBlock(found, at: info.offset, into: &block) {
             throw AuditLogError(.corrupt, damage.reason, path: file.path, offset: info.offset)
@@ -457,7 +457,9 @@ final class QueryEngine {
                             // Only a record holding a whole occurrence can match (hits are offsets into the part).
                             let (from, to) = (start - decoded.bytes.lowerBound, end - decoded.bytes.lowerBound)
                             while h < hits.count && hits[h].lowerBound < from { h += 1 }
-                            guard hits[h...].prefix(while: { $0.lowerBound < to }).contains(where: { $0.upperBound <= to })
+                            guard
+                                hits[h...].prefix(while: { $0.lowerBound < to }).contains(where: { $0.upperBound <= to }
+                                )
                             else { return }
                         }
                         if let seqs, !seqs.contains(seq) { return }

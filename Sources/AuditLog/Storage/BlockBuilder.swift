@@ -38,13 +38,16 @@ struct BlockBuilder {
 
     /// Adds one length-prefixed record, writing `seq` into it, and returns where the record is in ``payload``:
     /// its leaf hash is taken with ``leafHash(of:using:)``, or two at a time with ``leafHashes(of:_:using:)``.
-    mutating func add(lengthPrefixedRecord bytes: UnsafeRawBufferPointer, recordOffset: Int, seq: UInt64) -> Range<Int> {
+    mutating func add(lengthPrefixedRecord bytes: UnsafeRawBufferPointer, recordOffset: Int, seq: UInt64) -> Range<Int>
+    {
         if recordCount == 0 { firstSeq = seq }
         let start = payload.count + recordOffset
         payload.append(contentsOf: bytes)
         payload.storeLittleEndian(seq, at: start + RecordCodec.seqOffset)
         recordCount += 1
-        let timestamp = payload.withUnsafeBytes { RecordCodec.timestamp(of: UnsafeRawBufferPointer(rebasing: $0[start...])) }
+        let timestamp = payload.withUnsafeBytes {
+            RecordCodec.timestamp(of: UnsafeRawBufferPointer(rebasing: $0[start...]))
+        }
         minTimestamp = min(minTimestamp, timestamp)
         maxTimestamp = max(maxTimestamp, timestamp)
         return start..<payload.count
@@ -56,7 +59,8 @@ struct BlockBuilder {
     }
 
     /// The leaf hashes of two records of ``payload``, hashed together.
-    func leafHashes(of first: Range<Int>, _ second: Range<Int>, using hasher: MerkleHasher) -> (SHA256Hash, SHA256Hash) {
+    func leafHashes(of first: Range<Int>, _ second: Range<Int>, using hasher: MerkleHasher) -> (SHA256Hash, SHA256Hash)
+    {
         payload.withUnsafeBytes { raw in
             RecordCodec.leafHashes(
                 of: UnsafeRawBufferPointer(rebasing: raw[first]), UnsafeRawBufferPointer(rebasing: raw[second]),

@@ -110,7 +110,9 @@ enum BlockDecoder {
                         last += 1
                     }
                     // The last frame only up to where the records needed end (half a frame on average).
-                    let end = min(max(needed.upperBound, frames[last].uncompressed.lowerBound + 1), frames[last].uncompressed.upperBound)
+                    let end = min(
+                        max(needed.upperBound, frames[last].uncompressed.lowerBound + 1),
+                        frames[last].uncompressed.upperBound)
                     for frame in frames[first...last] {
                         try BlockFrames.decode(
                             frame, of: stored, offset: start, dictionary: dictionary, into: out,
@@ -120,7 +122,8 @@ enum BlockDecoder {
                     return Decoded(
                         bytes: frames[first].uncompressed.lowerBound..<end,
                         firstSeq: header.firstSeq + UInt64(frames[first].firstRecord),
-                        endSeq: whole ? header.firstSeq + UInt64(frames[last].firstRecord + frames[last].recordCount) : nil)
+                        endSeq: whole
+                            ? header.firstSeq + UInt64(frames[last].firstRecord + frames[last].recordCount) : nil)
                 }
             }
         }.get()

@@ -59,7 +59,7 @@ final class SegmentFile {
     static func source(path: String, whole: Bool) throws(AuditLogError) -> any ByteSource {
         do throws(AuditLogError) {
             return try FileDescriptor.openForReading(path)
-        } catch where error.code == .notFound {
+        } catch  where error.code == .notFound {
             guard let stub = try EvictedSegment.read(segmentPath: path) else { throw error }
             let name = String(path.split(separator: "/").last ?? "")
             if whole { return try RemoteSegmentBytes.fetchWhole(stub, name: name) }
@@ -136,7 +136,8 @@ final class SegmentFile {
         let length = header.totalLength
         guard try read(length, at: offset, into: &buffer) else {
             return SegmentDamage(
-                kind: .cutShort, offset: offset, length: Int64(length), reason: "block extends past the end of the file")
+                kind: .cutShort, offset: offset, length: Int64(length), reason: "block extends past the end of the file"
+            )
         }
         return Self.checksumHolds(buffer, length: length)
             ? nil
@@ -205,7 +206,8 @@ extension SegmentFile {
             return bytes
         }
         let failure = { (reason: String) in
-            DecodeFailure(reason: "the segment's first block (the dictionary of its other blocks): \(reason)", offset: 0)
+            DecodeFailure(
+                reason: "the segment's first block (the dictionary of its other blocks): \(reason)", offset: 0)
         }
         var block: [UInt8] = []
         var payload: [UInt8] = []

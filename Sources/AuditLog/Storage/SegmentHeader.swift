@@ -61,7 +61,8 @@ struct SegmentHeader: Equatable {
             throw DecodeFailure(reason: "segment header checksum mismatch", offset: end)
         }
         return SegmentHeader(
-            version: version, baseSeq: baseSeq, createdAt: createdAt, frontier: MerkleFrontier(size: baseSeq, hashes: hashes)!)
+            version: version, baseSeq: baseSeq, createdAt: createdAt,
+            frontier: MerkleFrontier(size: baseSeq, hashes: hashes)!)
     }
 
     /// The largest possible header: 64 frontier hashes.

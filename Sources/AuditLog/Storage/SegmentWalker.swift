@@ -160,7 +160,8 @@ struct SegmentWalker {
 extension SegmentWalker {
     /// Decompresses the block just reported (``Checking/blocks``) and calls `body` with each record and its seq.
     func forEachRecord(
-        _ header: BlockHeader, payload: inout [UInt8], _ body: (UInt64, UnsafeRawBufferPointer) throws(DecodeFailure) -> Void
+        _ header: BlockHeader, payload: inout [UInt8],
+        _ body: (UInt64, UnsafeRawBufferPointer) throws(DecodeFailure) -> Void
     ) throws(DecodeFailure) {
         try BlockDecoder.forEachRecord(
             inBlock: block, header, dictionary: try file.dictionary(for: header), payload: &payload, body)

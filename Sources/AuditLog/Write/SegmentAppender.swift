@@ -136,7 +136,8 @@ final class SegmentAppender {
     /// Ends the block being built and compresses it: `overlapped` (more records follow in this commit), on the
     /// helper thread if it is free, while the next block's records are added and hashed. The block before it is
     /// placed first: a block's offset is known once the blocks before it are compressed.
-    private func sealBlock(startsCommit: Bool, overlapped: Bool, headers: inout [(header: BlockHeader, offset: Int64)]) {
+    private func sealBlock(startsCommit: Bool, overlapped: Bool, headers: inout [(header: BlockHeader, offset: Int64)])
+    {
         root = frontier.root(using: hasher)
         if let previous = compressing { place(previous, headers: &headers) }
         let block = builder.seal(frontier: frontier, root: root, startsCommit: startsCommit)
