@@ -13,7 +13,7 @@ struct BlockFilterTests {
         for value in values { builder.add(key: BlockFilter.key(field, value)) }
         var out: [UInt8] = []
         let size = builder.finish(into: &out)
-        #expect(size == out.count)
+        #expect(size.block == out.count && size.windows == 0)  // keys added without a window
         return out
     }
 
@@ -35,7 +35,7 @@ struct BlockFilterTests {
     }
 
     @Test func aProbeNeedsOneValueOfEveryFilteredField() {
-        let f = filter(of: ["create", "delete"], field: .action) // projects: none
+        let f = filter(of: ["create", "delete"], field: .action)  // projects: none
         f.withUnsafeBytes { bytes in
             #expect(BlockFilter.Probe(Query(actions: ["create"])).mayMatch(bytes))
             #expect(BlockFilter.Probe(Query(actions: ["rotate", "delete"])).mayMatch(bytes))
@@ -76,7 +76,7 @@ struct BlockFilterTests {
         var total = 0
         for segment in try LogFiles.segments(in: dir.path) {
             let index = try SegmentIndex(directory: dir.path, baseSeq: segment.baseSeq, path: segment.path)
-            #expect(index.blocks.indices.allSatisfy { b in index.withFilter(b) { !$0.isEmpty } })
+            #expect(index.blocks.indices.allSatisfy { b in index.withFilters(b) { !$0.isEmpty && !$1.isEmpty } })
             for (b, block) in index.blocks.enumerated() {
                 total += 1
                 let holds = (block.firstSeq..<block.endSeq).contains { raresSeqs.contains($0) }
@@ -94,6 +94,73 @@ struct BlockFilterTests {
         let page = try AuditLogReader(directory: dir.path).events(
             matching: Query(actions: ["billing.refund"], projectIDs: ["proj_rare"], limit: 1_000))
         #expect(page.events.map(\.seq) == raresSeqs.sorted().reversed())
+    }
+
+    /// In 64 KiB blocks (16 windows of 4 KiB), a block's window filter holds every record's values in the window
+    /// the record starts in, and narrows a rare value's block to a few windows; pages read only the frames that meet
+    /// them and stay exact.
+    @Test func windowFiltersHoldEveryRecordsWindowAndNarrowTheFramesRead() throws {
+        let dir = try TemporaryDirectory()
+        let events = eventsWithRareValues(6_000)
+        let log = try AuditLog(directory: dir.path, options: AuditLog.Options(durability: .none))
+        for chunk in events.chunked(500) { try log.append(chunk) }
+        try log.close()
+        let stored = try readAll(dir.path)
+        let bySeq = Dictionary(uniqueKeysWithValues: stored.map { ($0.seq, $0.event) })
+        let rare = BlockFilter.Probe(Query(actions: ["billing.refund"], projectIDs: ["proj_rare"]))
+        var rareBlocks = 0
+        var rareWindowBytes = 0
+        var payloadBytes = 0
+        for segment in try LogFiles.segments(in: dir.path) {
+            let index = try SegmentIndex(directory: dir.path, baseSeq: segment.baseSeq, path: segment.path)
+            for (b, block) in index.blocks.enumerated() {
+                var start = 0
+                for i in 0..<block.recordCount {
+                    let event = bySeq[block.firstSeq + UInt64(i)]!
+                    // Every value of the record, alone and with the others, may start in its window.
+                    for probe in [
+                        Query(actions: [event.action]), Query(resourceTypes: [event.resource.type]),
+                        Query(projectIDs: event.project.map { [$0.id] } ?? []),
+                        Query(orgIDs: event.org.map { [$0.id] } ?? []), Query(sources: event.source.map { [$0] } ?? []),
+                        Query(
+                            actions: [event.action], resourceTypes: [event.resource.type],
+                            sources: event.source.map { [$0] } ?? []),
+                    ].map(BlockFilter.Probe.init) where !probe.isEmpty {
+                        let ranges = try #require(index.payloadRanges(mayMatching: probe, block: b))
+                        #expect(ranges.contains { $0.contains(start) }, "seq \(block.firstSeq + UInt64(i))")
+                    }
+                    start = Int(index.recordEnd(block: b, record: i))
+                }
+                // A resource id is not in window filters: any window may hold it.
+                #expect(index.payloadRanges(mayMatching: .init(Query(resourceIDs: ["x"])), block: b) == nil)
+                payloadBytes += start
+                let holds = (block.firstSeq..<block.endSeq).contains { bySeq[$0]?.action == "billing.refund" }
+                if holds, let ranges = index.payloadRanges(mayMatching: rare, block: b) {
+                    rareBlocks += 1
+                    rareWindowBytes += ranges.reduce(0) { $0 + $1.count }
+                }
+            }
+        }
+        // One or two of ~5 rare records per block: a few of 16 windows, not all.
+        #expect(rareBlocks > 20)
+        #expect(Double(rareWindowBytes) < 0.5 * Double(rareBlocks) * 65_536, "\(rareWindowBytes) bytes")
+        let reader = try AuditLogReader(directory: dir.path)
+        for query in [
+            Query(actions: ["billing.refund"], limit: 1_000), Query(projectIDs: ["proj_rare"], limit: 7),
+            Query(actions: ["billing.refund"], projectIDs: ["proj_rare"], order: .oldestFirst, limit: 13),
+        ] {
+            var expected = stored.filter { query.matches($0.event) }.map(\.seq)
+            if query.order == .newestFirst { expected.reverse() }
+            var actual: [UInt64] = []
+            var q = query
+            while true {
+                let page = try reader.events(matching: q)
+                actual += page.events.map(\.seq)
+                guard let next = page.nextCursor else { break }
+                q.cursor = next
+            }
+            #expect(actual == expected)
+        }
     }
 
     @Test func theWritersFiltersAreTheOnesRebuiltFromTheBlocks() throws {
@@ -114,13 +181,18 @@ struct BlockFilterTests {
         }
     }
 
-    @Test func entriesWithoutFiltersStillServeExactAnswers() throws {
+    /// Index entries as older code wrote them: without filters (`blockFilters` false), or with block filters but
+    /// no window filters. In 32 KiB blocks of several frames and windows.
+    @Test(arguments: [false, true])
+    func entriesWithoutFiltersStillServeExactAnswers(blockFilters: Bool) throws {
         let dir = try TemporaryDirectory()
         let events = eventsWithRareValues(1_200)
-        let log = try AuditLog(directory: dir.path, options: smallOptions(durability: .none))
+        var options = smallOptions(durability: .none)
+        options.maxBlockBytes = 32 << 10
+        options.maxSegmentBytes = 160 << 10
+        let log = try AuditLog(directory: dir.path, options: options)
         for chunk in events.chunked(40) { try log.append(chunk) }
         try log.close()
-        // Rewrite every block index as the code before filters wrote it: filter size 0.
         for segment in try LogFiles.segments(in: dir.path) {
             let path = SegmentIndexFiles.blockIndexPath(directory: dir.path, baseSeq: segment.baseSeq)
             let bytes = Array(try Data(contentsOf: URL(fileURLWithPath: path)))
@@ -131,24 +203,31 @@ struct BlockFilterTests {
                 var hashes: [UInt64] = []
                 index.forEachActorHash(block: b) { _, hash in hashes.append(hash) }
                 let ends = (0..<block.recordCount).map { index.recordEnd(block: b, record: $0) }
-                SegmentIndexFiles.appendEntry(
-                    block, actorHashes: hashes[...], recordEnds: ends[...],
-                    filter: UnsafeRawBufferPointer(start: nil, count: 0), to: &old)
+                index.withFilters(b) { filter, _ in
+                    SegmentIndexFiles.appendEntry(
+                        block, actorHashes: hashes[...], recordEnds: ends[...],
+                        filters: blockFilters ? filter : UnsafeRawBufferPointer(start: nil, count: 0),
+                        windowFilterSize: 0, to: &old)
+                }
             }
             #expect(old.count < bytes.count)
             let blocks = index.blocks
             try Data(old).write(to: URL(fileURLWithPath: path), options: .atomic)
             let reparsed = try SegmentIndex(directory: dir.path, baseSeq: segment.baseSeq, path: segment.path)
             #expect(reparsed.blocks == blocks && reparsed.indexFileIsExact)
-            #expect(reparsed.blocks.indices.allSatisfy { b in reparsed.withFilter(b) { $0.isEmpty } })
+            #expect(
+                reparsed.blocks.indices.allSatisfy { b in
+                    reparsed.withFilters(b) { $0.isEmpty != blockFilters && $1.isEmpty }
+                })
         }
         let stored = try readAll(dir.path)
         let engine = try AuditLogReader(directory: dir.path)
         for query in [
-            Query(actions: ["billing.refund"], limit: 1_000), Query(projectIDs: ["proj_rare", "proj_0001"], limit: 1_000),
-            Query(actions: ["nothing"], limit: 10),
+            Query(actions: ["billing.refund"], limit: 1_000),
+            Query(projectIDs: ["proj_rare", "proj_0001"], limit: 1_000),
+            Query(actions: ["nothing"], limit: 10), Query(actions: ["billing.refund"], limit: 3),
         ] {
-            let expected = stored.filter { query.matches($0.event) }.map(\.seq).reversed()
+            let expected = stored.filter { query.matches($0.event) }.map(\.seq).reversed().prefix(query.limit)
             #expect(try engine.events(matching: query).events.map(\.seq) == Array(expected))
         }
     }

@@ -129,12 +129,23 @@ struct FormatVersionTests {
             }
             #expect(frames.count > 4)
             #expect(frames.reduce(0) { $0 + $1.recordCount } == Int(header.recordCount))
-            #expect(frames.dropLast().allSatisfy { $0.uncompressed.count <= BlockFrames.frameBytes })
             #expect(frames.allSatisfy { $0.stored.count < $0.uncompressed.count })
+            // A frame holds the records that start in one 4 KiB window of the payload, each window its own frame.
+            var whole: [UInt8] = []
+            var starts: [Int] = []
+            var position = 0
+            try walker.forEachRecord(header, payload: &whole) { _, record in
+                starts.append(position)
+                position += varintSize(UInt64(record.count)) + record.count
+            }
+            #expect(position == Int(header.uncompressedLength))
+            for frame in frames {
+                let windows = Set(starts[frame.firstRecord..<frame.firstRecord + frame.recordCount].map { $0 / 4096 })
+                #expect(windows == [frame.uncompressed.lowerBound / 4096])
+            }
+            #expect(Set(frames.map { $0.uncompressed.lowerBound / 4096 }).count == frames.count)
             // One frame in the middle, decoded alone against the dictionary, holds the records the whole payload
             // holds there.
-            var whole: [UInt8] = []
-            try walker.forEachRecord(header, payload: &whole) { _, _ in }
             let middle = frames[frames.count / 2]
             var part: [UInt8] = []
             let dictionary = try file.dictionary(for: header)

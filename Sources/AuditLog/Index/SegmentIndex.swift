@@ -94,7 +94,7 @@ final class SegmentIndex {
                 var end: UInt32 = 0
                 do throws(DecodeFailure) {
                     try walker.forEachRecord(header, payload: &payload) { (_, record) throws(DecodeFailure) in
-                        hashes.append(SegmentIndexFiles.indexRecord(record, filter: &filter))
+                        hashes.append(SegmentIndexFiles.indexRecord(record, start: Int(end), filter: &filter))
                         end += UInt32(varintSize(UInt64(record.count)) + record.count)
                         ends.append(end)
                     }
@@ -107,8 +107,8 @@ final class SegmentIndex {
                         firstSeq: header.firstSeq, recordCount: Int(header.recordCount), offset: offset,
                         minTimestamp: header.minTimestamp, maxTimestamp: header.maxTimestamp))
                 filterBytes.removeAll(keepingCapacity: true)
-                _ = filter.finish(into: &filterBytes)
-                filters.append(filterBytes)
+                let sizes = filter.finish(into: &filterBytes)
+                filters.append(filterBytes, windows: sizes.windows)
             case .footer:
                 sealed = true
                 break walk
@@ -182,21 +182,36 @@ final class SegmentIndex {
         }
     }
 
-    /// Calls `body` with block `b`'s filter (empty when it has none).
-    func withFilter<R>(_ b: Int, _ body: (UnsafeRawBufferPointer) -> R) -> R {
+    /// Calls `body` with block `b`'s block filter and window filter (each empty when it has none).
+    func withFilters<R>(_ b: Int, _ body: (_ block: UnsafeRawBufferPointer, _ windows: UnsafeRawBufferPointer) -> R)
+        -> R
+    {
         switch place(b) {
         case .indexed(let entry):
             let bytes = indexFile!.bytes
-            let size = Int(UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: entry + 20, as: UInt32.self)))
+            let size = Int(UInt16(littleEndian: bytes.loadUnaligned(fromByteOffset: entry + 20, as: UInt16.self)))
+            let windows = Int(UInt16(littleEndian: bytes.loadUnaligned(fromByteOffset: entry + 22, as: UInt16.self)))
             let start = entry + SegmentIndexFiles.entryFixedSize + 12 * blocks[b].recordCount
-            return body(UnsafeRawBufferPointer(rebasing: bytes[start..<start + size]))
-        case .walked: return walkedFilters.withFilter(b - entryStarts.count, body)
+            return body(
+                UnsafeRawBufferPointer(rebasing: bytes[start..<start + size]),
+                UnsafeRawBufferPointer(rebasing: bytes[start + size..<start + size + windows]))
+        case .walked: return walkedFilters.withFilters(b - entryStarts.count, body)
         }
     }
 
     /// Whether block `b` may hold a record `probe` matches.
     func mayMatch(_ b: Int, _ probe: BlockFilter.Probe) -> Bool {
-        probe.isEmpty || withFilter(b) { probe.mayMatch($0) }
+        probe.isEmpty || withFilters(b) { block, _ in probe.mayMatch(block) }
+    }
+
+    /// The parts of block `b`'s uncompressed payload where a record `probe` matches may start, from its window
+    /// filter (4 KiB windows); nil when it may start anywhere (no window filter, or no field it holds probed).
+    func payloadRanges(mayMatching probe: BlockFilter.Probe, block b: Int) -> [Range<Int>]? {
+        guard !probe.isEmpty else { return nil }
+        let length = Int(recordEnd(block: b, record: blocks[b].recordCount - 1))
+        return withFilters(b) { _, windows in
+            probe.windows(windows, count: (length + BlockFilter.windowSize - 1) / BlockFilter.windowSize)
+        }
     }
 
     /// The actor hash of every record, in seq order.
@@ -214,9 +229,12 @@ final class SegmentIndex {
             var hashes: [UInt64] = []
             forEachActorHash(block: b) { _, hash in hashes.append(hash) }
             let ends = (0..<block.recordCount).map { recordEnd(block: b, record: $0) }
-            withFilter(b) { filter in
+            withFilters(b) { filter, windows in
                 SegmentIndexFiles.appendEntry(
-                    block, actorHashes: hashes[...], recordEnds: ends[...], filter: filter, to: &out)
+                    block, actorHashes: hashes[...], recordEnds: ends[...],
+                    filters: UnsafeRawBufferPointer(
+                        start: filter.baseAddress ?? windows.baseAddress, count: filter.count + windows.count),
+                    windowFilterSize: windows.count, to: &out)
             }
         }
         return out

@@ -2,7 +2,8 @@
 /// never read by verification.
 ///
 /// - `NNN.idx`: one entry per block, appended by the writer after each commit: where the block is, its seqs and
-///   time range, a 64-bit hash of each record's actor id, and a filter of the other values its records carry.
+///   time range, a 64-bit hash of each record's actor id, and filters of the other values its records carry (in
+///   the block, and in each 4 KiB window of its payload).
 /// - `NNN.aix`: written when the segment is sealed: every (actor hash, seq) pair sorted, for binary search.
 enum SegmentIndexFiles {
     static let blockIndexExtension = ".idx"
@@ -36,50 +37,53 @@ enum SegmentIndexFiles {
         return try? r.readBytes(Int(actorLength), "actor.id")
     }
 
-    /// Adds a record's values to its block's filter and returns its actor hash: what the block index keeps of
-    /// each record. A record that does not read (a damaged block verify reports) gets actor hash 0 and leaves its
-    /// block without a filter.
-    static func indexRecord(_ record: UnsafeRawBufferPointer, filter: inout BlockFilter.Builder) -> UInt64 {
+    /// Adds a record's values to its block's filters (the record starts at `start` in the block's uncompressed
+    /// payload) and returns its actor hash: what the block index keeps of each record. A record that does not read
+    /// (a damaged block verify reports) gets actor hash 0 and leaves its block without filters.
+    static func indexRecord(_ record: UnsafeRawBufferPointer, start: Int, filter: inout BlockFilter.Builder)
+        -> UInt64
+    {
         // Text is not checked for UTF-8 here: only hashed. Readers check every record they return.
         guard let fields = try? RecordFields(record, checked: false) else {
             filter.addUnreadable()
             return 0
         }
-        filter.add(fields)
+        filter.add(fields, window: start / BlockFilter.windowSize)
         return actorHash(fields.actorID)
     }
 
     /// Appends the `.idx` entry of one block: its place, seqs and time range, then for each record its actor
-    /// hash, then for each record where it ends in the uncompressed payload, then the block's filter (empty for
-    /// none, see ``BlockFilter``).
+    /// hash, then for each record where it ends in the uncompressed payload, then the block's `filters` (see
+    /// ``BlockFilter``): its block filter then its window filter of `windowFilterSize` bytes (each empty for none).
     static func appendEntry(
         _ block: BlockInfo, actorHashes: ArraySlice<UInt64>, recordEnds: ArraySlice<UInt32>,
-        filter: UnsafeRawBufferPointer, to out: inout [UInt8]
+        filters: UnsafeRawBufferPointer, windowFilterSize: Int, to out: inout [UInt8]
     ) {
         let start = out.count
-        out.appendLittleEndian(UInt32(entryFixedSize + 12 * actorHashes.count + filter.count))
+        out.appendLittleEndian(UInt32(entryFixedSize + 12 * actorHashes.count + filters.count))
         out.appendLittleEndian(UInt32(0))  // checksum, filled in below
         out.appendLittleEndian(block.firstSeq)
         out.appendLittleEndian(UInt32(block.recordCount))
-        out.appendLittleEndian(UInt32(filter.count))
+        out.appendLittleEndian(UInt16(filters.count - windowFilterSize))
+        out.appendLittleEndian(UInt16(windowFilterSize))
         out.appendLittleEndian(UInt64(block.offset))
         out.appendLittleEndian(block.minTimestamp)
         out.appendLittleEndian(block.maxTimestamp)
         for hash in actorHashes { out.appendLittleEndian(hash) }
         for end in recordEnds { out.appendLittleEndian(end) }
-        out.append(contentsOf: filter)
+        out.append(contentsOf: filters)
         let crc = out.withUnsafeBytes { CRC32C.checksum(UnsafeRawBufferPointer(rebasing: $0[start + 8..<$0.count])) }
         out.storeLittleEndian(crc, at: start + 4)
     }
 
     /// The one walk over `.idx` entries: from the start of `bytes`, each entry that is whole, is laid out as its
-    /// record count and filter size say, and continues the one before from `baseSeq` (the next first seq, a
+    /// record count and filter sizes say, and continues the one before from `baseSeq` (the next first seq, a
     /// non-empty block, a later offset), and when `checked` also passes its checksum; it stops at the first that
     /// does not, or when `body` returns false. Returns where it stopped.
     @discardableResult
     static func forEachEntry(
         _ bytes: UnsafeRawBufferPointer, baseSeq: UInt64, checked: Bool,
-        _ body: (_ entry: Range<Int>, _ block: BlockInfo, _ filterSize: Int) -> Bool
+        _ body: (_ entry: Range<Int>, _ block: BlockInfo, _ filterSizes: (block: Int, windows: Int)) -> Bool
     ) -> Int {
         var position = 0
         var nextSeq = baseSeq
@@ -97,13 +101,14 @@ enum SegmentIndexFiles {
             let block = BlockInfo(
                 firstSeq: load(8, UInt64.self), recordCount: Int(load(16, UInt32.self)), offset: offset,
                 minTimestamp: load(32, Int64.self), maxTimestamp: load(40, Int64.self))
-            let filterSize = Int(load(20, UInt32.self))
+            let sizes = (block: Int(load(20, UInt16.self)), windows: Int(load(22, UInt16.self)))
             guard block.firstSeq == nextSeq, block.recordCount > 0,
-                filterSize == 0 || BlockFilter.isValidSize(filterSize),
-                length == entryFixedSize + 12 * block.recordCount + filterSize,
+                sizes.block == 0 || BlockFilter.isValidSize(sizes.block),
+                sizes.windows == 0 || BlockFilter.isValidSize(sizes.windows),
+                length == entryFixedSize + 12 * block.recordCount + sizes.block + sizes.windows,
                 lastOffset.map({ offset > $0 }) ?? true
             else { break }
-            guard body(entry, block, filterSize) else { break }
+            guard body(entry, block, sizes) else { break }
             nextSeq = block.endSeq
             lastOffset = offset
             position += length
@@ -161,9 +166,11 @@ enum SegmentIndexFiles {
         guard let tail = try? file.read(count: length, at: size - Int64(length)) else { return false }
         func endsAtLastBlock(_ bytes: UnsafeRawBufferPointer, isWholeFile: Bool) -> Bool? {
             guard
-                let last = entry(endingAt: bytes.count, in: bytes, where: {
-                    $0.offset == lastBlockOffset && $0.endSeq == endSeq
-                })
+                let last = entry(
+                    endingAt: bytes.count, in: bytes,
+                    where: {
+                        $0.offset == lastBlockOffset && $0.endSeq == endSeq
+                    })
             else { return isWholeFile ? false : nil }
             if last.block.firstSeq == baseSeq { return isWholeFile ? last.start == 0 : nil }
             let previous = entry(endingAt: last.start, in: bytes) {

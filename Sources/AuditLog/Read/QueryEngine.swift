@@ -82,8 +82,8 @@ final class SegmentIndexCache: Sendable {
 ///
 /// The plan: segments outside the time range or beyond the cursor are skipped whole; within a segment, an actor
 /// filter reads only that actor's records (from the actor index), a time range only the blocks whose time range
-/// meets it, and filters on other fields only the blocks whose ``BlockFilter`` may hold their values; only then
-/// are records decoded and every filter applied. So cost grows with what matches.
+/// meets it, and filters on other fields only the blocks whose ``BlockFilter`` may hold their values (and of a
+/// page, only the frames whose windows may); only then are records decoded and every filter applied. So cost grows with what matches.
 /// An engine is made per query (its buffers are its own); index views come from the reader's shared cache.
 final class QueryEngine {
     let directory: String
@@ -307,11 +307,23 @@ final class QueryEngine {
                     if let below, info.firstSeq >= below { continue }
                     if let above, info.endSeq - 1 <= above { continue }
                     if !index.mayMatch(b, probe) { continue }
-                    // Frame by frame in the query's order (a page often ends inside a block), else the whole block.
+                    // Frame by frame in the query's order (a page often ends inside a block), else the whole block;
+                    // of a page's frames, only those that meet a window where a match may start.
+                    let windows = index.payloadRanges(mayMatching: probe, block: b)
+                    if windows?.isEmpty == true { continue }
                     let header = try read(place(b), in: file, fileSize: fileSize)
                     for part in byFrame ? try parts(of: header, in: file, offset: info.offset, newest: newest) : [nil] {
+                        if let windows, let part {
+                            // Where the frame's records start: from its first byte to its last record's start.
+                            let last =
+                                part.records.count > 1
+                                ? Int(index.recordEnd(block: b, record: part.records.upperBound - 2))
+                                : part.bytes.lowerBound
+                            let starts = part.bytes.lowerBound..<max(part.bytes.lowerBound, last) + 1
+                            if !windows.contains(where: { $0.overlaps(starts) }) { continue }
+                        }
                         let found = try records(
-                            of: header, in: file, offset: info.offset, seqs: nil, where: wanted, needed: part,
+                            of: header, in: file, offset: info.offset, seqs: nil, where: wanted, needed: part?.bytes,
                             query: query, anchor: anchor)
                         if try !hand(found, newest: newest, body) { return }
                     }
@@ -403,10 +415,11 @@ final class QueryEngine {
         return found
     }
 
-    /// The parts of the block just read to decode one after the other, in the query's order: its frames' bytes of
-    /// the payload, or for other compressions the whole payload (nil).
+    /// The parts of the block just read to decode one after the other, in the query's order: its frames (their
+    /// bytes of the payload and their records, numbered in the block from 0), or for other compressions the whole
+    /// payload (nil).
     private func parts(of header: BlockHeader, in file: SegmentFile, offset: Int64, newest: Bool)
-        throws(AuditLogError) -> [Range<Int>?]
+        throws(AuditLogError) -> [(bytes: Range<Int>, records: Range<Int>)?]
     {
         guard header.compression == .frames else { return [nil] }
         let start = BlockHeader.size + 32 * Int(header.frontierCount)
@@ -418,7 +431,7 @@ final class QueryEngine {
                         offset: start)
                 }
             }.get()
-            let ranges = frames.map { Optional($0.uncompressed) }
+            let ranges = frames.map { Optional(($0.uncompressed, $0.firstRecord..<$0.firstRecord + $0.recordCount)) }
             return newest ? ranges.reversed() : ranges
         } catch {
             throw AuditLogError(

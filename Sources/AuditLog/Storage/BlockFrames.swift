@@ -1,5 +1,5 @@
 /// The stored payload of a format-version-2 block, compression 2 (FORMAT.md, "Block"): the block's records cut
-/// into frames of about 4 KiB of whole records, each compressed on its own against the segment's dictionary, so
+/// into frames of about 4 KiB of whole records (those that start in one 4 KiB window of the payload), each compressed on its own against the segment's dictionary, so
 /// that a reader decodes the frame holding a record (~1 µs) instead of the whole 64 KiB block (~25 µs).
 ///
 ///     frame count M (u32) | M × entry (16 B) | table checksum (u32) | frame 0 | frame 1 | … | frame M-1
@@ -8,8 +8,8 @@
 /// A frame whose stored length is below its uncompressed length is one LZ4 block against the dictionary; one whose
 /// lengths are equal is stored as is. This file is the one writer and the one reader of that layout.
 enum BlockFrames {
-    /// Records are added to a frame until the next one would take it past this many bytes (a larger record is a
-    /// frame of its own).
+    /// A frame holds the records that start in one window of this many bytes of the payload (the windows of the
+    /// block index's window filter, ``BlockFilter/windowSize``: a window that may hold a value is one frame to decode).
     static let frameBytes = 4096
     static let entrySize = 16
     /// Count, one entry, the table checksum and one stored byte.
@@ -40,7 +40,7 @@ enum BlockFrames {
             // The builder wrote these records: every length is in bounds.
             guard let length = try? r.readVarint("record length"), (try? r.readBytes(Int(length), "record")) != nil
             else { break }
-            if records > 0 && r.position - frameStart > frameBytes {
+            if records > 0 && start / frameBytes != frameStart / frameBytes {
                 frames.append((frameStart..<start, records))
                 frameStart = start
                 records = 0

@@ -15,7 +15,7 @@ struct BlockIndexAppender {
     private var actorHashes: [UInt64]? = []
     private var actorHashesBase: UInt64
     /// Actor hashes and payload record ends of the block being built, and of the block sealed before it (its
-    /// filter is `filterBytes`).
+    /// filters are `filterBytes`, the last `windowFilterSize` bytes its window filter).
     private var blockActorHashes: [UInt64] = []
     private var blockRecordEnds: [UInt32] = []
     private var sealedActorHashes: [UInt64] = []
@@ -24,6 +24,7 @@ struct BlockIndexAppender {
     /// The filter of the block being built, and a buffer for it.
     private var blockFilter = BlockFilter.Builder()
     private var filterBytes: [UInt8] = []
+    private var windowFilterSize = 0
     /// The facet counts of the active segment's committed batches; nil when the segment held records this writer
     /// has no summary of (the maintenance thread computes that one after the seal).
     private var facets: FacetTally?
@@ -63,7 +64,8 @@ struct BlockIndexAppender {
 
     /// Notes one record added to the block being built.
     mutating func add(record: UnsafeRawBufferPointer, seq: UInt64, endInPayload: Int) {
-        let actorHash = SegmentIndexFiles.indexRecord(record, filter: &blockFilter)
+        let actorHash = SegmentIndexFiles.indexRecord(
+            record, start: Int(blockRecordEnds.last ?? 0), filter: &blockFilter)
         blockActorHashes.append(actorHash)
         if let count = actorHashes?.count, seq == actorHashesBase + UInt64(count) {
             actorHashes?.append(actorHash)
@@ -87,7 +89,7 @@ struct BlockIndexAppender {
         blockActorHashes.removeAll(keepingCapacity: true)
         blockRecordEnds.removeAll(keepingCapacity: true)
         filterBytes.removeAll(keepingCapacity: true)
-        _ = blockFilter.finish(into: &filterBytes)
+        windowFilterSize = blockFilter.finish(into: &filterBytes).windows
         hasSealedBlock = true
     }
 
@@ -96,8 +98,8 @@ struct BlockIndexAppender {
         if !hasSealedBlock { sealBlock() }
         filterBytes.withUnsafeBytes { filter in
             SegmentIndexFiles.appendEntry(
-                info, actorHashes: sealedActorHashes[...], recordEnds: sealedRecordEnds[...], filter: filter,
-                to: &buffer)
+                info, actorHashes: sealedActorHashes[...], recordEnds: sealedRecordEnds[...], filters: filter,
+                windowFilterSize: windowFilterSize, to: &buffer)
         }
         hasSealedBlock = false
     }
@@ -119,7 +121,8 @@ struct BlockIndexAppender {
     /// Nothing when the file already says so, or when this writer has no summary of the whole segment.
     func writeActiveSummary(endSeq: UInt64) {
         guard facetsEnd == endSeq, endSeq > facetsBase, carriedEnd != endSeq, let summary = summary() else { return }
-        try? SegmentIndexFiles.replace(SegmentFacets.path(directory: directory, baseSeq: facetsBase), with: summary.encode())
+        try? SegmentIndexFiles.replace(
+            SegmentFacets.path(directory: directory, baseSeq: facetsBase), with: summary.encode())
     }
 
     /// The summary of `[facetsBase, facetsEnd)`: the carried file's counts, then this writer's; nil without one.
