@@ -170,6 +170,33 @@ final class SegmentIndex {
         }
     }
 
+    /// Appends to `out` the records (numbered in block `b` from 0) whose actor hash is `hash`, in seq order: four
+    /// hashes compared at a time (the active segment has no actor index: a rare actor's query looks at every hash).
+    func records(inBlock b: Int, withActorHash hash: UInt64, into out: inout [Int]) {
+        let count = blocks[b].recordCount
+        func scan(_ hashes: UnsafeRawPointer) {
+            let wanted = SIMD4<UInt64>(repeating: hash.littleEndian)
+            var i = 0
+            while i + 4 <= count {
+                if any(hashes.loadUnaligned(fromByteOffset: 8 * i, as: SIMD4<UInt64>.self) .== wanted) {
+                    for k in i..<i + 4 where hashes.loadUnaligned(fromByteOffset: 8 * k, as: UInt64.self) == wanted[0] {
+                        out.append(k)
+                    }
+                }
+                i += 4
+            }
+            for k in i..<count where hashes.loadUnaligned(fromByteOffset: 8 * k, as: UInt64.self) == wanted[0] {
+                out.append(k)
+            }
+        }
+        switch place(b) {
+        case .indexed(let entry):
+            scan(indexFile!.bytes.baseAddress! + entry + SegmentIndexFiles.entryFixedSize)
+        case .walked(let first):
+            walkedActorHashes.withUnsafeBytes { scan($0.baseAddress! + 8 * first) }
+        }
+    }
+
     /// Where record `i` (from 0) of block `b` ends in the block's uncompressed payload.
     func recordEnd(block b: Int, record i: Int) -> UInt32 {
         switch place(b) {

@@ -84,7 +84,8 @@ final class SegmentIndexCache: Sendable {
 /// filter reads only that actor's records (from the actor index), a time range only the blocks whose time range
 /// meets it, and filters on other fields only the blocks whose ``BlockFilter`` may hold their values (and of a
 /// page, only the frames whose windows may); only then are records decoded and every filter applied. So cost grows with what matches.
-/// An engine is made per query (its buffers are its own); index views come from the reader's shared cache.
+/// An engine runs one query at a time (its buffers are its own; a reader keeps a few between queries); index views
+/// come from the reader's shared cache.
 final class QueryEngine {
     let directory: String
     private let indexes: SegmentIndexCache
@@ -93,6 +94,9 @@ final class QueryEngine {
     private var payload: [UInt8] = []
     /// Where a query's anchor values occur in the payload (``ByteSearch/occurrences(of:in:into:)``).
     private var hits: [Range<Int>] = []
+
+    /// The bytes its buffers hold.
+    var bufferBytes: Int { block.capacity + payload.capacity }
 
     init(directory: String, indexes: SegmentIndexCache) throws(AuditLogError) {
         self.directory = directory
@@ -291,10 +295,13 @@ final class QueryEngine {
                     let firstRecord = Int(inBlock.min()! - info.firstSeq)
                     let start = firstRecord == 0 ? 0 : Int(index.recordEnd(block: b, record: firstRecord - 1))
                     let end = Int(index.recordEnd(block: b, record: Int(inBlock.max()! - info.firstSeq)))
-                    let header = try read(place(b), in: file, fileSize: fileSize)
+                    let needed = start..<max(start, end)
+                    let header = try read(place(b), in: file, fileSize: fileSize) {
+                        BlockFrames.run(meeting: needed, of: $0)
+                    }
                     let found = try records(
-                        of: header, in: file, offset: info.offset, seqs: Set(inBlock), needed: start..<max(start, end),
-                        query: query, anchor: anchor)
+                        of: header, in: file, offset: info.offset, seqs: Set(inBlock), needed: needed, query: query,
+                        anchor: anchor)
                     stopped = try !hand(found, newest: newest, body)
                     return !stopped
                 }
@@ -308,23 +315,31 @@ final class QueryEngine {
                     if let above, info.endSeq - 1 <= above { continue }
                     if !index.mayMatch(b, probe) { continue }
                     // Frame by frame in the query's order (a page often ends inside a block), else the whole block;
-                    // of a page's frames, only those that meet a window where a match may start.
+                    // of a page's frames, only those holding a record that starts in a window where a match may.
                     let windows = index.payloadRanges(mayMatching: probe, block: b)
                     if windows?.isEmpty == true { continue }
-                    let header = try read(place(b), in: file, fileSize: fileSize)
-                    for part in byFrame ? try parts(of: header, in: file, offset: info.offset, newest: newest) : [nil] {
-                        if let windows, let part {
-                            // Where the frame's records start: from its first byte to its last record's start.
-                            let last =
-                                part.records.count > 1
-                                ? Int(index.recordEnd(block: b, record: part.records.upperBound - 2))
-                                : part.bytes.lowerBound
-                            let starts = part.bytes.lowerBound..<max(part.bytes.lowerBound, last) + 1
-                            if !windows.contains(where: { $0.overlaps(starts) }) { continue }
-                        }
+                    func mayMatch(_ frame: BlockFrames.Frame) -> Bool {
+                        guard let windows else { return true }
+                        // Where the frame's records start: from its first byte to its last record's start.
+                        let last =
+                            frame.recordCount > 1
+                            ? Int(index.recordEnd(block: b, record: frame.firstRecord + frame.recordCount - 2))
+                            : frame.uncompressed.lowerBound
+                        let starts = frame.uncompressed.lowerBound..<max(frame.uncompressed.lowerBound, last) + 1
+                        return windows.contains { $0.overlaps(starts) }
+                    }
+                    let header = try read(
+                        place(b), in: file, fileSize: fileSize,
+                        frames: byFrame && windows != nil
+                            ? { frames in
+                                frames.firstIndex(where: mayMatch).map { ($0, frames.lastIndex(where: mayMatch)!) }
+                            } : nil)
+                    for frame in byFrame ? try frames(of: header, in: file, offset: info.offset, newest: newest) : [nil]
+                    {
+                        if let frame, !mayMatch(frame) { continue }
                         let found = try records(
-                            of: header, in: file, offset: info.offset, seqs: nil, where: wanted, needed: part?.bytes,
-                            query: query, anchor: anchor)
+                            of: header, in: file, offset: info.offset, seqs: nil, where: wanted,
+                            needed: frame?.uncompressed, query: query, anchor: anchor)
                         if try !hand(found, newest: newest, body) { return }
                     }
                 }
@@ -343,15 +358,16 @@ final class QueryEngine {
         let indexed = hashes.map { index.indexedSeqs(forActorHash: $0) }
         guard indexed.allSatisfy({ $0 != nil }) else {
             let order = newest ? Array(index.blocks.indices.reversed()) : Array(index.blocks.indices)
-            let single = hashes.count == 1 ? hashes.first : nil
+            var records: [Int] = []
             for b in order {
-                var inBlock: [UInt64] = []
-                let first = index.blocks[b].firstSeq
-                index.forEachActorHash(block: b) { i, h in
-                    if (single.map { h == $0 } ?? hashes.contains(h)) && wanted(first + UInt64(i)) {
-                        inBlock.append(first + UInt64(i))
-                    }
+                records.removeAll(keepingCapacity: true)
+                if hashes.count == 1 {
+                    index.records(inBlock: b, withActorHash: hashes.first!, into: &records)
+                } else {
+                    index.forEachActorHash(block: b) { i, h in if hashes.contains(h) { records.append(i) } }
                 }
+                let first = index.blocks[b].firstSeq
+                let inBlock = records.map { first + UInt64($0) }.filter(wanted)
                 if !inBlock.isEmpty, try !body(b, inBlock) { return }
             }
             return
@@ -392,12 +408,14 @@ final class QueryEngine {
     /// block, which says what is wrong. The whole block's checksum is checked, or for a block of frames, its
     /// header's (``records(of:in:offset:seqs:where:needed:query:anchor:)`` checks the frame table's and those of
     /// the frames it decodes).
-    private func read(_ place: (info: BlockInfo, length: Int?), in file: SegmentFile, fileSize: Int64)
-        throws(AuditLogError) -> BlockHeader
-    {
+    private func read(
+        _ place: (info: BlockInfo, length: Int?), in file: SegmentFile, fileSize: Int64,
+        frames: (([BlockFrames.Frame]) -> (first: Int, last: Int)?)? = nil
+    ) throws(AuditLogError) -> BlockHeader {
         let info = place.info
         if let length = place.length,
-            let whole = try file.readBlock(at: info.offset, length: length, into: &block, framesChecked: true),
+            let whole = try file.readBlock(
+                at: info.offset, length: length, into: &block, framesChecked: true, frames: frames),
             whole.firstSeq == info.firstSeq
         {
             return whole
@@ -415,11 +433,10 @@ final class QueryEngine {
         return found
     }
 
-    /// The parts of the block just read to decode one after the other, in the query's order: its frames (their
-    /// bytes of the payload and their records, numbered in the block from 0), or for other compressions the whole
-    /// payload (nil).
-    private func parts(of header: BlockHeader, in file: SegmentFile, offset: Int64, newest: Bool)
-        throws(AuditLogError) -> [(bytes: Range<Int>, records: Range<Int>)?]
+    /// The parts of the block just read to decode one after the other, in the query's order: its frames, or for
+    /// other compressions the whole payload (nil).
+    private func frames(of header: BlockHeader, in file: SegmentFile, offset: Int64, newest: Bool)
+        throws(AuditLogError) -> [BlockFrames.Frame?]
     {
         guard header.compression == .frames else { return [nil] }
         let start = BlockHeader.size + 32 * Int(header.frontierCount)
@@ -431,8 +448,8 @@ final class QueryEngine {
                         offset: start)
                 }
             }.get()
-            let ranges = frames.map { Optional(($0.uncompressed, $0.firstRecord..<$0.firstRecord + $0.recordCount)) }
-            return newest ? ranges.reversed() : ranges
+            let parts = frames.map { Optional($0) }
+            return newest ? parts.reversed() : parts
         } catch {
             throw AuditLogError(
                 .corrupt, "block at seq \(header.firstSeq): \(error.reason)", path: file.path, offset: offset)

@@ -104,11 +104,7 @@ enum BlockDecoder {
                         return Decoded(bytes: 0..<needed.upperBound, firstSeq: header.firstSeq, endSeq: nil)
                     }
                     let frames = try BlockFrames.table(stored, header, offset: start)
-                    let first = frames.firstIndex { $0.uncompressed.upperBound > needed.lowerBound } ?? frames.count - 1
-                    var last = first
-                    while last + 1 < frames.count && frames[last].uncompressed.upperBound < needed.upperBound {
-                        last += 1
-                    }
+                    let (first, last) = BlockFrames.run(meeting: needed, of: frames)
                     // The last frame only up to where the records needed end (half a frame on average).
                     let end = min(
                         max(needed.upperBound, frames[last].uncompressed.lowerBound + 1),

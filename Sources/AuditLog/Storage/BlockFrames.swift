@@ -134,6 +134,17 @@ enum BlockFrames {
         return frames
     }
 
+    /// The frames (first and last index) that hold the payload bytes `needed`: those ``BlockDecoder`` decodes for
+    /// it, and a partial read of the block reads (``SegmentFile/readBlock(at:length:into:framesChecked:frames:)``).
+    static func run(meeting needed: Range<Int>, of frames: [Frame]) -> (first: Int, last: Int) {
+        let first = frames.firstIndex { $0.uncompressed.upperBound > needed.lowerBound } ?? frames.count - 1
+        var last = first
+        while last + 1 < frames.count && frames[last].uncompressed.upperBound < needed.upperBound {
+            last += 1
+        }
+        return (first, last)
+    }
+
     /// Checks `frame`'s checksum and decodes it into its place in `payload` (the block's whole uncompressed
     /// payload, or at least as much of it as reaches the frame's end): all of it, or only up to (at least) the
     /// payload offset `until`.

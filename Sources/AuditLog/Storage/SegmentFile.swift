@@ -150,28 +150,79 @@ final class SegmentFile {
     /// bytes there are not such a block; the caller then reads it the usual way, which says what is wrong.
     /// With `framesChecked`, a block of frames is not checked as a whole: the caller decodes only frames, which
     /// ``BlockFrames`` checks one by one with the table (a query needs neither the frontier nor other frames).
-    func readBlock(at offset: Int64, length: Int, into buffer: inout [UInt8], framesChecked: Bool = false)
-        throws(AuditLogError) -> BlockHeader?
-    {
-        guard length >= BlockHeader.size + BlockHeader.trailerSize, try read(length, at: offset, into: &buffer),
+    ///
+    /// With `frames` too (a query that decodes only some frames), a block of frames is read in part: its header,
+    /// frontier and frame table (one read of up to 4 KiB), then the stored bytes of the frames from the first to the
+    /// last index `frames` picks from the table (nil: none), each at its place in `buffer`; its other bytes are
+    /// left as they were, and the caller must decode no other frame (each is checked against the table, so one read
+    /// by mistake would fail its checksum, never give other records). A table that does not check is left to the
+    /// decoder, which says what is wrong.
+    func readBlock(
+        at offset: Int64, length: Int, into buffer: inout [UInt8], framesChecked: Bool = false,
+        frames select: (([BlockFrames.Frame]) -> (first: Int, last: Int)?)? = nil
+    ) throws(AuditLogError) -> BlockHeader? {
+        guard length >= BlockHeader.size + BlockHeader.trailerSize else { return nil }
+        if buffer.count < length { buffer = [UInt8](repeating: 0, count: length) }
+        var have = framesChecked && select != nil ? min(length, 4096) : length
+        guard try read(0..<have, at: offset, into: &buffer),
             let header = buffer.withUnsafeBytes({ raw in
                 try? BlockHeader.decode(UnsafeRawBufferPointer(rebasing: raw[0..<BlockHeader.size]))
             }),
-            header.totalLength == length,
+            header.totalLength == length
+        else { return nil }
+        /// Reads the block's bytes up to `end` that are not read yet.
+        func readUpTo(_ end: Int) throws(AuditLogError) -> Bool {
+            guard end > have else { return true }
+            defer { have = end }
+            return try read(have..<end, at: offset + Int64(have), into: &buffer)
+        }
+        if framesChecked, header.compression == .frames, let select {
+            // (header.totalLength == length: the stored payload ends where the trailer starts.)
+            let start = BlockHeader.size + 32 * Int(header.frontierCount)
+            let stored = start..<start + Int(header.storedLength)
+            guard try readUpTo(min(start + 4, stored.upperBound)) else { return nil }
+            guard stored.count >= 8 else { return header }  // the decoder says what is wrong
+            let count = buffer.withUnsafeBytes {
+                Int(UInt32(littleEndian: $0.loadUnaligned(fromByteOffset: start, as: UInt32.self)))
+            }
+            let tableEnd = start + 4 + BlockFrames.entrySize * min(count, stored.count) + 4
+            guard tableEnd <= stored.upperBound else { return header }
+            guard try readUpTo(tableEnd) else { return nil }
+            let frames = buffer.withUnsafeBytes { raw in
+                try? BlockFrames.table(UnsafeRawBufferPointer(rebasing: raw[stored]), header, offset: start)
+            }
+            guard let frames else { return header }
+            if let run = select(frames) {
+                let from = start + frames[run.first].stored.lowerBound
+                let to = start + frames[run.last].stored.upperBound
+                if to > have, try !read(max(from, have)..<to, at: offset + Int64(max(from, have)), into: &buffer) {
+                    return nil
+                }
+            }
+            return header
+        }
+        guard try readUpTo(length),
             (framesChecked && header.compression == .frames) || Self.checksumHolds(buffer, length: length)
         else { return nil }
         return header
     }
 
-    /// Reads `length` bytes at `offset` into the start of `buffer` (grown if needed); false if the file ends first.
-    private func read(_ length: Int, at offset: Int64, into buffer: inout [UInt8]) throws(AuditLogError) -> Bool {
-        if buffer.count < length { buffer = [UInt8](repeating: 0, count: length) }
+    /// Reads the bytes `range` of `buffer` (grown if needed) from the file at `offset`; false if the file ends first.
+    private func read(_ range: Range<Int>, at offset: Int64, into buffer: inout [UInt8]) throws(AuditLogError)
+        -> Bool
+    {
+        if buffer.count < range.upperBound { buffer += [UInt8](repeating: 0, count: range.upperBound - buffer.count) }
         let n = try buffer.withUnsafeMutableBytes { raw in
             Result { () throws(AuditLogError) in
-                try source.read(into: UnsafeMutableRawBufferPointer(rebasing: raw[0..<length]), at: offset)
+                try source.read(into: UnsafeMutableRawBufferPointer(rebasing: raw[range]), at: offset)
             }
         }.get()
-        return n == length
+        return n == range.count
+    }
+
+    /// Reads `length` bytes at `offset` into the start of `buffer` (grown if needed); false if the file ends first.
+    private func read(_ length: Int, at offset: Int64, into buffer: inout [UInt8]) throws(AuditLogError) -> Bool {
+        try read(0..<length, at: offset, into: &buffer)
     }
 
     /// Whether the block in the first `length` bytes of `buffer` passes its trailing checksum.
