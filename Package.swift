@@ -47,12 +47,15 @@ let package = Package(
         // SHA-256 with the x86 SHA extensions, one or two messages at a time: Swift cannot emit those instructions;
         // see Sources/CSHA256/sha256.c.
         .target(name: "CSHA256"),
+        // A copy out of a memory-mapped segment that reports SIGBUS (a file truncated under the mapping, a failing
+        // disk) as an error: Swift cannot catch a signal; see Sources/CGuardedCopy/guarded_copy.c.
+        .target(name: "CGuardedCopy"),
         // The LZ4 decoder for a block's first records, which refuses offset-0 matches as it decodes (liblz4 decodes
         // them); see Sources/CLZ4Decode/lz4decode.c.
         .target(name: "CLZ4Decode"),
         .target(
             name: "AuditLog",
-            dependencies: ["CLZ4", "CCrypto", "CCRC32C", "CSHA256", "CLZ4Decode"],
+            dependencies: ["CLZ4", "CCrypto", "CCRC32C", "CSHA256", "CLZ4Decode", "CGuardedCopy"],
             // Crash points and I/O faults for the tests exist in debug builds only (Internal/FaultInjection.swift).
             swiftSettings: strictSettings + [.define("AUDITLOG_FAULT_INJECTION", .when(configuration: .debug))]
         ),

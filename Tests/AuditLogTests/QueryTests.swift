@@ -123,6 +123,39 @@ struct QueryTests {
         }
     }
 
+    /// Queries read sealed segments through a memory mapping kept with their index view (the active one with
+    /// `pread`); a file truncated under the mapping makes its reads fail with an I/O error, not SIGBUS.
+    @Test func sealedSegmentsAreMappedAndATruncatedMappingIsAnErrorNotACrash() throws {
+        let dir = try TemporaryDirectory()
+        let events = smallWorld(600, seed: 9)
+        let log = try AuditLog(directory: dir.path, options: smallOptions(durability: .none))
+        for chunk in events.chunked(40) { try log.append(chunk) }
+        try log.close()
+        let segments = try LogFiles.segments(in: dir.path)
+        #expect(segments.count > 3)
+        let views = try segments.map { try SegmentIndex(directory: dir.path, baseSeq: $0.baseSeq, path: $0.path) }
+        #expect(views.dropLast().allSatisfy { $0.sealed && $0.mappedFile() != nil })
+        #expect(views.last!.mappedFile() == nil)
+        // Pages over mapped segments agree with the records.
+        let stored = try readAll(dir.path)
+        let reader = try AuditLogReader(directory: dir.path)
+        let query = Query(actorIDs: [events[7].actor.id], limit: 1_000)
+        #expect(
+            try reader.events(matching: query).events.map(\.seq)
+                == stored.filter { query.matches($0.event) }.map(\.seq).reversed())
+
+        let file = try #require(views[1].mappedFile())
+        #expect(try file.source.read(count: 64, at: 4_096).count == 64)
+        #expect(truncate(segments[1].path, 0) == 0)
+        let error = try #require(throws: AuditLogError.self) { try file.source.read(count: 64, at: 4_096) }
+        #expect(error.code == .io && error.errno == EIO && error.path == segments[1].path)
+        #expect(throws: AuditLogError.self) { try file.entry(at: Int64(file.headerSize), fileSize: 65_536) }
+        // Reads still work elsewhere, and the reader sees the truncated file as damage.
+        #expect(try views[0].mappedFile()!.source.read(count: 64, at: 0).count == 64)
+        let damaged = try #require(throws: AuditLogError.self) { try reader.events(matching: Query(limit: 1_000)) }
+        #expect(damaged.code == .corrupt)
+    }
+
     @Test func resultsStayExactWithMissingOrDamagedIndexes() throws {
         let dir = try TemporaryDirectory()
         let events = smallWorld(800, seed: 7)

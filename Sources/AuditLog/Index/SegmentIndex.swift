@@ -28,6 +28,9 @@ final class SegmentIndex {
     /// (a time-range query never does; checking the whole file was half of building a view). Nil inside: no valid
     /// actor index.
     private let actorIndex = Locked<MappedFile??>(nil)
+    /// A sealed segment's file, memory-mapped when a query first reads it, then shared by the reader's queries
+    /// (``mappedFile()``). Nil inside: not mapped.
+    private let mapped = Locked<SegmentFile??>(nil)
     private let directory: String
 
     var endSeq: UInt64 { blocks.last?.endSeq ?? baseSeq }
@@ -238,6 +241,23 @@ final class SegmentIndex {
         let length = Int(recordEnd(block: b, record: blocks[b].recordCount - 1))
         return withFilters(b) { _, windows in
             probe.windows(windows, count: (length + BlockFilter.windowSize - 1) / BlockFilter.windowSize)
+        }
+    }
+
+    /// The segment file, memory-mapped (``MappedSegmentBytes``), when it is sealed and is still the file this view
+    /// was built from; nil otherwise (the active segment, an evicted one, a replaced one, or no guarded copies
+    /// here): the caller opens it for `pread`. A view of a sealed segment lives while the file does not change, and
+    /// so does its mapping: queries read its blocks without a system call.
+    func mappedFile() -> SegmentFile? {
+        guard sealed else { return nil }
+        return mapped.withLock { mapped in
+            if mapped == nil {
+                mapped = .some(
+                    (try? FileDescriptor.openForReading(path)).flatMap { MappedSegmentBytes($0, path: path) }
+                        .flatMap { $0.file == file ? try? SegmentFile.open(source: $0) : nil }
+                        .flatMap { $0.header.baseSeq == baseSeq ? $0 : nil })
+            }
+            return mapped!
         }
     }
 

@@ -1,3 +1,5 @@
+import CGuardedCopy
+
 #if canImport(Glibc)
     import Glibc
 #endif
@@ -8,12 +10,54 @@ final class MappedFile: @unchecked Sendable {
     let bytes: UnsafeRawBufferPointer
 
     /// Maps `path`; nil if it does not exist or is empty.
-    init?(path: String) {
-        guard let fd = try? FileDescriptor.openForReading(path), let size = try? fd.size(), size > 0,
+    convenience init?(path: String) {
+        guard let fd = try? FileDescriptor.openForReading(path) else { return nil }
+        self.init(fd)
+    }
+
+    /// Maps the whole file open as `fd`; nil if it is empty or cannot be mapped.
+    init?(_ fd: FileDescriptor) {
+        guard let size = try? fd.size(), size > 0,
             let address = mmap(nil, Int(size), PROT_READ, MAP_SHARED, fd.rawValue, 0), address != MAP_FAILED
         else { return nil }
         bytes = UnsafeRawBufferPointer(start: address, count: Int(size))
     }
 
     deinit { munmap(UnsafeMutableRawPointer(mutating: bytes.baseAddress), bytes.count) }
+}
+
+/// A sealed segment read through a memory mapping (the reader's views keep one per sealed segment): a read is a
+/// copy, with no system call. Every copy is guarded (`CGuardedCopy`): a file truncated under the mapping, or a disk
+/// that fails to fill a page, is an I/O error of that read, as it is for `pread`, instead of SIGBUS.
+///
+/// Only sealed segments are mapped: they never change in place (redaction writes a new file and renames it over;
+/// the mapping keeps reading the file it mapped, which the reader's identity checks then drop).
+final class MappedSegmentBytes: ByteSource {
+    let path: String
+    private let mapping: MappedFile
+    /// The identity of the file mapped.
+    let file: FileIdentity
+
+    /// Maps the file `fd` (at `path`) if guarded copies are available here; nil otherwise.
+    init?(_ fd: FileDescriptor, path: String) {
+        guard auditlog_guarded_copy_available() == 1, let identity = try? fd.identity(), let mapping = MappedFile(fd)
+        else { return nil }
+        self.path = path
+        self.mapping = mapping
+        file = identity
+    }
+
+    func size() -> Int64 { Int64(mapping.bytes.count) }
+
+    func read(into buffer: UnsafeMutableRawBufferPointer, at offset: Int64) throws(AuditLogError) -> Int {
+        guard offset >= 0, offset < Int64(mapping.bytes.count), buffer.count > 0 else { return 0 }
+        let n = min(buffer.count, mapping.bytes.count - Int(offset))
+        guard auditlog_guarded_copy(buffer.baseAddress!, mapping.bytes.baseAddress! + Int(offset), n) == 0 else {
+            throw AuditLogError(
+                .io,
+                "the segment could not be read here: it was truncated under the reader, or the disk failed; "
+                    + "run `auditlog verify`", path: path, offset: offset, errno: EIO)
+        }
+        return n
+    }
 }

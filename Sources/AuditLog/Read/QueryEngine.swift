@@ -267,8 +267,13 @@ final class QueryEngine {
             {
                 continue
             }
-            let file = try SegmentFile.open(path: segment.path, baseSeq: segment.baseSeq)
-            file.dictionaries = indexes.dictionaries
+            let file: SegmentFile
+            if let mapped = index.mappedFile() {
+                file = mapped
+            } else {
+                file = try SegmentFile.open(path: segment.path, baseSeq: segment.baseSeq)
+                file.dictionaries = indexes.dictionaries
+            }
             // Once per segment, not per block: a block the index names lies within the file as it is now.
             let fileSize = try file.source.size()
             /// Where block `b` lies, and its length when the next block's offset says it.

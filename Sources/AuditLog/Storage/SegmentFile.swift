@@ -10,9 +10,10 @@ enum SegmentEntry {
     case invalid(SegmentDamage)
 }
 
-/// A segment file opened for reading, with the header checked. Reads use `pread`: a writer truncating a torn
-/// tail cannot fault a reader, as it could under a memory mapping. (The verifier also opens archived segments,
-/// fetched into memory, through the same ``ByteSource``.)
+/// A segment file opened for reading, with the header checked. Reads use `pread` (a writer truncating a torn
+/// tail cannot fault a reader), or for a sealed segment a query reads, a guarded copy out of a memory mapping
+/// (``MappedSegmentBytes``). (The verifier also opens archived segments, fetched into memory, through the same
+/// ``ByteSource``.)
 ///
 /// The primitives here decode one entry at an offset; ``SegmentWalker`` is the one walk over a segment.
 final class SegmentFile {
