@@ -51,6 +51,8 @@ struct ByteBuffer: ByteOutput {
 
     private var storage: Storage
     private(set) var count = 0
+    /// The bytes it holds room for.
+    var capacity: Int { storage.capacity }
 
     init(capacity: Int = 4096) {
         storage = Storage(capacity: Swift.max(capacity, 16))

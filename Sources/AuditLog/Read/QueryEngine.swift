@@ -94,9 +94,11 @@ final class QueryEngine {
     private var payload: [UInt8] = []
     /// Where a query's anchor values occur in the payload (``ByteSearch/occurrences(of:in:into:)``).
     private var hits: [Range<Int>] = []
+    /// A page's bytes as ``appendPage(matching:encoder:to:)`` writes them.
+    private var page = ByteBuffer()
 
     /// The bytes its buffers hold.
-    var bufferBytes: Int { block.capacity + payload.capacity }
+    var bufferBytes: Int { block.capacity + payload.capacity + page.capacity }
 
     init(directory: String, indexes: SegmentIndexCache) throws(AuditLogError) {
         self.directory = directory
@@ -137,7 +139,12 @@ final class QueryEngine {
         let filter = RecordFilter(query)
         let hasher = self.hasher
         let directory = self.directory
-        var buffer = ByteBuffer()
+        var buffer = self.page  // the engine's, kept between pages (a new one's pages fault in as it grows)
+        self.page = ByteBuffer(capacity: 0)
+        defer {
+            buffer.removeAll()
+            self.page = buffer
+        }
         var count = 0
         var last: UInt64?
         var more = false
