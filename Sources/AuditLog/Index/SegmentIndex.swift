@@ -28,7 +28,7 @@ final class SegmentIndex {
     /// (a time-range query never does; checking the whole file was half of building a view). Nil inside: no valid
     /// actor index.
     private let actorIndex = Locked<MappedFile??>(nil)
-    /// A sealed segment's file, memory-mapped when a query first reads it, then shared by the reader's queries
+    /// The segment's file, memory-mapped when a query first reads it, then shared by the reader's queries
     /// (``mappedFile()``). Nil inside: not mapped.
     private let mapped = Locked<SegmentFile??>(nil)
     private let directory: String
@@ -244,13 +244,13 @@ final class SegmentIndex {
         }
     }
 
-    /// The segment file, memory-mapped (``MappedSegmentBytes``), when it is sealed and is still the file this view
-    /// was built from; nil otherwise (the active segment, an evicted one, a replaced one, or no guarded copies
-    /// here): the caller opens it for `pread`. A view of a sealed segment lives while the file does not change, and
-    /// so does its mapping: queries read its blocks without a system call.
+    /// The segment file, memory-mapped (``MappedSegmentBytes``), when it is still the file this view was built
+    /// from; nil otherwise (an evicted segment, a replaced one, the active one written to since, or no guarded
+    /// copies here): the caller opens it for `pread`. A view lives while its file does not change (the active
+    /// segment's, while it does not grow), and so does its mapping: queries read its blocks without a system call.
+    /// The mapping covers the file as it was when mapped, which holds every block of the view.
     func mappedFile() -> SegmentFile? {
-        guard sealed else { return nil }
-        return mapped.withLock { mapped in
+        mapped.withLock { mapped in
             if mapped == nil {
                 mapped = .some(
                     (try? FileDescriptor.openForReading(path)).flatMap { MappedSegmentBytes($0, path: path) }

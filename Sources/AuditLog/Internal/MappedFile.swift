@@ -26,12 +26,14 @@ final class MappedFile: @unchecked Sendable {
     deinit { munmap(UnsafeMutableRawPointer(mutating: bytes.baseAddress), bytes.count) }
 }
 
-/// A sealed segment read through a memory mapping (the reader's views keep one per sealed segment): a read is a
-/// copy, with no system call. Every copy is guarded (`CGuardedCopy`): a file truncated under the mapping, or a disk
-/// that fails to fill a page, is an I/O error of that read, as it is for `pread`, instead of SIGBUS.
+/// A segment read through a memory mapping (a reader's index view of a segment keeps one while the file is
+/// unchanged): a read is a copy, with no system call. Every copy is guarded (`CGuardedCopy`): a file truncated
+/// under the mapping (a writer cutting a torn tail at open, anything else), or a disk that fails to fill a page,
+/// is an I/O error of that read, as it is for `pread`, instead of SIGBUS.
 ///
-/// Only sealed segments are mapped: they never change in place (redaction writes a new file and renames it over;
-/// the mapping keeps reading the file it mapped, which the reader's identity checks then drop).
+/// A segment is never rewritten in place (redaction writes a new file and renames it over; the mapping keeps
+/// reading the file it mapped, which the reader's identity checks then drop); the active one only grows past what
+/// the mapping covers, which its view does not know of either.
 final class MappedSegmentBytes: ByteSource {
     let path: String
     private let mapping: MappedFile
