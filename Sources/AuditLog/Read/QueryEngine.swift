@@ -83,7 +83,8 @@ final class SegmentIndexCache: Sendable {
 /// The plan: segments outside the time range or beyond the cursor are skipped whole; within a segment, an actor
 /// filter reads only that actor's records (from the actor index), a time range only the blocks whose time range
 /// meets it, and filters on other fields only the blocks whose ``BlockFilter`` may hold their values (and of a
-/// page, only the frames whose windows may); only then are records decoded and every filter applied. So cost grows with what matches.
+/// page, only the frames whose windows may); only then are records decoded and every filter applied. So cost grows
+/// with what matches.
 /// An engine runs one query at a time (its buffers are its own; a reader keeps a few between queries); index views
 /// come from the reader's shared cache.
 final class QueryEngine {
@@ -330,7 +331,7 @@ final class QueryEngine {
                     // of a page's frames, only those holding a record that starts in a window where a match may.
                     let windows = index.payloadRanges(mayMatching: probe, block: b)
                     if windows?.isEmpty == true { continue }
-                    func mayMatch(_ frame: BlockFrames.Frame) -> Bool {
+                    func mayHoldMatch(_ frame: BlockFrames.Frame) -> Bool {
                         guard let windows else { return true }
                         // Where the frame's records start: from its first byte to its last record's start.
                         let last =
@@ -343,12 +344,14 @@ final class QueryEngine {
                     let header = try read(
                         place(b), in: file, fileSize: fileSize,
                         frames: byFrame && windows != nil
-                            ? { frames in
-                                frames.firstIndex(where: mayMatch).map { ($0, frames.lastIndex(where: mayMatch)!) }
+                            ? { table in
+                                table.firstIndex(where: mayHoldMatch).map {
+                                    ($0, table.lastIndex(where: mayHoldMatch)!)
+                                }
                             } : nil)
                     for frame in byFrame ? try frames(of: header, in: file, offset: info.offset, newest: newest) : [nil]
                     {
-                        if let frame, !mayMatch(frame) { continue }
+                        if let frame, !mayHoldMatch(frame) { continue }
                         let found = try records(
                             of: header, in: file, offset: info.offset, seqs: nil, where: wanted,
                             needed: frame?.uncompressed, query: query, anchor: anchor)
@@ -419,7 +422,9 @@ final class QueryEngine {
     /// length; otherwise (the last block, or bytes that are not the block it said) its header first, then the
     /// block, which says what is wrong. The whole block's checksum is checked, or for a block of frames, its
     /// header's (``records(of:in:offset:seqs:where:needed:query:anchor:)`` checks the frame table's and those of
-    /// the frames it decodes).
+    /// the frames it decodes). With `frames`, a block of frames is read in part: its table, then only the frames
+    /// `frames` picks from it (``SegmentFile/readBlock(at:length:into:framesChecked:frames:)``); the caller must
+    /// decode no other.
     private func read(
         _ place: (info: BlockInfo, length: Int?), in file: SegmentFile, fileSize: Int64,
         frames: (([BlockFrames.Frame]) -> (first: Int, last: Int)?)? = nil

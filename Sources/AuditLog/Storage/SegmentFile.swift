@@ -11,7 +11,7 @@ enum SegmentEntry {
 }
 
 /// A segment file opened for reading, with the header checked. Reads use `pread` (a writer truncating a torn
-/// tail cannot fault a reader), or for a sealed segment a query reads, a guarded copy out of a memory mapping
+/// tail cannot fault a reader), or, for the segments queries read, a guarded copy out of a memory mapping
 /// (``MappedSegmentBytes``). (The verifier also opens archived segments, fetched into memory, through the same
 /// ``ByteSource``.)
 ///
