@@ -76,11 +76,13 @@ struct BlockFilterTests {
         var total = 0
         for segment in try LogFiles.segments(in: dir.path) {
             let index = try SegmentIndex(directory: dir.path, baseSeq: segment.baseSeq, path: segment.path)
-            #expect(index.blocks.indices.allSatisfy { b in index.withFilters(b) { !$0.isEmpty && !$1.isEmpty } })
+            #expect(
+                try index.blocks.indices.allSatisfy { b in try index.entry(b).withFilters { !$0.isEmpty && !$1.isEmpty }
+                })
             for (b, block) in index.blocks.enumerated() {
                 total += 1
                 let holds = (block.firstSeq..<block.endSeq).contains { raresSeqs.contains($0) }
-                let mayMatch = index.mayMatch(b, probe)
+                let mayMatch = try index.entry(b).mayMatch(probe)
                 if holds {
                     holding += 1
                     #expect(mayMatch, "block at seq \(block.firstSeq) holds the value but its filter says no")
@@ -114,6 +116,7 @@ struct BlockFilterTests {
         for segment in try LogFiles.segments(in: dir.path) {
             let index = try SegmentIndex(directory: dir.path, baseSeq: segment.baseSeq, path: segment.path)
             for (b, block) in index.blocks.enumerated() {
+                let entry = try index.entry(b)
                 var start = 0
                 for i in 0..<block.recordCount {
                     let event = bySeq[block.firstSeq + UInt64(i)]!
@@ -126,16 +129,16 @@ struct BlockFilterTests {
                             actions: [event.action], resourceTypes: [event.resource.type],
                             sources: event.source.map { [$0] } ?? []),
                     ].map(BlockFilter.Probe.init) where !probe.isEmpty {
-                        let ranges = try #require(index.payloadRanges(mayMatching: probe, block: b))
+                        let ranges = try #require(entry.payloadRanges(mayMatching: probe))
                         #expect(ranges.contains { $0.contains(start) }, "seq \(block.firstSeq + UInt64(i))")
                     }
-                    start = Int(index.recordEnd(block: b, record: i))
+                    start = Int(entry.recordEnd(i))
                 }
                 // A resource id is not in window filters: any window may hold it.
-                #expect(index.payloadRanges(mayMatching: .init(Query(resourceIDs: ["x"])), block: b) == nil)
+                #expect(entry.payloadRanges(mayMatching: .init(Query(resourceIDs: ["x"]))) == nil)
                 payloadBytes += start
                 let holds = (block.firstSeq..<block.endSeq).contains { bySeq[$0]?.action == "billing.refund" }
-                if holds, let ranges = index.payloadRanges(mayMatching: rare, block: b) {
+                if holds, let ranges = entry.payloadRanges(mayMatching: rare) {
                     rareBlocks += 1
                     rareWindowBytes += ranges.reduce(0) { $0 + $1.count }
                 }
@@ -200,10 +203,11 @@ struct BlockFilterTests {
             #expect(index.indexFileIsExact)
             var old: [UInt8] = []
             for (b, block) in index.blocks.enumerated() {
+                let entry = try index.entry(b)
                 var hashes: [UInt64] = []
-                index.forEachActorHash(block: b) { _, hash in hashes.append(hash) }
-                let ends = (0..<block.recordCount).map { index.recordEnd(block: b, record: $0) }
-                index.withFilters(b) { filter, _ in
+                entry.forEachActorHash { _, hash in hashes.append(hash) }
+                let ends = (0..<block.recordCount).map { entry.recordEnd($0) }
+                entry.withFilters { filter, _ in
                     SegmentIndexFiles.appendEntry(
                         block, actorHashes: hashes[...], recordEnds: ends[...],
                         filters: blockFilters ? filter : UnsafeRawBufferPointer(start: nil, count: 0),
@@ -216,8 +220,8 @@ struct BlockFilterTests {
             let reparsed = try SegmentIndex(directory: dir.path, baseSeq: segment.baseSeq, path: segment.path)
             #expect(reparsed.blocks == blocks && reparsed.indexFileIsExact)
             #expect(
-                reparsed.blocks.indices.allSatisfy { b in
-                    reparsed.withFilters(b) { $0.isEmpty != blockFilters && $1.isEmpty }
+                try reparsed.blocks.indices.allSatisfy { b in
+                    try reparsed.entry(b).withFilters { $0.isEmpty != blockFilters && $1.isEmpty }
                 })
         }
         let stored = try readAll(dir.path)

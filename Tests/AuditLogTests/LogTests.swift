@@ -226,7 +226,7 @@ struct LogTests {
             let base = LogFiles.baseSeq(ofSegmentNamed: URL(fileURLWithPath: segment).lastPathComponent)!
             let rebuilt = try SegmentIndex(directory: dir.path, baseSeq: base, path: segment)
             let file = SegmentIndexFiles.blockIndexPath(directory: dir.path, baseSeq: base)
-            #expect(Array(try Data(contentsOf: URL(fileURLWithPath: file))) == rebuilt.encodedBlockIndex())
+            #expect(Array(try Data(contentsOf: URL(fileURLWithPath: file))) == (try rebuilt.encodedBlockIndex()))
         }
         let report = try AuditLogReader(directory: dir.path).verify()
         #expect(report.isValid, "\(report.problems)")

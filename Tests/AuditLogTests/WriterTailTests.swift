@@ -95,7 +95,7 @@ struct WriterTailTests {
         let segment = try #require(try segmentPaths(dir.path).first)
         let rebuilt = try SegmentIndex(directory: dir.path, baseSeq: 0, path: segment)
         #expect(rebuilt.sealed)
-        #expect(Array(try Data(contentsOf: URL(fileURLWithPath: actorIndex))) == rebuilt.encodedActorIndex())
+        #expect(Array(try Data(contentsOf: URL(fileURLWithPath: actorIndex))) == (try rebuilt.encodedActorIndex()))
         let all = events + more
         let reader = try AuditLogReader(directory: dir.path)
         for someone in Set(all.prefix(50).map(\.actor.id)) {

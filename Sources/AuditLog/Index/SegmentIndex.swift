@@ -24,10 +24,18 @@ final class SegmentIndex {
     private let walkedActorHashes: [UInt64]
     private let walkedRecordEnds: [UInt32]
     private let walkedFilters: BlockFilter.Store
+    /// A lazy view's blocks' places, each found when its entry is first asked for, and its `.idx` once mapped;
+    /// nil for a view whose entries were all checked as it was built.
+    private let lazyEntries: Locked<LazyEntries>?
+    private struct LazyEntries {
+        var places: [Int: Place] = [:]
+        /// Nil inside: no `.idx`.
+        var indexFile: MappedFile?? = nil
+    }
     /// The sorted (hash, seq) pairs of a sealed segment, memory-mapped and checked when an actor query first asks
     /// (a time-range query never does; checking the whole file was half of building a view). Nil inside: no valid
     /// actor index.
-    private let actorIndex = Locked<MappedFile??>(nil)
+    private let actorIndex: Locked<ActorIndexFile??>
     /// The segment's file, memory-mapped when a query first reads it, then shared by the reader's queries
     /// (``mappedFile()``). Nil inside: not mapped.
     private let mapped = Locked<SegmentFile??>(nil)
@@ -41,7 +49,10 @@ final class SegmentIndex {
     /// so that ``encodedBlockIndex()`` would write the same bytes.
     let indexFileIsExact: Bool
 
-    init(directory: String, baseSeq: UInt64, path: String) throws(AuditLogError) {
+    /// Builds the view of the segment at `path`. `lazy` (a reader's views): a sealed segment whose `.aix` has a block
+    /// table (``ActorIndexFile``) takes its blocks from there and checks each block's `.idx` entry only when a query
+    /// first asks for it (``entry(_:)``), instead of every entry now; ``indexFileIsExact`` is then false.
+    init(directory: String, baseSeq: UInt64, path: String, lazy: Bool = false) throws(AuditLogError) {
         self.baseSeq = baseSeq
         self.path = path
         let file = try SegmentFile.open(path: path, baseSeq: baseSeq)
@@ -57,8 +68,16 @@ final class SegmentIndex {
         var starts: [Int] = []
         /// Whether every byte of the `.idx` was a valid entry.
         var wholeFileValid = false
-        var mapped = MappedFile(path: SegmentIndexFiles.blockIndexPath(directory: directory, baseSeq: baseSeq))
-        if let bytes = mapped?.bytes {
+        var sealedIndex = lazy ? ActorIndexFile(directory: directory, baseSeq: baseSeq) : nil
+        if sealedIndex?.blocks.isEmpty == true { sealedIndex = nil }
+        // A lazy view maps the `.idx` when it first checks an entry.
+        var mapped =
+            sealedIndex != nil
+            ? nil : MappedFile(path: SegmentIndexFiles.blockIndexPath(directory: directory, baseSeq: baseSeq))
+        if let table = sealedIndex {
+            blocks = table.blocks
+            starts = table.entryStarts
+        } else if let bytes = mapped?.bytes {
             let validLength = SegmentIndexFiles.forEachEntry(bytes, baseSeq: baseSeq, checked: true) {
                 entry, block, _ in
                 blocks.append(block)
@@ -80,26 +99,20 @@ final class SegmentIndex {
                 blocks = []
                 starts = []
                 mapped = nil
+                sealedIndex = nil
                 wholeFileValid = false
             }
         }
         let indexedBlocks = blocks.count
-        var hashes: [UInt64] = []
-        var ends: [UInt32] = []
-        var filters = BlockFilter.Store()
+        var walked = Walked()
         var sealed = false
         var payload: [UInt8] = []
-        var filter = BlockFilter.Builder()
-        var filterBytes: [UInt8] = []
         walk: while true {
             switch try walker.next() {
             case .block(let header, let offset):
-                var end: UInt32 = 0
                 do throws(DecodeFailure) {
-                    try walker.forEachRecord(header, payload: &payload) { (_, record) throws(DecodeFailure) in
-                        hashes.append(SegmentIndexFiles.indexRecord(record, start: Int(end), filter: &filter))
-                        end += UInt32(varintSize(UInt64(record.count)) + record.count)
-                        ends.append(end)
+                    try walked.add(header) { (body) throws(DecodeFailure) in
+                        try walker.forEachRecord(header, payload: &payload, body)
                     }
                 } catch {
                     throw AuditLogError(
@@ -109,9 +122,6 @@ final class SegmentIndex {
                     BlockInfo(
                         firstSeq: header.firstSeq, recordCount: Int(header.recordCount), offset: offset,
                         minTimestamp: header.minTimestamp, maxTimestamp: header.maxTimestamp))
-                filterBytes.removeAll(keepingCapacity: true)
-                let sizes = filter.finish(into: &filterBytes)
-                filters.append(filterBytes, windows: sizes.windows)
             case .footer:
                 sealed = true
                 break walk
@@ -124,10 +134,12 @@ final class SegmentIndex {
         self.sealed = sealed
         indexFile = indexedBlocks > 0 ? mapped : nil
         entryStarts = starts
-        walkedActorHashes = hashes
-        walkedRecordEnds = ends
-        walkedFilters = filters
-        indexFileIsExact = wholeFileValid && blocks.count == indexedBlocks
+        walkedActorHashes = walked.hashes
+        walkedRecordEnds = walked.ends
+        walkedFilters = walked.filters
+        indexFileIsExact = sealedIndex == nil && wholeFileValid && blocks.count == indexedBlocks
+        lazyEntries = sealedIndex != nil ? Locked(LazyEntries()) : nil
+        actorIndex = Locked(sealedIndex.map { .some($0) })
         var prefix: [Int64] = []
         prefix.reserveCapacity(blocks.count)
         var running = Int64.min
@@ -145,102 +157,128 @@ final class SegmentIndex {
 
     // MARK: What each block's entry holds
 
-    /// Where block `b`'s per-record arrays lie: in the mapped `.idx` (the entry's start) or in the walked arrays
-    /// (the index of its first record there).
-    private enum Place {
-        case indexed(entry: Int)
+    /// Where block `b`'s per-record arrays lie: in the mapped `.idx` (the entry's start), in the walked arrays
+    /// (the index of its first record there), or rebuilt from the block (an entry that failed its lazy check).
+    fileprivate enum Place {
+        case indexed(entry: Int, in: MappedFile)
         case walked(first: Int)
+        case rebuilt(RebuiltBlock)
     }
 
-    private func place(_ b: Int) -> Place {
-        b < entryStarts.count
-            ? .indexed(entry: entryStarts[b])
-            : .walked(first: Int(blocks[b].firstSeq - blocks[entryStarts.count].firstSeq))
+    /// What a block's entry holds, computed from the block's records.
+    fileprivate final class RebuiltBlock: Sendable {
+        let actorHashes: [UInt64]
+        let recordEnds: [UInt32]
+        let filters: BlockFilter.Store
+
+        init(actorHashes: [UInt64], recordEnds: [UInt32], filters: BlockFilter.Store) {
+            self.actorHashes = actorHashes
+            self.recordEnds = recordEnds
+            self.filters = filters
+        }
     }
 
-    /// Calls `body` with the actor hash of each record of block `b`, in seq order.
-    func forEachActorHash(block b: Int, _ body: (_ record: Int, _ hash: UInt64) -> Void) {
-        let count = blocks[b].recordCount
-        switch place(b) {
-        case .indexed(let entry):
-            let bytes = indexFile!.bytes
-            let start = entry + SegmentIndexFiles.entryFixedSize
-            for i in 0..<count {
-                body(i, UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: start + 8 * i, as: UInt64.self)))
+    /// What the index holds of block `b` (its records' actor hashes and ends, its filters). In a lazy view, the
+    /// block's `.idx` entry is checked the first time it is asked for (layout, checksum, and that it names the
+    /// block the block table does), and if it fails, what it should hold is computed from the block's records
+    /// (which can fail as reading the block would).
+    func entry(_ b: Int) throws(AuditLogError) -> BlockEntry {
+        guard b < entryStarts.count else {
+            return BlockEntry(
+                index: self, block: b,
+                place: .walked(first: Int(blocks[b].firstSeq - blocks[entryStarts.count].firstSeq)))
+        }
+        guard let lazyEntries else {
+            return BlockEntry(index: self, block: b, place: .indexed(entry: entryStarts[b], in: indexFile!))
+        }
+        let (known, indexFile) = lazyEntries.withLock { lazy in
+            if lazy.indexFile == nil {
+                lazy.indexFile = .some(
+                    MappedFile(path: SegmentIndexFiles.blockIndexPath(directory: directory, baseSeq: baseSeq)))
             }
-        case .walked(let first):
-            for i in 0..<count { body(i, walkedActorHashes[first + i]) }
+            return (lazy.places[b], lazy.indexFile!)
         }
+        if let known { return BlockEntry(index: self, block: b, place: known) }
+        let place: Place
+        if let indexFile, entryHolds(b, in: indexFile.bytes) {
+            place = .indexed(entry: entryStarts[b], in: indexFile)
+        } else {
+            place = .rebuilt(try rebuild(b))
+        }
+        lazyEntries.withLock { $0.places[b] = place }
+        return BlockEntry(index: self, block: b, place: place)
     }
 
-    /// Appends to `out` the records (numbered in block `b` from 0) whose actor hash is `hash`, in seq order: four
-    /// hashes compared at a time (the active segment has no actor index: a rare actor's query looks at every hash).
-    func records(inBlock b: Int, withActorHash hash: UInt64, into out: inout [Int]) {
-        let count = blocks[b].recordCount
-        func scan(_ hashes: UnsafeRawPointer) {
-            let wanted = SIMD4<UInt64>(repeating: hash.littleEndian)
-            var i = 0
-            while i + 4 <= count {
-                if any(hashes.loadUnaligned(fromByteOffset: 8 * i, as: SIMD4<UInt64>.self) .== wanted) {
-                    for k in i..<i + 4 where hashes.loadUnaligned(fromByteOffset: 8 * k, as: UInt64.self) == wanted[0] {
-                        out.append(k)
-                    }
-                }
-                i += 4
+    /// Whether the `.idx` entry the block table places block `b` at is whole and names that block.
+    private func entryHolds(_ b: Int, in bytes: UnsafeRawBufferPointer) -> Bool {
+        guard entryStarts[b] < bytes.count else { return false }
+        var found: BlockInfo?
+        SegmentIndexFiles.forEachEntry(
+            UnsafeRawBufferPointer(rebasing: bytes[entryStarts[b]...]), baseSeq: blocks[b].firstSeq, checked: true
+        ) { _, block, _ in
+            found = block
+            return false
+        }
+        return found == blocks[b]
+    }
+
+    /// Block `b`'s actor hashes, record ends and filters, from its records.
+    private func rebuild(_ b: Int) throws(AuditLogError) -> RebuiltBlock {
+        let info = blocks[b]
+        let file: SegmentFile
+        if let mapped = mappedFile() {
+            file = mapped
+        } else {
+            file = try SegmentFile.open(path: path, baseSeq: baseSeq)
+        }
+        guard case .block(let header) = try file.entry(at: info.offset, fileSize: try file.source.size()),
+            header.firstSeq == info.firstSeq, Int(header.recordCount) == info.recordCount
+        else {
+            throw AuditLogError(
+                .corrupt, "no block for seq \(info.firstSeq) where the index says", path: path, offset: info.offset)
+        }
+        var block: [UInt8] = []
+        if let damage = try file.readBlock(header, at: info.offset, into: &block) {
+            throw AuditLogError(.corrupt, damage.reason, path: path, offset: info.offset)
+        }
+        var walked = Walked()
+        do throws(DecodeFailure) {
+            try walked.add(header) { (body) throws(DecodeFailure) in
+                var payload: [UInt8] = []
+                try BlockDecoder.forEachRecord(
+                    inBlock: block, header, dictionary: try file.dictionary(for: header), payload: &payload, body)
             }
-            for k in i..<count where hashes.loadUnaligned(fromByteOffset: 8 * k, as: UInt64.self) == wanted[0] {
-                out.append(k)
+        } catch {
+            throw AuditLogError(
+                .corrupt, "block at seq \(info.firstSeq): \(error.reason)", path: path, offset: info.offset)
+        }
+        return RebuiltBlock(actorHashes: walked.hashes, recordEnds: walked.ends, filters: walked.filters)
+    }
+
+    /// The per-record arrays and filters of blocks read from the segment, as their `.idx` entries would hold them.
+    private struct Walked {
+        var hashes: [UInt64] = []
+        var ends: [UInt32] = []
+        var filters = BlockFilter.Store()
+        private var filter = BlockFilter.Builder()
+        private var filterBytes: [UInt8] = []
+
+        /// Adds a block, whose records `forEachRecord` hands over in seq order.
+        mutating func add(
+            _ header: BlockHeader,
+            records forEachRecord: ((UInt64, UnsafeRawBufferPointer) throws(DecodeFailure) -> Void)
+                throws(DecodeFailure)
+                -> Void
+        ) throws(DecodeFailure) {
+            var end: UInt32 = 0
+            try forEachRecord { (_, record) throws(DecodeFailure) in
+                hashes.append(SegmentIndexFiles.indexRecord(record, start: Int(end), filter: &filter))
+                end += UInt32(varintSize(UInt64(record.count)) + record.count)
+                ends.append(end)
             }
-        }
-        switch place(b) {
-        case .indexed(let entry):
-            scan(indexFile!.bytes.baseAddress! + entry + SegmentIndexFiles.entryFixedSize)
-        case .walked(let first):
-            walkedActorHashes.withUnsafeBytes { scan($0.baseAddress! + 8 * first) }
-        }
-    }
-
-    /// Where record `i` (from 0) of block `b` ends in the block's uncompressed payload.
-    func recordEnd(block b: Int, record i: Int) -> UInt32 {
-        switch place(b) {
-        case .indexed(let entry):
-            UInt32(
-                littleEndian: indexFile!.bytes.loadUnaligned(
-                    fromByteOffset: entry + SegmentIndexFiles.entryFixedSize + 8 * blocks[b].recordCount + 4 * i,
-                    as: UInt32.self))
-        case .walked(let first): walkedRecordEnds[first + i]
-        }
-    }
-
-    /// Calls `body` with block `b`'s block filter and window filter (each empty when it has none).
-    func withFilters<R>(_ b: Int, _ body: (_ block: UnsafeRawBufferPointer, _ windows: UnsafeRawBufferPointer) -> R)
-        -> R
-    {
-        switch place(b) {
-        case .indexed(let entry):
-            let bytes = indexFile!.bytes
-            let size = Int(UInt16(littleEndian: bytes.loadUnaligned(fromByteOffset: entry + 20, as: UInt16.self)))
-            let windows = Int(UInt16(littleEndian: bytes.loadUnaligned(fromByteOffset: entry + 22, as: UInt16.self)))
-            let start = entry + SegmentIndexFiles.entryFixedSize + 12 * blocks[b].recordCount
-            return body(
-                UnsafeRawBufferPointer(rebasing: bytes[start..<start + size]),
-                UnsafeRawBufferPointer(rebasing: bytes[start + size..<start + size + windows]))
-        case .walked: return walkedFilters.withFilters(b - entryStarts.count, body)
-        }
-    }
-
-    /// Whether block `b` may hold a record `probe` matches.
-    func mayMatch(_ b: Int, _ probe: BlockFilter.Probe) -> Bool {
-        probe.isEmpty || withFilters(b) { block, _ in probe.mayMatch(block) }
-    }
-
-    /// The parts of block `b`'s uncompressed payload where a record `probe` matches may start, from its window
-    /// filter (4 KiB windows); nil when it may start anywhere (no window filter, or no field it holds probed).
-    func payloadRanges(mayMatching probe: BlockFilter.Probe, block b: Int) -> [Range<Int>]? {
-        guard !probe.isEmpty else { return nil }
-        let length = Int(recordEnd(block: b, record: blocks[b].recordCount - 1))
-        return withFilters(b) { _, windows in
-            probe.windows(windows, count: (length + BlockFilter.windowSize - 1) / BlockFilter.windowSize)
+            filterBytes.removeAll(keepingCapacity: true)
+            let sizes = filter.finish(into: &filterBytes)
+            filters.append(filterBytes, windows: sizes.windows)
         }
     }
 
@@ -262,21 +300,22 @@ final class SegmentIndex {
     }
 
     /// The actor hash of every record, in seq order.
-    func actorHashes() -> [UInt64] {
+    func actorHashes() throws(AuditLogError) -> [UInt64] {
         var out: [UInt64] = []
         out.reserveCapacity(Int(endSeq - baseSeq))
-        for b in blocks.indices { forEachActorHash(block: b) { _, hash in out.append(hash) } }
+        for b in blocks.indices { try entry(b).forEachActorHash { _, hash in out.append(hash) } }
         return out
     }
 
     /// The `.idx` bytes that describe this segment exactly.
-    func encodedBlockIndex() -> [UInt8] {
+    func encodedBlockIndex() throws(AuditLogError) -> [UInt8] {
         var out: [UInt8] = []
         for (b, block) in blocks.enumerated() {
+            let entry = try entry(b)
             var hashes: [UInt64] = []
-            forEachActorHash(block: b) { _, hash in hashes.append(hash) }
-            let ends = (0..<block.recordCount).map { recordEnd(block: b, record: $0) }
-            withFilters(b) { filter, windows in
+            entry.forEachActorHash { _, hash in hashes.append(hash) }
+            let ends = (0..<block.recordCount).map { entry.recordEnd($0) }
+            entry.withFilters { filter, windows in
                 SegmentIndexFiles.appendEntry(
                     block, actorHashes: hashes[...], recordEnds: ends[...],
                     filters: UnsafeRawBufferPointer(
@@ -287,61 +326,28 @@ final class SegmentIndex {
         return out
     }
 
-    /// The `.aix` bytes of this segment.
-    func encodedActorIndex() -> [UInt8] {
-        SegmentIndexFiles.encodeActorIndex(baseSeq: baseSeq, actorHashes: actorHashes())
-    }
-
-    /// The sorted actor index if its header and checksum match this segment.
-    private static func checkedActorIndex(directory: String, baseSeq: UInt64, count: Int) -> MappedFile? {
-        guard let mapped = MappedFile(path: SegmentIndexFiles.actorIndexPath(directory: directory, baseSeq: baseSeq))
-        else {
-            return nil
+    /// The `.aix` bytes of this segment, with the block table of its `.idx` as the file is now (none if its
+    /// entries do not describe this segment's blocks): write the `.idx` first.
+    func encodedActorIndex() throws(AuditLogError) -> [UInt8] {
+        let hashes = try actorHashes()
+        let blockIndex = MappedFile(path: SegmentIndexFiles.blockIndexPath(directory: directory, baseSeq: baseSeq))
+        return withExtendedLifetime(blockIndex) {
+            ActorIndexFile.encode(baseSeq: baseSeq, actorHashes: hashes, blockIndex: blockIndex?.bytes)
         }
-        let b = mapped.bytes
-        let header = SegmentIndexFiles.actorIndexHeaderSize
-        guard b.count == header + 16 * count, b.starts(with: SegmentIndexFiles.actorIndexMagic),
-            UInt16(littleEndian: b.loadUnaligned(fromByteOffset: 4, as: UInt16.self)) == 1,
-            UInt64(littleEndian: b.loadUnaligned(fromByteOffset: 8, as: UInt64.self)) == baseSeq,
-            UInt64(littleEndian: b.loadUnaligned(fromByteOffset: 16, as: UInt64.self)) == UInt64(count),
-            UInt32(littleEndian: b.loadUnaligned(fromByteOffset: 24, as: UInt32.self))
-                == CRC32C.checksum(UnsafeRawBufferPointer(rebasing: b[header...]))
-        else { return nil }
-        return mapped
     }
 
     /// Seqs of the records whose actor id hashes to `hash`, ascending (a superset of the actor's records), from the
     /// actor index; nil when the segment has none (the active segment, or a missing or damaged `.aix`): then
-    /// ``forEachActorHash(block:_:)`` has them block by block.
+    /// ``BlockEntry/forEachActorHash(_:)`` has them block by block.
     func indexedSeqs(forActorHash hash: UInt64) -> [UInt64]? {
         let actorIndex = self.actorIndex.withLock { checked in
             if checked == nil {
-                checked =
-                    sealed
-                    ? Self.checkedActorIndex(directory: directory, baseSeq: baseSeq, count: Int(endSeq - baseSeq)) : nil
+                checked = sealed ? ActorIndexFile(directory: directory, baseSeq: baseSeq) : nil
             }
             return checked!
         }
-        guard let actorIndex else { return nil }
-        let b = actorIndex.bytes
-        let header = SegmentIndexFiles.actorIndexHeaderSize
-        let count = (b.count - header) / 16
-        func key(_ i: Int) -> UInt64 {
-            UInt64(littleEndian: b.loadUnaligned(fromByteOffset: header + 16 * i, as: UInt64.self))
-        }
-        var low = 0
-        var high = count
-        while low < high {
-            let mid = (low + high) / 2
-            if key(mid) < hash { low = mid + 1 } else { high = mid }
-        }
-        var result: [UInt64] = []
-        var i = low
-        while i < count && key(i) == hash {
-            result.append(UInt64(littleEndian: b.loadUnaligned(fromByteOffset: header + 16 * i + 8, as: UInt64.self)))
-            i += 1
-        }
-        return result
+        guard let actorIndex, actorIndex.count == Int(endSeq - baseSeq) else { return nil }
+        return actorIndex.seqs(forActorHash: hash)
     }
 
     /// Index in `blocks` of the block holding `seq`.
@@ -366,6 +372,107 @@ final class SegmentIndex {
         }
         return (low..<blocks.count).filter {
             blocks[$0].minTimestamp <= range.upperBound && blocks[$0].maxTimestamp >= range.lowerBound
+        }
+    }
+
+    /// What the index holds of one block (``entry(_:)``): its records' actor hashes and where they end in the
+    /// uncompressed payload, and its filters.
+    struct BlockEntry {
+        fileprivate let index: SegmentIndex
+        let block: Int
+        fileprivate let place: Place
+
+        private var recordCount: Int { index.blocks[block].recordCount }
+
+        /// Calls `body` with the actor hash of each record, in seq order.
+        func forEachActorHash(_ body: (_ record: Int, _ hash: UInt64) -> Void) {
+            switch place {
+            case .indexed(let entry, let file):
+                let bytes = file.bytes
+                let start = entry + SegmentIndexFiles.entryFixedSize
+                for i in 0..<recordCount {
+                    body(i, UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: start + 8 * i, as: UInt64.self)))
+                }
+            case .walked(let first):
+                for i in 0..<recordCount { body(i, index.walkedActorHashes[first + i]) }
+            case .rebuilt(let rebuilt):
+                for (i, hash) in rebuilt.actorHashes.enumerated() { body(i, hash) }
+            }
+        }
+
+        /// Appends to `out` the records (numbered from 0) whose actor hash is `hash`, in seq order: four hashes
+        /// compared at a time (the active segment has no actor index: a rare actor's query looks at every hash).
+        func records(withActorHash hash: UInt64, into out: inout [Int]) {
+            let count = recordCount
+            func scan(_ hashes: UnsafeRawPointer) {
+                let wanted = SIMD4<UInt64>(repeating: hash.littleEndian)
+                var i = 0
+                while i + 4 <= count {
+                    if any(hashes.loadUnaligned(fromByteOffset: 8 * i, as: SIMD4<UInt64>.self) .== wanted) {
+                        for k in i..<i + 4
+                        where hashes.loadUnaligned(fromByteOffset: 8 * k, as: UInt64.self) == wanted[0] {
+                            out.append(k)
+                        }
+                    }
+                    i += 4
+                }
+                for k in i..<count where hashes.loadUnaligned(fromByteOffset: 8 * k, as: UInt64.self) == wanted[0] {
+                    out.append(k)
+                }
+            }
+            switch place {
+            case .indexed(let entry, let file):
+                scan(file.bytes.baseAddress! + entry + SegmentIndexFiles.entryFixedSize)
+            case .walked(let first):
+                index.walkedActorHashes.withUnsafeBytes { scan($0.baseAddress! + 8 * first) }
+            case .rebuilt(let rebuilt):
+                rebuilt.actorHashes.withUnsafeBytes { scan($0.baseAddress!) }
+            }
+        }
+
+        /// Where record `i` (from 0) ends in the block's uncompressed payload.
+        func recordEnd(_ i: Int) -> UInt32 {
+            switch place {
+            case .indexed(let entry, let file):
+                UInt32(
+                    littleEndian: file.bytes.loadUnaligned(
+                        fromByteOffset: entry + SegmentIndexFiles.entryFixedSize + 8 * recordCount + 4 * i,
+                        as: UInt32.self))
+            case .walked(let first): index.walkedRecordEnds[first + i]
+            case .rebuilt(let rebuilt): rebuilt.recordEnds[i]
+            }
+        }
+
+        /// Calls `body` with the block filter and the window filter (each empty when the block has none).
+        func withFilters<R>(_ body: (_ block: UnsafeRawBufferPointer, _ windows: UnsafeRawBufferPointer) -> R) -> R {
+            switch place {
+            case .indexed(let entry, let file):
+                let bytes = file.bytes
+                let size = Int(UInt16(littleEndian: bytes.loadUnaligned(fromByteOffset: entry + 20, as: UInt16.self)))
+                let windows = Int(
+                    UInt16(littleEndian: bytes.loadUnaligned(fromByteOffset: entry + 22, as: UInt16.self)))
+                let start = entry + SegmentIndexFiles.entryFixedSize + 12 * recordCount
+                return body(
+                    UnsafeRawBufferPointer(rebasing: bytes[start..<start + size]),
+                    UnsafeRawBufferPointer(rebasing: bytes[start + size..<start + size + windows]))
+            case .walked: return index.walkedFilters.withFilters(block - index.entryStarts.count, body)
+            case .rebuilt(let rebuilt): return rebuilt.filters.withFilters(0, body)
+            }
+        }
+
+        /// Whether the block may hold a record `probe` matches.
+        func mayMatch(_ probe: BlockFilter.Probe) -> Bool {
+            probe.isEmpty || withFilters { block, _ in probe.mayMatch(block) }
+        }
+
+        /// The parts of the block's uncompressed payload where a record `probe` matches may start, from its window
+        /// filter (4 KiB windows); nil when it may start anywhere (no window filter, or no field it holds probed).
+        func payloadRanges(mayMatching probe: BlockFilter.Probe) -> [Range<Int>]? {
+            guard !probe.isEmpty else { return nil }
+            let length = Int(recordEnd(recordCount - 1))
+            return withFilters { _, windows in
+                probe.windows(windows, count: (length + BlockFilter.windowSize - 1) / BlockFilter.windowSize)
+            }
         }
     }
 }

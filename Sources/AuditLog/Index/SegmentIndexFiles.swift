@@ -4,13 +4,12 @@
 /// - `NNN.idx`: one entry per block, appended by the writer after each commit: where the block is, its seqs and
 ///   time range, a 64-bit hash of each record's actor id, and filters of the other values its records carry (in
 ///   the block, and in each 4 KiB window of its payload).
-/// - `NNN.aix`: written when the segment is sealed: every (actor hash, seq) pair sorted, for binary search.
+/// - `NNN.aix`: written when the segment is sealed: the segment's block table, then every (actor hash, seq) pair
+///   sorted, for binary search, in checksummed chunks (``ActorIndexFile``).
 enum SegmentIndexFiles {
     static let blockIndexExtension = ".idx"
     static let actorIndexExtension = ".aix"
     static let entryFixedSize = 48
-    static let actorIndexMagic: [UInt8] = Array("ALAX".utf8)
-    static let actorIndexHeaderSize = 32
 
     static func blockIndexPath(directory: String, baseSeq: UInt64) -> String {
         LogFiles.path(directory, LogFiles.name(baseSeq, blockIndexExtension))
@@ -206,57 +205,6 @@ enum SegmentIndexFiles {
         }
         return nil
     }
-
-    /// The sealed-segment actor index of a segment whose records, from `baseSeq` on, have `actorHashes`: header,
-    /// then (hash, seq) pairs sorted by hash then seq.
-    ///
-    /// The order comes from a stable radix sort of the records' positions by hash (four passes of 16 bits;
-    /// positions start in seq order, so equal hashes stay in seq order): linear time, no comparisons. The writer
-    /// builds this at seal, on the commit path.
-    static func encodeActorIndex(baseSeq: UInt64, actorHashes hashes: [UInt64]) -> [UInt8] {
-        let n = hashes.count
-        var order = [UInt32](unsafeUninitializedCapacity: n) { buffer, count in
-            for i in 0..<n { buffer[i] = UInt32(truncatingIfNeeded: i) }
-            count = n
-        }
-        var other = order
-        var counts = [Int](repeating: 0, count: 1 << 16)
-        hashes.withUnsafeBufferPointer { hashes in
-            for shift: UInt64 in [0, 16, 32, 48] {
-                for i in counts.indices { counts[i] = 0 }
-                for h in hashes { counts[Int(truncatingIfNeeded: (h >> shift) & 0xFFFF)] += 1 }
-                // A digit every hash shares moves nothing.
-                if counts.contains(n) { continue }
-                var sum = 0
-                for i in counts.indices {
-                    let c = counts[i]
-                    counts[i] = sum
-                    sum += c
-                }
-                for position in order {
-                    let digit = Int(truncatingIfNeeded: (hashes[Int(position)] >> shift) & 0xFFFF)
-                    other[counts[digit]] = position
-                    counts[digit] += 1
-                }
-                swap(&order, &other)
-            }
-        }
-        var body = [UInt8](repeating: 0, count: 16 * n)
-        body.withUnsafeMutableBytes { out in
-            for (i, position) in order.enumerated() {
-                out.storeBytes(of: hashes[Int(position)].littleEndian, toByteOffset: 16 * i, as: UInt64.self)
-                out.storeBytes(of: (baseSeq + UInt64(position)).littleEndian, toByteOffset: 16 * i + 8, as: UInt64.self)
-            }
-        }
-        var out: [UInt8] = actorIndexMagic
-        out.appendLittleEndian(UInt16(1))
-        out.appendLittleEndian(UInt16(0))
-        out.appendLittleEndian(baseSeq)
-        out.appendLittleEndian(UInt64(n))
-        out.appendLittleEndian(CRC32C.checksum(body))
-        out.appendLittleEndian(UInt32(0))
-        return out + body
-    }
 }
 
 extension SegmentIndexFiles {
@@ -294,12 +242,13 @@ extension SegmentIndexFiles {
             let index = try SegmentIndex(directory: directory, baseSeq: segment.baseSeq, path: segment.path)
             if !index.indexFileIsExact {
                 try replace(
-                    blockIndexPath(directory: directory, baseSeq: segment.baseSeq), with: index.encodedBlockIndex())
+                    blockIndexPath(directory: directory, baseSeq: segment.baseSeq), with: try index.encodedBlockIndex())
             }
             if isActive { return index }
             if index.sealed {
+                // After the `.idx`: its block table points into it.
                 try replace(
-                    actorIndexPath(directory: directory, baseSeq: segment.baseSeq), with: index.encodedActorIndex())
+                    actorIndexPath(directory: directory, baseSeq: segment.baseSeq), with: try index.encodedActorIndex())
             }
         }
         return nil

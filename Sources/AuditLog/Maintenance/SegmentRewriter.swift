@@ -83,6 +83,9 @@ enum SegmentRewriter {
         FaultInjection.crashPoint("copy-written")
         let indexPath = SegmentIndexFiles.blockIndexPath(directory: directory, baseSeq: segment.baseSeq)
         try FileSystem.remove(indexPath)
+        // The actor index's block table holds the old offsets (its pairs do not change: actor ids are kept).
+        let actorIndexPath = SegmentIndexFiles.actorIndexPath(directory: directory, baseSeq: segment.baseSeq)
+        try FileSystem.remove(actorIndexPath)
         // The facet summary holds names the rewrite may remove; the writer's maintenance thread writes it again.
         try FileSystem.remove(SegmentFacets.path(directory: directory, baseSeq: segment.baseSeq))
         // The archive holds the old bytes: the new file is uploaded again (a reused inode must not pass for the
@@ -92,9 +95,10 @@ enum SegmentRewriter {
         try FileSystem.remove(EvictedSegment.path(directory: directory, baseSeq: segment.baseSeq))
         try directoryFD.synchronize()
         FaultInjection.crashPoint("segment-replaced")
-        // The block offsets moved; the actor index (hashes and seqs) did not change.
+        // The block offsets moved: the block index, then the actor index with its block table, written again.
         let index = try SegmentIndex(directory: directory, baseSeq: segment.baseSeq, path: segment.path)
         try? SegmentIndexFiles.replace(indexPath, with: index.encodedBlockIndex())
+        try? SegmentIndexFiles.replace(actorIndexPath, with: index.encodedActorIndex())
         return replaced
     }
 }

@@ -29,7 +29,7 @@ final class SegmentIndexCache: Sendable {
             if index.sealed { return index }
             if isLast, let then = cached.sizes, let now = sizes, then == now { return index }
         }
-        let index = try SegmentIndex(directory: directory, baseSeq: segment.baseSeq, path: segment.path)
+        let index = try SegmentIndex(directory: directory, baseSeq: segment.baseSeq, path: segment.path, lazy: true)
         entries.withLock { $0[segment.baseSeq] = Entry(index: index, sizes: sizes, file: index.file) }
         return index
     }
@@ -275,15 +275,22 @@ final class QueryEngine {
             {
                 continue
             }
-            let file: SegmentFile
-            if let mapped = index.mappedFile() {
-                file = mapped
-            } else {
-                file = try SegmentFile.open(path: segment.path, baseSeq: segment.baseSeq)
-                file.dictionaries = indexes.dictionaries
+            // The segment's file, opened (mapped) when a block is first read: a query often reads none of a
+            // segment's blocks (a rare actor's, a rare value's). Its size is taken once per segment, not per block:
+            // a block the index names lies within the file as it is now.
+            var opened: (file: SegmentFile, size: Int64)?
+            func segmentFile() throws(AuditLogError) -> (file: SegmentFile, size: Int64) {
+                if let opened { return opened }
+                let file: SegmentFile
+                if let mapped = index.mappedFile() {
+                    file = mapped
+                } else {
+                    file = try SegmentFile.open(path: segment.path, baseSeq: segment.baseSeq)
+                    file.dictionaries = indexes.dictionaries
+                }
+                opened = (file, try file.source.size())
+                return opened!
             }
-            // Once per segment, not per block: a block the index names lies within the file as it is now.
-            let fileSize = try file.source.size()
             /// Where block `b` lies, and its length when the next block's offset says it.
             func place(_ b: Int) -> (info: BlockInfo, length: Int?) {
                 let info = index.blocks[b]
@@ -302,13 +309,15 @@ final class QueryEngine {
                     if let range, info.maxTimestamp < range.lowerBound || info.minTimestamp > range.upperBound {
                         return true
                     }
-                    if !index.mayMatch(b, probe) { return true }
+                    let entry = try index.entry(b)
+                    if !entry.mayMatch(probe) { return true }
                     // The bytes of the payload the block's wanted records lie in (the first starts where the record
                     // before it ends).
                     let firstRecord = Int(inBlock.min()! - info.firstSeq)
-                    let start = firstRecord == 0 ? 0 : Int(index.recordEnd(block: b, record: firstRecord - 1))
-                    let end = Int(index.recordEnd(block: b, record: Int(inBlock.max()! - info.firstSeq)))
+                    let start = firstRecord == 0 ? 0 : Int(entry.recordEnd(firstRecord - 1))
+                    let end = Int(entry.recordEnd(Int(inBlock.max()! - info.firstSeq)))
                     let needed = start..<max(start, end)
+                    let (file, fileSize) = try segmentFile()
                     let header = try read(place(b), in: file, fileSize: fileSize) {
                         BlockFrames.run(meeting: needed, of: $0)
                     }
@@ -326,21 +335,23 @@ final class QueryEngine {
                     let info = index.blocks[b]
                     if let below, info.firstSeq >= below { continue }
                     if let above, info.endSeq - 1 <= above { continue }
-                    if !index.mayMatch(b, probe) { continue }
+                    let entry = try index.entry(b)
+                    if !entry.mayMatch(probe) { continue }
                     // Frame by frame in the query's order (a page often ends inside a block), else the whole block;
                     // of a page's frames, only those holding a record that starts in a window where a match may.
-                    let windows = index.payloadRanges(mayMatching: probe, block: b)
+                    let windows = entry.payloadRanges(mayMatching: probe)
                     if windows?.isEmpty == true { continue }
                     func mayHoldMatch(_ frame: BlockFrames.Frame) -> Bool {
                         guard let windows else { return true }
                         // Where the frame's records start: from its first byte to its last record's start.
                         let last =
                             frame.recordCount > 1
-                            ? Int(index.recordEnd(block: b, record: frame.firstRecord + frame.recordCount - 2))
+                            ? Int(entry.recordEnd(frame.firstRecord + frame.recordCount - 2))
                             : frame.uncompressed.lowerBound
                         let starts = frame.uncompressed.lowerBound..<max(frame.uncompressed.lowerBound, last) + 1
                         return windows.contains { $0.overlaps(starts) }
                     }
+                    let (file, fileSize) = try segmentFile()
                     let header = try read(
                         place(b), in: file, fileSize: fileSize,
                         frames: byFrame && windows != nil
@@ -376,10 +387,11 @@ final class QueryEngine {
             var records: [Int] = []
             for b in order {
                 records.removeAll(keepingCapacity: true)
+                let entry = try index.entry(b)
                 if hashes.count == 1 {
-                    index.records(inBlock: b, withActorHash: hashes.first!, into: &records)
+                    entry.records(withActorHash: hashes.first!, into: &records)
                 } else {
-                    index.forEachActorHash(block: b) { i, h in if hashes.contains(h) { records.append(i) } }
+                    entry.forEachActorHash { i, h in if hashes.contains(h) { records.append(i) } }
                 }
                 let first = index.blocks[b].firstSeq
                 let inBlock = records.map { first + UInt64($0) }.filter(wanted)

@@ -40,7 +40,7 @@ struct BlockIndexAppender {
     /// maintenance thread (``LogWriter/writeMissingSummaries()``), like its facet summary.
     init(directory: String, baseSeq: UInt64, nextSeq: UInt64, existing: SegmentIndex?) throws(AuditLogError) {
         self.directory = directory
-        actorHashes = existing?.actorHashes() ?? (nextSeq == baseSeq ? [] : nil)
+        actorHashes = (try? existing?.actorHashes()) ?? (nextSeq == baseSeq ? [] : nil)
         actorHashesBase = baseSeq
         facetsBase = baseSeq
         facetsEnd = baseSeq
@@ -140,13 +140,18 @@ struct BlockIndexAppender {
         return summary
     }
 
-    /// Writes the sealed segment's actor index and starts the index of the next segment. If the actor index
-    /// cannot be written, the next open writes it.
+    /// Writes the sealed segment's actor index (after the commit's entries: its block table comes from them) and
+    /// starts the index of the next segment. If the actor index cannot be written, the next open writes it.
     mutating func seal(baseSeq sealedBase: UInt64, nextBaseSeq: UInt64) throws(AuditLogError) {
         if let hashes = actorHashes, actorHashesBase == sealedBase {
+            // Its block table comes from the `.idx` as written (checked entries, or none if one is missing).
+            let blockIndex = MappedFile(
+                path: SegmentIndexFiles.blockIndexPath(directory: directory, baseSeq: sealedBase))
+            let encoded = withExtendedLifetime(blockIndex) {
+                ActorIndexFile.encode(baseSeq: sealedBase, actorHashes: hashes, blockIndex: blockIndex?.bytes)
+            }
             try? SegmentIndexFiles.replace(
-                SegmentIndexFiles.actorIndexPath(directory: directory, baseSeq: sealedBase),
-                with: SegmentIndexFiles.encodeActorIndex(baseSeq: sealedBase, actorHashes: hashes))
+                SegmentIndexFiles.actorIndexPath(directory: directory, baseSeq: sealedBase), with: encoded)
         }
         actorHashes = []
         actorHashesBase = nextBaseSeq

@@ -18,7 +18,7 @@ extension LogWriter {
                 {
                     _ = try? exclusively { () throws(AuditLogError) in
                         guard FileSystem.inode(segment.path) == inode else { return }
-                        try SegmentIndexFiles.replace(actorIndex, with: index.encodedActorIndex())
+                        try SegmentIndexFiles.replace(actorIndex, with: try index.encodedActorIndex())
                     }
                 }
             }
