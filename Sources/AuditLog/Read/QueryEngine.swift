@@ -309,8 +309,8 @@ final class QueryEngine {
                     if let range, info.maxTimestamp < range.lowerBound || info.minTimestamp > range.upperBound {
                         return true
                     }
+                    if try !index.mayMatch(b, probe) { return true }
                     let entry = try index.entry(b)
-                    if !entry.mayMatch(probe) { return true }
                     // The bytes of the payload the block's wanted records lie in (the first starts where the record
                     // before it ends).
                     let firstRecord = Int(inBlock.min()! - info.firstSeq)
@@ -335,8 +335,8 @@ final class QueryEngine {
                     let info = index.blocks[b]
                     if let below, info.firstSeq >= below { continue }
                     if let above, info.endSeq - 1 <= above { continue }
+                    if try !index.mayMatch(b, probe) { continue }
                     let entry = try index.entry(b)
-                    if !entry.mayMatch(probe) { continue }
                     // Frame by frame in the query's order (a page often ends inside a block), else the whole block;
                     // of a page's frames, only those holding a record that starts in a window where a match may.
                     let windows = entry.payloadRanges(mayMatching: probe)
