@@ -7,7 +7,9 @@ import Synchronization
 /// The `.idx` stays memory-mapped: building the view checks every entry (layout, sequence, checksum) and keeps
 /// each block's place and time range, but each record's actor hash and end, and each block's filter, are read
 /// from the mapping when a query asks for them (copying them into arrays was 30% of a fresh reader's first query,
-/// `perf` on a 10M-event log, where such a query touches every segment).
+/// `perf` on a 10M-event log, where such a query touches every segment). A reader's view of a sealed segment is
+/// lazier still: its blocks come from the block table of its `.aix` (``ActorIndexFile``), and each entry is
+/// checked when a query first uses its block (checking them all was a quarter of a one-shot query at 10M).
 final class SegmentIndex {
     let baseSeq: UInt64
     let path: String
@@ -32,8 +34,8 @@ final class SegmentIndex {
     /// A lazy view's blocks whose entries failed their check, as computed from their records.
     private let rebuiltBlocks = Locked<[Int: RebuiltBlock]>([:])
     /// The sorted (hash, seq) pairs of a sealed segment, memory-mapped and checked when an actor query first asks
-    /// (a time-range query never does; checking the whole file was half of building a view). Nil inside: no valid
-    /// actor index.
+    /// (a time-range query never does), or for a view built from its block table, when the view is. Nil inside: no
+    /// valid actor index.
     private let actorIndex: Locked<ActorIndexFile??>
     /// The segment's file, memory-mapped when a query first reads it, then shared by the reader's queries
     /// (``mappedFile()``). Nil inside: not mapped.
