@@ -221,12 +221,14 @@ extension SegmentIndexFiles {
     /// (`cleanClose`: the segment is as the last writer left it), where its last entry is checked against the last
     /// block and the rest left to the readers that use it (open does not read it whole); sealed segments get index
     /// files only where they are missing (checking them all would make open time grow with the log; readers check
-    /// what they use). Returns the active segment's index when it was read whole.
-    static func repair(directory: String, active: ActiveSegment, endSeq: UInt64, cleanClose: Bool)
+    /// what they use). `names` lists the directory. Returns the active segment's index when it was read whole.
+    static func repair(
+        directory: String, names listing: [String], active: ActiveSegment, endSeq: UInt64, cleanClose: Bool
+    )
         throws(AuditLogError) -> SegmentIndex?
     {
-        let names = Set(try FileSystem.contents(of: directory))
-        let segments = try LogFiles.segments(in: directory)
+        let names = Set(listing)
+        let segments = LogFiles.segments(named: listing, in: directory)
         for (i, segment) in segments.enumerated() {
             let isActive = i == segments.count - 1
             if isActive, cleanClose, segment.baseSeq == active.baseSeq, let last = active.lastBlock,

@@ -38,7 +38,14 @@ enum LogFiles {
     /// The frontier in the first segment's header: empty for a log that starts at seq 0; after retention, the
     /// Merkle state of everything removed.
     static func boundaryFrontier(directory: String) throws(AuditLogError) -> MerkleFrontier {
-        guard let first = try segments(in: directory).first, first.baseSeq > 0 else { return MerkleFrontier() }
+        try boundaryFrontier(of: segments(in: directory))
+    }
+
+    /// ``boundaryFrontier(directory:)`` of a log whose segments are `segments` (``segments(in:)``).
+    static func boundaryFrontier(of segments: [(baseSeq: UInt64, path: String)]) throws(AuditLogError)
+        -> MerkleFrontier
+    {
+        guard let first = segments.first, first.baseSeq > 0 else { return MerkleFrontier() }
         return try SegmentFile.open(path: first.path, baseSeq: first.baseSeq).header.frontier
     }
 
@@ -60,8 +67,13 @@ enum LogFiles {
     /// (an ``EvictedSegment`` stub in place of the file; ``SegmentFile/open(path:baseSeq:fd:)`` reads those from
     /// the store). The path is the segment file's either way.
     static func segments(in directory: String) throws(AuditLogError) -> [(baseSeq: UInt64, path: String)] {
+        segments(named: try FileSystem.contents(of: directory), in: directory)
+    }
+
+    /// ``segments(in:)`` from `names`, a listing of `directory` (so that open lists it once for all it looks for).
+    static func segments(named names: [String], in directory: String) -> [(baseSeq: UInt64, path: String)] {
         let seqs = Set(
-            try FileSystem.contents(of: directory).compactMap { name in
+            names.compactMap { name in
                 baseSeq(ofSegmentNamed: name) ?? number(ofFileNamed: name, fileExtension: EvictedSegment.fileExtension)
             })
         return seqs.sorted().map { ($0, path(directory, segmentName(baseSeq: $0))) }

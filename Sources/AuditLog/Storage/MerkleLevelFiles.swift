@@ -25,10 +25,11 @@ final class MerkleLevelFiles: @unchecked Sendable {
     private var broken = false
 
     /// Opens the level files for appending and brings them to `treeSize`: extra entries (after recovery cut the
-    /// log) are dropped, missing ones (lost in a crash, or deleted) are recomputed from the records.
-    init(directory: String, treeSize: UInt64, hasher: MerkleHasher) throws(AuditLogError) {
+    /// log) are dropped, missing ones (lost in a crash, or deleted) are recomputed from the records. `names` is a
+    /// listing of the directory, taken after recovery.
+    init(directory: String, treeSize: UInt64, hasher: MerkleHasher, names: [String]) throws(AuditLogError) {
         self.directory = directory
-        let boundary = try LogFiles.boundaryFrontier(directory: directory)
+        let boundary = try LogFiles.boundaryFrontier(of: LogFiles.segments(named: names, in: directory))
         var level = Self.firstLevel
         while level < 64 && treeSize >> UInt64(level) > 0 {
             let expected = treeSize >> UInt64(level)
@@ -46,7 +47,7 @@ final class MerkleLevelFiles: @unchecked Sendable {
         // Levels above the tree's height may hold stale entries from before a recovery cut: drop them (found in
         // one listing, not by asking for each of the up to 56 names).
         let above = Set((level..<64).map { Self.name(level: $0) })
-        for name in try FileSystem.contents(of: directory) where above.contains(name) {
+        for name in names where above.contains(name) {
             try FileSystem.remove(LogFiles.path(directory, name))
         }
     }

@@ -41,11 +41,12 @@ enum Recovery {
         -> RecoveredState
     {
         var report = RecoveryReport()
-        for name in try FileSystem.contents(of: directory) where name.hasSuffix(LogFiles.temporarySuffix) {
+        let names = try FileSystem.contents(of: directory)
+        for name in names where name.hasSuffix(LogFiles.temporarySuffix) {
             try FileSystem.remove(LogFiles.path(directory, name))
             report.removedTemporaryFiles.append(name)
         }
-        guard let last = try LogFiles.segments(in: directory).last else {
+        guard let last = LogFiles.segments(named: names, in: directory).last else {
             let segment = try ActiveSegment.create(
                 directory: directory, directoryFD: directoryFD, baseSeq: 0, frontier: MerkleFrontier())
             return RecoveredState(
