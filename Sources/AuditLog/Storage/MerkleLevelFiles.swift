@@ -25,8 +25,8 @@ final class MerkleLevelFiles: @unchecked Sendable {
     private var broken = false
 
     /// Opens the level files for appending and brings them to `treeSize`: extra entries (after recovery cut the
-    /// log) are dropped, missing ones (lost in a crash, or deleted) are recomputed from the records. `names` is a
-    /// listing of the directory, taken after recovery.
+    /// log) are dropped, missing ones (lost in a crash, or deleted) are recomputed from the records. `names` lists the
+    /// directory as recovery left it (``RecoveredState/names``).
     init(directory: String, treeSize: UInt64, hasher: MerkleHasher, names: [String]) throws(AuditLogError) {
         self.directory = directory
         let boundary = try LogFiles.boundaryFrontier(of: LogFiles.segments(named: names, in: directory))

@@ -43,9 +43,7 @@ final class SegmentAppender {
         frontier = recovered.frontier
         root = recovered.root
         builder = BlockBuilder(maxBlockBytes: options.maxBlockBytes, segmentVersion: recovered.segment.version)
-        // One listing for the level files and the index files (five listings were most of what open's time grew
-        // by with the log: ~190 names at 10M events).
-        let names = try FileSystem.contents(of: directory)
+        let names = recovered.names
         levels = try MerkleLevelFiles(
             directory: directory, treeSize: recovered.frontier.size, hasher: hasher, names: names)
         index = try BlockIndexAppender(
