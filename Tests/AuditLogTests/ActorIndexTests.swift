@@ -87,6 +87,25 @@ struct ActorIndexTests {
         }
     }
 
+    /// A version 1 file (the committed fixture's) opens without its pairs being read, and its first lookup checks
+    /// them whole: damaged pairs fail every lookup, intact ones answer.
+    @Test func version1FilesAreCheckedWholeAtTheirFirstLookup() throws {
+        let dir = try FormatVersionTests().fixtureCopy()
+        let segment = try #require(try LogFiles.segments(in: dir.path).first)
+        let path = ActorIndexFile.path(directory: dir.path, baseSeq: segment.baseSeq)
+        let intact = try #require(ActorIndexFile(directory: dir.path, baseSeq: segment.baseSeq))
+        #expect(intact.version == 1 && intact.blocks.isEmpty && intact.count > 0)
+        let view = try SegmentIndex(directory: dir.path, baseSeq: segment.baseSeq, path: segment.path)
+        let hash = try view.actorHashes()[0]
+        let seqs = try #require(intact.seqs(forActorHash: hash))
+        #expect(seqs.contains(segment.baseSeq))
+        var bytes = Array(try Data(contentsOf: URL(fileURLWithPath: path)))
+        bytes[bytes.count - 3] ^= 0x20
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        let damaged = try #require(ActorIndexFile(directory: dir.path, baseSeq: segment.baseSeq))
+        #expect(damaged.seqs(forActorHash: hash) == nil)
+    }
+
     /// The writer's sealed segments carry a block table equal to their blocks; a reader's view built from it checks
     /// an `.idx` entry only when a query asks for its block, and answers exactly from the blocks where entries are
     /// damaged, wrong or missing.

@@ -7,7 +7,7 @@
 /// what it uses, not the 8 MB of a segment's `.idx` and `.aix` (at 10M events, checking them whole was half of a
 /// one-shot `auditlog query` for a rare actor). Version 1 (pairs only, one checksum over them all) is still read,
 /// checked whole at its first lookup.
-struct ActorIndexFile {
+final class ActorIndexFile: Sendable {
     static let magic: [UInt8] = Array("ALAX".utf8)
     static let version1HeaderSize = 32
     static let headerSize = 40
@@ -25,13 +25,15 @@ struct ActorIndexFile {
     let entryStarts: [Int]
     private let chunkCount: Int
     private let pairsStart: Int
+    /// Version 1: whether its pairs passed their checksum, once a lookup has asked.
+    private let version1Checked = Locked<Bool?>(nil)
 
     static func path(directory: String, baseSeq: UInt64) -> String {
         SegmentIndexFiles.actorIndexPath(directory: directory, baseSeq: baseSeq)
     }
 
     /// The actor index of the segment at `baseSeq`, if it exists and its header (and, in version 2, its tables)
-    /// check out. A version 1 file's pairs are checked here too, whole.
+    /// check out. A version 1 file's pairs are checked at its first lookup (a view is built with it before any).
     init?(directory: String, baseSeq: UInt64) {
         guard let file = MappedFile(path: Self.path(directory: directory, baseSeq: baseSeq)) else { return nil }
         let b = file.bytes
@@ -47,9 +49,7 @@ struct ActorIndexFile {
         switch version {
         case 1:
             let header = Self.version1HeaderSize
-            guard b.count == header + 16 * count,
-                load(24, UInt32.self) == CRC32C.checksum(UnsafeRawBufferPointer(rebasing: b[header...]))
-            else { return nil }
+            guard b.count == header + 16 * count else { return nil }
             (blocks, entryStarts, chunkCount, pairsStart) = ([], [], 0, header)
         case 2:
             let blockCount = Int(load(24, UInt32.self))
@@ -98,7 +98,17 @@ struct ActorIndexFile {
     func seqs(forActorHash hash: UInt64) -> [UInt64]? {
         let b = file.bytes
         var range = 0..<count
-        if version == 2 {
+        if version == 1 {
+            let holds = version1Checked.withLock { checked in
+                if checked == nil {
+                    let stored = UInt32(littleEndian: b.loadUnaligned(fromByteOffset: 24, as: UInt32.self))
+                    checked =
+                        stored == CRC32C.checksum(UnsafeRawBufferPointer(rebasing: b[Self.version1HeaderSize...]))
+                }
+                return checked!
+            }
+            guard holds else { return nil }
+        } else {
             // The chunks that may hold `hash`: from the last one starting below it to the last one starting at it.
             func firstHash(_ c: Int) -> UInt64 {
                 UInt64(

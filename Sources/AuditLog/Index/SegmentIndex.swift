@@ -69,8 +69,9 @@ final class SegmentIndex {
         var starts: [Int] = []
         /// Whether every byte of the `.idx` was a valid entry.
         var wholeFileValid = false
-        var sealedIndex = lazy ? ActorIndexFile(directory: directory, baseSeq: baseSeq) : nil
-        if sealedIndex?.blocks.isEmpty == true { sealedIndex = nil }
+        // A lazy view opens the `.aix` now (kept for actor lookups, whatever its version) for its block table.
+        let actorFile = lazy ? ActorIndexFile(directory: directory, baseSeq: baseSeq) : nil
+        var sealedIndex = actorFile?.blocks.isEmpty == false ? actorFile : nil
         var mapped = MappedFile(path: SegmentIndexFiles.blockIndexPath(directory: directory, baseSeq: baseSeq))
         if let table = sealedIndex {
             blocks = table.blocks
@@ -137,7 +138,7 @@ final class SegmentIndex {
         walkedFilters = walked.filters
         indexFileIsExact = sealedIndex == nil && wholeFileValid && blocks.count == indexedBlocks
         checkedEntries = sealedIndex != nil ? CheckedEntries(count: indexedBlocks) : nil
-        actorIndex = Locked(sealedIndex.map { .some($0) })
+        actorIndex = Locked(actorFile.map { .some($0) })
         var prefix: [Int64] = []
         prefix.reserveCapacity(blocks.count)
         var running = Int64.min
@@ -276,16 +277,8 @@ final class SegmentIndex {
         } else {
             file = try SegmentFile.open(path: path, baseSeq: baseSeq)
         }
-        guard case .block(let header) = try file.entry(at: info.offset, fileSize: try file.source.size()),
-            header.firstSeq == info.firstSeq, Int(header.recordCount) == info.recordCount
-        else {
-            throw AuditLogError(
-                .corrupt, "no block for seq \(info.firstSeq) where the index says", path: path, offset: info.offset)
-        }
         var block: [UInt8] = []
-        if let damage = try file.readBlock(header, at: info.offset, into: &block) {
-            throw AuditLogError(.corrupt, damage.reason, path: path, offset: info.offset)
-        }
+        let header = try file.readBlock(indexed: info, fileSize: try file.source.size(), into: &block)
         var walked = Walked()
         do throws(DecodeFailure) {
             try walked.add(header) { (body) throws(DecodeFailure) in

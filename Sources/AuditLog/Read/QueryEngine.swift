@@ -449,17 +449,7 @@ final class QueryEngine {
         {
             return whole
         }
-        guard case .block(let found) = try file.entry(at: info.offset, fileSize: fileSize),
-            found.firstSeq == info.firstSeq
-        else {
-            throw AuditLogError(
-                .corrupt, "no block for seq \(info.firstSeq) where the index says", path: file.path, offset: info.offset
-            )
-        }
-        if let damage = try file.readBlock(found, at: info.offset, into: &block) {
-            throw AuditLogError(.corrupt, damage.reason, path: file.path, offset: info.offset)
-        }
-        return found
+        return try file.readBlock(indexed: info, fileSize: fileSize, into: &block)
     }
 
     /// The parts of the block just read to decode one after the other, in the query's order: its frames, or for

@@ -146,6 +146,24 @@ final class SegmentFile {
                 kind: .blockChecksum, offset: offset, length: Int64(length), reason: "block checksum mismatch")
     }
 
+    /// Reads whole into `buffer` the block an index places at `info`, and returns its header: the header there must
+    /// hold the index's first seq and record count, and the block must pass its checksum; otherwise the error says
+    /// what is wrong (`corrupt`).
+    func readBlock(indexed info: BlockInfo, fileSize: Int64, into buffer: inout [UInt8]) throws(AuditLogError)
+        -> BlockHeader
+    {
+        guard case .block(let header) = try entry(at: info.offset, fileSize: fileSize),
+            header.firstSeq == info.firstSeq, Int(header.recordCount) == info.recordCount
+        else {
+            throw AuditLogError(
+                .corrupt, "no block for seq \(info.firstSeq) where the index says", path: path, offset: info.offset)
+        }
+        if let damage = try readBlock(header, at: info.offset, into: &buffer) {
+            throw AuditLogError(.corrupt, damage.reason, path: path, offset: info.offset)
+        }
+        return header
+    }
+
     /// Reads the block at `offset` with one read, when an index says its total length is `length`: its header
     /// and checksum are checked as ``entry(at:fileSize:)`` and ``readBlock(_:at:into:)`` check them. Nil when the
     /// bytes there are not such a block; the caller then reads it the usual way, which says what is wrong.
