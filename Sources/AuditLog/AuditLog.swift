@@ -52,6 +52,9 @@ public final class AuditLog: Sendable {
         /// ``AuditLog/archiveStatus`` tells how far it got. Closing the log waits for an object being sent (at
         /// most the store's request timeout), not for the segments still pending: the next open sends them.
         public var archive: ArchiveOptions?
+        /// Bytes of decoded records that ``AuditLog/reader`` keeps for pages asked again (0, the default: none;
+        /// ``AuditLogReader/init(directory:cacheBytes:)`` says more).
+        public var readCacheBytes: Int = 0
 
         public init(durability: Durability = .sync) {
             self.durability = durability
@@ -84,6 +87,9 @@ public final class AuditLog: Sendable {
         guard options.maxSegmentBytes >= 4096, (1024...(16 << 20)).contains(options.maxBlockBytes) else {
             throw AuditLogError(
                 .invalidArgument, "maxSegmentBytes must be at least 4 KiB and maxBlockBytes 1 KiB to 16 MiB")
+        }
+        guard options.readCacheBytes >= 0 else {
+            throw AuditLogError(.invalidArgument, "readCacheBytes must not be negative")
         }
         if case .interval(let interval) = options.durability, interval <= .zero {
             throw AuditLogError(.invalidArgument, "the sync interval must be positive")
@@ -136,7 +142,7 @@ public final class AuditLog: Sendable {
         }
         self.writer = writer
         archiveStatusBox = archiveStatus
-        reader = AuditLogReader(writer: writer)
+        reader = AuditLogReader(writer: writer, cacheBytes: options.readCacheBytes)
     }
 
     /// How far the background uploads of ``Options/archive`` got; nil without an archive.

@@ -14,7 +14,8 @@ package struct ServeOptions: ParsableArguments {
     package var key: String?
 
     @Option(
-        help: ArgumentHelp("Sign a checkpoint at least this often while events arrive (with --key).", valueName: "duration"))
+        help: ArgumentHelp(
+            "Sign a checkpoint at least this often while events arrive (with --key).", valueName: "duration"))
     package var checkpointInterval: DurationArgument = DurationArgument(argument: "60s")!
 
     @Option(help: ArgumentHelp("TLS certificate chain (PEM); serve HTTPS with --tls-key.", valueName: "file"))
@@ -79,6 +80,13 @@ package struct ServeOptions: ParsableArguments {
             valueName: "size"))
     package var archiveCache: ByteSize = ByteSize(argument: "256MiB")!
 
+    @Option(
+        help: ArgumentHelp(
+            "Keep this much of decoded records in memory for pages asked again (0 for none); the metrics show its "
+                + "hits and misses.",
+            valueName: "size"))
+    package var readCache: ByteSize = ByteSize(argument: "32MiB")!
+
     /// ``LocalRetention`` from `--keep-local`, `--keep-local-for` and `--archive-cache`, or nil.
     package var localRetention: LocalRetention? {
         guard keepLocal != nil || keepLocalFor != nil else { return nil }
@@ -90,14 +98,17 @@ package struct ServeOptions: ParsableArguments {
     package init() {}
 
     package func validate() throws {
-        guard (tlsCert == nil) == (tlsKey == nil) else { throw ValidationError("give --tls-cert and --tls-key together") }
+        guard (tlsCert == nil) == (tlsKey == nil) else {
+            throw ValidationError("give --tls-cert and --tls-key together")
+        }
         guard address != nil else {
             throw ValidationError("--listen takes HOST:PORT, such as 127.0.0.1:8080 or [::1]:0 (got \(listen))")
         }
         guard maxBody.bytes >= 1024 else { throw ValidationError("--max-body must be at least 1KiB") }
         guard archive != nil || (archiveLogID == nil && objectLockDays == nil && localRetention == nil) else {
             throw ValidationError(
-                "--archive-log-id, --object-lock-days, --keep-local and --keep-local-for go with --archive s3://BUCKET/PREFIX")
+                "--archive-log-id, --object-lock-days, --keep-local and --keep-local-for go with --archive s3://BUCKET/PREFIX"
+            )
         }
     }
 

@@ -32,9 +32,11 @@ struct AuditLogServe: AsyncParsableCommand {
         }
         logOptions.checkpointSigner = signer
         logOptions.checkpointInterval = signer == nil ? nil : options.checkpointInterval.duration
+        logOptions.readCacheBytes = options.readCache.bytes
         if let archive = options.archive {
             logOptions.archive = try archiveOptions(
-                url: archive, directory: options.dir, logID: options.archiveLogID ?? signer.map { ArchiveOptions.logID(origin: $0.name) },
+                url: archive, directory: options.dir,
+                logID: options.archiveLogID ?? signer.map { ArchiveOptions.logID(origin: $0.name) },
                 retainDays: options.objectLockDays)
             logOptions.archive?.localRetention = options.localRetention
         }
@@ -93,12 +95,14 @@ struct AuditLogServe: AsyncParsableCommand {
             if status.uploadedSegments > uploaded {
                 let count = status.uploadedSegments - uploaded
                 logger.info(
-                    "archived \(count) segment(s), up to \(status.lastUploaded ?? "?"); \(status.pendingSegments) pending")
+                    "archived \(count) segment(s), up to \(status.lastUploaded ?? "?"); \(status.pendingSegments) pending"
+                )
                 uploaded = status.uploadedSegments
             }
             if status.evictedSegments > evicted {
                 logger.info(
-                    "removed \(status.evictedSegments - evicted) archived segment(s) from the local disk; they are read from the archive")
+                    "removed \(status.evictedSegments - evicted) archived segment(s) from the local disk; they are read from the archive"
+                )
                 evicted = status.evictedSegments
             }
             if let error = status.lastError, error != lastError {

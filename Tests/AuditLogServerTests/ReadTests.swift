@@ -51,6 +51,17 @@ struct ReadTests {
 
         let all = try await client.allEvents("action=\(sample[0].action)")
         #expect(all.compactMap { $0["id"] as? String } == sample.filter { $0.action == sample[0].action }.map(\.id))
+
+        // Pages asked again come from the read cache (on by default), byte for byte the same.
+        let whole = "/v1/events?actor=\(actor)&limit=100"
+        let (once, twice) = (try await client.get(whole), try await client.get(whole))
+        #expect(once.text == twice.text)
+        let twiceIDs = (try twice.json()["events"] as? [[String: Any]] ?? []).compactMap { $0["id"] as? String }
+        #expect(twiceIDs == expected.reversed())
+        let metrics = try await Client(server).get("/metrics").text
+        let hits = metrics.split(separator: "\n").first { $0.hasPrefix("auditlog_read_cache_hits_total ") }
+        #expect((hits?.split(separator: " ").last).flatMap { Int($0) } ?? 0 > 0, "\(metrics)")
+        #expect(metrics.contains("auditlog_read_cache_bytes "))
         try await server.stop()
     }
 
@@ -59,7 +70,8 @@ struct ReadTests {
         let directory = try TemporaryDirectory()
         let (server, client) = try await Self.serverWithEvents(directory, count: 10)
         let cases: [(String, String)] = [
-            ("/v1/events?limit=0", "limit"), ("/v1/events?limit=100000", "limit"), ("/v1/events?from=yesterday", "from"),
+            ("/v1/events?limit=0", "limit"), ("/v1/events?limit=100000", "limit"),
+            ("/v1/events?from=yesterday", "from"),
             ("/v1/events?order=sideways", "order"), ("/v1/events?colour=red", "colour"),
             ("/v1/events?since=forever", "since"), ("/v1/events?cursor=bogus", "cursor"),
             ("/v1/events?limit=1&limit=2", "limit"), ("/v1/export?format=xml", "format"),
@@ -199,8 +211,10 @@ struct ReadTests {
         #expect(treeSize >= 300)
         let keyText = try await client.get("/v1/verifier-key").text.trimmingCharacters(in: .whitespacesAndNewlines)
         let key = try NoteVerifierKey(keyText)
-        #expect(keyText == (try String(contentsOfFile: directory.file("sign.vkey"), encoding: .utf8))
-            .trimmingCharacters(in: .whitespacesAndNewlines))
+        #expect(
+            keyText
+                == (try String(contentsOfFile: directory.file("sign.vkey"), encoding: .utf8))
+                .trimmingCharacters(in: .whitespacesAndNewlines))
 
         let inclusion = try await client.get("/v1/proofs/inclusion?seq=123&treeSize=\(treeSize)")
         #expect(inclusion.status == 200)

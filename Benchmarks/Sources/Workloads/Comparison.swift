@@ -349,6 +349,24 @@ public final class Comparison {
                     auditlog: log.percentile(99), sqlite: sql.percentile(99), higherIsBetter: false)
             }
         }
+        // The same pages asked again through a reader that keeps decoded frames (as `auditlog serve` does, with
+        // its default 32 MiB); SQLite keeps its pages in its own cache throughout.
+        let cached = try AuditLogReader(directory: logDirectory, cacheBytes: 32 << 20)
+        for (name, entry) in [("busiest", byCount[0]), ("rare", rare)] {
+            say("first page (100) of the \(name) actor, read cache, \(rounds / 2) rounds")
+            let (log, sql) = try alternately(
+                rounds: rounds / 2, warmup: 10, out: &out,
+                log: { _, out in
+                    var encoder = ExportEncoder(format: .jsonLines)
+                    _ = try cached.appendPage(
+                        matching: Query(actorIDs: [entry.key], order: .newestFirst, limit: 100), encoder: &encoder,
+                        to: &out)
+                },
+                sqlite: { _, out in _ = try peer.actorPage(entry.key, limit: 100, into: &out) })
+            record(
+                "actor_page_\(name)_100_cached_p99", "actor page (100), \(name), read cache (p99)", "ms",
+                auditlog: log.percentile(99), sqlite: sql.percentile(99), higherIsBetter: false)
+        }
 
         say("one-hour time range, first page (100), \(rounds) random hours")
         let hour: Int64 = 3_600_000

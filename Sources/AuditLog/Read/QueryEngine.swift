@@ -90,6 +90,8 @@ final class SegmentIndexCache: Sendable {
 final class QueryEngine {
     let directory: String
     private let indexes: SegmentIndexCache
+    /// The reader's cache of decoded frames, for pages (an export's walk does not use it).
+    private let frameCache: FrameCache?
     let hasher: MerkleHasher
     private var block: [UInt8] = []
     private var payload: [UInt8] = []
@@ -101,9 +103,10 @@ final class QueryEngine {
     /// The bytes its buffers hold.
     var bufferBytes: Int { block.capacity + payload.capacity + page.capacity }
 
-    init(directory: String, indexes: SegmentIndexCache) throws(AuditLogError) {
+    init(directory: String, indexes: SegmentIndexCache, frameCache: FrameCache? = nil) throws(AuditLogError) {
         self.directory = directory
         self.indexes = indexes
+        self.frameCache = frameCache
         hasher = try MerkleHasher()
     }
 
@@ -296,6 +299,16 @@ final class QueryEngine {
                 let info = index.blocks[b]
                 return (info, b + 1 < index.blocks.count ? Int(index.blocks[b + 1].offset - info.offset) : nil)
             }
+            /// The frame cache and where block `b` (read, with `header`) lies for it, when the scan is a page's.
+            func cache(_ b: Int, _ header: BlockHeader) -> (cache: FrameCache, block: FrameCache.Block)? {
+                guard byFrame, let frameCache else { return nil }
+                return (
+                    frameCache,
+                    FrameCache.Block(
+                        inode: index.file.inode, changed: index.sealed ? index.file.changed : 0,
+                        offset: index.blocks[b].offset, root: header.root)
+                )
+            }
             /// Whether a seq is on the right side of the cursor.
             func wanted(_ seq: UInt64) -> Bool {
                 (below.map { seq < $0 } ?? true) && (above.map { seq > $0 } ?? true)
@@ -323,7 +336,7 @@ final class QueryEngine {
                     }
                     let found = try records(
                         of: header, in: file, offset: info.offset, seqs: Set(inBlock), needed: needed, query: query,
-                        anchor: anchor)
+                        anchor: anchor, cache: cache(b, header))
                     stopped = try !hand(found, newest: newest, body)
                     return !stopped
                 }
@@ -365,7 +378,7 @@ final class QueryEngine {
                         if let frame, !mayHoldMatch(frame) { continue }
                         let found = try records(
                             of: header, in: file, offset: info.offset, seqs: nil, where: wanted,
-                            needed: frame?.uncompressed, query: query, anchor: anchor)
+                            needed: frame?.uncompressed, query: query, anchor: anchor, cache: cache(b, header))
                         if try !hand(found, newest: newest, body) { return }
                     }
                 }
@@ -478,10 +491,12 @@ final class QueryEngine {
     /// Where in the payload buffer the records of the block just read lie that can match `query` (only those in
     /// `seqs`, if given, only those `wanted` (on the cursor's side), and only what the payload's `needed` bytes
     /// hold, if given; records outside the time range, and with an `anchor` (``RecordFilter/anchor``) records
-    /// holding none of its values, are left out), in seq order. Nothing is decoded yet.
+    /// holding none of its values, are left out), in seq order. Nothing is decoded yet. With a `cache`, frames it
+    /// holds are copied from it and those decoded are kept there.
     private func records(
         of header: BlockHeader, in file: SegmentFile, offset: Int64, seqs: Set<UInt64>?,
-        where wanted: (UInt64) -> Bool = { _ in true }, needed: Range<Int>?, query: Query, anchor: [[UInt8]]
+        where wanted: (UInt64) -> Bool = { _ in true }, needed: Range<Int>?, query: Query, anchor: [[UInt8]],
+        cache: (cache: FrameCache, block: FrameCache.Block)?
     ) throws(AuditLogError) -> [(seq: UInt64, bytes: Range<Int>)] {
         var out: [(seq: UInt64, bytes: Range<Int>)] = []
         let range = query.timeRange
@@ -489,7 +504,8 @@ final class QueryEngine {
             let dictionary = try file.dictionary(for: header)
             let decoded = try dictionary.withUnsafeBytes { dictionary in
                 Result { () throws(DecodeFailure) in
-                    try BlockDecoder.decompress(block, header, needed: needed, dictionary: dictionary, into: &payload)
+                    try BlockDecoder.decompress(
+                        block, header, needed: needed, dictionary: dictionary, into: &payload, cache: cache)
                 }
             }.get()
             try payload.withUnsafeBytes { raw in

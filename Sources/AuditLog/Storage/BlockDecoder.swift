@@ -75,22 +75,34 @@ enum BlockDecoder {
     /// the last one ends) at least those bytes: a version 1 block's payload up to their end (one LZ4 stream), a
     /// version 2 block's frames that hold them, so that a query that needs one record of a block need not
     /// decompress all of it.
+    ///
+    /// With a `cache` (and where the block lies, for its keys), each frame it holds is copied from it instead of
+    /// being checked and decoded, and each frame decoded is kept there, whole (a version 1 block: its whole payload).
     static func decompress(
         _ block: [UInt8], _ header: BlockHeader, needed: Range<Int>?, dictionary: UnsafeRawBufferPointer,
-        into payload: inout [UInt8]
+        into payload: inout [UInt8], cache: (cache: FrameCache, block: FrameCache.Block)? = nil
     ) throws(DecodeFailure) -> Decoded {
         let count = Int(header.uncompressedLength)
         let whole = Decoded(bytes: 0..<count, firstSeq: header.firstSeq, endSeq: header.endSeq)
-        guard let needed, header.compression == .frames || (header.compression == .lz4 && needed.upperBound < count)
+        if payload.count < count { payload = [UInt8](repeating: 0, count: max(count, 2 * payload.count)) }
+        // A version 1 prefix is not cached: with a cache, a version 1 block is decoded and kept whole.
+        guard let needed,
+            header.compression == .frames || (header.compression == .lz4 && needed.upperBound < count && cache == nil)
         else {
+            // (The whole payload is kept as frame -1.)
+            let key = cache.map { $0.block.key(frame: -1, checksum: 0) }
+            if let key, let kept = cache!.cache.frame(key), kept.count == count {
+                payload.withUnsafeMutableBytes { out in kept.withUnsafeBytes { out.copyMemory(from: $0) } }
+                return whole
+            }
             try block.withUnsafeBytes { raw in
                 Result { () throws(DecodeFailure) in
                     try Self.payload(of: raw, header, dictionary: dictionary, into: &payload)
                 }
             }.get()
+            if let key { cache!.cache.insert(Array(payload[0..<count]), for: key) }
             return whole
         }
-        if payload.count < count { payload = [UInt8](repeating: 0, count: max(count, 2 * payload.count)) }
         let start = BlockHeader.size + 32 * Int(header.frontierCount)
         return try block.withUnsafeBytes { raw in
             payload.withUnsafeMutableBytes { out in
@@ -105,14 +117,30 @@ enum BlockDecoder {
                     }
                     let frames = try BlockFrames.table(stored, header, offset: start)
                     let (first, last) = BlockFrames.run(meeting: needed, of: frames)
-                    // The last frame only up to where the records needed end (half a frame on average).
-                    let end = min(
-                        max(needed.upperBound, frames[last].uncompressed.lowerBound + 1),
-                        frames[last].uncompressed.upperBound)
-                    for frame in frames[first...last] {
-                        try BlockFrames.decode(
-                            frame, of: stored, offset: start, dictionary: dictionary, into: out,
-                            until: frame.uncompressed.upperBound > end ? end : nil)
+                    // The last frame only up to where the records needed end (half a frame on average), unless it
+                    // is to be kept.
+                    let end =
+                        cache != nil
+                        ? frames[last].uncompressed.upperBound
+                        : min(
+                            max(needed.upperBound, frames[last].uncompressed.lowerBound + 1),
+                            frames[last].uncompressed.upperBound)
+                    for i in first...last {
+                        let frame = frames[i]
+                        guard let (cache, block) = cache else {
+                            try BlockFrames.decode(
+                                frame, of: stored, offset: start, dictionary: dictionary, into: out,
+                                until: frame.uncompressed.upperBound > end ? end : nil)
+                            continue
+                        }
+                        let key = block.key(frame: i, checksum: frame.checksum)
+                        let place = UnsafeMutableRawBufferPointer(rebasing: out[frame.uncompressed])
+                        if let kept = cache.frame(key), kept.count == place.count {
+                            kept.withUnsafeBytes { place.copyMemory(from: $0) }
+                        } else {
+                            try BlockFrames.decode(frame, of: stored, offset: start, dictionary: dictionary, into: out)
+                            cache.insert(Array(UnsafeRawBufferPointer(place)), for: key)
+                        }
                     }
                     let whole = end == frames[last].uncompressed.upperBound
                     return Decoded(

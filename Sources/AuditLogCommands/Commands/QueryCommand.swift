@@ -43,8 +43,16 @@ struct QueryCommand: ParsableCommand {
                 + "(for capacity planning).", valueName: "n"))
     var repetitions: Int = 0
 
+    @Option(
+        help: ArgumentHelp(
+            "With --repeat: keep this much of decoded records between runs, as `auditlog serve --read-cache` does "
+                + "(default 0: none), and print the cache's hits.",
+            valueName: "size"))
+    var readCache: ByteSize = ByteSize(argument: "0")!
+
     @Flag(
-        help: "With --archive s3://BUCKET/PREFIX: every log archived there (a fleet's), merged by timestamp, one cursor.")
+        help:
+            "With --archive s3://BUCKET/PREFIX: every log archived there (a fleet's), merged by timestamp, one cursor.")
     var allLogs = false
 
     enum Format: String, ExpressibleByArgument {
@@ -55,6 +63,9 @@ struct QueryCommand: ParsableCommand {
         guard !allLogs || (log.archive != nil && format != .csv && repetitions == 0) else {
             throw ValidationError("--all-logs reads --archive s3://BUCKET/PREFIX, in table, jsonl or json")
         }
+        guard readCache.bytes == 0 || repetitions > 0 else {
+            throw ValidationError("--read-cache is for --repeat (a query run once cannot use a cache)")
+        }
     }
 
     func run() throws {
@@ -63,7 +74,9 @@ struct QueryCommand: ParsableCommand {
         query.cursor = cursor
         if allLogs { return try runFleet(query) }
         let directory = try log.directory()
-        let engine = try reportingErrors { () throws(AuditLogError) in try AuditLogReader(directory: directory) }
+        let engine = try reportingErrors { () throws(AuditLogError) in
+            try AuditLogReader(directory: directory, cacheBytes: readCache.bytes)
+        }
         let started = monotonicSeconds()
         let page = try reportingErrors { () throws(AuditLogError) in try engine.events(matching: query) }
         let first = monotonicSeconds() - started
@@ -81,6 +94,11 @@ struct QueryCommand: ParsableCommand {
             Console.error(
                 "first run \(Console.fixed(first * 1000, 3)) ms (opens indexes); \(repetitions) more: p50 \(ms(0.5)) ms, "
                     + "p99 \(ms(0.99)) ms, max \(Console.fixed(times.last! * 1000, 3)) ms")
+            if let cache = engine.cacheStatistics {
+                Console.error(
+                    "read cache: \(cache.hits) frame hits, \(cache.misses) misses; holds \(cache.frames) frames, "
+                        + "\(cache.bytes) of \(cache.capacityBytes) bytes")
+            }
         }
         switch format {
         case .table:
