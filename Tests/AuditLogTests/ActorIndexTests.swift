@@ -106,6 +106,31 @@ struct ActorIndexTests {
         #expect(damaged.seqs(forActorHash: hash) == nil)
     }
 
+    /// A writer's maintenance rewrites version 1 files as version 2, with the block table; lookups answer the same.
+    @Test func aWritersMaintenanceUpgradesVersion1Files() throws {
+        let dir = try FormatVersionTests().fixtureCopy()
+        let sealed = try LogFiles.segments(in: dir.path).dropLast()
+        #expect(sealed.count >= 3)
+        let actors = Set(try readAll(dir.path).map(\.event.actor.id)).sorted()
+        func pages() throws -> [[UInt64]] {
+            let reader = try AuditLogReader(directory: dir.path)
+            return try actors.map { try reader.events(matching: Query(actorIDs: [$0], limit: 500)).events.map(\.seq) }
+        }
+        let before = try pages()
+        for segment in sealed {
+            #expect(ActorIndexFile(directory: dir.path, baseSeq: segment.baseSeq)?.version == 1)
+        }
+        let log = try AuditLog(directory: dir.path)
+        log.writer.writeMissingSummaries()  // what its maintenance thread does at open and after each seal
+        try log.close()
+        for segment in sealed {
+            let file = try #require(ActorIndexFile(directory: dir.path, baseSeq: segment.baseSeq))
+            let eager = try SegmentIndex(directory: dir.path, baseSeq: segment.baseSeq, path: segment.path)
+            #expect(file.version == 2 && file.blocks == eager.blocks && !file.blocks.isEmpty)
+        }
+        #expect(try pages() == before)
+    }
+
     /// The writer's sealed segments carry a block table equal to their blocks; a reader's view built from it checks
     /// an `.idx` entry only when a query asks for its block, and answers exactly from the blocks where entries are
     /// damaged, wrong or missing.
