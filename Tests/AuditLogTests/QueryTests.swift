@@ -125,6 +125,57 @@ struct QueryTests {
 
     /// Queries read segments through a memory mapping kept with their index view; a file truncated under the
     /// mapping makes its reads fail with an I/O error, not SIGBUS.
+    /// A reader lists the directory again only when it changed, and then checks its segments' files again: pages
+    /// stay exact while segments are created (rolls), rewritten (redaction) and removed (retention) under it.
+    @Test func aReaderListsTheDirectoryAgainOnlyWhenItChanged() throws {
+        let dir = try TemporaryDirectory()
+        let events = smallWorld(900, seed: 4)
+        let log = try AuditLog(directory: dir.path, options: smallOptions(durability: .none))
+        for chunk in Array(events[..<500]).chunked(40) { try log.append(chunk) }
+        let reader = try AuditLogReader(directory: dir.path)
+        let actor = events[3].actor.id
+        /// Waits until a listing of the directory as it is now is settled.
+        func settle() { Thread.sleep(forTimeInterval: Double(SegmentIndexCache.settleMilliseconds + 100) / 1000) }
+        func expectExact(_ what: String, _ location: SourceLocation = #_sourceLocation) throws {
+            let fresh = try AuditLogReader(directory: dir.path)
+            for query in [
+                Query(actorIDs: [actor], limit: 1000),
+                Query(from: events[50].timestamp, to: events[800].timestamp, limit: 1000),
+            ] {
+                #expect(
+                    try reader.events(matching: query) == fresh.events(matching: query), "\(what)",
+                    sourceLocation: location)
+            }
+        }
+        settle()
+        try expectExact("settled")
+        let listed = reader.indexes.listings
+        try expectExact("unchanged")
+        try expectExact("unchanged")
+        #expect(reader.indexes.listings == listed, "an unchanged directory is not listed again")
+
+        let segments = try LogFiles.segments(in: dir.path).count
+        for chunk in Array(events[500...]).chunked(40) { try log.append(chunk) }
+        #expect(try LogFiles.segments(in: dir.path).count > segments)
+        try expectExact("new segments")
+        #expect(reader.indexes.listings > listed)
+
+        settle()
+        try expectExact("settled again")
+        let result = try log.redact(.actor(actor), reason: "erasure request 12")
+        #expect(result.segmentsRewritten >= 2)
+        settle()  // the first listing after the rewrite is settled: the files checked before it are checked again
+        try expectExact("redacted")
+        #expect(try reader.events(matching: Query(actorIDs: [actor])).events.allSatisfy { $0.redaction != nil })
+
+        settle()
+        try expectExact("settled after redaction")
+        let removed = try log.applyRetention(RetentionPolicy(maxBytes: 24 << 10))
+        #expect(!removed.segmentsRemoved.isEmpty)
+        try expectExact("after retention")
+        try log.close()
+    }
+
     @Test func sealedSegmentsAreMappedAndATruncatedMappingIsAnErrorNotACrash() throws {
         let dir = try TemporaryDirectory()
         let events = smallWorld(600, seed: 9)

@@ -297,6 +297,16 @@ package enum FileSystem {
         return FileIdentity(info)
     }
 
+    /// A directory's identity and when its entries last changed (milliseconds since the epoch), or nil.
+    static func directoryState(_ path: String) -> (inode: UInt64, device: UInt64, modified: Int64)? {
+        var info = stat()
+        guard stat(path, &info) == 0 else { return nil }
+        return (
+            UInt64(info.st_ino), UInt64(info.st_dev),
+            Int64(info.st_mtim.tv_sec) * 1000 + Int64(info.st_mtim.tv_nsec) / 1_000_000
+        )
+    }
+
     /// Whether `path` is a regular file (not a symbolic link or anything else).
     static func isRegularFile(_ path: String) -> Bool {
         var info = stat()
