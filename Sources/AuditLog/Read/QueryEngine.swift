@@ -407,12 +407,12 @@ final class QueryEngine {
                     let end = Int(entry.recordEnd(Int(inBlock.max()! - info.firstSeq)))
                     let needed = start..<max(start, end)
                     let (file, fileSize) = try segmentFile()
-                    let header = try read(place(b), in: file, fileSize: fileSize) {
+                    let (header, table) = try read(place(b), in: file, fileSize: fileSize) {
                         BlockFrames.run(meeting: needed, of: $0)
                     }
                     let found = try records(
-                        of: header, in: file, offset: info.offset, seqs: Set(inBlock), needed: needed, query: query,
-                        anchor: anchor, cache: cache(b, header))
+                        of: header, in: file, offset: info.offset, seqs: inBlock, needed: needed, query: query,
+                        anchor: anchor, cache: cache(b, header), table: table)
                     stopped = try !hand(found, newest: newest, body)
                     return !stopped
                 }
@@ -441,7 +441,7 @@ final class QueryEngine {
                         return windows.contains { $0.overlaps(starts) }
                     }
                     let (file, fileSize) = try segmentFile()
-                    let header = try read(
+                    let got = try read(
                         place(b), in: file, fileSize: fileSize,
                         frames: byFrame && windows != nil
                             ? { table in
@@ -449,12 +449,16 @@ final class QueryEngine {
                                     ($0, table.lastIndex(where: mayHoldMatch)!)
                                 }
                             } : nil)
-                    for frame in byFrame ? try frames(of: header, in: file, offset: info.offset, newest: newest) : [nil]
-                    {
+                    let header = got.header
+                    var table = got.table
+                    if byFrame, table == nil { table = try frames(of: header, in: file, offset: info.offset) }
+                    let parts: [BlockFrames.Frame?] = table.map { $0.map { Optional($0) } } ?? [nil]
+                    for frame in newest ? parts.reversed() : parts {
                         if let frame, !mayHoldMatch(frame) { continue }
                         let found = try records(
                             of: header, in: file, offset: info.offset, seqs: nil, where: wanted,
-                            needed: frame?.uncompressed, query: query, anchor: anchor, cache: cache(b, header))
+                            needed: frame?.uncompressed, query: query, anchor: anchor, cache: cache(b, header),
+                            table: table)
                         if try !hand(found, newest: newest, body) { return }
                     }
                 }
@@ -525,28 +529,34 @@ final class QueryEngine {
     /// header's (``records(of:in:offset:seqs:where:needed:query:anchor:)`` checks the frame table's and those of
     /// the frames it decodes). With `frames`, a block of frames is read in part: its table, then only the frames
     /// `frames` picks from it (``SegmentFile/readBlock(at:length:into:framesChecked:frames:)``); the caller must
-    /// decode no other.
+    /// decode no other. Returns the frame table too when it was read and checked so.
     private func read(
         _ place: (info: BlockInfo, length: Int?), in file: SegmentFile, fileSize: Int64,
         frames: (([BlockFrames.Frame]) -> (first: Int, last: Int)?)? = nil
-    ) throws(AuditLogError) -> BlockHeader {
+    ) throws(AuditLogError) -> (header: BlockHeader, table: [BlockFrames.Frame]?) {
         let info = place.info
+        var table: [BlockFrames.Frame]?
         if let length = place.length,
             let whole = try file.readBlock(
-                at: info.offset, length: length, into: &block, framesChecked: true, frames: frames),
+                at: info.offset, length: length, into: &block, framesChecked: true,
+                frames: frames.map { pick in
+                    { read in
+                        table = read
+                        return pick(read)
+                    }
+                }),
             whole.firstSeq == info.firstSeq
         {
-            return whole
+            return (whole, table)
         }
-        return try file.readBlock(indexed: info, fileSize: fileSize, into: &block)
+        return (try file.readBlock(indexed: info, fileSize: fileSize, into: &block), nil)
     }
 
-    /// The parts of the block just read to decode one after the other, in the query's order: its frames, or for
-    /// other compressions the whole payload (nil).
-    private func frames(of header: BlockHeader, in file: SegmentFile, offset: Int64, newest: Bool)
-        throws(AuditLogError) -> [BlockFrames.Frame?]
+    /// The frame table of the block just read (checked), or nil for other compressions (decoded whole).
+    private func frames(of header: BlockHeader, in file: SegmentFile, offset: Int64)
+        throws(AuditLogError) -> [BlockFrames.Frame]?
     {
-        guard header.compression == .frames else { return [nil] }
+        guard header.compression == .frames else { return nil }
         let start = BlockHeader.size + 32 * Int(header.frontierCount)
         do throws(DecodeFailure) {
             let frames = try block.withUnsafeBytes { raw in
@@ -556,8 +566,7 @@ final class QueryEngine {
                         offset: start)
                 }
             }.get()
-            let parts = frames.map { Optional($0) }
-            return newest ? parts.reversed() : parts
+            return frames
         } catch {
             throw AuditLogError(
                 .corrupt, "block at seq \(header.firstSeq): \(error.reason)", path: file.path, offset: offset)
@@ -568,11 +577,12 @@ final class QueryEngine {
     /// `seqs`, if given, only those `wanted` (on the cursor's side), and only what the payload's `needed` bytes
     /// hold, if given; records outside the time range, and with an `anchor` (``RecordFilter/anchor``) records
     /// holding none of its values, are left out), in seq order. Nothing is decoded yet. With a `cache`, frames it
-    /// holds are copied from it and those decoded are kept there.
+    /// holds are copied from it and those decoded are kept there. `table`: the block's frame table, if the caller
+    /// has it.
     private func records(
-        of header: BlockHeader, in file: SegmentFile, offset: Int64, seqs: Set<UInt64>?,
+        of header: BlockHeader, in file: SegmentFile, offset: Int64, seqs: [UInt64]?,
         where wanted: (UInt64) -> Bool = { _ in true }, needed: Range<Int>?, query: Query, anchor: [[UInt8]],
-        cache: (cache: FrameCache, block: FrameCache.Block)?
+        cache: (cache: FrameCache, block: FrameCache.Block)?, table: [BlockFrames.Frame]?
     ) throws(AuditLogError) -> [(seq: UInt64, bytes: Range<Int>)] {
         var out: [(seq: UInt64, bytes: Range<Int>)] = []
         let range = query.timeRange
@@ -581,7 +591,8 @@ final class QueryEngine {
             let decoded = try dictionary.withUnsafeBytes { dictionary in
                 Result { () throws(DecodeFailure) in
                     try BlockDecoder.decompress(
-                        block, header, needed: needed, dictionary: dictionary, into: &payload, cache: cache)
+                        block, header, needed: needed, dictionary: dictionary, into: &payload, cache: cache,
+                        table: table)
                 }
             }.get()
             try payload.withUnsafeBytes { raw in
@@ -603,7 +614,7 @@ final class QueryEngine {
                                 )
                             else { return }
                         }
-                        if let seqs, !seqs.contains(seq) { return }
+                        if let seqs, !seqs.contains(seq) { return }  // a block's few: a scan beats hashing
                         guard wanted(seq) else { return }
                         if let range, !range.contains(RecordCodec.timestamp(of: record)) { return }
                         out.append((seq, start..<end))

@@ -78,9 +78,11 @@ enum BlockDecoder {
     ///
     /// With a `cache` (and where the block lies, for its keys), each frame it holds is copied from it instead of
     /// being checked and decoded, and each frame decoded is kept there, whole (a version 1 block: its whole payload).
+    /// `table`: the block's frame table, when the caller has read and checked it already.
     static func decompress(
         _ block: [UInt8], _ header: BlockHeader, needed: Range<Int>?, dictionary: UnsafeRawBufferPointer,
-        into payload: inout [UInt8], cache: (cache: FrameCache, block: FrameCache.Block)? = nil
+        into payload: inout [UInt8], cache: (cache: FrameCache, block: FrameCache.Block)? = nil,
+        table: [BlockFrames.Frame]? = nil
     ) throws(DecodeFailure) -> Decoded {
         let count = Int(header.uncompressedLength)
         let whole = Decoded(bytes: 0..<count, firstSeq: header.firstSeq, endSeq: header.endSeq)
@@ -115,7 +117,12 @@ enum BlockDecoder {
                         }
                         return Decoded(bytes: 0..<needed.upperBound, firstSeq: header.firstSeq, endSeq: nil)
                     }
-                    let frames = try BlockFrames.table(stored, header, offset: start)
+                    let frames: [BlockFrames.Frame]
+                    if let table {
+                        frames = table
+                    } else {
+                        frames = try BlockFrames.table(stored, header, offset: start)
+                    }
                     let (first, last) = BlockFrames.run(meeting: needed, of: frames)
                     // The last frame only up to where the records needed end (half a frame on average), unless it
                     // is to be kept.
