@@ -53,7 +53,10 @@ final class SegmentIndex {
     /// Builds the view of the segment at `path`. `lazy` (a reader's views): a sealed segment whose `.aix` has a block
     /// table (``ActorIndexFile``) takes its blocks from there and checks each block's `.idx` entry only when a query
     /// first asks for it (``entry(_:)``), instead of every entry now; ``indexFileIsExact`` is then false.
-    init(directory: String, baseSeq: UInt64, path: String, lazy: Bool = false) throws(AuditLogError) {
+    /// `actorFile`: the segment's `.aix` as a reader opened it already (nil inside: it has none).
+    init(directory: String, baseSeq: UInt64, path: String, lazy: Bool = false, actorFile opened: ActorIndexFile?? = nil)
+        throws(AuditLogError)
+    {
         self.baseSeq = baseSeq
         self.path = path
         let file = try SegmentFile.open(path: path, baseSeq: baseSeq)
@@ -70,7 +73,7 @@ final class SegmentIndex {
         /// Whether every byte of the `.idx` was a valid entry.
         var wholeFileValid = false
         // A lazy view opens the `.aix` now (kept for actor lookups, whatever its version) for its block table.
-        let actorFile = lazy ? ActorIndexFile(directory: directory, baseSeq: baseSeq) : nil
+        let actorFile = lazy ? opened ?? ActorIndexFile(directory: directory, baseSeq: baseSeq) : nil
         var sealedIndex = actorFile?.blocks.isEmpty == false ? actorFile : nil
         var mapped = MappedFile(path: SegmentIndexFiles.blockIndexPath(directory: directory, baseSeq: baseSeq))
         if let table = sealedIndex {

@@ -38,12 +38,13 @@ public final class AuditLogReader: Sendable {
         guard FileSystem.isDirectory(directory) else {
             throw AuditLogError(.notFound, "no log directory here", path: directory)
         }
-        guard try !LogFiles.segments(in: directory).isEmpty else {
-            throw AuditLogError(.notFound, Self.noLogMessage(directory), path: directory)
-        }
         self.directory = directory
         writer = nil
         frameCache = cacheBytes > 0 ? FrameCache(capacity: cacheBytes) : nil
+        // The listing that finds the log serves the first query too, when the directory is settled.
+        guard try !indexes.segments(in: directory).segments.isEmpty else {
+            throw AuditLogError(.notFound, Self.noLogMessage(directory), path: directory)
+        }
     }
 
     /// Why `directory` holds no log, and where one is if a subdirectory holds it.

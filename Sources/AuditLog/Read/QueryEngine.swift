@@ -24,6 +24,8 @@ final class SegmentIndexCache: Sendable {
         var bounds: (min: Int64, max: Int64)?
         /// The settled listing since which the file's identity is known to be `file`.
         var checkedIn: UInt64?
+        /// A sealed segment's actor index, opened before any view (nil inside: it has none).
+        var actorFile: ActorIndexFile??
     }
 
     private struct Listing {
@@ -85,12 +87,42 @@ final class SegmentIndexCache: Sendable {
             }
             if isLast, let then = cached.sizes, let now = sizes, then == now { return index }
         }
-        let index = try SegmentIndex(directory: directory, baseSeq: segment.baseSeq, path: segment.path, lazy: true)
+        let opened = cached?.file == file ? cached?.actorFile : nil
+        let index = try SegmentIndex(
+            directory: directory, baseSeq: segment.baseSeq, path: segment.path, lazy: true, actorFile: opened)
         entries.withLock {
             $0[segment.baseSeq] = Entry(
                 index: index, sizes: sizes, file: index.file, checkedIn: index.file == file ? settled : nil)
         }
         return index
+    }
+
+    /// Whether a sealed segment's actor index says that it holds no record of an actor whose id hashes to one of
+    /// `hashes`, before its view is built (a cold query for a rare or absent actor looks at every segment, and
+    /// building a view opens and checks the segment file and its block index). False when the segment has a view
+    /// already (which answers as cheaply), or no version 2 actor index whose tables check and cover its records.
+    func sealedSegment(
+        _ segment: (baseSeq: UInt64, path: String), holdsNoneOf hashes: Set<UInt64>, directory: String,
+        settled: UInt64?
+    ) -> Bool {
+        var cached = entries.withLock { $0[segment.baseSeq] }
+        if cached?.index != nil { return false }
+        if settled == nil || cached?.checkedIn != settled {
+            let file = LogFiles.identity(ofSegment: segment.path)
+            if cached?.file != file { cached = Entry(index: nil, file: file) }
+            cached!.checkedIn = settled
+        }
+        var entry = cached!
+        if entry.actorFile == nil {
+            entry.actorFile = .some(ActorIndexFile(directory: directory, baseSeq: segment.baseSeq))
+            entries.withLock { entries in
+                if entries[segment.baseSeq]?.index == nil { entries[segment.baseSeq] = entry }
+            }
+        }
+        guard let actorFile = entry.actorFile!, actorFile.version >= 2, let first = actorFile.blocks.first,
+            first.firstSeq == segment.baseSeq, actorFile.blocks.last!.endSeq - first.firstSeq == actorFile.count
+        else { return false }
+        return hashes.allSatisfy { actorFile.seqs(forActorHash: $0)?.isEmpty == true }
     }
 
     /// Whether a sealed segment may hold records in `range`, from its cached view or else from its footer's time
@@ -346,6 +378,11 @@ final class QueryEngine {
             if let above, i + 1 < segments.count, segments[i + 1].baseSeq - 1 <= above { continue }
             let isLast = i == segments.count - 1
             if let range, !isLast, !indexes.sealedSegment(segment, mayHoldTimesIn: range, settled: settled) {
+                continue
+            }
+            if !actorHashes.isEmpty, !isLast,
+                indexes.sealedSegment(segment, holdsNoneOf: actorHashes, directory: directory, settled: settled)
+            {
                 continue
             }
             let index = try indexes.index(segment, isLast: isLast, directory: directory, settled: settled)
