@@ -32,6 +32,15 @@ final class ActorIndexFile: Sendable {
         SegmentIndexFiles.actorIndexPath(directory: directory, baseSeq: baseSeq)
     }
 
+    /// The version in the header of the segment's actor index file, from its first bytes alone (nil: no such file,
+    /// or not an actor index).
+    static func version(directory: String, baseSeq: UInt64) -> UInt16? {
+        guard let fd = try? FileDescriptor.openForReading(path(directory: directory, baseSeq: baseSeq)),
+            let b = try? fd.read(count: 6, at: 0), b.count == 6, b.starts(with: magic)
+        else { return nil }
+        return UInt16(b[4]) | UInt16(b[5]) << 8
+    }
+
     /// The actor index of the segment at `baseSeq`, if it exists and its header (and, in version 2, its tables)
     /// check out. A version 1 file's pairs are checked at its first lookup (a view is built with it before any).
     init?(directory: String, baseSeq: UInt64) {

@@ -15,7 +15,7 @@ extension LogWriter {
             // Missing, or version 1 (written before the block table: a reader's view of the segment then parses
             // its whole block index, ~3 ms for 32 MiB).
             if !FileSystem.exists(actorIndex)
-                || ActorIndexFile(directory: directory, baseSeq: segment.baseSeq)?.version == 1
+                || ActorIndexFile.version(directory: directory, baseSeq: segment.baseSeq) == 1
             {
                 let inode = FileSystem.inode(segment.path)
                 if let index = try? SegmentIndex(directory: directory, baseSeq: segment.baseSeq, path: segment.path),
