@@ -125,6 +125,33 @@ struct QueryTests {
 
     /// Queries read segments through a memory mapping kept with their index view; a file truncated under the
     /// mapping makes its reads fail with an I/O error, not SIGBUS.
+    /// The active segment has no actor index: a view scans its blocks' hashes, and after enough lookups keeps a map of
+    /// them; pages are the same either way, and after the segment grows (a new view).
+    @Test func actorPagesOfTheActiveSegmentStayExactOnceItsViewKeepsAMap() throws {
+        let dir = try TemporaryDirectory()
+        let events = smallWorld(700, seed: 12)
+        var options = smallOptions(durability: .none)
+        options.maxSegmentBytes = 1 << 20  // one segment: every record in the active one
+        let log = try AuditLog(directory: dir.path, options: options)
+        for chunk in Array(events[..<600]).chunked(40) { try log.append(chunk) }
+        let reader = try AuditLogReader(directory: dir.path)
+        let actors = Array(Set(events.map(\.actor.id))).sorted()
+        func expectExact(_ round: Int) throws {
+            let stored = try readAll(dir.path)
+            for actor in actors {
+                let page = try reader.events(matching: Query(actorIDs: [actor], limit: 1000))
+                let expected = stored.filter { $0.event.actor.id == actor }.map(\.seq).reversed()
+                #expect(page.events.map(\.seq) == Array(expected), "round \(round), \(actor)")
+            }
+        }
+        let rounds = SegmentIndex.scansBeforeActorMap / actors.count + 2
+        for round in 0..<rounds { try expectExact(round) }
+        for chunk in Array(events[600...]).chunked(40) { try log.append(chunk) }
+        for round in 0..<rounds { try expectExact(rounds + round) }
+        #expect(try LogFiles.segments(in: dir.path).count == 1)
+        try log.close()
+    }
+
     /// A reader lists the directory again only when it changed, and then checks its segments' files again: pages
     /// stay exact while segments are created (rolls), rewritten (redaction) and removed (retention) under it.
     @Test func aReaderListsTheDirectoryAgainOnlyWhenItChanged() throws {
