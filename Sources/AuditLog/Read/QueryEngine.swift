@@ -105,16 +105,20 @@ final class SegmentIndexCache: Sendable {
         _ segment: (baseSeq: UInt64, path: String), holdsNoneOf hashes: Set<UInt64>, directory: String,
         settled: UInt64?
     ) -> Bool {
-        var cached = entries.withLock { $0[segment.baseSeq] }
+        let cached = entries.withLock { $0[segment.baseSeq] }
         if cached?.index != nil { return false }
-        if settled == nil || cached?.checkedIn != settled {
+        var entry: Entry
+        if let cached, let settled, cached.checkedIn == settled {
+            entry = cached
+        } else {
             let file = LogFiles.identity(ofSegment: segment.path)
-            if cached?.file != file { cached = Entry(index: nil, file: file) }
-            cached!.checkedIn = settled
+            entry = cached?.file == file ? cached! : Entry(index: nil, file: file)
+            entry.checkedIn = settled
         }
-        var entry = cached!
         if entry.actorFile == nil {
             entry.actorFile = .some(ActorIndexFile(directory: directory, baseSeq: segment.baseSeq))
+        }
+        if entry.checkedIn != cached?.checkedIn || cached?.actorFile == nil {
             entries.withLock { entries in
                 if entries[segment.baseSeq]?.index == nil { entries[segment.baseSeq] = entry }
             }
@@ -154,9 +158,9 @@ final class SegmentIndexCache: Sendable {
                 known = (footer.minTimestamp, footer.maxTimestamp)
                 entries.withLock { entries in
                     if entries[segment.baseSeq]?.file != file {
-                        entries[segment.baseSeq] = Entry(
-                            index: nil, sizes: nil, file: file, bounds: known,
-                            checkedIn: settled)
+                        entries[segment.baseSeq] = Entry(index: nil, file: file, bounds: known, checkedIn: settled)
+                    } else if entries[segment.baseSeq]?.index == nil {
+                        entries[segment.baseSeq]!.bounds = known  // an entry made for its actor index
                     }
                 }
             }
