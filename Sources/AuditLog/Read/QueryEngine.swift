@@ -105,23 +105,11 @@ final class SegmentIndexCache: Sendable {
         _ segment: (baseSeq: UInt64, path: String), holdsNoneOf hashes: Set<UInt64>, directory: String,
         settled: UInt64?
     ) -> Bool {
-        let cached = entries.withLock { $0[segment.baseSeq] }
-        if cached?.index != nil { return false }
-        var entry: Entry
-        if let cached, let settled, cached.checkedIn == settled {
-            entry = cached
-        } else {
-            let file = LogFiles.identity(ofSegment: segment.path)
-            entry = cached?.file == file ? cached! : Entry(index: nil, file: file)
-            entry.checkedIn = settled
-        }
+        var entry = current(segment, settled: settled)
+        if entry.index != nil { return false }
         if entry.actorFile == nil {
             entry.actorFile = .some(ActorIndexFile(directory: directory, baseSeq: segment.baseSeq))
-        }
-        if entry.checkedIn != cached?.checkedIn || cached?.actorFile == nil {
-            entries.withLock { entries in
-                if entries[segment.baseSeq]?.index == nil { entries[segment.baseSeq] = entry }
-            }
+            remember(entry, of: segment)
         }
         guard let actorFile = entry.actorFile!, actorFile.version >= 2, let first = actorFile.blocks.first,
             first.firstSeq == segment.baseSeq, actorFile.blocks.last!.endSeq - first.firstSeq == actorFile.count
@@ -136,37 +124,41 @@ final class SegmentIndexCache: Sendable {
     func sealedSegment(
         _ segment: (baseSeq: UInt64, path: String), mayHoldTimesIn range: ClosedRange<Int64>, settled: UInt64?
     ) -> Bool {
-        func bounds(of entry: Entry) -> (min: Int64, max: Int64)? {
-            entry.bounds ?? entry.index.map { ($0.minTimestamp, $0.maxTimestamp) }
-        }
-        var known: (min: Int64, max: Int64)?
-        if let settled {
-            known = entries.withLock { entries in
-                entries[segment.baseSeq].flatMap { $0.checkedIn == settled ? bounds(of: $0) : nil }
-            }
-        }
-        if known == nil {
-            let file = LogFiles.identity(ofSegment: segment.path)
-            known = entries.withLock { entries in
-                guard let entry = entries[segment.baseSeq], entry.file == file else { return nil }
-                if let settled { entries[segment.baseSeq]!.checkedIn = settled }
-                return bounds(of: entry)
-            }
-            if known == nil, let opened = try? SegmentFile.open(path: segment.path, baseSeq: segment.baseSeq),
-                let footer = try? opened.footer()
-            {
-                known = (footer.minTimestamp, footer.maxTimestamp)
-                entries.withLock { entries in
-                    if entries[segment.baseSeq]?.file != file {
-                        entries[segment.baseSeq] = Entry(index: nil, file: file, bounds: known, checkedIn: settled)
-                    } else if entries[segment.baseSeq]?.index == nil {
-                        entries[segment.baseSeq]!.bounds = known  // an entry made for its actor index
-                    }
-                }
-            }
+        var entry = current(segment, settled: settled)
+        var known = entry.bounds ?? entry.index.map { ($0.minTimestamp, $0.maxTimestamp) }
+        if known == nil, let opened = try? SegmentFile.open(path: segment.path, baseSeq: segment.baseSeq),
+            let footer = try? opened.footer()
+        {
+            known = (footer.minTimestamp, footer.maxTimestamp)
+            entry.bounds = known
+            remember(entry, of: segment)
         }
         guard let known else { return true }
         return known.max >= range.lowerBound && known.min <= range.upperBound
+    }
+
+    /// The entry of `segment` as it describes the segment's file now: the cached one if it was checked since the
+    /// settled listing, or if a `stat` now finds the same file (then noted as checked in this listing); else a new
+    /// one for the file as it is, which the caller stores with what it learns (``remember(_:of:)``).
+    private func current(_ segment: (baseSeq: UInt64, path: String), settled: UInt64?) -> Entry {
+        let cached = entries.withLock { $0[segment.baseSeq] }
+        if let cached, let settled, cached.checkedIn == settled { return cached }
+        let file = LogFiles.identity(ofSegment: segment.path)
+        guard var entry = cached, entry.file == file else { return Entry(index: nil, file: file, checkedIn: settled) }
+        if let settled {
+            entry.checkedIn = settled
+            entries.withLock { if $0[segment.baseSeq]?.file == file { $0[segment.baseSeq]!.checkedIn = settled } }
+        }
+        return entry
+    }
+
+    /// Stores what a query learnt of a sealed segment without building its view (its footer's time range, its actor
+    /// index), unless a view of the same file was stored meanwhile.
+    private func remember(_ entry: Entry, of segment: (baseSeq: UInt64, path: String)) {
+        entries.withLock { entries in
+            if let stored = entries[segment.baseSeq], stored.index != nil, stored.file == entry.file { return }
+            entries[segment.baseSeq] = entry
+        }
     }
 
     /// Forgets the views of segments that retention removed.

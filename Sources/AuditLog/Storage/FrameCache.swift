@@ -13,26 +13,24 @@
 /// Bounded by `capacity` bytes of frames (plus a small allowance per entry); when full, entries not used since the
 /// clock hand last passed go first (CLOCK). Thread-safe: the lock is held to look up or insert, never to copy.
 final class FrameCache: Sendable {
-    struct Key: Hashable {
+    /// Where a block lies: the part of a ``Key`` a query knows before it reads the block's frame table.
+    struct Block: Hashable {
         var inode: UInt64
         /// The sealed segment's status-change time, 0 for the active segment.
         var changed: Int64
         var offset: Int64
         var root: SHA256Hash
-        var frame: Int
-        var checksum: UInt32
-    }
-
-    /// Where a block lies: the parts of a ``Key`` that a query knows before it reads the block's frames.
-    struct Block {
-        var inode: UInt64
-        var changed: Int64
-        var offset: Int64
-        var root: SHA256Hash
 
         func key(frame: Int, checksum: UInt32) -> Key {
-            Key(inode: inode, changed: changed, offset: offset, root: root, frame: frame, checksum: checksum)
+            Key(block: self, frame: frame, checksum: checksum)
         }
+    }
+
+    struct Key: Hashable {
+        var block: Block
+        /// The frame's index in the block (-1: the whole payload), and its stored checksum.
+        var frame: Int
+        var checksum: UInt32
     }
 
     /// Bytes counted for an entry besides its frame: the key, the slot, the table's share.
