@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import Synchronization
 
 #if canImport(Glibc)
@@ -41,6 +41,11 @@ package enum Console {
     }
 
     /// `1234567` as `1,234,567`.
+    /// `text` followed by spaces up to `width` characters (a table's column).
+    package static func padded(_ text: String, _ width: Int) -> String {
+        text + String(repeating: " ", count: max(0, width - text.count))
+    }
+
     package static func grouped(_ value: some BinaryInteger) -> String {
         let digits = Array(String(value))
         var out = ""

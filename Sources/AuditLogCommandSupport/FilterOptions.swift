@@ -1,6 +1,6 @@
 import ArgumentParser
 import AuditLog
-import Foundation
+import FoundationEssentials
 
 /// The filter options shared by `query` and `export`.
 package struct FilterOptions: ParsableArguments {
@@ -35,7 +35,8 @@ package struct FilterOptions: ParsableArguments {
     package var projects: [String] = []
 
     @Option(
-        name: .customLong("source"), help: ArgumentHelp("Source: web, api, mcp, cli, … (repeatable).", valueName: "source"))
+        name: .customLong("source"),
+        help: ArgumentHelp("Source: web, api, mcp, cli, … (repeatable).", valueName: "source"))
     package var sources: [String] = []
 
     @Option(help: ArgumentHelp("newest or oldest first (query: newest; export: oldest).", valueName: "order"))

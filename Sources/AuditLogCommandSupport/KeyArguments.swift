@@ -1,5 +1,9 @@
 import AuditLog
-import Foundation
+import FoundationEssentials
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// `--key` values: a file holding the key, or the key text itself.
 package enum KeyArguments {
@@ -23,10 +27,26 @@ package enum KeyArguments {
 
     /// The contents of a file, or of standard input for `-`.
     package static func contents(of path: String) throws(AuditLogError) -> String {
-        if path == "-" { return String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self) }
+        if path == "-" { return try standardInput() }
         guard let data = FileManager.default.contents(atPath: path) else {
             throw AuditLogError(.io, "cannot read the file", path: path)
         }
         return String(decoding: data, as: UTF8.self)
+    }
+
+    /// Everything on standard input, as text.
+    private static func standardInput() throws(AuditLogError) -> String {
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 64 * 1024)
+        while true {
+            let count = chunk.withUnsafeMutableBytes { read(0, $0.baseAddress, $0.count) }
+            if count == 0 { break }
+            if count < 0 {
+                if errno == EINTR { continue }
+                throw AuditLogError(.io, "cannot read standard input: \(String(cString: strerror(errno)))")
+            }
+            bytes.append(contentsOf: chunk[..<count])
+        }
+        return String(decoding: bytes, as: UTF8.self)
     }
 }

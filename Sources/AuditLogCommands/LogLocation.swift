@@ -1,7 +1,7 @@
 import ArgumentParser
 import AuditLog
 import AuditLogCommandSupport
-import Foundation
+import FoundationEssentials
 
 /// `--dir DIR`, or `--archive s3://BUCKET/PREFIX/<log id>`: the log a read-only command reads. An archived log is
 /// first brought up to date in a local cache (only new or changed objects are fetched), which is then read like
@@ -57,7 +57,7 @@ struct LogLocation: ParsableArguments {
         let base =
             cacheDir
             ?? (environment["XDG_CACHE_HOME"].map { $0 + "/auditlog/archive" }
-                ?? NSHomeDirectory() + "/.cache/auditlog/archive")
+                ?? FileManager.default.homeDirectoryForCurrentUser.path + "/.cache/auditlog/archive")
         // One directory per archived log: its address, with every byte that is not safe in a name escaped.
         let name = reader.location.dropFirst("s3://".count).map { c -> String in
             c.isLetter || c.isNumber || c == "." || c == "-" || c == "_" ? String(c) : "+"

@@ -48,7 +48,7 @@ struct ActorIndexTests {
         let dir = try TemporaryDirectory()
         try Data(encoded).write(to: URL(fileURLWithPath: ActorIndexFile.path(directory: dir.path, baseSeq: base)))
         let file = try #require(ActorIndexFile(directory: dir.path, baseSeq: base))
-        #expect(file.version == 2 && file.count == count && file.blocks.isEmpty)
+        #expect(file.version == 2 && file.count == count && file.blockTable == nil && file.blockCount == 0)
         #expect(ActorIndexFile(directory: dir.path, baseSeq: base + 1) == nil)
         // Every hash, the ones many records share (runs across chunks) and absent ones.
         var seqsByHash: [UInt64: [UInt64]] = [:]
@@ -94,7 +94,7 @@ struct ActorIndexTests {
         let segment = try #require(try LogFiles.segments(in: dir.path).first)
         let path = ActorIndexFile.path(directory: dir.path, baseSeq: segment.baseSeq)
         let intact = try #require(ActorIndexFile(directory: dir.path, baseSeq: segment.baseSeq))
-        #expect(intact.version == 1 && intact.blocks.isEmpty && intact.count > 0)
+        #expect(intact.version == 1 && intact.blockTable == nil && intact.count > 0)
         let view = try SegmentIndex(directory: dir.path, baseSeq: segment.baseSeq, path: segment.path)
         let hash = try view.actorHashes()[0]
         let seqs = try #require(intact.seqs(forActorHash: hash))
@@ -126,7 +126,7 @@ struct ActorIndexTests {
         for segment in sealed {
             let file = try #require(ActorIndexFile(directory: dir.path, baseSeq: segment.baseSeq))
             let eager = try SegmentIndex(directory: dir.path, baseSeq: segment.baseSeq, path: segment.path)
-            #expect(file.version == 2 && file.blocks == eager.blocks && !file.blocks.isEmpty)
+            #expect(file.version == 2 && file.blockTable?.blocks == eager.blocks && file.blockCount > 0)
         }
         #expect(try pages() == before)
     }
@@ -147,7 +147,8 @@ struct ActorIndexTests {
             let eager = try SegmentIndex(directory: dir.path, baseSeq: segment.baseSeq, path: segment.path)
             let table = try #require(ActorIndexFile(directory: dir.path, baseSeq: segment.baseSeq))
             #expect(
-                table.version == 2 && table.blocks == eager.blocks && table.count == Int(eager.endSeq - eager.baseSeq))
+                table.version == 2 && table.blockTable?.blocks == eager.blocks && table.blockTableCoversPairs
+                    && table.count == Int(eager.endSeq - eager.baseSeq))
             let lazy = try SegmentIndex(directory: dir.path, baseSeq: segment.baseSeq, path: segment.path, lazy: true)
             #expect(lazy.blocks == eager.blocks && lazy.sealed && !lazy.indexFileIsExact)
             #expect(try lazy.encodedBlockIndex() == eager.encodedBlockIndex())
@@ -224,7 +225,8 @@ struct ActorIndexTests {
         try Data(stale).write(
             to: URL(fileURLWithPath: ActorIndexFile.path(directory: dir.path, baseSeq: first.baseSeq)))
         #expect(
-            ActorIndexFile(directory: dir.path, baseSeq: first.baseSeq)?.blocks.first?.offset == view.blocks[0].offset
+            ActorIndexFile(directory: dir.path, baseSeq: first.baseSeq)?.blockTable?.blocks.first?.offset
+                == view.blocks[0].offset
                 + 3)
         let rebuilt = try SegmentIndex(directory: dir.path, baseSeq: first.baseSeq, path: first.path, lazy: true)
         #expect(rebuilt.blocks == view.blocks && rebuilt.sealed)
@@ -232,7 +234,7 @@ struct ActorIndexTests {
         // The writer brings them all back.
         try AuditLog(directory: dir.path).close()
         for segment in segments.dropLast() {
-            #expect(ActorIndexFile(directory: dir.path, baseSeq: segment.baseSeq)?.blocks.isEmpty == false)
+            #expect(ActorIndexFile(directory: dir.path, baseSeq: segment.baseSeq)?.blockTable?.blocks.isEmpty == false)
         }
         try check("rebuilt")
     }

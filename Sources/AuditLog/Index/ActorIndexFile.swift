@@ -2,8 +2,9 @@
 ///
 /// Version 2 (written since 2026-12) holds, besides the sorted (actor hash, seq) pairs, the segment's block table
 /// (each block's seqs, place, time range and where its `.idx` entry starts) and a table of the pairs' 4 KiB
-/// chunks (each chunk's first hash and checksum). Opening checks the header and the two tables (~80 KB for a
-/// 32 MiB segment), an actor lookup only the chunks that may hold its hash: so a new reader's first query checks
+/// chunks (each chunk's first hash and checksum). Opening checks the header and the two tables' checksum (~80 KB for a
+/// 32 MiB segment; the block table is decoded when a view asks for it), an actor lookup only the chunks that may hold
+/// its hash: so a new reader's first query checks
 /// what it uses, not the 8 MB of a segment's `.idx` and `.aix` (at 10M events, checking them whole was half of a
 /// one-shot `auditlog query` for a rare actor). Version 1 (pairs only, one checksum over them all) is still read,
 /// checked whole at its first lookup.
@@ -20,9 +21,8 @@ final class ActorIndexFile: Sendable {
     let version: UInt16
     /// Pairs in the file: the segment's record count when it is the segment's.
     let count: Int
-    /// Version 2, when it has a block table: the segment's blocks, and where each one's entry starts in its `.idx`.
-    let blocks: [BlockInfo]
-    let entryStarts: [Int]
+    /// Entries in the block table (version 2; 0 when it has none).
+    let blockCount: Int
     private let chunkCount: Int
     private let pairsStart: Int
     /// Version 1: whether its pairs passed their checksum, once a lookup has asked.
@@ -59,7 +59,7 @@ final class ActorIndexFile: Sendable {
         case 1:
             let header = Self.version1HeaderSize
             guard b.count == header + 16 * count else { return nil }
-            (blocks, entryStarts, chunkCount, pairsStart) = ([], [], 0, header)
+            (blockCount, chunkCount, pairsStart) = (0, 0, header)
         case 2:
             let blockCount = Int(load(24, UInt32.self))
             let chunkCount = Int(load(28, UInt32.self))
@@ -70,32 +70,55 @@ final class ActorIndexFile: Sendable {
                         UnsafeRawBufferPointer(rebasing: b[Self.headerSize..<tablesEnd]),
                         continuing: CRC32C.checksum(UnsafeRawBufferPointer(rebasing: b[0..<32])))
             else { return nil }
-            var blocks: [BlockInfo] = []
-            var starts: [Int] = []
-            blocks.reserveCapacity(blockCount)
-            starts.reserveCapacity(blockCount)
-            var nextSeq = baseSeq
-            for i in 0..<blockCount {
-                let at = Self.headerSize + Self.blockEntrySize * i
-                guard let offset = Int64(exactly: load(at + 8, UInt64.self)),
-                    let start = Int(exactly: load(at + 32, UInt64.self))
-                else { return nil }
-                let block = BlockInfo(
-                    firstSeq: load(at, UInt64.self), recordCount: Int(load(at + 40, UInt32.self)), offset: offset,
-                    minTimestamp: load(at + 16, Int64.self), maxTimestamp: load(at + 24, Int64.self))
-                // The table continues itself as the `.idx` entries do; it covers the pairs' records or nothing.
-                guard block.firstSeq == nextSeq, block.recordCount > 0, offset > (blocks.last?.offset ?? 0) else {
-                    return nil
-                }
-                nextSeq = block.endSeq
-                blocks.append(block)
-                starts.append(start)
-            }
-            guard blockCount == 0 || nextSeq == baseSeq + UInt64(count) else { return nil }
-            (self.blocks, entryStarts, self.chunkCount, pairsStart) = (blocks, starts, chunkCount, tablesEnd)
+            (self.blockCount, self.chunkCount, pairsStart) = (blockCount, chunkCount, tablesEnd)
         default:
             return nil
         }
+    }
+
+    private func load<T: FixedWidthInteger>(_ offset: Int, _: T.Type) -> T {
+        T(littleEndian: file.bytes.loadUnaligned(fromByteOffset: offset, as: T.self))
+    }
+
+    /// Whether the block table's first entry starts at the segment's first seq and its last ends after the pairs'
+    /// records, read from those two entries alone: what a query that only asks the pairs needs to know, without
+    /// decoding the table (``blockTable``). False without a table.
+    var blockTableCoversPairs: Bool {
+        guard blockCount > 0 else { return false }
+        let last = Self.headerSize + Self.blockEntrySize * (blockCount - 1)
+        let baseSeq = load(8, UInt64.self)
+        return load(Self.headerSize, UInt64.self) == baseSeq
+            && load(last, UInt64.self) &+ UInt64(load(last + 40, UInt32.self)) == baseSeq &+ UInt64(count)
+    }
+
+    /// Version 2, when it has a block table that continues itself as the `.idx` entries do and covers the pairs'
+    /// records: the segment's blocks, and where each one's entry starts in its `.idx`. Decoded at each call (a
+    /// view's build asks once); nil otherwise.
+    var blockTable: (blocks: [BlockInfo], entryStarts: [Int])? {
+        guard blockTableCoversPairs else { return nil }
+        let baseSeq = load(8, UInt64.self)
+        var blocks: [BlockInfo] = []
+        var starts: [Int] = []
+        blocks.reserveCapacity(blockCount)
+        starts.reserveCapacity(blockCount)
+        var nextSeq = baseSeq
+        for i in 0..<blockCount {
+            let at = Self.headerSize + Self.blockEntrySize * i
+            guard let offset = Int64(exactly: load(at + 8, UInt64.self)),
+                let start = Int(exactly: load(at + 32, UInt64.self))
+            else { return nil }
+            let block = BlockInfo(
+                firstSeq: load(at, UInt64.self), recordCount: Int(load(at + 40, UInt32.self)), offset: offset,
+                minTimestamp: load(at + 16, Int64.self), maxTimestamp: load(at + 24, Int64.self))
+            guard block.firstSeq == nextSeq, block.recordCount > 0, offset > (blocks.last?.offset ?? 0) else {
+                return nil
+            }
+            nextSeq = block.endSeq
+            blocks.append(block)
+            starts.append(start)
+        }
+        guard nextSeq == baseSeq + UInt64(count) else { return nil }
+        return (blocks, starts)
     }
 
     private func hash(_ i: Int) -> UInt64 {
@@ -122,7 +145,7 @@ final class ActorIndexFile: Sendable {
             func firstHash(_ c: Int) -> UInt64 {
                 UInt64(
                     littleEndian: b.loadUnaligned(
-                        fromByteOffset: Self.headerSize + Self.blockEntrySize * blocks.count + Self.chunkEntrySize * c,
+                        fromByteOffset: Self.headerSize + Self.blockEntrySize * blockCount + Self.chunkEntrySize * c,
                         as: UInt64.self))
             }
             var low = 0
@@ -137,7 +160,7 @@ final class ActorIndexFile: Sendable {
             guard first < chunkCount else { return [] }
             for c in first...last {
                 let pairs = c * Self.chunkPairs..<min((c + 1) * Self.chunkPairs, count)
-                let entry = Self.headerSize + Self.blockEntrySize * blocks.count + Self.chunkEntrySize * c
+                let entry = Self.headerSize + Self.blockEntrySize * blockCount + Self.chunkEntrySize * c
                 let stored = UInt32(littleEndian: b.loadUnaligned(fromByteOffset: entry + 8, as: UInt32.self))
                 guard
                     stored

@@ -82,9 +82,10 @@ final class SegmentIndex {
         var wholeFileValid = false
         // A lazy view opens the `.aix` now (kept for actor lookups, whatever its version) for its block table.
         let actorFile = lazy ? opened ?? ActorIndexFile(directory: directory, baseSeq: baseSeq) : nil
-        var sealedIndex = actorFile?.blocks.isEmpty == false ? actorFile : nil
+        let table = actorFile?.blockTable
+        var sealedIndex = table == nil ? nil : actorFile
         var mapped = MappedFile(path: SegmentIndexFiles.blockIndexPath(directory: directory, baseSeq: baseSeq))
-        if let table = sealedIndex {
+        if let table {
             blocks = table.blocks
             starts = table.entryStarts
         } else if let bytes = mapped?.bytes {

@@ -111,9 +111,7 @@ final class SegmentIndexCache: Sendable {
             entry.actorFile = .some(ActorIndexFile(directory: directory, baseSeq: segment.baseSeq))
             remember(entry, of: segment)
         }
-        guard let actorFile = entry.actorFile!, actorFile.version >= 2, let first = actorFile.blocks.first,
-            first.firstSeq == segment.baseSeq, actorFile.blocks.last!.endSeq - first.firstSeq == actorFile.count
-        else { return false }
+        guard let actorFile = entry.actorFile!, actorFile.blockTableCoversPairs else { return false }
         return hashes.allSatisfy { actorFile.seqs(forActorHash: $0)?.isEmpty == true }
     }
 

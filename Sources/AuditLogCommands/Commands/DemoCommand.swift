@@ -3,7 +3,7 @@ import AuditLog
 import AuditLogCommandSupport
 import AuditLogKeys
 import AuditLogSampleData
-import Foundation
+import FoundationEssentials
 
 #if canImport(Glibc)
     import Glibc
@@ -208,7 +208,7 @@ struct DemoCommand: ParsableCommand {
                 try writeNew(dir + "/demo.vkey", signer.verifierKey.description + "\n", publicFile: true)
             }
             let signer = try KeyArguments.signer(keyPath)
-            let stamp = ISO8601DateFormatter().string(from: Date())
+            let stamp = Date.now.formatted(.iso8601)
             let created = try APIKeyStore(directory: logPath).create(
                 name: "demo-page-\(stamp)", permissions: [.read, .export], org: nil, by: operatorActor())
             return (created.token, created.key.name, signer.verifierKey.description)

@@ -1,6 +1,6 @@
 import AuditLog
 import AuditLogCommandSupport
-import Foundation
+import FoundationEssentials
 
 /// The file of `auditlog export --bookmark FILE`: how far the exports have shipped the log, and which log that was
 /// (FORMAT.md, "Export bookmarks"). One JSON object on one line:

@@ -1,7 +1,7 @@
 import ArgumentParser
 import AuditLog
 import AuditLogCommandSupport
-import Foundation
+import FoundationEssentials
 
 struct ExportCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

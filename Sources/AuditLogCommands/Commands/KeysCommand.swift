@@ -2,7 +2,7 @@ import ArgumentParser
 import AuditLog
 import AuditLogCommandSupport
 import AuditLogKeys
-import Foundation
+import FoundationEssentials
 
 struct KeysCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -131,7 +131,7 @@ struct KeysListCommand: ParsableCommand {
         for row in rows {
             Console.print(
                 row.enumerated().map { i, cell in
-                    i == row.count - 1 ? cell : cell.padding(toLength: widths[i], withPad: " ", startingAt: 0)
+                    i == row.count - 1 ? cell : Console.padded(cell, widths[i])
                 }.joined(separator: "  "))
         }
     }
@@ -164,7 +164,9 @@ struct KeysUpdateCommand: AsyncParsableCommand {
     var permissions: [String] = []
 
     func validate() throws {
-        guard rename != nil || !permissions.isEmpty else { throw ValidationError("give --rename, --permission, or both") }
+        guard rename != nil || !permissions.isEmpty else {
+            throw ValidationError("give --rename, --permission, or both")
+        }
         try checkPermissionNames(permissions)
     }
 
@@ -211,9 +213,9 @@ struct KeysRevokeCommand: AsyncParsableCommand {
 enum FileSystemCheck {
     /// Creates the log directory (owner-only) if it is missing, so keys can be made before the first event.
     static func directory(_ path: String) throws(AuditLogError) {
-        var isDirectory: ObjCBool = false
+        var isDirectory = false
         if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) {
-            guard isDirectory.boolValue else { throw AuditLogError(.invalidArgument, "not a directory", path: path) }
+            guard isDirectory else { throw AuditLogError(.invalidArgument, "not a directory", path: path) }
             return
         }
         do {

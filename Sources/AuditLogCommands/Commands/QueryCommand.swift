@@ -1,7 +1,7 @@
 import ArgumentParser
 import AuditLog
 import AuditLogCommandSupport
-import Foundation
+import FoundationEssentials
 
 struct QueryCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -256,7 +256,7 @@ struct ShowCommand: ParsableCommand {
         for row in rows {
             Console.print(
                 (0..<3).map {
-                    QueryCommand.clip(row[$0], 48).padding(toLength: widths[$0], withPad: " ", startingAt: 0)
+                    Console.padded(QueryCommand.clip(row[$0], 48), widths[$0])
                 }.joined(separator: "  ") + "  " + QueryCommand.clip(row[3], 48))
         }
     }

@@ -1,6 +1,10 @@
 import ArgumentParser
 import AuditLogCommandSupport
-import Foundation
+import FoundationEssentials
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// `auditlog serve` runs `auditlog-serve`, the server binary built beside `auditlog`, in its place (the same
 /// process, so signals reach the server). Keeping the HTTP stack out of `auditlog` keeps the tool small and quick
@@ -44,7 +48,8 @@ func runServer(_ arguments: [String]) throws -> Never {
 /// throwing.
 func runSibling(_ name: String, _ arguments: [String]) throws -> Never {
     // This binary's own path (argv[0] is only the name typed when it was found through PATH).
-    let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+    let executable =
+        (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
     let tool = URL(fileURLWithPath: executable).resolvingSymlinksInPath()
     let sibling = tool.deletingLastPathComponent().appendingPathComponent(name).path
     guard FileManager.default.isExecutableFile(atPath: sibling) else {

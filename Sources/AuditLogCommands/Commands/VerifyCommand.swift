@@ -1,7 +1,7 @@
 import ArgumentParser
 import AuditLog
 import AuditLogCommandSupport
-import Foundation
+import FoundationEssentials
 
 struct VerifyCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -35,7 +35,8 @@ struct VerifyCommand: ParsableCommand {
             """
     )
 
-    @Argument(help: ArgumentHelp("The log directory, or an archived log: s3://BUCKET/PREFIX/<log id>.", valueName: "dir"))
+    @Argument(
+        help: ArgumentHelp("The log directory, or an archived log: s3://BUCKET/PREFIX/<log id>.", valueName: "dir"))
     var directory: String?
 
     @Option(name: .long, help: ArgumentHelp("The log directory (same as the argument).", valueName: "dir"))
@@ -150,7 +151,6 @@ func archiveReader(_ url: String) throws(AuditLogError) -> ArchiveReader {
     return ArchiveReader(store: store, logID: String(trimmed[trimmed.index(after: slash)...]))
 }
 
-
 enum VerifyReportFormat {
     static func text(_ r: VerificationReport, keyGiven: Bool) -> String {
         var lines: [String] = []
@@ -191,7 +191,7 @@ enum VerifyReportFormat {
                     ?? (predates ? "not checkable (older than the retention boundary)" : "not checkable")
                 let ok = c.signature != .invalid && c.consistent != false
                 lines.append(
-                    "  \(ok ? "ok    " : "FAILED")  \(c.source)  \(size), signature \(c.signature.rawValue.replacingOccurrences(of: "_", with: " ")), \(consistent)"
+                    "  \(ok ? "ok    " : "FAILED")  \(c.source)  \(size), signature \(c.signature.rawValue.replacing("_", with: " ")), \(consistent)"
                 )
             }
         }
