@@ -44,7 +44,11 @@ final class ActorIndexFile: Sendable {
     /// The actor index of the segment at `baseSeq`, if it exists and its header (and, in version 2, its tables)
     /// check out. A version 1 file's pairs are checked at its first lookup (a view is built with it before any).
     init?(directory: String, baseSeq: UInt64) {
-        guard let file = MappedFile(path: Self.path(directory: directory, baseSeq: baseSeq)) else { return nil }
+        guard
+            let file = MappedFile(path: Self.path(directory: directory, baseSeq: baseSeq), access: .atPlaces(part: nil))
+        else {
+            return nil
+        }
         let b = file.bytes
         func load<T: FixedWidthInteger>(_ offset: Int, _: T.Type) -> T {
             T(littleEndian: b.loadUnaligned(fromByteOffset: offset, as: T.self))
@@ -64,6 +68,7 @@ final class ActorIndexFile: Sendable {
             let blockCount = Int(load(24, UInt32.self))
             let chunkCount = Int(load(28, UInt32.self))
             let tablesEnd = Self.headerSize + Self.blockEntrySize * blockCount + Self.chunkEntrySize * chunkCount
+            file.willNeed(0..<tablesEnd)
             guard chunkCount == (count + Self.chunkPairs - 1) / Self.chunkPairs, b.count == tablesEnd + 16 * count,
                 load(32, UInt32.self)
                     == CRC32C.checksum(

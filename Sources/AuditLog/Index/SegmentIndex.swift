@@ -30,7 +30,7 @@ final class SegmentIndex {
     private let walkedFilters: BlockFilter.Store
     /// Which of a lazy view's blocks' entries have been checked and hold (read on every block a query looks at,
     /// so without a lock); nil for a view whose entries were all checked as it was built.
-    private let checkedEntries: CheckedEntries?
+    private let checkedEntries: AtomicBitSet?
     /// A lazy view's blocks whose entries failed their check, as computed from their records.
     private let rebuiltBlocks = Locked<[Int: RebuiltBlock]>([:])
     /// The sorted (hash, seq) pairs of a sealed segment, memory-mapped and checked when an actor query first asks
@@ -84,11 +84,15 @@ final class SegmentIndex {
         let actorFile = lazy ? opened ?? ActorIndexFile(directory: directory, baseSeq: baseSeq) : nil
         let table = actorFile?.blockTable
         var sealedIndex = table == nil ? nil : actorFile
-        var mapped = MappedFile(path: SegmentIndexFiles.blockIndexPath(directory: directory, baseSeq: baseSeq))
+        // Read at places (the entries queries ask for) when the `.aix` gave the table, else read through now.
+        var mapped = MappedFile(
+            path: SegmentIndexFiles.blockIndexPath(directory: directory, baseSeq: baseSeq),
+            access: .atPlaces(part: Self.entriesReadAround))
         if let table {
             blocks = table.blocks
             starts = table.entryStarts
         } else if let bytes = mapped?.bytes {
+            mapped?.willNeed(0..<bytes.count)
             let validLength = SegmentIndexFiles.forEachEntry(bytes, baseSeq: baseSeq, checked: true) {
                 entry, block, _ in
                 blocks.append(block)
@@ -149,7 +153,7 @@ final class SegmentIndex {
         walkedRecordEnds = walked.ends
         walkedFilters = walked.filters
         indexFileIsExact = sealedIndex == nil && wholeFileValid && blocks.count == indexedBlocks
-        checkedEntries = sealedIndex != nil ? CheckedEntries(count: indexedBlocks) : nil
+        checkedEntries = sealedIndex != nil ? AtomicBitSet(count: indexedBlocks) : nil
         actorIndex = Locked(actorFile.map { .some($0) })
         var prefix: [Int64] = []
         prefix.reserveCapacity(blocks.count)
@@ -167,27 +171,6 @@ final class SegmentIndex {
     }
 
     // MARK: What each block's entry holds
-
-    /// One bit per block, set once its entry is checked and holds; read and set without a lock.
-    private final class CheckedEntries: @unchecked Sendable {
-        private let words: UnsafeMutablePointer<Atomic<UInt64>>
-        private let count: Int
-
-        init(count blocks: Int) {
-            count = (blocks + 63) / 64
-            words = .allocate(capacity: max(count, 1))
-            for i in 0..<count { (words + i).initialize(to: Atomic(0)) }
-        }
-
-        deinit {
-            words.deinitialize(count: count)
-            words.deallocate()
-        }
-
-        func contains(_ b: Int) -> Bool { words[b >> 6].load(ordering: .acquiring) & (1 << UInt64(b & 63)) != 0 }
-
-        func insert(_ b: Int) { words[b >> 6].bitwiseOr(1 << UInt64(b & 63), ordering: .releasing) }
-    }
 
     /// Where block `b`'s per-record arrays lie: in the mapped `.idx` (the entry's start), in the walked arrays
     /// (the index of its first record there), or rebuilt from the block (an entry that failed its lazy check).
@@ -225,6 +208,9 @@ final class SegmentIndex {
         if let rebuilt = rebuiltBlocks.withLock({ $0[b] }) {
             return BlockEntry(index: self, block: b, place: .rebuilt(rebuilt))
         }
+        // The entry's first read: the part of the `.idx` around it comes in with it (an actor's next blocks'
+        // entries are often there).
+        indexFile?.willRead(around: entryStarts[b]..<entryStarts[b] + 1)
         if let indexFile, entryHolds(b, in: indexFile.bytes) {
             checkedEntries.insert(b)
             return indexed
@@ -232,6 +218,19 @@ final class SegmentIndex {
         let rebuilt = try rebuild(b)
         rebuiltBlocks.withLock { $0[b] = rebuilt }
         return BlockEntry(index: self, block: b, place: .rebuilt(rebuilt))
+    }
+
+    /// What an entry's first check brings in of the `.idx` around it: about twenty entries.
+    static let entriesReadAround = 64 << 10
+
+    /// Asks the kernel to read, in one go, the `.idx` entries of `blocks` (a run of neighbours, in either order) that
+    /// the file holds: the mapping is read at places (``MappedFile/Access/atPlaces``), so a loop over many blocks
+    /// says which entries come next instead of faulting them in a page at a time.
+    func willReadEntries(of blocks: ArraySlice<Int>) {
+        guard let indexFile, let low = blocks.min(), low < entryStarts.count, let high = blocks.max() else { return }
+        // The places come from the `.aix` or the `.idx` itself, checked as entries are read, not yet: a hint only.
+        let end = high + 1 < entryStarts.count ? entryStarts[high + 1] : indexFile.bytes.count
+        if entryStarts[low] < end { indexFile.willNeed(entryStarts[low]..<end) }
     }
 
     /// Whether block `b` may hold a record `probe` matches: ``BlockEntry/mayMatch(_:)`` of ``entry(_:)``, read
@@ -347,6 +346,16 @@ final class SegmentIndex {
             }
             return mapped!
         }
+    }
+
+    /// The segment file open for `pread`, when it is still the file this view was built from; nil otherwise. For a
+    /// scan that reads the file through (an export): the kernel reads ahead of sequential reads, which it does not
+    /// for the mapping (``MappedFile/Access/atPlaces``).
+    func openedFile() -> SegmentFile? {
+        guard let fd = try? FileDescriptor.openForReading(path), (try? fd.identity()) == file,
+            let opened = try? SegmentFile.open(source: fd), opened.header.baseSeq == baseSeq
+        else { return nil }
+        return opened
     }
 
     /// The actor hash of every record, in seq order.

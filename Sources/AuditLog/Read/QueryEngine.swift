@@ -385,14 +385,18 @@ final class QueryEngine {
             {
                 continue
             }
-            // The segment's file, opened (mapped) when a block is first read: a query often reads none of a
-            // segment's blocks (a rare actor's, a rare value's). Its size is taken once per segment, not per block:
-            // a block the index names lies within the file as it is now.
+            // The segment's file, opened when a block is first read: a query often reads none of a segment's
+            // blocks (a rare actor's, a rare value's). Mapped for a page (reads at a few places, no system call);
+            // for a scan, open for `pread`, which the kernel reads ahead of. Its size is taken once per segment, not
+            // per block: a block the index names lies within the file as it is now.
             var opened: (file: SegmentFile, size: Int64)?
             func segmentFile() throws(AuditLogError) -> (file: SegmentFile, size: Int64) {
                 if let opened { return opened }
                 let file: SegmentFile
-                if let mapped = index.mappedFile() {
+                if !byFrame, let scanned = index.openedFile() {
+                    file = scanned
+                    file.dictionaries = indexes.dictionaries
+                } else if let mapped = index.mappedFile() {
                     file = mapped
                 } else {
                     file = try SegmentFile.open(path: segment.path, baseSeq: segment.baseSeq)
@@ -451,10 +455,19 @@ final class QueryEngine {
             } else {
                 var blocks = range.map { index.blockIndexes(overlapping: $0) } ?? Array(index.blocks.indices)
                 if newest { blocks.reverse() }
-                for b in blocks {
+                // The blocks' `.idx` entries asked for ahead of the loop, in windows that grow (a page often ends
+                // in its first blocks; a scan or a filter reads every entry).
+                var entriesAsked = 0
+                var window = 4
+                for (position, b) in blocks.enumerated() {
                     let info = index.blocks[b]
                     if let below, info.firstSeq >= below { continue }
                     if let above, info.endSeq - 1 <= above { continue }
+                    if position >= entriesAsked {
+                        entriesAsked = min(blocks.count, position + window)
+                        index.willReadEntries(of: blocks[position..<entriesAsked])
+                        window = min(4 * window, 1024)
+                    }
                     if try !index.mayMatch(b, probe) { continue }
                     let entry = try index.entry(b)
                     // Frame by frame in the query's order (a page often ends inside a block), else the whole block;
