@@ -76,7 +76,9 @@ final class MappedFile: @unchecked Sendable {
 }
 
 /// A segment read through a memory mapping (a reader's index view of a segment keeps one while the file is
-/// unchanged): a read is a copy, with no system call. Every copy is guarded (`CGuardedCopy`): a file truncated
+/// unchanged): a read of a frame or a frame table is a copy, with no system call once its part of the file was
+/// asked for; a whole block's read asks the kernel for its bytes first (one disk read when they are not in
+/// memory, ``MappedFile/Access/atPlaces(part:)``). Every copy is guarded (`CGuardedCopy`): a file truncated
 /// under the mapping (a writer cutting a torn tail at open, anything else), or a disk that fails to fill a page,
 /// is an I/O error of that read, as it is for `pread`, instead of SIGBUS.
 ///
