@@ -6,9 +6,14 @@ protocol ByteSource: AnyObject, Sendable {
     func size() throws(AuditLogError) -> Int64
     /// Reads up to `buffer.count` bytes at `offset`; returns fewer only at the end.
     func read(into buffer: UnsafeMutableRawBufferPointer, at offset: Int64) throws(AuditLogError) -> Int
+    /// Says that the bytes in `range` will be read soon, so that a source that reads from a disk may start now
+    /// (while the reader waits for something else). Only a hint; by default nothing.
+    func willRead(_ range: Range<Int64>)
 }
 
 extension ByteSource {
+    func willRead(_ range: Range<Int64>) {}
+
     /// Reads `count` bytes at `offset` into a new array, or fewer at the end.
     func read(count: Int, at offset: Int64) throws(AuditLogError) -> [UInt8] {
         var bytes = [UInt8](repeating: 0, count: count)

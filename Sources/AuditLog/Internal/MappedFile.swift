@@ -107,6 +107,11 @@ final class MappedSegmentBytes: ByteSource {
 
     func size() -> Int64 { Int64(mapping.bytes.count) }
 
+    func willRead(_ range: Range<Int64>) {
+        let range = range.clamped(to: 0..<Int64(mapping.bytes.count))
+        mapping.willNeed(Int(range.lowerBound)..<Int(range.upperBound))
+    }
+
     func read(into buffer: UnsafeMutableRawBufferPointer, at offset: Int64) throws(AuditLogError) -> Int {
         guard offset >= 0, offset < Int64(mapping.bytes.count), buffer.count > 0 else { return 0 }
         let n = min(buffer.count, mapping.bytes.count - Int(offset))

@@ -464,6 +464,11 @@ final class QueryEngine {
                     if let below, info.firstSeq >= below { continue }
                     if let above, info.endSeq - 1 <= above { continue }
                     if position >= entriesAsked {
+                        // A page without filters reads its first block whatever its entry says: the block is asked
+                        // for with the entries, so that a disk reads both at once.
+                        if entriesAsked == 0, byFrame, probe.isEmpty, let length = place(b).length {
+                            try segmentFile().file.source.willRead(info.offset..<info.offset + Int64(length))
+                        }
                         entriesAsked = min(blocks.count, position + window)
                         index.willReadEntries(of: blocks[position..<entriesAsked])
                         window = min(4 * window, 1024)
