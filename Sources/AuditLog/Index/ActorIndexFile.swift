@@ -2,10 +2,9 @@
 ///
 /// Version 2 (written since 2026-12) holds, besides the sorted (actor hash, seq) pairs, the segment's block table
 /// (each block's seqs, place, time range and where its `.idx` entry starts) and a table of the pairs' 4 KiB
-/// chunks (each chunk's first hash and checksum). Opening checks the header and the two tables' checksum (~80 KB for a
-/// 32 MiB segment; the block table is decoded when a view asks for it), an actor lookup only the chunks that may hold
-/// its hash: so a new reader's first query checks
-/// what it uses, not the 8 MB of a segment's `.idx` and `.aix` (at 10M events, checking them whole was half of a
+/// chunks (each chunk's first hash and checksum). Opening checks the header and the two tables' checksum (~80 KB
+/// for a 32 MiB segment; the block table is decoded when a view asks for it), an actor lookup only the chunks that
+/// may hold its hash: so a new reader's first query checks what it uses, not the 8 MB of a segment's `.idx` and `.aix` (at 10M events, checking them whole was half of a
 /// one-shot `auditlog query` for a rare actor). Version 1 (pairs only, one checksum over them all) is still read,
 /// checked whole at its first lookup.
 final class ActorIndexFile: Sendable {

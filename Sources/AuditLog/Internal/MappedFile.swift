@@ -48,9 +48,9 @@ final class MappedFile: @unchecked Sendable {
     }
 
     /// Asks the kernel, the first time any bytes of a part of the file (``Access/atPlaces(part:)``) are read here,
-    /// for the whole part (one disk read where the next few reads often land; a mapping read at places would read a page
-    /// per fault); later calls cost an atomic load. A part the kernel drops from memory later is read a page per
-    /// fault. Nothing for a mapping read through.
+    /// for the whole part (one disk read where the next few reads often land; a mapping read at places would read a
+    /// page per fault); later calls cost an atomic load. A part the kernel drops from memory later is read a page
+    /// per fault. Nothing for a mapping read through.
     func willRead(around range: Range<Int>) {
         let range = range.clamped(to: 0..<bytes.count)
         guard let (bits, size) = asked, !range.isEmpty else { return }
