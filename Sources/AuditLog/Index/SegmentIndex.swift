@@ -87,12 +87,11 @@ final class SegmentIndex {
         // Read at places (the entries queries ask for) when the `.aix` gave the table, else read through now.
         var mapped = MappedFile(
             path: SegmentIndexFiles.blockIndexPath(directory: directory, baseSeq: baseSeq),
-            access: .atPlaces(part: Self.entriesReadAround))
+            access: table == nil ? .whole : .atPlaces(part: Self.entriesReadAround))
         if let table {
             blocks = table.blocks
             starts = table.entryStarts
         } else if let bytes = mapped?.bytes {
-            mapped?.willNeed(0..<bytes.count)
             let validLength = SegmentIndexFiles.forEachEntry(bytes, baseSeq: baseSeq, checked: true) {
                 entry, block, _ in
                 blocks.append(block)

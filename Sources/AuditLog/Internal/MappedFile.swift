@@ -23,6 +23,8 @@ final class MappedFile: @unchecked Sendable {
     }
 
     let bytes: UnsafeRawBufferPointer
+    /// Whether the file is read at places (``Access/atPlaces(part:)``): only then is the kernel asked for anything.
+    private let atPlaces: Bool
     /// Read at places: the parts of the file (`part` bytes each) asked for by ``willRead(around:)``.
     private let asked: (bits: AtomicBitSet, part: Int)?
 
@@ -39,11 +41,12 @@ final class MappedFile: @unchecked Sendable {
         else { return nil }
         bytes = UnsafeRawBufferPointer(start: address, count: Int(size))
         if case .atPlaces(let part) = access {
+            atPlaces = true
             asked = part.map { (AtomicBitSet(count: (Int(size) + $0 - 1) / $0), $0) }
             // Advice only: a kernel that refuses it reads ahead as it would anyway.
             _ = madvise(address, Int(size), MADV_RANDOM)
         } else {
-            asked = nil
+            (atPlaces, asked) = (false, nil)
         }
     }
 
@@ -62,9 +65,11 @@ final class MappedFile: @unchecked Sendable {
 
     /// Asks the kernel to read the pages of `range` (byte offsets) that are not in memory, in one go, before they
     /// are touched. Costs a system call (~1 µs when they are all in memory already); for ranges of several pages.
+    /// Nothing for a mapping read through (the kernel reads ahead of its faults; the active segment's `.idx`, read
+    /// whole at each of its views, is asked nothing by the queries that loop over its entries).
     func willNeed(_ range: Range<Int>) {
         let range = range.clamped(to: 0..<bytes.count)
-        guard !range.isEmpty else { return }
+        guard atPlaces, !range.isEmpty else { return }
         let start = range.lowerBound & ~(Self.pageSize - 1)
         _ = madvise(
             UnsafeMutableRawPointer(mutating: bytes.baseAddress! + start), range.upperBound - start, MADV_WILLNEED)
