@@ -1,3 +1,4 @@
+import AuditLogSampleData
 import AuditLogTestSupport
 import Testing
 
@@ -43,6 +44,40 @@ struct MerkleTests {
             let leaf = hasher.leafHash(Array(String(i).utf8))
             leaves.append(leaf)
             frontier.append(leaf, using: hasher)
+        }
+    }
+
+    /// Appending leaves a block at a time (each level's nodes hashed two at a time) gives what appending them one
+    /// by one gives: the frontier, and each level's completed subtrees in the same order.
+    @Test(arguments: [SHA256Implementation.shaExtensions, .evp])
+    func appendingManyLeavesAtOnceMatchesAppendingThemOneByOne(implementation: SHA256Implementation) throws {
+        let hasher = try MerkleHasher(implementation: implementation)
+        var generator = SplitMix64(seed: 11)
+        for _ in 0..<200 {
+            let startSize = Int(generator.next() % 700)
+            let count = Int(generator.next() % 300)
+            let fromLevel = Int(generator.next() % 5)
+            let leaves = (0..<(startSize + count)).map { hasher.leafHash(Array("leaf \($0)".utf8)) }
+            var oneByOne = MerkleFrontier()
+            for leaf in leaves.prefix(startSize) { oneByOne.append(leaf, using: hasher) }
+            var atOnce = oneByOne
+            var expected: [(level: Int, hash: SHA256Hash)] = []
+            for leaf in leaves.dropFirst(startSize) {
+                oneByOne.append(leaf, using: hasher, completing: &expected, fromLevel: fromLevel)
+            }
+            var completed: [(level: Int, hash: SHA256Hash)] = []
+            atOnce.append(
+                contentsOf: Array(leaves.dropFirst(startSize)), using: hasher, completing: &completed,
+                fromLevel: fromLevel)
+            #expect(atOnce == oneByOne, "\(startSize) + \(count)")
+            #expect(atOnce.root(using: hasher) == referenceRoot(leaves[...], hasher))
+            for level in 0..<12 {
+                #expect(
+                    completed.filter { $0.level == level }.map(\.hash)
+                        == expected.filter { $0.level == level }.map(\.hash),
+                    "\(startSize) + \(count), level \(level)")
+            }
+            #expect(completed.count == expected.count)
         }
     }
 

@@ -24,7 +24,10 @@ struct SHA256Tests {
                     .utf8),
             "cf5b16a778af8380036ce59e7b0492370b249b11e8f07a51afac45037afee9d1"
         ),
-        ([UInt8](repeating: 0x61, count: 1_000_000), "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0"),
+        (
+            [UInt8](repeating: 0x61, count: 1_000_000),
+            "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0"
+        ),
         ([0xBD], "68325720aabd7c82f30f554b313d0570c95accbb7dc4b5aae11204c08ffe732b"),
         ([UInt8](repeating: 0, count: 55), "02779466cdec163811d078815c633f21901413081449002f24aa3e80f0b88ef7"),
         ([UInt8](repeating: 0, count: 56), "d4817aa5497628e7c77e6b606107042bbba3130888c5f47a375e6179be789fbb"),
@@ -34,7 +37,9 @@ struct SHA256Tests {
     @Test func theSHAExtensionsGiveTheNISTDigests() throws {
         try #require(extensions, "this CPU has no SHA extensions; the EVP path is the one in use")
         for (message, digest) in Self.vectors {
-            #expect(message.withUnsafeBytes { SHA256Extensions.hash(prefix: -1, $0) }.hex == digest, "\(message.count) bytes")
+            #expect(
+                message.withUnsafeBytes { SHA256Extensions.hash(prefix: -1, $0) }.hex == digest,
+                "\(message.count) bytes")
         }
         // Two at a time, of different lengths.
         for (a, b) in zip(Self.vectors, Self.vectors.reversed()) {
@@ -64,7 +69,9 @@ struct SHA256Tests {
             for prefix: Int32 in [-1, 0, 1] {
                 let one = a.withUnsafeBytes { SHA256Extensions.hash(prefix: prefix, $0) }
                 #expect(one == reference(prefix, a), "\(length) bytes, prefix \(prefix)")
-                let (x, y) = a.withUnsafeBytes { ra in b.withUnsafeBytes { rb in SHA256Extensions.hash(prefix: prefix, ra, rb) } }
+                let (x, y) = a.withUnsafeBytes { ra in
+                    b.withUnsafeBytes { rb in SHA256Extensions.hash(prefix: prefix, ra, rb) }
+                }
                 #expect(x == reference(prefix, a) && y == reference(prefix, b), "\(length) and \(b.count) bytes")
             }
         }
@@ -83,9 +90,13 @@ struct SHA256Tests {
             records.append(record)
         }
         for (a, b) in zip(records, records.dropFirst()) {
-            let pair = a.withUnsafeBytes { ra in b.withUnsafeBytes { rb in RecordCodec.leafHashes(of: ra, rb, using: fast) } }
+            let pair = a.withUnsafeBytes { ra in
+                b.withUnsafeBytes { rb in RecordCodec.leafHashes(of: ra, rb, using: fast) }
+            }
             #expect(pair.0 == evp.leafHash(a) && pair.1 == evp.leafHash(b))
             #expect(fast.nodeHash(pair.0, pair.1) == evp.nodeHash(pair.0, pair.1))
+            let nodes = fast.nodeHashes((pair.0, pair.1), (pair.1, pair.0))
+            #expect(nodes.0 == evp.nodeHash(pair.0, pair.1) && nodes.1 == evp.nodeHash(pair.1, pair.0))
         }
         #expect(fast.emptyRoot() == evp.emptyRoot())
     }

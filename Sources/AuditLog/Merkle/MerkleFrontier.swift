@@ -46,6 +46,53 @@ public struct MerkleFrontier: Equatable, Sendable {
         size += 1
     }
 
+    /// Appends `leaves` in order, with the same result as appending them one by one (the frontier, and in
+    /// `completed` the same subtree roots of each level in the same order; the levels come one after the other),
+    /// but level by level: the nodes of a level are independent of each other, so they are hashed two at a time.
+    mutating func append(
+        contentsOf leaves: [SHA256Hash], using hasher: MerkleHasher,
+        completing completed: inout [(level: Int, hash: SHA256Hash)], fromLevel: Int
+    ) {
+        guard !leaves.isEmpty else { return }
+        // The new nodes of the level being hashed, from its node `start` on (each replaces two of the level below,
+        // in place: node k is written after nodes 2k - 1 and 2k are read); the old frontier holds the node before
+        // `start` when `start` is odd.
+        var nodes = leaves
+        var count = nodes.count
+        var start = size
+        var level = 0
+        var newLow: [SHA256Hash] = []  // the new frontier's hashes of the levels done, lowest first
+        while count > 0 {
+            var read = 0
+            var written = 0
+            func add(_ node: SHA256Hash) {
+                nodes[written] = node
+                written += 1
+                if level + 1 >= fromLevel { completed.append((level + 1, node)) }
+            }
+            if start & 1 == 1 {
+                add(hasher.nodeHash(hashes.removeLast(), nodes[0]))
+                read = 1
+            }
+            while read + 4 <= count {
+                let (a, b) = hasher.nodeHashes((nodes[read], nodes[read + 1]), (nodes[read + 2], nodes[read + 3]))
+                add(a)
+                add(b)
+                read += 4
+            }
+            if read + 2 <= count {
+                add(hasher.nodeHash(nodes[read], nodes[read + 1]))
+                read += 2
+            }
+            if read < count { newLow.append(nodes[read]) }
+            count = written
+            start >>= 1
+            level += 1
+        }
+        hashes.append(contentsOf: newLow.reversed())
+        size += UInt64(leaves.count)
+    }
+
     /// The tree's root hash (the hash of the empty string for an empty tree).
     func root(using hasher: MerkleHasher) -> SHA256Hash {
         guard var root = hashes.last else { return hasher.emptyRoot() }

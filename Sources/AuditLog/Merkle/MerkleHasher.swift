@@ -53,4 +53,17 @@ final class MerkleHasher {
         right.withUnsafeBytes { sha.update($0) }
         return sha.finish()
     }
+
+    /// Two interior node hashes, interleaved when the SHA extensions are used.
+    @inline(__always)
+    func nodeHashes(
+        _ a: (left: SHA256Hash, right: SHA256Hash), _ b: (left: SHA256Hash, right: SHA256Hash)
+    ) -> (SHA256Hash, SHA256Hash) {
+        guard extensions else { return (nodeHash(a.left, a.right), nodeHash(b.left, b.right)) }
+        var first = (a.left.storage, a.right.storage)
+        var second = (b.left.storage, b.right.storage)
+        return withUnsafeBytes(of: &first) { first in
+            withUnsafeBytes(of: &second) { second in SHA256Extensions.hash(prefix: 1, first, second) }
+        }
+    }
 }

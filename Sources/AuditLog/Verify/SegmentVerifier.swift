@@ -59,7 +59,8 @@ final class SegmentWork: Sendable {
             guard index < segments.count else { return }
             let entry = segments[index]
             let check = SegmentVerifier.check(
-                name: entry.name, bytes: entry.bytes, open: { () throws(AuditLogError) in try log.open(segment: entry.name) },
+                name: entry.name, bytes: entry.bytes,
+                open: { () throws(AuditLogError) in try log.open(segment: entry.name) },
                 nameBase: entry.baseSeq, isLast: index == segments.count - 1,
                 checkpointSizes: checkpointSizes, hasher: hasher,
                 split: segments.count - 1 - index < jobs - 1 ? spare : nil
@@ -92,11 +93,11 @@ enum SegmentVerifier {
         do throws(AuditLogError) {
             // The header is checked against its own base first, so that a swapped file is told apart from damage.
             file = try SegmentFile.open(source: try open())
-        } catch where error.code == .archiveUnavailable || error.code == .archiveRefused {
+        } catch  where error.code == .archiveUnavailable || error.code == .archiveRefused {
             // Not a verdict on the log: the verification fails as a whole.
             check.unreadable = error
             return check
-        } catch where error.code == .notFound {
+        } catch  where error.code == .notFound {
             // An evicted segment whose object is not in the archive.
             problem(.missingSegment, 0, nil, nameBase, error.message)
             return check
@@ -166,6 +167,8 @@ enum SegmentVerifier {
                 .init(kind: kind, file: name, offset: offset, length: length, seq: seq, message: message))
         }
         var payload: [UInt8] = []
+        var leaves: [SHA256Hash] = []
+        var ignored: [(level: Int, hash: SHA256Hash)] = []
         var nextCheckpoint = checkpointSizes.firstIndex { $0 > frontier.size } ?? checkpointSizes.count
         return walk()
 
@@ -198,17 +201,26 @@ enum SegmentVerifier {
                     // Leaves are hashed two at a time (the SHA extensions interleave two messages): a record waits
                     // for the next one of its block (the block's payload stays put while its records are read);
                     // the block's last record is hashed alone. A block with fewer records than its header says
-                    // leaves one unhashed, and fails its root as it would anyway.
+                    // leaves one unhashed, and fails its root as it would anyway. The leaves join the frontier at
+                    // the end of the block (and at a checkpoint's size), level by level.
                     var waiting: UnsafeRawBufferPointer?
+                    leaves.removeAll(keepingCapacity: true)
                     func append(_ leaf: SHA256Hash) {
-                        frontier.append(leaf, using: hasher)
-                        if nextCheckpoint < checkpointSizes.count && checkpointSizes[nextCheckpoint] == frontier.size {
+                        leaves.append(leaf)
+                        let size = frontier.size + UInt64(leaves.count)
+                        if nextCheckpoint < checkpointSizes.count && checkpointSizes[nextCheckpoint] == size {
+                            appendLeaves()
                             check.roots[frontier.size] = frontier.root(using: hasher)
                             nextCheckpoint += 1
                         }
                     }
+                    func appendLeaves() {
+                        frontier.append(contentsOf: leaves, using: hasher, completing: &ignored, fromLevel: 64)
+                        leaves.removeAll(keepingCapacity: true)
+                    }
                     do throws(DecodeFailure) {
-                        try walker.forEachRecord(blockHeader, payload: &payload) { (seq, record) throws(DecodeFailure) in
+                        try walker.forEachRecord(blockHeader, payload: &payload) {
+                            (seq, record) throws(DecodeFailure) in
                             guard record[0] == RecordCodec.version else {
                                 throw DecodeFailure(reason: "record version \(record[0]) is unknown", offset: 0)
                             }
@@ -236,6 +248,7 @@ enum SegmentVerifier {
                     } catch {
                         bad = error.reason
                     }
+                    appendLeaves()
                     if let bad {
                         problem(
                             .modified, offset, length, blockHeader.firstSeq, "block records cannot be decoded: \(bad)")
@@ -362,7 +375,8 @@ private final class SecondHalf: @unchecked Sendable {
     static func start(
         on helper: HelperThread, name: String, file: SegmentFile, isLast: Bool, checkpointSizes: [UInt64]
     ) -> SecondHalf? {
-        guard file.source is FileDescriptor, let size = try? file.source.size(), size >= SegmentVerifier.minimumBytesToSplit,
+        guard file.source is FileDescriptor, let size = try? file.source.size(),
+            size >= SegmentVerifier.minimumBytesToSplit,
             let point = splitPoint(file, size: size)
         else { return nil }
         let half = SecondHalf(

@@ -22,6 +22,8 @@ final class SegmentAppender {
     /// Also read by proofs on other threads; thread-safe.
     let levels: MerkleLevelFiles
     private var completedSubtrees: [(level: Int, hash: SHA256Hash)] = []
+    /// Leaf hashes of the block being built, added to the frontier when it is sealed.
+    private var blockLeaves: [SHA256Hash] = []
     private var index: BlockIndexAppender
     private var checkpointedSize: UInt64?
     private var checkpointedAt = monotonicNanoseconds()
@@ -60,17 +62,22 @@ final class SegmentAppender {
         if segment.size >= Int64(options.maxSegmentBytes) && segment.blockCount > 0 { try roll() }
         try readDictionaryIfNeeded()
         writeBuffer.removeAll(keepingCapacity: true)
+        blockLeaves.removeAll(keepingCapacity: true)
         var startsCommit = true
         var headers: [(header: BlockHeader, offset: Int64)] = []
         // Leaves are hashed two at a time (the SHA extensions interleave two messages); a record waits here for
-        // the next one, and is hashed alone before its block is finished.
+        // the next one, and is hashed alone before its block is finished. A block's leaves join the frontier
+        // when it is sealed, level by level (its interior nodes two at a time too).
         var waiting: Range<Int>?
         func appendLeaves() {
-            guard let first = waiting else { return }
-            waiting = nil
+            if let first = waiting {
+                waiting = nil
+                blockLeaves.append(builder.leafHash(of: first, using: hasher))
+            }
             frontier.append(
-                builder.leafHash(of: first, using: hasher), using: hasher, completing: &completedSubtrees,
+                contentsOf: blockLeaves, using: hasher, completing: &completedSubtrees,
                 fromLevel: MerkleLevelFiles.firstLevel)
+            blockLeaves.removeAll(keepingCapacity: true)
         }
         for batch in batches {
             batch.records.withUnsafeBytes { raw in
@@ -87,10 +94,8 @@ final class SegmentAppender {
                     if let first = waiting {
                         waiting = nil
                         let (a, b) = builder.leafHashes(of: first, record, using: hasher)
-                        frontier.append(
-                            a, using: hasher, completing: &completedSubtrees, fromLevel: MerkleLevelFiles.firstLevel)
-                        frontier.append(
-                            b, using: hasher, completing: &completedSubtrees, fromLevel: MerkleLevelFiles.firstLevel)
+                        blockLeaves.append(a)
+                        blockLeaves.append(b)
                     } else {
                         waiting = record
                     }
