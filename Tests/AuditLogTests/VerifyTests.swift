@@ -569,4 +569,34 @@ struct VerifyTests {
                 "verify-proof", dir.file("p3.json"), "--checkpoint", dir.file("cp"), "--key", dir.file("k.vkey"),
             ]).status == 1)
     }
+
+    @Test("the table of first unredacted records keeps each actor's first record, through growth and hash collisions")
+    func firstRecordsByActor() {
+        func add(_ id: String, hash: UInt64? = nil, seq: UInt64, to table: inout FirstRecordsByActor) {
+            let hash = hash ?? SegmentIndexFiles.actorHash(id)
+            var id = id
+            id.withUTF8 { table.add(id: UnsafeRawBufferPointer($0), hash: hash, seq: seq, offset: Int64(seq) * 10) }
+        }
+        var table = FirstRecordsByActor()
+        for round in 0..<3 {
+            for i in 0..<1000 { add("user_\(i)", seq: UInt64(round * 1000 + i), to: &table) }
+        }
+        // Ids whose hashes collide (as two ids could in the actor index) are still told apart.
+        add("collides-a", hash: 42, seq: 5000, to: &table)
+        add("collides-b", hash: 42, seq: 5001, to: &table)
+        add("collides-a", hash: 42, seq: 5002, to: &table)
+        #expect(table.entries.count == 1002)
+        #expect(table.entries.filter { $0.hash == 42 }.map(\.seq) == [5000, 5001])
+        for i in 0..<1000 {
+            #expect(table.first(id: "user_\(i)")?.seq == UInt64(i))
+            #expect(table.first(id: "user_\(i)")?.offset == Int64(i) * 10)
+        }
+        #expect(table.first(id: "user_1000") == nil)
+        var other = FirstRecordsByActor()
+        add("user_7", seq: 9, to: &other)
+        add("late", seq: 9, to: &other)
+        table.add(other)
+        #expect(table.first(id: "user_7")?.seq == 7 && table.first(id: "late")?.seq == 9)
+        #expect(table.entries.count == 1003)
+    }
 }

@@ -92,7 +92,8 @@ enum LogVerifier {
         guard FileSystem.isDirectory(directory) else {
             throw AuditLogError(.notFound, "no log directory here", path: directory)
         }
-        return try verify(LocalLog(directory: directory), checkpoints: checkpoints, key: key, jobs: jobs, progress: progress)
+        return try verify(
+            LocalLog(directory: directory), checkpoints: checkpoints, key: key, jobs: jobs, progress: progress)
     }
 
     static func verify(

@@ -87,9 +87,8 @@ enum MaintenanceAudit {
                     problem(check, seq: seq, offset: nil, rule)
                 }
             case .actor(let id):
-                let hash = SegmentIndexFiles.actorHash(id)
                 for check in checks {
-                    if let first = check.unredactedActors[hash]?.first(where: { $0.id == id }), first.seq < rule.seq {
+                    if let first = check.unredactedActors.first(id: id), first.seq < rule.seq {
                         problem(check, seq: first.seq, offset: first.offset, rule)
                     }
                     for record in check.redacted

@@ -16,10 +16,8 @@ struct SegmentCheck {
     var redacted: [(seq: UInt64, actorID: String, fields: UInt16, by: UInt64, offset: Int64)] = []
     var retentions: [(seq: UInt64, retention: SystemEvents.Retention)] = []
     var redactionRules: [SystemEvents.RedactionRule] = []
-    /// Each actor with records that are not redacted, by the hash of its id (as in the actor index; ids that
-    /// collide share a list): the first such record's seq and block offset. A redaction of that actor after it
-    /// must have redacted it.
-    var unredactedActors: [UInt64: [(id: String, seq: UInt64, offset: Int64)]] = [:]
+    /// Each actor with records that are not redacted: the first such record's seq and block offset.
+    var unredactedActors = FirstRecordsByActor()
     /// Why the segment could not be fetched from an archive at all: no verdict, the verification fails.
     var unreadable: AuditLogError?
 }
@@ -238,11 +236,8 @@ enum SegmentVerifier {
                             if RecordCodec.isRedacted(record) || SystemEvents.mayBeSystemEvent(record) {
                                 try note(record, at: offset)
                             } else if let actor = SegmentIndexFiles.actorID(ofRecord: record) {
-                                let hash = SegmentIndexFiles.actorHash(actor)
-                                if !(check.unredactedActors[hash]?.contains { Self.equal($0.id, actor) } ?? false) {
-                                    check.unredactedActors[hash, default: []].append(
-                                        (String(decoding: actor, as: UTF8.self), seq, offset))
-                                }
+                                check.unredactedActors.add(
+                                    id: actor, hash: SegmentIndexFiles.actorHash(actor), seq: seq, offset: offset)
                             }
                         }
                     } catch {
@@ -309,12 +304,6 @@ enum SegmentVerifier {
 }
 
 extension SegmentVerifier {
-    /// Whether `bytes` are `string`'s UTF-8 (one `memcmp`: a generic comparison of the two took 5% of verify).
-    fileprivate static func equal(_ string: String, _ bytes: UnsafeRawBufferPointer) -> Bool {
-        string.utf8.withContiguousStorageIfAvailable { UnsafeRawBufferPointer($0).equals(bytes) }
-            ?? string.utf8.elementsEqual(bytes)
-    }
-
     /// Whether bad bytes at the end of the log have the shape a crash leaves: an entry cut short by the end of
     /// the file, or zeros (space the file system allocated but the write never reached). A complete block that
     /// fails its checksum, or other bytes, were changed after they were written.
@@ -341,11 +330,7 @@ extension SegmentVerifier {
         check.redacted += second.redacted
         check.retentions += second.retentions
         check.redactionRules += second.redactionRules
-        for (hash, entries) in second.unredactedActors {
-            for entry in entries where !(check.unredactedActors[hash]?.contains { $0.id == entry.id } ?? false) {
-                check.unredactedActors[hash, default: []].append(entry)
-            }
-        }
+        check.unredactedActors.add(second.unredactedActors)
         check.result.recordBytes += second.result.recordBytes
         check.result.sealed = second.result.sealed
         check.result.incompleteTailBytes = second.result.incompleteTailBytes
