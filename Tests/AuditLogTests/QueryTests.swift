@@ -126,12 +126,14 @@ struct QueryTests {
     /// Queries read segments through a memory mapping kept with their index view; a file truncated under the
     /// mapping makes its reads fail with an I/O error, not SIGBUS.
     /// The active segment has no actor index: a view scans its blocks' hashes, and after enough lookups keeps a map of
-    /// them; pages are the same either way, and after the segment grows (a new view).
+    /// them; pages are the same either way, and after the segment grows (a new view). Its blocks hold many frames
+    /// (a busy actor has records in most of them): pages of 7 end inside frames, in both orders.
     @Test func actorPagesOfTheActiveSegmentStayExactOnceItsViewKeepsAMap() throws {
         let dir = try TemporaryDirectory()
         let events = smallWorld(700, seed: 12)
         var options = smallOptions(durability: .none)
         options.maxSegmentBytes = 1 << 20  // one segment: every record in the active one
+        options.maxBlockBytes = 32 << 10
         let log = try AuditLog(directory: dir.path, options: options)
         for chunk in Array(events[..<600]).chunked(40) { try log.append(chunk) }
         let reader = try AuditLogReader(directory: dir.path)
@@ -142,7 +144,12 @@ struct QueryTests {
                 let page = try reader.events(matching: Query(actorIDs: [actor], limit: 1000))
                 let expected = stored.filter { $0.event.actor.id == actor }.map(\.seq).reversed()
                 #expect(page.events.map(\.seq) == Array(expected), "round \(round), \(actor)")
+                let paged = try allPages(reader, Query(actorIDs: [actor], order: .oldestFirst, limit: 7))
+                #expect(paged.map(\.seq) == expected.reversed(), "round \(round), \(actor), oldest first")
             }
+            let two = Array(actors.prefix(2))
+            let pagedTwo = try allPages(reader, Query(actorIDs: two, limit: 7))
+            #expect(pagedTwo.map(\.seq) == stored.filter { two.contains($0.event.actor.id) }.map(\.seq).reversed())
         }
         let rounds = SegmentIndex.scansBeforeActorMap / actors.count + 2
         for round in 0..<rounds { try expectExact(round) }

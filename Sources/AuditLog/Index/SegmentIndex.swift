@@ -38,9 +38,9 @@ final class SegmentIndex {
     /// valid actor index.
     private let actorIndex: Locked<ActorIndexFile??>
     /// A view without an actor index (the active segment) that many actor lookups ask: how many asked, then each
-    /// actor hash's records (offsets from the base seq), built from the blocks' hashes once enough lookups have
-    /// scanned them to pay for it (the active segment's view lives until the segment grows).
-    private let scannedActors = Locked<(lookups: Int, seqs: [UInt64: [UInt32]]?)>((0, nil))
+    /// actor hash's seqs, built from the blocks' hashes once enough lookups have scanned them to pay for it (the
+    /// active segment's view lives until the segment grows; a lookup then returns a stored list, not a new one).
+    private let scannedActors = Locked<(lookups: Int, seqs: [UInt64: [UInt64]]?)>((0, nil))
     /// Lookups that scan every block's hashes before a view builds ``scannedActors``: building it costs about as much
     /// as fifty scans (1-2 ms for the ~170k records of the 1M demo log's active segment, against ~30 µs a scan), so a
     /// view that is soon replaced (a segment being written) seldom builds one.
@@ -415,12 +415,12 @@ final class SegmentIndex {
             state.lookups += 1
             return state
         }
-        if let map { return (map[hash] ?? []).map { baseSeq + UInt64($0) } }
+        if let map { return map[hash] ?? [] }
         guard lookups == Self.scansBeforeActorMap, let hashes = try? actorHashes() else { return nil }
-        var built: [UInt64: [UInt32]] = [:]
-        for (i, h) in hashes.enumerated() { built[h, default: []].append(UInt32(i)) }
+        var built: [UInt64: [UInt64]] = [:]
+        for (i, h) in hashes.enumerated() { built[h, default: []].append(baseSeq + UInt64(i)) }
         scannedActors.withLock { $0.seqs = built }
-        return (built[hash] ?? []).map { baseSeq + UInt64($0) }
+        return built[hash] ?? []
     }
 
     /// Index in `blocks` of the block holding `seq`.

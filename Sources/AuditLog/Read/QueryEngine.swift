@@ -359,6 +359,8 @@ final class QueryEngine {
         // Wanted seqs lie strictly between `above` and `below`: the cursor bounds one side, `afterSeq` the low one.
         let below = newest ? cursor : nil
         let above = [newest ? nil : cursor, query.afterSeq].compactMap { $0 }.max()
+        let lowest = above.map { $0 < .max ? $0 + 1 : .max } ?? 0
+        let wanted = lowest..<max(lowest, below ?? .max)
         let (segments, settled) = try indexes.segments(in: directory)
         indexes.keep(only: segments)
         let order = newest ? Array(segments.indices.reversed()) : Array(segments.indices)
@@ -420,10 +422,6 @@ final class QueryEngine {
                         offset: index.blocks[b].offset, root: header.root)
                 )
             }
-            /// Whether a seq is on the right side of the cursor.
-            func wanted(_ seq: UInt64) -> Bool {
-                (below.map { seq < $0 } ?? true) && (above.map { seq > $0 } ?? true)
-            }
             if !actorHashes.isEmpty {
                 // Only this segment's records of the actors, block by block in the query's order.
                 var stopped = false
@@ -435,21 +433,47 @@ final class QueryEngine {
                     }
                     if try !index.mayMatch(b, probe) { return true }
                     let entry = try index.entry(b)
-                    // The bytes of the payload the block's wanted records lie in (the first starts where the record
-                    // before it ends).
-                    let firstRecord = Int(inBlock.min()! - info.firstSeq)
-                    let start = firstRecord == 0 ? 0 : Int(entry.recordEnd(firstRecord - 1))
-                    let end = Int(entry.recordEnd(Int(inBlock.max()! - info.firstSeq)))
-                    let needed = start..<max(start, end)
+                    // Where a record starts and ends in the payload (it starts where the one before it ends).
+                    func start(_ seq: UInt64) -> Int {
+                        let r = Int(seq - info.firstSeq)
+                        return r == 0 ? 0 : Int(entry.recordEnd(r - 1))
+                    }
+                    func end(_ seq: UInt64) -> Int { Int(entry.recordEnd(Int(seq - info.firstSeq))) }
+                    /// The payload bytes that `seqs` (in the query's order) lie in.
+                    func bytes(_ seqs: ArraySlice<UInt64>) -> Range<Int> {
+                        let (first, last) = newest ? (seqs.last!, seqs.first!) : (seqs.first!, seqs.last!)
+                        return start(first)..<max(start(first), end(last))
+                    }
+                    let needed = bytes(inBlock[...])
                     let (file, fileSize) = try segmentFile()
                     let (header, table) = try read(place(b), in: file, fileSize: fileSize) {
                         BlockFrames.run(meeting: needed, of: $0)
                     }
-                    let found = try records(
-                        of: header, in: file, offset: info.offset, seqs: inBlock, needed: needed, query: query,
-                        anchor: anchor, cache: cache(b, header), table: table)
-                    stopped = try !hand(found, newest: newest, body)
-                    return !stopped
+                    // A block of frames is decoded frame by frame in the query's order, only the frames that hold
+                    // wanted records, and only until the page is full: a busy actor's records are in most frames
+                    // of a block, but a page often ends inside one. (A frame holds the records that start in one
+                    // window of the payload.) A version 1 block is one stream: its records at once.
+                    var k = inBlock.startIndex
+                    while k < inBlock.endIndex {
+                        var next = inBlock.endIndex
+                        if header.compression == .frames {
+                            let window = start(inBlock[k]) / BlockFrames.frameBytes
+                            next = k + 1
+                            while next < inBlock.endIndex && start(inBlock[next]) / BlockFrames.frameBytes == window {
+                                next += 1
+                            }
+                        }
+                        let seqs = inBlock[k..<next]
+                        let found = try records(
+                            of: header, in: file, offset: info.offset, seqs: seqs, needed: bytes(seqs), query: query,
+                            anchor: anchor, cache: cache(b, header), table: table)
+                        if try !hand(found, newest: newest, body) {
+                            stopped = true
+                            return false
+                        }
+                        k = next
+                    }
+                    return true
                 }
                 if stopped { return }
             } else {
@@ -505,7 +529,7 @@ final class QueryEngine {
                     for frame in newest ? parts.reversed() : parts {
                         if let frame, !mayHoldMatch(frame) { continue }
                         let found = try records(
-                            of: header, in: file, offset: info.offset, seqs: nil, where: wanted,
+                            of: header, in: file, offset: info.offset, seqs: nil, where: wanted.contains,
                             needed: frame?.uncompressed, query: query, anchor: anchor, cache: cache(b, header),
                             table: table)
                         if try !hand(found, newest: newest, body) { return }
@@ -516,11 +540,11 @@ final class QueryEngine {
     }
 
     /// Calls `body` with each block of `index` that holds records of the actors whose ids hash to one of `hashes`,
-    /// and those records' seqs that are `wanted`, in the query's order, until `body` returns false.
+    /// and those records' seqs in `wanted` (both in the query's order), until `body` returns false.
     /// From the actor index when the segment has one; otherwise (the active segment) from the block index's hashes,
     /// one block at a time, so that a page that fills in the newest blocks does not look at the others.
     private func forEachActorBlock(
-        _ index: SegmentIndex, _ hashes: Set<UInt64>, newest: Bool, wanted: (UInt64) -> Bool,
+        _ index: SegmentIndex, _ hashes: Set<UInt64>, newest: Bool, wanted: Range<UInt64>,
         _ body: (Int, [UInt64]) throws(AuditLogError) -> Bool
     ) throws(AuditLogError) {
         let indexed = hashes.map { index.indexedSeqs(forActorHash: $0) }
@@ -536,24 +560,40 @@ final class QueryEngine {
                     entry.forEachActorHash { i, h in if hashes.contains(h) { records.append(i) } }
                 }
                 let first = index.blocks[b].firstSeq
-                let inBlock = records.map { first + UInt64($0) }.filter(wanted)
+                var inBlock = records.map { first + UInt64($0) }.filter(wanted.contains)
+                if newest { inBlock.reverse() }
                 if !inBlock.isEmpty, try !body(b, inBlock) { return }
             }
             return
         }
-        var seqs = indexed.flatMap { $0! }.filter(wanted).sorted()
-        if newest { seqs.reverse() }
-        var position = 0
-        while position < seqs.count {
-            guard let b = index.blockIndex(containing: seqs[position]) else {
-                position += 1  // a hash entry for a record past the indexed blocks: nothing to read
+        // Ascending (one actor's list already is: a busy actor's is long, and a page reads only its end), its
+        // wanted part found by binary search, then walked in the query's order.
+        let seqs = indexed.count == 1 ? indexed[0]! : indexed.flatMap { $0! }.sorted()
+        /// The position of the first seq at or above `seq`.
+        func position(of seq: UInt64) -> Int {
+            var (low, high) = (0, seqs.count)
+            while low < high {
+                let mid = (low + high) / 2
+                if seqs[mid] < seq { low = mid + 1 } else { high = mid }
+            }
+            return low
+        }
+        // (An index file that checks yet is not sorted gives a wrong answer, never a range that does not hold.)
+        let from = position(of: wanted.lowerBound)
+        let part = from..<max(from, position(of: wanted.upperBound))
+        let step = newest ? -1 : 1
+        var at = newest ? part.upperBound - 1 : part.lowerBound
+        var inBlock: [UInt64] = []
+        while part.contains(at) {
+            guard let b = index.blockIndex(containing: seqs[at]) else {
+                at += step  // a hash entry for a record past the indexed blocks: nothing to read
                 continue
             }
-            let info = index.blocks[b]
-            var inBlock: [UInt64] = []
-            while position < seqs.count && seqs[position] >= info.firstSeq && seqs[position] < info.endSeq {
-                inBlock.append(seqs[position])
-                position += 1
+            let blockSeqs = index.blocks[b].firstSeq..<index.blocks[b].endSeq
+            inBlock.removeAll(keepingCapacity: true)
+            while part.contains(at) && blockSeqs.contains(seqs[at]) {
+                inBlock.append(seqs[at])
+                at += step
             }
             if try !body(b, inBlock) { return }
         }
@@ -629,7 +669,7 @@ final class QueryEngine {
     /// holds are copied from it and those decoded are kept there. `table`: the block's frame table, if the caller
     /// has it.
     private func records(
-        of header: BlockHeader, in file: SegmentFile, offset: Int64, seqs: [UInt64]?,
+        of header: BlockHeader, in file: SegmentFile, offset: Int64, seqs: ArraySlice<UInt64>?,
         where wanted: (UInt64) -> Bool = { _ in true }, needed: Range<Int>?, query: Query, anchor: [[UInt8]],
         cache: (cache: FrameCache, block: FrameCache.Block)?, table: [BlockFrames.Frame]?
     ) throws(AuditLogError) -> [(seq: UInt64, bytes: Range<Int>)] {
