@@ -159,7 +159,7 @@ private final class TranscodeHelper: @unchecked Sendable {
     /// Blocks with fewer candidate records are done on the calling thread alone (the hand-over costs more).
     static let minimumRecords = 32
 
-    private let thread = HelperThread()
+    private let thread = HelperThread(spinMicroseconds: 200)
     private var job: (payload: UnsafeRawBufferPointer, records: ArraySlice<(seq: UInt64, bytes: Range<Int>)>)?
     private var result = BlockTranscoder.Result()
     private var transcoder: BlockTranscoder
