@@ -46,32 +46,43 @@ extension AuditLogReader {
         // threads finish together. The calling thread also reads and decompresses the blocks and hands the bytes on,
         // so the helper's best share grows with the output's size (for JSON Lines to a file ~ 3/4, OCSF ~ 7/8).
         var helperShare = 40
+        /// Whether the helper holds the end of the block before (its bytes come before anything of this block).
+        var helperBusy = false
         let directory = self.directory
+        func count(_ result: BlockTranscoder.Result) throws(AuditLogError) {
+            summary.events += result.events
+            if let last = result.lastSeq { summary.lastSeq = last }
+            if let failure = result.failure {
+                throw AuditLogError(.corrupt, "record \(failure.seq): \(failure.reason)", path: directory)
+            }
+        }
+        /// Waits for the helper's part of the block before, appends its bytes and counts them.
+        func collect() throws(AuditLogError) {
+            guard helperBusy, let second = helper else { return }
+            helperBusy = false
+            let (rest, helperWaited) = second.finish(into: &out.bytes)
+            helperShare = helperWaited ? min(helperShare + 1, 64) : max(helperShare - 1, 16)
+            try count(rest)
+        }
         try engine.forEachBlock(query, after: nil) { (payload, found) throws(AuditLogError) -> Bool in
             let before = summary.events
-            func count(_ result: BlockTranscoder.Result) throws(AuditLogError) {
-                summary.events += result.events
-                if let last = result.lastSeq { summary.lastSeq = last }
-                if let failure = result.failure {
-                    throw AuditLogError(.corrupt, "record \(failure.seq): \(failure.reason)", path: directory)
-                }
-            }
+            try collect()
             if shared && found.count >= TranscodeHelper.minimumRecords {
                 if helper == nil { helper = try TranscodeHelper(main) }
                 guard let second = helper else { return false }
-                // An even split keeps leaf hashes in pairs.
+                // An even split keeps leaf hashes in pairs. The helper takes a copy of its records, so it goes on
+                // while this thread reads and decompresses the next block; its bytes are collected then.
                 let split = found.count * (64 - helperShare) / 64 & ~1
                 second.start(payload, found[split...])
-                // The bytes of the blocks before go out while the helper works on this one: they are all in `out`,
-                // and what this block adds comes after them. The helper is waited for before anything is thrown.
-                let flushed = Result { () throws(AuditLogError) in try out.flushIfFull(write) }
-                let go = (try? flushed.get()) == true
-                let first = go ? main.transcode(payload, found[..<split], using: engine.hasher, into: &out.bytes) : nil
-                let (rest, helperWaited) = second.finish(into: &out.bytes, keep: go)
-                guard try flushed.get(), let first else { return false }
-                helperShare = helperWaited ? min(helperShare + 1, 64) : max(helperShare - 1, 16)
-                try count(first)
-                try count(rest)
+                helperBusy = true
+                // The bytes of the blocks before go out while the helper works: they are all in `out`, and what
+                // this block adds comes after them.
+                guard try out.flushIfFull(write) else {
+                    _ = second.finish(into: &out.bytes)
+                    helperBusy = false
+                    return false
+                }
+                try count(main.transcode(payload, found[..<split], using: engine.hasher, into: &out.bytes))
             } else {
                 guard try out.flushIfFull(write) else { return false }
                 try count(main.transcode(payload, found[...], using: engine.hasher, into: &out.bytes))
@@ -79,6 +90,7 @@ extension AuditLogReader {
             if let progress, summary.events >> 12 != before >> 12 { progress(summary.events) }
             return true
         }
+        try collect()
         if out.stopped {
             summary.bytes = out.total
             return summary
@@ -159,8 +171,13 @@ private final class TranscodeHelper: @unchecked Sendable {
     /// Blocks with fewer candidate records are done on the calling thread alone (the hand-over costs more).
     static let minimumRecords = 32
 
+    /// Polls rather than sleeps between blocks: hand-overs come every ~100 us, and waking a sleeping thread costs
+    /// nearly that much on a VM.
     private let thread = HelperThread(spinMicroseconds: 200)
-    private var job: (payload: UnsafeRawBufferPointer, records: ArraySlice<(seq: UInt64, bytes: Range<Int>)>)?
+    /// The bytes of the records handed over (a copy: the caller's block buffer is refilled meanwhile), and where in
+    /// them each record lies.
+    private var payload: [UInt8] = []
+    private var records: [(seq: UInt64, bytes: Range<Int>)] = []
     private var result = BlockTranscoder.Result()
     private var transcoder: BlockTranscoder
     private var output = ByteBuffer(capacity: 256 << 10)
@@ -174,10 +191,15 @@ private final class TranscodeHelper: @unchecked Sendable {
         hasher = try MerkleHasher()
     }
 
-    func start(
-        _ payload: UnsafeRawBufferPointer, _ records: ArraySlice<(seq: UInt64, bytes: Range<Int>)>
-    ) {
-        job = (payload, records)
+    /// Copies `records` of `payload` and starts transcoding them; call ``finish(into:keep:)`` before the next.
+    func start(_ payload: UnsafeRawBufferPointer, _ records: ArraySlice<(seq: UInt64, bytes: Range<Int>)>) {
+        // The records lie in one span of the payload, ascending or descending by the query's order.
+        let from = records.lazy.map(\.bytes.lowerBound).min() ?? 0
+        let to = records.lazy.map(\.bytes.upperBound).max() ?? 0
+        self.payload.removeAll(keepingCapacity: true)
+        self.payload.append(contentsOf: UnsafeRawBufferPointer(rebasing: payload[from..<max(from, to)]))
+        self.records.removeAll(keepingCapacity: true)
+        for (seq, bytes) in records { self.records.append((seq, bytes.lowerBound - from..<bytes.upperBound - from)) }
         onThread = thread.start { self.run() }
         if !onThread { run() }
     }
@@ -193,10 +215,10 @@ private final class TranscodeHelper: @unchecked Sendable {
     func stop() { thread.stop() }
 
     private func run() {
-        guard let next = job else { return }
-        job = nil
         output.removeAll()
-        result = transcoder.transcode(next.payload, next.records, using: hasher, into: &output)
+        result = payload.withUnsafeBytes { raw in
+            transcoder.transcode(raw, records[...], using: hasher, into: &output)
+        }
     }
 }
 
