@@ -78,7 +78,7 @@ extension AuditLogReader {
                 // The bytes of the blocks before go out while the helper works: they are all in `out`, and what
                 // this block adds comes after them.
                 guard try out.flushIfFull(write) else {
-                    _ = second.finish(into: &out.bytes)
+                    _ = second.finish(into: &out.bytes, keep: false)
                     helperBusy = false
                     return false
                 }
@@ -162,9 +162,8 @@ struct BlockTranscoder {
     }
 }
 
-/// The second thread of an export: transcodes the part of a block it is given into its own buffer while the
-/// caller does the rest, then hands its bytes over. The payload it reads belongs to the caller, who waits for it
-/// (``finish(into:keep:)``) before the block's memory changes.
+/// The second thread of an export: transcodes a copy of the part of a block it is given into its own buffer while
+/// the caller does the rest and reads the next block, then hands its bytes over (``finish(into:keep:)``).
 private final class TranscodeHelper: @unchecked Sendable {
     // @unchecked: the fields below are the helper thread's between `start` and `finish`, the caller's otherwise
     // (``HelperThread`` orders the two).
