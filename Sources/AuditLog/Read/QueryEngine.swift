@@ -488,10 +488,18 @@ final class QueryEngine {
                     if let below, info.firstSeq >= below { continue }
                     if let above, info.endSeq - 1 <= above { continue }
                     if position >= entriesAsked {
-                        // A page without filters reads its first block whatever its entry says: the block is asked
-                        // for with the entries, so that a disk reads both at once.
-                        if entriesAsked == 0, byFrame, probe.isEmpty, let length = place(b).length {
-                            try segmentFile().file.source.willRead(info.offset..<info.offset + Int64(length))
+                        // A page without filters reads its first block whatever its entry says, and often the
+                        // next one in its order (a page of 100 is half a block, and a time range's ends fall
+                        // inside blocks): both are asked for with the entries, so that a disk whose pages the
+                        // kernel dropped reads them all in one round instead of one block after the other.
+                        if entriesAsked == 0, byFrame, probe.isEmpty {
+                            let neighbour = blocks.dropFirst(position + 1).first.flatMap { abs($0 - b) == 1 ? $0 : nil }
+                            let spans = [b, neighbour].compactMap { $0 }.compactMap { b in
+                                place(b).length.map { index.blocks[b].offset..<index.blocks[b].offset + Int64($0) }
+                            }
+                            if let low = spans.map(\.lowerBound).min(), let high = spans.map(\.upperBound).max() {
+                                try segmentFile().file.source.willRead(low..<high)
+                            }
                         }
                         entriesAsked = min(blocks.count, position + window)
                         index.willReadEntries(of: blocks[position..<entriesAsked])
