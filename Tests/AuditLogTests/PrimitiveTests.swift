@@ -283,6 +283,28 @@ struct PrimitiveTests {
         #expect(ours(pastDictionary, Array("xyz".utf8), size: 9) == Array("xyzxefghi".utf8))
     }
 
+    /// A mapped file's part is asked for once, then again only when the kernel may have dropped it (``AskedParts``):
+    /// each part keeps its own time, and of racing callers exactly one asks.
+    @Test func mappedPartsAreAskedForAgainOnceStale() async {
+        let parts = AskedParts(count: 3)
+        let t: UInt32 = 1_000
+        #expect(parts.shouldAsk(1, now: t))
+        #expect(!parts.shouldAsk(1, now: t))
+        #expect(!parts.shouldAsk(1, now: t + AskedParts.fresh - 1))
+        #expect(parts.shouldAsk(2, now: t + 1))
+        #expect(parts.shouldAsk(1, now: t + AskedParts.fresh))
+        #expect(!parts.shouldAsk(1, now: t + AskedParts.fresh + 1))
+        #expect(!parts.shouldAsk(2, now: t + AskedParts.fresh))
+        #expect(parts.shouldAsk(0, now: AskedParts.now()))
+        let askers = await withTaskGroup(of: Int.self) { group in
+            for _ in 0..<8 {
+                group.addTask { (0..<1_000).filter { parts.shouldAsk(2, now: t + 100 + UInt32($0 / 500) * 50) }.count }
+            }
+            return await group.reduce(0, +)
+        }
+        #expect(askers == 2)  // one at t + 100, one at t + 150, however the tasks interleave
+    }
+
     @Test func varintsAreMinimalAndRoundTrip() throws {
         for value: UInt64 in [0, 1, 127, 128, 300, 16383, 16384, UInt64(UInt32.max), .max] {
             var bytes: [UInt8] = []

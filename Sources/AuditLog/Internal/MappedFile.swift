@@ -1,4 +1,5 @@
 import CGuardedCopy
+import Synchronization
 
 #if canImport(Glibc)
     import Glibc
@@ -12,21 +13,22 @@ import CGuardedCopy
 /// suits a file read through, and ruins one read at a few places: a query's first page in a cold 33 MB segment read
 /// most of it, 20-30 ms. A mapping read at places reads only the pages touched, and a reader about to copy a range
 /// of several pages asks for it first (``willNeed(_:)``): one read of the range instead of a fault per page; a reader
-/// about to read a few bytes asks for the part of the file around them, once (``willRead(around:)``).
+/// about to read a few bytes asks for the part of the file around them (``willRead(around:)``), once, and again when
+/// the kernel may have dropped it since.
 final class MappedFile: @unchecked Sendable {
     enum Access {
         /// Read through, or most of it: the kernel reads ahead around each fault.
         case whole
         /// Read at a few places (a segment's blocks, an index's entries): each fault reads only its page, and
-        /// ``MappedFile/willRead(around:)`` asks for the `part` bytes around a read once (never, for nil).
+        /// ``MappedFile/willRead(around:)`` asks for the `part` bytes around a read (never, for nil).
         case atPlaces(part: Int?)
     }
 
     let bytes: UnsafeRawBufferPointer
     /// Whether the file is read at places (``Access/atPlaces(part:)``): only then is the kernel asked for anything.
     private let atPlaces: Bool
-    /// Read at places: the parts of the file (`part` bytes each) asked for by ``willRead(around:)``.
-    private let asked: (bits: AtomicBitSet, part: Int)?
+    /// Read at places: when the parts of the file (`part` bytes each) were asked for by ``willRead(around:)``.
+    private let asked: (parts: AskedParts, part: Int)?
 
     /// Maps `path`; nil if it does not exist or is empty.
     convenience init?(path: String, access: Access = .whole) {
@@ -42,7 +44,7 @@ final class MappedFile: @unchecked Sendable {
         bytes = UnsafeRawBufferPointer(start: address, count: Int(size))
         if case .atPlaces(let part) = access {
             atPlaces = true
-            asked = part.map { (AtomicBitSet(count: (Int(size) + $0 - 1) / $0), $0) }
+            asked = part.map { (AskedParts(count: (Int(size) + $0 - 1) / $0), $0) }
             // Advice only: a kernel that refuses it reads ahead as it would anyway.
             _ = madvise(address, Int(size), MADV_RANDOM)
         } else {
@@ -52,13 +54,14 @@ final class MappedFile: @unchecked Sendable {
 
     /// Asks the kernel, the first time any bytes of a part of the file (``Access/atPlaces(part:)``) are read here,
     /// for the whole part (one disk read where the next few reads often land; a mapping read at places would read a
-    /// page per fault); later calls cost an atomic load. A part the kernel drops from memory later is read a page
-    /// per fault. Nothing for a mapping read through.
+    /// page per fault); calls in the next ``AskedParts/fresh`` seconds cost an atomic load and a coarse clock read,
+    /// and the first one after them asks again: the kernel may have dropped the part since (a long-lived reader,
+    /// `auditlog serve`, would otherwise read it a page per fault from then on). Nothing for a mapping read through.
     func willRead(around range: Range<Int>) {
         let range = range.clamped(to: 0..<bytes.count)
-        guard let (bits, size) = asked, !range.isEmpty else { return }
-        for part in range.lowerBound / size...(range.upperBound - 1) / size
-        where !bits.contains(part) && bits.insert(part) {
+        guard let (parts, size) = asked, !range.isEmpty else { return }
+        let now = AskedParts.now()
+        for part in range.lowerBound / size...(range.upperBound - 1) / size where parts.shouldAsk(part, now: now) {
             willNeed(part * size..<(part + 1) * size)
         }
     }
@@ -78,6 +81,47 @@ final class MappedFile: @unchecked Sendable {
     static let pageSize = max(4096, Int(sysconf(Int32(_SC_PAGESIZE))))
 
     deinit { munmap(UnsafeMutableRawPointer(mutating: bytes.baseAddress), bytes.count) }
+}
+
+/// When each part of a mapped file read at places was last asked for (``MappedFile/willRead(around:)``), read and
+/// set from any thread without a lock.
+final class AskedParts: @unchecked Sendable {
+    // @unchecked: the stamps are atomics, allocated once.
+    private let stamps: UnsafeMutablePointer<Atomic<UInt32>>
+    private let count: Int
+
+    /// For how many seconds a part asked for is taken to be in memory. The kernel keeps what is read often, so the
+    /// parts a reader keeps reading are asked for again (one `madvise`, ~1-3 µs while their pages are there) only
+    /// this often; a part it dropped meanwhile (this machine pages out files untouched for about a minute) is read
+    /// in one go again instead of a page per fault.
+    static let fresh: UInt32 = 10
+
+    /// The time to pass to ``shouldAsk(_:now:)``: whole seconds of the coarse monotonic clock, from 1.
+    static func now() -> UInt32 {
+        var now = timespec()
+        clock_gettime(CLOCK_MONOTONIC_COARSE, &now)
+        return UInt32(truncatingIfNeeded: now.tv_sec &+ 1)
+    }
+
+    init(count: Int) {
+        self.count = count
+        stamps = .allocate(capacity: max(count, 1))
+        for i in 0..<count { (stamps + i).initialize(to: Atomic(0)) }
+    }
+
+    deinit {
+        stamps.deinitialize(count: count)
+        stamps.deallocate()
+    }
+
+    /// Whether `part` is to be asked for at `now` (``now()``): never asked, or last asked ``fresh`` seconds or more
+    /// before (a caller whose clock read is older than the part's time asks nothing); then it counts as asked at
+    /// `now`, so exactly one of racing callers sees true.
+    func shouldAsk(_ part: Int, now: UInt32) -> Bool {
+        let then = stamps[part].load(ordering: .relaxed)
+        guard then == 0 || (now > then && now - then >= Self.fresh) else { return false }
+        return stamps[part].compareExchange(expected: then, desired: now, ordering: .relaxed).exchanged
+    }
 }
 
 /// A segment read through a memory mapping (a reader's index view of a segment keeps one while the file is
