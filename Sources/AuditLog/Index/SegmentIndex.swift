@@ -67,7 +67,8 @@ final class SegmentIndex {
     {
         self.baseSeq = baseSeq
         self.path = path
-        let file = try SegmentFile.open(path: path, baseSeq: baseSeq)
+        // Its last block's header and its footer are read below.
+        let file = try SegmentFile.open(path: path, baseSeq: baseSeq, readingTail: true)
         if let fd = file.source as? FileDescriptor {
             self.file = try fd.identity()
         } else {

@@ -38,6 +38,13 @@ final class FileDescriptor: ByteSource, @unchecked Sendable {
 
     deinit { if owned { _ = close(rawValue) } }
 
+    /// Asks the kernel to start reading `range` into memory (`posix_fadvise`, WILLNEED): a hint, so its errors are
+    /// ignored.
+    func willRead(_ range: Range<Int64>) {
+        guard range.lowerBound >= 0, !range.isEmpty else { return }
+        _ = posix_fadvise(rawValue, off_t(range.lowerBound), off_t(range.count), POSIX_FADV_WILLNEED)
+    }
+
     /// The process's standard input.
     static let standardInput = FileDescriptor(rawValue: 0, path: "standard input", owned: false)
 

@@ -124,7 +124,8 @@ final class SegmentIndexCache: Sendable {
     ) -> Bool {
         var entry = current(segment, settled: settled)
         var known = entry.bounds ?? entry.index.map { ($0.minTimestamp, $0.maxTimestamp) }
-        if known == nil, let opened = try? SegmentFile.open(path: segment.path, baseSeq: segment.baseSeq),
+        if known == nil,
+            let opened = try? SegmentFile.open(path: segment.path, baseSeq: segment.baseSeq, readingTail: true),
             let footer = try? opened.footer()
         {
             known = (footer.minTimestamp, footer.maxTimestamp)
