@@ -67,8 +67,13 @@ final class SegmentIndex {
     {
         self.baseSeq = baseSeq
         self.path = path
-        // Its last block's header and its footer are read below.
-        let file = try SegmentFile.open(path: path, baseSeq: baseSeq, readingTail: true)
+        // The segment's ends are asked for first, then the `.aix` (its block table) is read: a cold segment's
+        // header, dictionary, last block's header and footer come from the disk meanwhile.
+        let source = try SegmentFile.source(path: path, whole: false)
+        SegmentFile.willReadEnds(of: source)
+        // A lazy view opens the `.aix` now (kept for actor lookups, whatever its version) for its block table.
+        let actorFile = lazy ? opened ?? ActorIndexFile(directory: directory, baseSeq: baseSeq) : nil
+        let file = try SegmentFile.open(source: source, baseSeq: baseSeq)
         if let fd = file.source as? FileDescriptor {
             self.file = try fd.identity()
         } else {
@@ -81,8 +86,6 @@ final class SegmentIndex {
         var starts: [Int] = []
         /// Whether every byte of the `.idx` was a valid entry.
         var wholeFileValid = false
-        // A lazy view opens the `.aix` now (kept for actor lookups, whatever its version) for its block table.
-        let actorFile = lazy ? opened ?? ActorIndexFile(directory: directory, baseSeq: baseSeq) : nil
         let table = actorFile?.blockTable
         var sealedIndex = table == nil ? nil : actorFile
         // Read at places (the entries queries ask for) when the `.aix` gave the table, else read through now.

@@ -124,17 +124,36 @@ final class SegmentIndexCache: Sendable {
     ) -> Bool {
         var entry = current(segment, settled: settled)
         var known = entry.bounds ?? entry.index.map { ($0.minTimestamp, $0.maxTimestamp) }
-        if known == nil,
-            let opened = try? SegmentFile.open(path: segment.path, baseSeq: segment.baseSeq, readingTail: true),
-            let footer = try? opened.footer()
-        {
-            known = (footer.minTimestamp, footer.maxTimestamp)
-            entry.bounds = known
-            remember(entry, of: segment)
+        if known == nil, let source = try? SegmentFile.source(path: segment.path, whole: false) {
+            SegmentFile.willReadEnds(of: source, bytes: Self.boundsReadAhead)  // the footer right after the header
+            if let opened = try? SegmentFile.open(source: source, baseSeq: segment.baseSeq),
+                let footer = try? opened.footer()
+            {
+                known = (footer.minTimestamp, footer.maxTimestamp)
+                entry.bounds = known
+                remember(entry, of: segment)
+            }
         }
         guard let known else { return true }
         return known.max >= range.lowerBound && known.min <= range.upperBound
     }
+
+    /// Asks for the header and the footer of those of `segments` (sealed) whose time range is not known yet, before
+    /// ``sealedSegment(_:mayHoldTimesIn:settled:)`` reads them one segment after the other: a cold reader's page of
+    /// an old hour looks at every newer segment first, and on a disk whose pages the kernel dropped each look was a
+    /// disk round or two (~45 segments at 10M events).
+    func willLearnTimes(of segments: [(baseSeq: UInt64, path: String)], settled: UInt64?) {
+        for segment in segments {
+            let entry = current(segment, settled: settled)
+            guard entry.bounds == nil, entry.index == nil,
+                let source = try? SegmentFile.source(path: segment.path, whole: false)
+            else { continue }
+            SegmentFile.willReadEnds(of: source, bytes: Self.boundsReadAhead)
+        }
+    }
+
+    /// What of each end of a segment learning its time range asks for: its header and its footer.
+    private static let boundsReadAhead: Int64 = 4 << 10
 
     /// The entry of `segment` as it describes the segment's file now: the cached one if it was checked since the
     /// settled listing, or if a `stat` now finds the same file (then noted as checked in this listing); else a new
@@ -369,11 +388,22 @@ final class QueryEngine {
         let actorHashes = Set(query.actorIDs.map(SegmentIndexFiles.actorHash))
         let probe = BlockFilter.Probe(query)
         let anchor = RecordFilter(query).anchor
-        for i in order {
+        // The sealed segments' time ranges asked for ahead of the loop, in windows that grow (a page often ends in
+        // the newest segment; a page of an old hour looks at every segment after it).
+        var timesAsked = 0
+        var timesWindow = 4
+        for (position, i) in order.enumerated() {
             let segment = segments[i]
             if let below, segment.baseSeq >= below { continue }
             if let above, i + 1 < segments.count, segments[i + 1].baseSeq - 1 <= above { continue }
             let isLast = i == segments.count - 1
+            if range != nil, !isLast, position >= timesAsked {
+                timesAsked = min(order.count, position + timesWindow)
+                timesWindow = min(4 * timesWindow, 64)
+                indexes.willLearnTimes(
+                    of: order[position..<timesAsked].filter { $0 != segments.count - 1 }.map { segments[$0] },
+                    settled: settled)
+            }
             if let range, !isLast, !indexes.sealedSegment(segment, mayHoldTimesIn: range, settled: settled) {
                 continue
             }

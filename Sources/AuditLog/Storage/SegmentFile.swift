@@ -35,36 +35,43 @@ final class SegmentFile {
     /// Byte offset of the base seq in the segment header (FORMAT.md, "Segment header").
     static let baseSeqOffset: Int64 = 12
 
-    /// Opens a segment and checks its header; the base seq must match the file name. `readingTail`: the caller
-    /// reads the segment's last bytes next (its footer, its last block's header, as a reader's first look at a
-    /// segment does): they are asked for before the header is read, so that a disk whose pages the kernel dropped
-    /// reads both in one round instead of one after the other.
-    static func open(path: String, baseSeq: UInt64, fd existing: FileDescriptor? = nil, readingTail: Bool = false)
-        throws(AuditLogError) -> SegmentFile
+    /// Opens a segment and checks its header; the base seq must match the file name.
+    static func open(path: String, baseSeq: UInt64, fd existing: FileDescriptor? = nil) throws(AuditLogError)
+        -> SegmentFile
     {
-        let file = try open(path: path, fd: existing, readingTail: readingTail)
+        let source: any ByteSource
+        if let existing { source = existing } else { source = try Self.source(path: path, whole: false) }
+        return try open(source: source, baseSeq: baseSeq)
+    }
+
+    /// Opens a segment from its bytes and checks its header; the base seq must match the file name.
+    static func open(source: any ByteSource, baseSeq: UInt64) throws(AuditLogError) -> SegmentFile {
+        let file = try open(source: source)
         guard file.header.baseSeq == baseSeq else {
             throw AuditLogError(
                 .corrupt, "segment header says base seq \(file.header.baseSeq) but the file name says \(baseSeq)",
-                path: path, offset: baseSeqOffset)
+                path: source.path, offset: baseSeqOffset)
         }
         return file
     }
 
     /// Opens a segment and checks its header, whatever its base seq. A segment evicted to the archive (its stub in
     /// place of the file) is read from the store.
-    static func open(path: String, fd existing: FileDescriptor? = nil, readingTail: Bool = false)
-        throws(AuditLogError) -> SegmentFile
-    {
-        let source: any ByteSource
-        if let existing { source = existing } else { source = try Self.source(path: path, whole: false) }
-        if readingTail, let size = try? source.size() { source.willRead(max(0, size - tailReadAhead)..<size) }
-        return try open(source: source)
+    static func open(path: String, fd existing: FileDescriptor? = nil) throws(AuditLogError) -> SegmentFile {
+        if let existing { return try open(source: existing) }
+        return try open(source: try source(path: path, whole: false))
     }
 
-    /// The last bytes of a segment asked for with its header when the caller reads its tail next: its footer and,
-    /// mostly, its last block's header (a block is 20-30 KiB compressed).
-    static let tailReadAhead: Int64 = 64 << 10
+    /// Asks for the first and the last `bytes` of a segment, before a reader reads any: by default what a view's
+    /// first look at a segment reads there, the header and, in version 2, the first block (the dictionary of the
+    /// others; ~20-30 KiB compressed) at the start, the last block's header and the footer at the end. On a disk
+    /// whose pages the kernel dropped, the disk then reads them in one round (with whatever else the reader asks
+    /// for before it waits) instead of one after the other.
+    static func willReadEnds(of source: any ByteSource, bytes: Int64 = 64 << 10) {
+        guard let size = try? source.size() else { return }
+        source.willRead(0..<min(size, bytes))
+        source.willRead(max(0, size - bytes)..<size)
+    }
 
     /// The segment file at `path`, or when it was evicted, its bytes in the archive: fetched as reads need them, or
     /// `whole` in one fetch (the verifier's way).
