@@ -108,13 +108,18 @@ public final class AuditLog: Sendable {
             // A retention or redaction that a crash interrupted after its event was committed is finished before
             // anything else happens.
             try writer.finishPendingMaintenance()
-            // In the background, at open, after every segment seal and every check interval: the actor indexes
-            // and facet summaries that sealed segments lack, the archive's uploads (retried with back-off while the store cannot be reached),
-            // then retention (after the uploads, so that it finds the segments it may remove archived; a failure is
-            // left for the next run; a failed write in its event stops the writer as usual).
+            // In the background, after every segment seal and every check interval, and at open when there is
+            // something to do then (a sealed segment without its summaries, a retention policy, an archive): the
+            // actor indexes and facet summaries that sealed segments lack, the archive's uploads (retried with
+            // back-off while the store cannot be reached), then retention (after the uploads, so that it finds the
+            // segments it may remove archived; a failure is left for the next run; a failed write in its event
+            // stops the writer as usual).
             let policy = options.retention
             let archiver = options.archive.map { LogArchiver(directory: directory, options: $0) }
-            try writer.runPeriodically(every: policy?.checkInterval ?? .seconds(3600)) { writer in
+            try writer.runPeriodically(
+                every: policy?.checkInterval ?? .seconds(3600),
+                startingNow: policy != nil || archiver != nil || writer.summariesMissingAtOpen
+            ) { writer in
                 // The summaries first: local and quick, they should not wait for a store that is down.
                 writer.writeMissingSummaries()
                 if let archiver {

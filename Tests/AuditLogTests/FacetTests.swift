@@ -65,6 +65,42 @@ struct FacetTests {
         #expect(names.values.allSatisfy { $0.kind != nil })
     }
 
+    /// The writer's maintenance thread starts at open only when there is work then (here: a sealed segment without
+    /// its summary), otherwise at the first seal; either way it writes what sealed segments lack.
+    @Test func maintenanceStartsAtOpenOnlyWhenSummariesAreMissing() throws {
+        let dir = try TemporaryDirectory()
+        var log: AuditLog? = try AuditLog(directory: dir.path, options: smallOptions())
+        for chunk in sampleEvents(1500, seed: 23).chunked(100) { try log!.append(chunk) }
+        log!.writer.writeMissingSummaries()
+        try log!.close()
+        let sealed = Array(try segmentPaths(dir.path).dropLast())
+        try #require(sealed.count >= 2)
+        func summary(_ segment: String) -> String { String(segment.dropLast(4)) + ".fct" }
+        func written(_ path: String) -> Bool {
+            for _ in 0..<300 where !FileManager.default.fileExists(atPath: path) { usleep(10_000) }
+            return FileManager.default.fileExists(atPath: path)
+        }
+        #expect(sealed.allSatisfy { FileManager.default.fileExists(atPath: summary($0)) })
+
+        // Every summary there: no thread at open. One goes while the log is open; the next seal starts the thread,
+        // which writes it again.
+        log = try AuditLog(directory: dir.path, options: smallOptions())
+        #expect(!log!.writer.maintenanceStarted)
+        try FileManager.default.removeItem(atPath: summary(sealed[0]))
+        let segments = try segmentPaths(dir.path).count
+        while try segmentPaths(dir.path).count == segments { try log!.append(sampleEvents(50, seed: 24)) }
+        #expect(log!.writer.maintenanceStarted)
+        #expect(written(summary(sealed[0])))
+        try log!.close()
+
+        // Missing at open: the thread starts with the writer and writes it.
+        try FileManager.default.removeItem(atPath: summary(sealed[1]))
+        log = try AuditLog(directory: dir.path, options: smallOptions())
+        #expect(log!.writer.maintenanceStarted)
+        #expect(written(summary(sealed[1])))
+        try log!.close()
+    }
+
     /// The writer counts facets as it commits and writes each summary at seal, without reading records: byte for
     /// byte what computing it from the sealed segment's records gives. A segment that held records before the
     /// writer opened it is left to the maintenance thread.

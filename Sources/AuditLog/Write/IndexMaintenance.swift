@@ -3,8 +3,9 @@ extension LogWriter {
     /// (`.aix`), missing when the segment already held records as this writer opened it (open does not read the
     /// active segment's block index whole), or of version 1 (rewritten as version 2, whose block table lets a
     /// reader build its view of the segment lazily), and the facet summary (`.fct`), so that readers list distinct
-    /// values without reading records. Runs on the writer's maintenance thread, at open and after each seal; it stops
-    /// early when the log closes. Each is computed outside the commit path and written only if the segment is still
+    /// values without reading records. Runs on the writer's maintenance thread after each seal, and at open when a
+    /// sealed segment lacks a summary file (or the log has a retention policy or an archive; a version 1 actor index
+    /// alone waits for the next seal); it stops early when the log closes. Each is computed outside the commit path and written only if the segment is still
     /// the same file (redaction replaces segments, and removes their summaries, under the same exclusivity), so a
     /// summary never describes records that are gone.
     func writeMissingSummaries() {

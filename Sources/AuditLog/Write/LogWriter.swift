@@ -45,6 +45,8 @@ final class LogWriter: @unchecked Sendable {
     private var committer: BackgroundThread?
     private var flusher: BackgroundThread?
     private var maintenanceThread: BackgroundThread?
+    /// The maintenance task and its interval (``runPeriodically(every:startingNow:_:)``).
+    private var maintenance: (interval: Duration, task: @Sendable (LogWriter) -> Void)?
     private var checkpointer: BackgroundThread?
     /// Set at segment seal: the maintenance task should run.
     private var maintenanceDue = true
@@ -55,6 +57,9 @@ final class LogWriter: @unchecked Sendable {
 
     /// Leader only.
     let appender: SegmentAppender
+    /// Whether a sealed segment had no actor index or no facet summary in the directory as the writer opened the log
+    /// (recovery's listing; open's index repair writes missing actor indexes itself).
+    let summariesMissingAtOpen: Bool
 
     private struct SyncWaiter {
         var upperBound: UInt64
@@ -106,6 +111,13 @@ final class LogWriter: @unchecked Sendable {
             directory: directory, directoryFD: directoryHandle, options: options, recovered: recovered,
             hasher: hasher, metrics: metrics, helper: helper)
         try appender.checkpointRecoveredTree()
+        let names = Set(recovered.names)
+        summariesMissingAtOpen = LogFiles.segments(named: recovered.names, in: directory).dropLast().contains {
+            segment in
+            [SegmentIndexFiles.actorIndexExtension, SegmentFacets.fileExtension].contains {
+                !names.contains(LogFiles.name(segment.baseSeq, $0))
+            }
+        }
 
         // The threads hold the writer until `close` stops them; `AuditLog.deinit` calls `close`.
         if case .interval(let interval) = options.durability {
@@ -233,7 +245,7 @@ final class LogWriter: @unchecked Sendable {
                 events: work.reduce(0) { $0 + $1.count }, nanoseconds: monotonicNanoseconds() - started)
             if case .interval = options.durability { unsyncedFile = written }
         }
-        if sealed { maintenanceDue = true }
+        if sealed { maintenanceIsDue() }
         acknowledge(result)
         wakeNextCommitter()
     }
@@ -341,7 +353,7 @@ final class LogWriter: @unchecked Sendable {
         }
         let sealed = appender.segment.baseSeq != segmentBefore
         lock.withLock {
-            if sealed { maintenanceDue = true }
+            if sealed { maintenanceIsDue() }
             acknowledge(result)
         }
         _ = try result.get()
@@ -357,7 +369,7 @@ final class LogWriter: @unchecked Sendable {
             try appender.roll()
             lock.withLock {
                 unsyncedFile = nil
-                maintenanceDue = true
+                maintenanceIsDue()
                 lock.broadcast()
             }
         } catch {
@@ -409,13 +421,34 @@ final class LogWriter: @unchecked Sendable {
         }
     }
 
-    /// Runs `task` on a thread of its own now, after each segment seal and every `interval`, until close: the
-    /// writer's background maintenance (retention). Once per writer.
-    func runPeriodically(every interval: Duration, _ task: @escaping @Sendable (LogWriter) -> Void)
-        throws(AuditLogError)
-    {
-        let thread = try BackgroundThread { self.maintain(every: interval, task) }
-        lock.withLock { maintenanceThread = thread }
+    /// Runs `task` on a thread of its own after each segment seal and every `interval`, until close: the writer's
+    /// background maintenance (summaries, the archive, retention). Once per writer. `startingNow`: the thread starts
+    /// now and runs `task` at once; otherwise at the first seal, so that a writer with nothing to maintain that is
+    /// closed before it seals starts no thread (a thread's start and join were ~40 µs of an open and close here,
+    /// more at 10M events, where the task's first look at the directory ran meanwhile).
+    func runPeriodically(
+        every interval: Duration, startingNow: Bool, _ task: @escaping @Sendable (LogWriter) -> Void
+    ) throws(AuditLogError) {
+        lock.lock()
+        defer { lock.unlock() }
+        maintenance = (interval, task)
+        if startingNow { try startMaintenance() }
+    }
+
+    /// Whether the maintenance thread has started (and the log is not closed).
+    var maintenanceStarted: Bool { lock.withLock { maintenanceThread != nil } }
+
+    /// Starts the maintenance thread, if there is a task and it has not started, unless the log is closing. Under
+    /// the lock.
+    private func startMaintenance() throws(AuditLogError) {
+        guard maintenanceThread == nil, let maintenance, !stopThreads else { return }
+        maintenanceThread = try BackgroundThread { self.maintain(every: maintenance.interval, maintenance.task) }
+    }
+
+    /// A segment was sealed: the maintenance task should run. Under the lock.
+    private func maintenanceIsDue() {
+        maintenanceDue = true
+        try? startMaintenance()  // a thread that cannot start now is asked for again at the next seal
     }
 
     private func maintain(every interval: Duration, _ task: @Sendable (LogWriter) -> Void) {
