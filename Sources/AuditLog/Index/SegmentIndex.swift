@@ -67,10 +67,10 @@ final class SegmentIndex {
     {
         self.baseSeq = baseSeq
         self.path = path
-        // The segment's ends are asked for first, then the `.aix` (its block table) is read: a cold segment's
-        // header, dictionary, last block's header and footer come from the disk meanwhile.
+        // A reader's view asks for the segment's ends first, then reads the `.aix` (its block table): a cold
+        // segment's header, dictionary, last block's header and footer come from the disk meanwhile.
         let source = try SegmentFile.source(path: path, whole: false)
-        SegmentFile.willReadEnds(of: source)
+        if lazy { SegmentFile.willReadEnds(of: source) }
         // A lazy view opens the `.aix` now (kept for actor lookups, whatever its version) for its block table.
         let actorFile = lazy ? opened ?? ActorIndexFile(directory: directory, baseSeq: baseSeq) : nil
         let file = try SegmentFile.open(source: source, baseSeq: baseSeq)

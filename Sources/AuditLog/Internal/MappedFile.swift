@@ -54,7 +54,7 @@ final class MappedFile: @unchecked Sendable {
 
     /// Asks the kernel, the first time any bytes of a part of the file (``Access/atPlaces(part:)``) are read here,
     /// for the whole part (one disk read where the next few reads often land; a mapping read at places would read a
-    /// page per fault); calls in the next ``AskedParts/fresh`` seconds cost an atomic load and a coarse clock read,
+    /// page per fault); calls in the next ``AskedParts/fresh`` seconds cost an atomic load and a clock read (vDSO),
     /// and the first one after them asks again: the kernel may have dropped the part since (a long-lived reader,
     /// `auditlog serve`, would otherwise read it a page per fault from then on). Nothing for a mapping read through.
     func willRead(around range: Range<Int>) {
@@ -96,12 +96,8 @@ final class AskedParts: @unchecked Sendable {
     /// in one go again instead of a page per fault.
     static let fresh: UInt32 = 10
 
-    /// The time to pass to ``shouldAsk(_:now:)``: whole seconds of the coarse monotonic clock, from 1.
-    static func now() -> UInt32 {
-        var now = timespec()
-        clock_gettime(CLOCK_MONOTONIC_COARSE, &now)
-        return UInt32(truncatingIfNeeded: now.tv_sec &+ 1)
-    }
+    /// The time to pass to ``shouldAsk(_:now:)``: whole seconds of the monotonic clock, from 1.
+    static func now() -> UInt32 { UInt32(truncatingIfNeeded: monotonicNanoseconds() / 1_000_000_000 &+ 1) }
 
     init(count: Int) {
         self.count = count

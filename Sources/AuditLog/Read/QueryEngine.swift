@@ -124,15 +124,13 @@ final class SegmentIndexCache: Sendable {
     ) -> Bool {
         var entry = current(segment, settled: settled)
         var known = entry.bounds ?? entry.index.map { ($0.minTimestamp, $0.maxTimestamp) }
-        if known == nil, let source = try? SegmentFile.source(path: segment.path, whole: false) {
-            SegmentFile.willReadEnds(of: source, bytes: Self.boundsReadAhead)  // the footer right after the header
-            if let opened = try? SegmentFile.open(source: source, baseSeq: segment.baseSeq),
-                let footer = try? opened.footer()
-            {
-                known = (footer.minTimestamp, footer.maxTimestamp)
-                entry.bounds = known
-                remember(entry, of: segment)
-            }
+        // Its header and footer were asked for with its neighbours' (``willLearnTimes(of:settled:)``).
+        if known == nil, let opened = try? SegmentFile.open(path: segment.path, baseSeq: segment.baseSeq),
+            let footer = try? opened.footer()
+        {
+            known = (footer.minTimestamp, footer.maxTimestamp)
+            entry.bounds = known
+            remember(entry, of: segment)
         }
         guard let known else { return true }
         return known.max >= range.lowerBound && known.min <= range.upperBound
@@ -524,8 +522,8 @@ final class QueryEngine {
                         // inside blocks): both are asked for with the entries, so that a disk whose pages the
                         // kernel dropped reads them all in one round instead of one block after the other.
                         if entriesAsked == 0, byFrame, probe.isEmpty {
-                            let neighbour = blocks.dropFirst(position + 1).first.flatMap { abs($0 - b) == 1 ? $0 : nil }
-                            let spans = [b, neighbour].compactMap { $0 }.compactMap { b in
+                            let pair = [b] + blocks.dropFirst(position + 1).prefix(1).filter { abs($0 - b) == 1 }
+                            let spans = pair.compactMap { b in
                                 place(b).length.map { index.blocks[b].offset..<index.blocks[b].offset + Int64($0) }
                             }
                             if let low = spans.map(\.lowerBound).min(), let high = spans.map(\.upperBound).max() {
