@@ -157,15 +157,35 @@ public struct SampleEventGenerator {
         return min(count - 1, Int(Double(count) * u * u * u))
     }
 
+    /// A UUIDv7-shaped id: the timestamp's low 48 bits, then random bits (the version and variant nibbles fixed).
     private mutating func uuid(_ timestamp: Int64) -> String {
         let r = random.next()
-        let ms = hex(UInt64(timestamp), 12)
-        let a = hex(r, 16)
-        let b = hex(random.next(), 12)
-        let msChars = Array(ms)
-        let aChars = Array(a)
-        return String(msChars[0..<8]) + "-" + String(msChars[8..<12]) + "-7" + String(aChars[0..<3]) + "-"
-            + "a" + String(aChars[3..<6]) + "-" + b
+        let b = random.next()
+        // Built as bytes: String formatting was a third of the generator's time (`perf`), and the benchmarks
+        // generate 30M events at 10M.
+        return String(unsafeUninitializedCapacity: 36) { out in
+            var at = 0
+            func put(_ value: UInt64, digits: Int) {
+                writeHex(value, digits, into: out, at: at)
+                at += digits
+            }
+            func put(_ byte: Character) {
+                out[at] = byte.asciiValue!
+                at += 1
+            }
+            put(UInt64(bitPattern: timestamp) >> 16, digits: 8)
+            put("-")
+            put(UInt64(bitPattern: timestamp), digits: 4)
+            put("-")
+            put("7")
+            put(r >> 52, digits: 3)
+            put("-")
+            put("a")
+            put(r >> 40, digits: 3)
+            put("-")
+            put(b, digits: 12)
+            return at
+        }
     }
 }
 
@@ -186,15 +206,29 @@ public struct SplitMix64: RandomNumberGenerator {
     public mutating func below(_ bound: Int) -> Int { Int(next() % UInt64(bound)) }
 }
 
+/// The low `digits` hexadecimal digits of `value`, lowercase, zero-padded.
 private func hex(_ value: UInt64, _ digits: Int) -> String {
-    let text = String(value, radix: 16)
-    return text.count >= digits
-        ? String(text.suffix(digits)) : String(repeating: "0", count: digits - text.count) + text
+    String(unsafeUninitializedCapacity: digits) { out in
+        writeHex(value, digits, into: out, at: 0)
+        return digits
+    }
 }
 
+/// Writes the low `digits` hexadecimal digits of `value` into `out` from `at`.
+private func writeHex(_ value: UInt64, _ digits: Int, into out: UnsafeMutableBufferPointer<UInt8>, at: Int) {
+    var value = value
+    for i in stride(from: at + digits - 1, through: at, by: -1) {
+        out[i] = hexDigits[Int(value & 15)]
+        value >>= 4
+    }
+}
+
+private let hexDigits = Array("0123456789abcdef".utf8)
+
+/// `value` in decimal, zero-padded to `digits` (longer if it needs more).
 private func padded(_ value: Int, _ digits: Int) -> String {
     let text = String(value)
-    return text.count >= digits ? text : String(repeating: "0", count: digits - text.count) + text
+    return text.utf8.count >= digits ? text : String(repeating: "0", count: digits - text.utf8.count) + text
 }
 
 private let orgs = [

@@ -56,7 +56,21 @@ while let argument = arguments.popFirst() {
 }
 guard access(tool, X_OK) == 0 else { fail("no auditlog executable at \(tool); run `swift build -c release` first") }
 
-let comparison = Comparison(events: events, directory: directory, tool: tool) { printError($0) }
+// Progress lines carry the time since the start, so that a long run (10M events) shows where its minutes go.
+func monotonicSeconds() -> Int {
+    var now = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &now)
+    return Int(now.tv_sec)
+}
+let started = monotonicSeconds()
+func elapsed(since started: Int) -> String {
+    let seconds = monotonicSeconds() - started
+    let minutes = String(seconds / 60)
+    let rest = String(seconds % 60)
+    return "[" + String(repeating: "0", count: max(0, 2 - minutes.count)) + minutes + ":"
+        + String(repeating: "0", count: 2 - rest.count) + rest + "]"
+}
+let comparison = Comparison(events: events, directory: directory, tool: tool) { printError("\(elapsed(since: started)) \($0)") }
 do {
     try comparison.run()
 } catch {

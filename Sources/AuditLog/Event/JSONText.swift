@@ -16,6 +16,7 @@ public struct JSONText: Sendable, Hashable, CustomStringConvertible {
             var scanner = JSONScanner(UnsafeRawBufferPointer(utf8), maxDepth: maxNestingDepth)
             return Result { () throws(JSONScanner.SyntaxError) -> String in
                 var out: [UInt8] = []
+                out.reserveCapacity(utf8.count)  // canonical text is rarely longer than its input
                 try scanner.copyCanonicalValue(into: &out)
                 if scanner.peek() != nil { throw scanner.error("unexpected data after the JSON value") }
                 return String(decoding: out, as: UTF8.self)
