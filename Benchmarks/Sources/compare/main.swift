@@ -70,7 +70,9 @@ func elapsed(since started: Int) -> String {
     return "[" + String(repeating: "0", count: max(0, 2 - minutes.count)) + minutes + ":"
         + String(repeating: "0", count: 2 - rest.count) + rest + "]"
 }
-let comparison = Comparison(events: events, directory: directory, tool: tool) { printError("\(elapsed(since: started)) \($0)") }
+let comparison = Comparison(events: events, directory: directory, tool: tool) {
+    printError("\(elapsed(since: started)) \($0)")
+}
 do {
     try comparison.run()
 } catch {
