@@ -8,8 +8,12 @@
 /// Thread-safe: the commit leader appends while proofs read from any thread. The open files and entry counts are
 /// reached under a lock; an entry's count is published only after its bytes are written, so a reader never sees
 /// an entry that is not there yet.
+///
+/// After a clean close a level's file is opened and brought to the tree size at open the first time it is used,
+/// not at open: such files can only be short (their appends were not synced), never hold entries past the tree,
+/// and a 10M-event log has sixteen of them (an open, a `stat` and a close each, ~20% of an open here).
 final class MerkleLevelFiles: @unchecked Sendable {
-    // @unchecked: `files` and `counts` are only reached under `lock` (after `init`, which runs alone).
+    // @unchecked: `files`, `counts` and `checked` are only reached under `lock` (after `init`, which runs alone).
     static let firstLevel = 8
 
     static func name(level: Int) -> String {
@@ -20,27 +24,36 @@ final class MerkleLevelFiles: @unchecked Sendable {
     private let lock = ConditionLock()
     private var files: [FileDescriptor?] = Array(repeating: nil, count: 64)
     private var counts: [UInt64] = Array(repeating: 0, count: 64)
+    /// Levels not yet opened and brought to `treeSizeAtOpen` (only after a clean close).
+    private var unchecked: Set<Int> = []
+    /// The tree size when the log was opened: what the unchecked levels must cover.
+    private let treeSizeAtOpen: UInt64
     /// Set after a failed write: the files are no longer maintained this session and are repaired on next open.
     /// Touched by the commit leader only.
     private var broken = false
 
     /// Opens the level files for appending and brings them to `treeSize`: extra entries (after recovery cut the
     /// log) are dropped, missing ones (lost in a crash, or deleted) are recomputed from the records. `names` lists the
-    /// directory as recovery left it (``RecoveredState/names``).
-    init(directory: String, treeSize: UInt64, hasher: MerkleHasher, names: [String]) throws(AuditLogError) {
+    /// directory as recovery left it (``RecoveredState/names``). With `cleanClose` (the last writer closed cleanly
+    /// and nothing was written since) each level is checked the first time it is used instead.
+    init(directory: String, treeSize: UInt64, hasher: MerkleHasher, names: [String], cleanClose: Bool)
+        throws(AuditLogError)
+    {
         self.directory = directory
-        let boundary = try LogFiles.boundaryFrontier(of: LogFiles.segments(named: names, in: directory))
+        treeSizeAtOpen = treeSize
+        var boundary: MerkleFrontier?
+        let boundaryAtOpen = { () throws(AuditLogError) -> MerkleFrontier in
+            if let boundary { return boundary }
+            let found = try LogFiles.boundaryFrontier(of: LogFiles.segments(named: names, in: directory))
+            boundary = found
+            return found
+        }
         var level = Self.firstLevel
         while level < 64 && treeSize >> UInt64(level) > 0 {
-            let expected = treeSize >> UInt64(level)
-            let fd = try FileDescriptor.openForWriting(LogFiles.path(directory, Self.name(level: level)), create: true)
-            let bytes = try fd.size()
-            let present = UInt64(bytes) / 32
-            if present > expected || bytes % 32 != 0 { try fd.truncate(to: Int64(min(present, expected) * 32)) }
-            files[level] = fd
-            counts[level] = min(present, expected)
-            if counts[level] < expected {
-                try rebuild(level: level, to: expected, boundary: boundary, hasher: hasher)
+            if cleanClose {
+                unchecked.insert(level)
+            } else {
+                try check(level: level, hasher: hasher, boundary: boundaryAtOpen)
             }
             level += 1
         }
@@ -52,9 +65,38 @@ final class MerkleLevelFiles: @unchecked Sendable {
         }
     }
 
+    /// Opens a level's file and brings it to the tree size at open: extra entries dropped, missing ones recomputed.
+    /// In `init`, or under the lock (with a hasher of the calling thread's own). `boundary` gives the frontier where
+    /// the log's first segment starts (asked for only if entries are missing).
+    private func check(
+        level: Int, hasher: MerkleHasher, boundary: () throws(AuditLogError) -> MerkleFrontier
+    ) throws(AuditLogError) {
+        let expected = treeSizeAtOpen >> UInt64(level)
+        let fd = try FileDescriptor.openForWriting(LogFiles.path(directory, Self.name(level: level)), create: true)
+        let bytes = try fd.size()
+        let present = UInt64(bytes) / 32
+        if present > expected || bytes % 32 != 0 { try fd.truncate(to: Int64(min(present, expected) * 32)) }
+        files[level] = fd
+        counts[level] = min(present, expected)
+        if counts[level] < expected {
+            try rebuild(level: level, to: expected, hasher: hasher, boundary: try boundary())
+        }
+        // Only now: a level whose rebuild failed is checked again when next used, never appended to short.
+        unchecked.remove(level)
+    }
+
+    /// Checks `level` if it has not been yet. Under the lock.
+    private func checkIfNeeded(level: Int) throws(AuditLogError) {
+        guard unchecked.contains(level) else { return }
+        try check(level: level, hasher: try MerkleHasher()) { () throws(AuditLogError) in
+            try LogFiles.boundaryFrontier(directory: directory)  // retention may have dropped segments since open
+        }
+    }
+
     /// Recomputes the missing entries of a level. Entries of subtrees that retention removed in part or whole
-    /// (before they were stored) cannot be recomputed and are written as 32 zero bytes: "not known".
-    private func rebuild(level: Int, to expected: UInt64, boundary: MerkleFrontier, hasher: MerkleHasher)
+    /// (before they were stored) cannot be recomputed and are written as 32 zero bytes: "not known". In `init`, or
+    /// under the lock.
+    private func rebuild(level: Int, to expected: UInt64, hasher: MerkleHasher, boundary: MerkleFrontier)
         throws(AuditLogError)
     {
         var entries: [UInt8] = []
@@ -80,9 +122,10 @@ final class MerkleLevelFiles: @unchecked Sendable {
                 }
             }
         } else {
+            try checkIfNeeded(level: level - 1)
             for index in counts[level]..<expected {
-                guard let left = hash(level: level - 1, index: 2 * index),
-                    let right = hash(level: level - 1, index: 2 * index + 1)
+                guard let left = Self.read(index: 2 * index, of: files[level - 1], count: counts[level - 1]),
+                    let right = Self.read(index: 2 * index + 1, of: files[level - 1], count: counts[level - 1])
                 else {
                     guard (2 * index) << UInt64(level - 1) < boundary.size else {
                         throw AuditLogError(.corrupt, "cannot rebuild Merkle level \(level)", path: directory)
@@ -102,7 +145,10 @@ final class MerkleLevelFiles: @unchecked Sendable {
         guard !broken else { return }
         do throws(AuditLogError) {
             for (level, hash) in completed {
-                var (file, count) = lock.withLock { (files[level], counts[level]) }
+                var (file, count) = try lock.withLock { () throws(AuditLogError) in
+                    try checkIfNeeded(level: level)
+                    return (files[level], counts[level])
+                }
                 if file == nil {
                     let opened = try FileDescriptor.openForWriting(
                         LogFiles.path(directory, Self.name(level: level)), create: true)
@@ -123,7 +169,16 @@ final class MerkleLevelFiles: @unchecked Sendable {
     /// The stored root of perfect subtree `index` at `level`, if the files hold it. Safe from any thread.
     func hash(level: Int, index: UInt64) -> SHA256Hash? {
         guard level < 64 else { return nil }
-        let (file, count) = lock.withLock { (files[level], counts[level]) }
+        let stored = lock.withLock { () -> (FileDescriptor?, UInt64)? in
+            guard (try? checkIfNeeded(level: level)) != nil else { return nil }
+            return (files[level], counts[level])
+        }
+        guard let (file, count) = stored else { return nil }
+        return Self.read(index: index, of: file, count: count)
+    }
+
+    /// Entry `index` of a level's file holding `count` entries, unless it is absent or all zeros.
+    private static func read(index: UInt64, of file: FileDescriptor?, count: UInt64) -> SHA256Hash? {
         guard index < count, let file else { return nil }
         guard let bytes = try? file.read(count: 32, at: Int64(index * 32)), bytes.count == 32 else { return nil }
         let hash = SHA256Hash(bytes: bytes)
@@ -134,6 +189,7 @@ final class MerkleLevelFiles: @unchecked Sendable {
     /// Entries the writer has not written yet are simply absent (callers recompute them).
     init(readingFrom directory: String) {
         self.directory = directory
+        treeSizeAtOpen = 0
         for level in Self.firstLevel..<64 {
             guard let fd = try? FileDescriptor.openForReading(LogFiles.path(directory, Self.name(level: level))),
                 let size = try? fd.size()

@@ -47,7 +47,8 @@ final class SegmentAppender {
         builder = BlockBuilder(maxBlockBytes: options.maxBlockBytes, segmentVersion: recovered.segment.version)
         let names = recovered.names
         levels = try MerkleLevelFiles(
-            directory: directory, treeSize: recovered.frontier.size, hasher: hasher, names: names)
+            directory: directory, treeSize: recovered.frontier.size, hasher: hasher, names: names,
+            cleanClose: recovered.durable)
         index = try BlockIndexAppender(
             directory: directory, baseSeq: recovered.segment.baseSeq, nextSeq: recovered.frontier.size,
             existing: try SegmentIndexFiles.repair(
