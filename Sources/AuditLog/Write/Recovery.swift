@@ -32,6 +32,8 @@ struct RecoveredState {
     /// Whether everything recovered is known to be durable: the segment is new, or the previous writer closed
     /// cleanly (synced, and left a ``WriterTail``) and nothing was written after that.
     var durable: Bool
+    /// The `TAIL` open resumed from, if it did: what the directory holds unless this writer writes another.
+    var tail: WriterTail?
     /// The directory's names after recovery: its one listing at open, kept up to date with what recovery removed
     /// and created, for the level files and the index repair that follow (each listing of a 10M-event log's ~190
     /// names cost ~0.1 ms, and open listed it five times).
@@ -56,7 +58,7 @@ enum Recovery {
                 directory: directory, directoryFD: directoryFD, baseSeq: 0, frontier: MerkleFrontier())
             return RecoveredState(
                 segment: segment, frontier: MerkleFrontier(), root: hasher.emptyRoot(), report: report, durable: true,
-                names: names + [LogFiles.segmentName(baseSeq: 0)])
+                tail: nil, names: names + [LogFiles.segmentName(baseSeq: 0)])
         }
 
         let fd = try FileDescriptor.openForWriting(last.path, create: false)
@@ -71,9 +73,11 @@ enum Recovery {
         // commit follows (then the damage is not a torn write).
         var walker: SegmentWalker
         var durable = false
+        var resumedTail: WriterTail?
         if let tail = WriterTail.read(directory: directory), tail.baseSeq == last.baseSeq,
             let resumed = try resume(file, fd: fd, at: tail, hasher: hasher)
         {
+            resumedTail = tail
             walker = resumed.walker
             frontier = resumed.frontier
             root = tail.lastBlockRoot
@@ -135,7 +139,8 @@ enum Recovery {
             durable = false
         }
         return RecoveredState(
-            segment: segment, frontier: frontier, root: root, report: report, durable: durable, names: names)
+            segment: segment, frontier: frontier, root: root, report: report, durable: durable, tail: resumedTail,
+            names: names)
     }
 
     /// A walk resumed after the last block a ``WriterTail`` names, with the frontier stored in that block; nil

@@ -29,6 +29,8 @@ final class SegmentAppender {
     private var checkpointedAt = monotonicNanoseconds()
     /// Whether the active segment has writes that no fdatasync covers yet.
     private(set) var hasUnsyncedWrites = false
+    /// The `TAIL` in the directory as far as this writer knows: the one open resumed from, or the last it wrote.
+    private var recordedTail: WriterTail?
 
     init(
         directory: String, directoryFD: FileDescriptor, options: AuditLog.Options, recovered: RecoveredState,
@@ -42,6 +44,7 @@ final class SegmentAppender {
         self.hasher = hasher
         segment = recovered.segment
         hasUnsyncedWrites = !recovered.durable
+        recordedTail = recovered.tail
         frontier = recovered.frontier
         root = recovered.root
         builder = BlockBuilder(maxBlockBytes: options.maxBlockBytes, segmentVersion: recovered.segment.version)
@@ -185,13 +188,14 @@ final class SegmentAppender {
     }
 
     /// At a clean close, after the last sync: records where the active segment's blocks end (``WriterTail``), so
-    /// that the next open need not walk them (unless the file already says so: a writer that wrote nothing), and
-    /// the segment's facet summary so far. A tail that cannot be written only costs the next open a full walk.
+    /// that the next open need not walk them (unless the `TAIL` open resumed from already says so: a writer that
+    /// wrote nothing), and the segment's facet summary so far. A tail that cannot be written only costs the next
+    /// open a full walk.
     func recordTail() {
         guard !hasUnsyncedWrites else { return }
         index.writeActiveSummary(endSeq: frontier.size)
-        guard let tail = try? segment.tail(), WriterTail.read(directory: directory) != tail else { return }
-        try? tail.write(directory: directory)
+        guard let tail = try? segment.tail(), tail != recordedTail else { return }
+        if (try? tail.write(directory: directory)) != nil { recordedTail = tail }
     }
 
     /// Seals the active segment with a footer and starts the next one.
