@@ -169,8 +169,8 @@ public struct SampleEventGenerator {
                 writeHex(value, digits, into: out, at: at)
                 at += digits
             }
-            func put(_ byte: Character) {
-                out[at] = byte.asciiValue!
+            func put(_ character: Unicode.Scalar) {
+                out[at] = UInt8(ascii: character)
                 at += 1
             }
             put(UInt64(bitPattern: timestamp) >> 16, digits: 8)

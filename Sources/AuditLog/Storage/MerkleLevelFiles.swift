@@ -13,7 +13,7 @@
 /// not at open: such files can only be short (their appends were not synced), never hold entries past the tree,
 /// and a 10M-event log has sixteen of them (an open, a `stat` and a close each, ~20% of an open here).
 final class MerkleLevelFiles: @unchecked Sendable {
-    // @unchecked: `files`, `counts` and `checked` are only reached under `lock` (after `init`, which runs alone).
+    // @unchecked: `files`, `counts` and `unchecked` are only reached under `lock` (after `init`, which runs alone).
     static let firstLevel = 8
 
     static func name(level: Int) -> String {
