@@ -1,3 +1,4 @@
+import AuditLogSampleData
 import AuditLogTestSupport
 import Foundation
 import Synchronization
@@ -30,6 +31,35 @@ struct LogTests {
         #expect(stats.eventCount == 700 && stats.state == state)
         #expect(stats.segmentCount >= 3, "small segments roll")
         #expect(stats.compressionRatio > 1.5)
+    }
+
+    /// The 20-digit file names (FORMAT.md, "Directory layout"), written and read as bytes.
+    @Test func fileNamesAreTwentyDigitsAndParseBackExactly() {
+        #expect(LogFiles.segmentName(baseSeq: 0) == "00000000000000000000.seg")
+        #expect(LogFiles.name(1234, ".checkpoint") == "00000000000000001234.checkpoint")
+        #expect(LogFiles.name(UInt64.max, ".idx") == "18446744073709551615.idx")
+        var random = SplitMix64(seed: 11)
+        for _ in 0..<1000 {
+            let number = random.next() >> (random.next() % 64)
+            for fileExtension in [".seg", ".idx", ".aix", ".fct", ".checkpoint", ""] {
+                let name = LogFiles.name(number, fileExtension)
+                #expect(name.utf8.count == 20 + fileExtension.utf8.count)
+                let digits = String(number)
+                #expect(name == String(repeating: "0", count: 20 - digits.count) + digits + fileExtension)
+                #expect(LogFiles.number(ofFileNamed: name, fileExtension: fileExtension) == number)
+            }
+        }
+        for refused in [
+            "18446744073709551616.seg", "99999999999999999999.seg", "0000000000000000001a.seg",
+            "0000000000000000001.seg", "000000000000000000001.seg", "00000000000000000001.idx",
+            "00000000000000000001.segx", "00000000000000000001.sef", "-0000000000000000001.seg",
+            "00000000000000000001.se\u{0301}", "",
+        ] {
+            #expect(LogFiles.baseSeq(ofSegmentNamed: refused) == nil, "\(refused)")
+        }
+        #expect(LogFiles.baseSeq(ofSegmentNamed: "00000000000000000042.seg") == 42)
+        #expect(LogFiles.path("/logs/a", "x.seg") == "/logs/a/x.seg")
+        #expect(LogFiles.path("/logs/a/", "x.seg") == "/logs/a/x.seg")
     }
 
     @Test func reopeningContinuesSeqsAndTheTree() throws {

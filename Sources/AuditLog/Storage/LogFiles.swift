@@ -8,8 +8,18 @@ enum LogFiles {
     /// `number` in 20 decimal digits followed by `fileExtension`: how segments, their index files and
     /// checkpoints are named.
     static func name(_ number: UInt64, _ fileExtension: String) -> String {
-        let digits = String(number)
-        return String(repeating: "0", count: 20 - digits.count) + digits + fileExtension
+        // Written as bytes: an open of a log with 50 segments builds a few hundred of these names, and formatting
+        // them through `String` operations (and parsing them back) was a fifth of its time (`perf`).
+        let fileExtension = fileExtension.utf8
+        return String(unsafeUninitializedCapacity: 20 + fileExtension.count) { out in
+            var rest = number
+            for i in stride(from: 19, through: 0, by: -1) {
+                out[i] = UInt8(ascii: "0") + UInt8(rest % 10)
+                rest /= 10
+            }
+            _ = UnsafeMutableBufferPointer(rebasing: out[20...]).initialize(from: fileExtension)
+            return 20 + fileExtension.count
+        }
     }
 
     /// `00000000000000001000.checkpoint`: a signed checkpoint of the tree of that size.
@@ -25,14 +35,24 @@ enum LogFiles {
 
     /// The number of a file named by ``name(_:_:)`` with this extension, or nil for any other name.
     static func number(ofFileNamed name: String, fileExtension: String) -> UInt64? {
-        guard name.utf8.count == 20 + fileExtension.utf8.count, name.hasSuffix(fileExtension) else { return nil }
-        let digits = name.prefix(20)
-        guard digits.utf8.allSatisfy({ $0 >= 48 && $0 <= 57 }) else { return nil }
-        return UInt64(digits)
+        let utf8 = name.utf8
+        guard utf8.count == 20 + fileExtension.utf8.count else { return nil }
+        var number: UInt64 = 0
+        var index = utf8.startIndex
+        for _ in 0..<20 {
+            let digit = utf8[index] &- UInt8(ascii: "0")
+            guard digit <= 9 else { return nil }
+            let (times10, overflow) = number.multipliedReportingOverflow(by: 10)
+            let (sum, carry) = times10.addingReportingOverflow(UInt64(digit))
+            guard !overflow, !carry else { return nil }
+            number = sum
+            utf8.formIndex(after: &index)
+        }
+        return utf8[index...].elementsEqual(fileExtension.utf8) ? number : nil
     }
 
     static func path(_ directory: String, _ name: String) -> String {
-        directory.hasSuffix("/") ? directory + name : directory + "/" + name
+        directory.utf8.last == UInt8(ascii: "/") ? directory + name : directory + "/" + name
     }
 
     /// The frontier in the first segment's header: empty for a log that starts at seq 0; after retention, the
