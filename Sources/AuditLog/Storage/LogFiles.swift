@@ -35,20 +35,23 @@ enum LogFiles {
 
     /// The number of a file named by ``name(_:_:)`` with this extension, or nil for any other name.
     static func number(ofFileNamed name: String, fileExtension: String) -> UInt64? {
-        let utf8 = name.utf8
-        guard utf8.count == 20 + fileExtension.utf8.count else { return nil }
-        var number: UInt64 = 0
-        var index = utf8.startIndex
-        for _ in 0..<20 {
-            let digit = utf8[index] &- UInt8(ascii: "0")
-            guard digit <= 9 else { return nil }
-            let (times10, overflow) = number.multipliedReportingOverflow(by: 10)
-            let (sum, carry) = times10.addingReportingOverflow(UInt64(digit))
-            guard !overflow, !carry else { return nil }
-            number = sum
-            utf8.formIndex(after: &index)
+        var name = name
+        return name.withUTF8 { bytes -> UInt64? in
+            // The extension first: most names of a log directory have 20 digits and a 4-byte extension.
+            guard bytes.count == 20 + fileExtension.utf8.count,
+                bytes[20...].elementsEqual(fileExtension.utf8)
+            else { return nil }
+            var number: UInt64 = 0
+            for byte in bytes[..<20] {
+                let digit = byte &- UInt8(ascii: "0")
+                guard digit <= 9 else { return nil }
+                let (times10, overflow) = number.multipliedReportingOverflow(by: 10)
+                let (sum, carry) = times10.addingReportingOverflow(UInt64(digit))
+                guard !overflow, !carry else { return nil }
+                number = sum
+            }
+            return number
         }
-        return utf8[index...].elementsEqual(fileExtension.utf8) ? number : nil
     }
 
     static func path(_ directory: String, _ name: String) -> String {
