@@ -221,14 +221,15 @@ extension SegmentIndexFiles {
     /// (`cleanClose`: the segment is as the last writer left it), where its last entry is checked against the last
     /// block and the rest left to the readers that use it (open does not read it whole); sealed segments get index
     /// files only where they are missing (checking them all would make open time grow with the log; readers check
-    /// what they use). `names` lists the directory. Returns the active segment's index when it was read whole.
+    /// what they use). `recovered` holds the directory's names and segments. Returns the active segment's index
+    /// when it was read whole.
     static func repair(
-        directory: String, names listing: [String], active: ActiveSegment, endSeq: UInt64, cleanClose: Bool
+        directory: String, recovered: RecoveredState, active: ActiveSegment, endSeq: UInt64, cleanClose: Bool
     )
         throws(AuditLogError) -> SegmentIndex?
     {
-        let names = Set(listing)
-        let segments = LogFiles.segments(named: listing, in: directory)
+        let names = recovered.present
+        let segments = recovered.segments
         for (i, segment) in segments.enumerated() {
             let isActive = i == segments.count - 1
             if isActive, cleanClose, segment.baseSeq == active.baseSeq, let last = active.lastBlock,

@@ -33,18 +33,17 @@ final class MerkleLevelFiles: @unchecked Sendable {
     private var broken = false
 
     /// Opens the level files for appending and brings them to `treeSize`: extra entries (after recovery cut the
-    /// log) are dropped, missing ones (lost in a crash, or deleted) are recomputed from the records. `names` lists the
-    /// directory as recovery left it (``RecoveredState/names``). With `cleanClose` (the last writer closed cleanly
-    /// and nothing was written since) each level is checked the first time it is used instead.
-    init(directory: String, treeSize: UInt64, hasher: MerkleHasher, names: [String], cleanClose: Bool)
-        throws(AuditLogError)
-    {
+    /// log) are dropped, missing ones (lost in a crash, or deleted) are recomputed from the records. `recovered`
+    /// lists the directory as recovery left it. After a clean close (``RecoveredState/durable``: the last writer
+    /// closed cleanly and nothing was written since) each level is checked the first time it is used instead.
+    init(directory: String, treeSize: UInt64, hasher: MerkleHasher, recovered: RecoveredState) throws(AuditLogError) {
+        let cleanClose = recovered.durable
         self.directory = directory
         treeSizeAtOpen = treeSize
         var boundary: MerkleFrontier?
         let boundaryAtOpen = { () throws(AuditLogError) -> MerkleFrontier in
             if let boundary { return boundary }
-            let found = try LogFiles.boundaryFrontier(of: LogFiles.segments(named: names, in: directory))
+            let found = try LogFiles.boundaryFrontier(of: recovered.segments)
             boundary = found
             return found
         }
@@ -60,7 +59,7 @@ final class MerkleLevelFiles: @unchecked Sendable {
         // Levels above the tree's height may hold stale entries from before a recovery cut: drop them (found in
         // one listing, not by asking for each of the up to 56 names).
         let above = Set((level..<64).map { Self.name(level: $0) })
-        for name in names where above.contains(name) {
+        for name in recovered.names where above.contains(name) {
             try FileSystem.remove(LogFiles.path(directory, name))
         }
     }

@@ -111,11 +111,10 @@ final class LogWriter: @unchecked Sendable {
             directory: directory, directoryFD: directoryHandle, options: options, recovered: recovered,
             hasher: hasher, metrics: metrics, helper: helper)
         try appender.checkpointRecoveredTree()
-        let names = Set(recovered.names)
-        summariesMissingAtOpen = LogFiles.segments(named: recovered.names, in: directory).dropLast().contains {
+        summariesMissingAtOpen = recovered.segments.dropLast().contains {
             segment in
             [SegmentIndexFiles.actorIndexExtension, SegmentFacets.fileExtension].contains {
-                !names.contains(LogFiles.name(segment.baseSeq, $0))
+                !recovered.present.contains(LogFiles.name(segment.baseSeq, $0))
             }
         }
 

@@ -38,6 +38,10 @@ struct RecoveredState {
     /// and created, for the level files and the index repair that follow (each listing of a 10M-event log's ~190
     /// names cost ~0.1 ms, and open listed it five times).
     var names: [String]
+    /// The same names as a set, and the segments among them, oldest first, the active one last: each made once
+    /// per open (they were made three times, a tenth of an open of a log with 50 segments).
+    var present: Set<String>
+    var segments: [(baseSeq: UInt64, path: String)]
 }
 
 /// Opening a log for writing (FORMAT.md, "Writing and recovery"). Only the last segment is read, so open time does
@@ -53,12 +57,14 @@ enum Recovery {
             report.removedTemporaryFiles.append(name)
         }
         names.removeAll { $0.hasSuffix(LogFiles.temporarySuffix) }
-        guard let last = LogFiles.segments(named: names, in: directory).last else {
+        var segments = LogFiles.segments(named: names, in: directory)
+        guard let last = segments.last else {
             let segment = try ActiveSegment.create(
                 directory: directory, directoryFD: directoryFD, baseSeq: 0, frontier: MerkleFrontier())
+            names.append(LogFiles.segmentName(baseSeq: 0))
             return RecoveredState(
                 segment: segment, frontier: MerkleFrontier(), root: hasher.emptyRoot(), report: report, durable: true,
-                tail: nil, names: names + [LogFiles.segmentName(baseSeq: 0)])
+                tail: nil, names: names, present: Set(names), segments: [(0, LogFiles.path(directory, names.last!))])
         }
 
         let fd = try FileDescriptor.openForWriting(last.path, create: false)
@@ -136,11 +142,12 @@ enum Recovery {
             segment = try ActiveSegment.create(
                 directory: directory, directoryFD: directoryFD, baseSeq: frontier.size, frontier: frontier)
             names.append(LogFiles.segmentName(baseSeq: frontier.size))
+            segments.append((frontier.size, LogFiles.path(directory, names.last!)))
             durable = false
         }
         return RecoveredState(
             segment: segment, frontier: frontier, root: root, report: report, durable: durable, tail: resumedTail,
-            names: names)
+            names: names, present: Set(names), segments: segments)
     }
 
     /// A walk resumed after the last block a ``WriterTail`` names, with the frontier stored in that block; nil

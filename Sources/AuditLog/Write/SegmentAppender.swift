@@ -48,14 +48,12 @@ final class SegmentAppender {
         frontier = recovered.frontier
         root = recovered.root
         builder = BlockBuilder(maxBlockBytes: options.maxBlockBytes, segmentVersion: recovered.segment.version)
-        let names = recovered.names
         levels = try MerkleLevelFiles(
-            directory: directory, treeSize: recovered.frontier.size, hasher: hasher, names: names,
-            cleanClose: recovered.durable)
+            directory: directory, treeSize: recovered.frontier.size, hasher: hasher, recovered: recovered)
         index = try BlockIndexAppender(
             directory: directory, baseSeq: recovered.segment.baseSeq, nextSeq: recovered.frontier.size,
             existing: try SegmentIndexFiles.repair(
-                directory: directory, names: names, active: recovered.segment, endSeq: recovered.frontier.size,
+                directory: directory, recovered: recovered, active: recovered.segment, endSeq: recovered.frontier.size,
                 cleanClose: recovered.durable))
     }
 
