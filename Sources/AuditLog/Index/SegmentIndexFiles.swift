@@ -216,20 +216,18 @@ extension SegmentIndexFiles {
         try FileSystem.rename(try FileSystem.writeAside(bytes, for: path, sync: false), to: path)
     }
 
-    /// Brings the index files of every segment in line with the segments: called by the writer on open. The
-    /// active segment's block index is rewritten if it differs from its blocks, except after a clean close
-    /// (`cleanClose`: the segment is as the last writer left it), where its last entry is checked against the last
-    /// block and the rest left to the readers that use it (open does not read it whole); sealed segments get index
-    /// files only where they are missing (checking them all would make open time grow with the log; readers check
-    /// what they use). `recovered` holds the directory's names and segments. Returns the active segment's index
-    /// when it was read whole.
-    static func repair(
-        directory: String, recovered: RecoveredState, active: ActiveSegment, endSeq: UInt64, cleanClose: Bool
-    )
-        throws(AuditLogError) -> SegmentIndex?
-    {
+    /// Brings the index files of every segment in line with the segments: called by the writer on open, with what
+    /// recovery found. The active segment's block index is rewritten if it differs from its blocks, except after a
+    /// clean close (``RecoveredState/durable``: the segment is as the last writer left it), where its last entry is
+    /// checked against the last block and the rest left to the readers that use it (open does not read it whole);
+    /// sealed segments get index files only where they are missing (checking them all would make open time grow
+    /// with the log; readers check what they use). Returns the active segment's index when it was read whole.
+    static func repair(directory: String, recovered: RecoveredState) throws(AuditLogError) -> SegmentIndex? {
         let names = recovered.present
         let segments = recovered.segments
+        let active = recovered.segment
+        let endSeq = recovered.frontier.size
+        let cleanClose = recovered.durable
         for (i, segment) in segments.enumerated() {
             let isActive = i == segments.count - 1
             if isActive, cleanClose, segment.baseSeq == active.baseSeq, let last = active.lastBlock,

@@ -61,10 +61,11 @@ enum Recovery {
         guard let last = segments.last else {
             let segment = try ActiveSegment.create(
                 directory: directory, directoryFD: directoryFD, baseSeq: 0, frontier: MerkleFrontier())
-            names.append(LogFiles.segmentName(baseSeq: 0))
+            let name = LogFiles.segmentName(baseSeq: 0)
+            names.append(name)
             return RecoveredState(
                 segment: segment, frontier: MerkleFrontier(), root: hasher.emptyRoot(), report: report, durable: true,
-                tail: nil, names: names, present: Set(names), segments: [(0, LogFiles.path(directory, names.last!))])
+                tail: nil, names: names, present: Set(names), segments: [(0, LogFiles.path(directory, name))])
         }
 
         let fd = try FileDescriptor.openForWriting(last.path, create: false)
@@ -141,8 +142,9 @@ enum Recovery {
         if sealed {
             segment = try ActiveSegment.create(
                 directory: directory, directoryFD: directoryFD, baseSeq: frontier.size, frontier: frontier)
-            names.append(LogFiles.segmentName(baseSeq: frontier.size))
-            segments.append((frontier.size, LogFiles.path(directory, names.last!)))
+            let name = LogFiles.segmentName(baseSeq: frontier.size)
+            names.append(name)
+            segments.append((frontier.size, LogFiles.path(directory, name)))
             durable = false
         }
         return RecoveredState(

@@ -52,9 +52,7 @@ final class SegmentAppender {
             directory: directory, treeSize: recovered.frontier.size, hasher: hasher, recovered: recovered)
         index = try BlockIndexAppender(
             directory: directory, baseSeq: recovered.segment.baseSeq, nextSeq: recovered.frontier.size,
-            existing: try SegmentIndexFiles.repair(
-                directory: directory, recovered: recovered, active: recovered.segment, endSeq: recovered.frontier.size,
-                cleanClose: recovered.durable))
+            existing: try SegmentIndexFiles.repair(directory: directory, recovered: recovered))
     }
 
     var state: LogState { LogState(treeSize: frontier.size, root: root) }
