@@ -32,11 +32,12 @@ final class MerkleLevelFiles: @unchecked Sendable {
     /// Touched by the commit leader only.
     private var broken = false
 
-    /// Opens the level files for appending and brings them to `treeSize`: extra entries (after recovery cut the
+    /// Opens the level files for appending and brings them to the recovered tree's size: extra entries (after recovery cut the
     /// log) are dropped, missing ones (lost in a crash, or deleted) are recomputed from the records. `recovered`
     /// lists the directory as recovery left it. After a clean close (``RecoveredState/durable``: the last writer
     /// closed cleanly and nothing was written since) each level is checked the first time it is used instead.
-    init(directory: String, treeSize: UInt64, hasher: MerkleHasher, recovered: RecoveredState) throws(AuditLogError) {
+    init(directory: String, hasher: MerkleHasher, recovered: RecoveredState) throws(AuditLogError) {
+        let treeSize = recovered.frontier.size
         let cleanClose = recovered.durable
         self.directory = directory
         treeSizeAtOpen = treeSize
@@ -65,10 +66,10 @@ final class MerkleLevelFiles: @unchecked Sendable {
     }
 
     /// Opens a level's file and brings it to the tree size at open: extra entries dropped, missing ones recomputed.
-    /// In `init`, or under the lock (with a hasher of the calling thread's own). `boundary` gives the frontier where
-    /// the log's first segment starts (asked for only if entries are missing).
+    /// In `init`, or under the lock. `hasher`: the calling thread's own (nil: one is made if entries are missing);
+    /// `boundary` gives the frontier where the log's first segment starts (asked for only if entries are missing).
     private func check(
-        level: Int, hasher: MerkleHasher, boundary: () throws(AuditLogError) -> MerkleFrontier
+        level: Int, hasher: MerkleHasher?, boundary: () throws(AuditLogError) -> MerkleFrontier
     ) throws(AuditLogError) {
         let expected = treeSizeAtOpen >> UInt64(level)
         let fd = try FileDescriptor.openForWriting(LogFiles.path(directory, Self.name(level: level)), create: true)
@@ -78,7 +79,9 @@ final class MerkleLevelFiles: @unchecked Sendable {
         files[level] = fd
         counts[level] = min(present, expected)
         if counts[level] < expected {
-            try rebuild(level: level, to: expected, hasher: hasher, boundary: try boundary())
+            let rebuilding: MerkleHasher
+            if let hasher { rebuilding = hasher } else { rebuilding = try MerkleHasher() }
+            try rebuild(level: level, to: expected, hasher: rebuilding, boundary: try boundary())
         }
         // Only now: a level whose rebuild failed is checked again when next used, never appended to short.
         unchecked.remove(level)
@@ -87,7 +90,7 @@ final class MerkleLevelFiles: @unchecked Sendable {
     /// Checks `level` if it has not been yet. Under the lock.
     private func checkIfNeeded(level: Int) throws(AuditLogError) {
         guard unchecked.contains(level) else { return }
-        try check(level: level, hasher: try MerkleHasher()) { () throws(AuditLogError) in
+        try check(level: level, hasher: nil) { () throws(AuditLogError) in
             try LogFiles.boundaryFrontier(directory: directory)  // retention may have dropped segments since open
         }
     }

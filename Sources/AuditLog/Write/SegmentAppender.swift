@@ -48,8 +48,7 @@ final class SegmentAppender {
         frontier = recovered.frontier
         root = recovered.root
         builder = BlockBuilder(maxBlockBytes: options.maxBlockBytes, segmentVersion: recovered.segment.version)
-        levels = try MerkleLevelFiles(
-            directory: directory, treeSize: recovered.frontier.size, hasher: hasher, recovered: recovered)
+        levels = try MerkleLevelFiles(directory: directory, hasher: hasher, recovered: recovered)
         index = try BlockIndexAppender(
             directory: directory, baseSeq: recovered.segment.baseSeq, nextSeq: recovered.frontier.size,
             existing: try SegmentIndexFiles.repair(directory: directory, recovered: recovered))
